@@ -1,0 +1,34 @@
+# Thin wrapper over CMake: `make` builds build/nanobragg, `make demo` simulates a
+# default crystal, `make test` runs every test (unit, parity, CLI), `make asan`
+# runs them again under AddressSanitizer/UBSan, `make bench` times the workloads.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps demo test asan bench clean
+
+all: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Install what the build and tests need on a Debian machine, if missing.
+deps:
+	@sh scripts/install-deps.sh
+
+demo: all
+	@sh scripts/demo.sh $(BUILD)/nanobragg
+
+test: all
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNB_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: all
+	@sh bench/run.sh $(BUILD)/nanobragg $(BENCH_ARGS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

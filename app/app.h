@@ -1,0 +1,33 @@
+/*
+ * app.h - the pieces of the nanobragg program: headers (-img/-mask),
+ * the printed report, and the output files.
+ */
+#ifndef NB_APP_H
+#define NB_APP_H
+
+#include "nanobragg.h"
+#include "options.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+#ifndef M_1_PI
+#define M_1_PI 0.31830988618379067154
+#endif
+
+/* Read -mask then -img and apply their headers to o->cfg; the mask pixels
+   stay in *mask (caller frees).  0, or 1 after printing an error. */
+int app_read_headers(app_options *o, nb_smv_frame *mask);
+
+/* nanoBragg's summary of the setup, printed before rendering. */
+void app_report_setup(const app_options *o, const nb_info *in);
+
+/* Render, print statistics, write every requested output.  Exit code. */
+int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *img);
+
+/* Log callback printing the library's lines to stdout. */
+void app_log_stdout(void *ctx, nb_log_level level, const char *line);
+
+int app_flags_sorted(void);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * report.c - what nanobragg prints: the setup summary and the statistics of
+ * the rendered image, in nanoBragg's words and formats.
+ */
+#include <stdio.h>
+
+#include "app.h"
+
+#define RTD (180.0 * M_1_PI)
+
+void app_log_stdout(void *ctx, nb_log_level level, const char *line)
+{
+    (void)ctx;
+    (void)level;
+    printf("%s\n", line);
+}
+
+static const char *shape_name(nb_shape s)
+{
+    switch (s) {
+    case NB_SHAPE_ROUND: return "ellipsoidal";
+    case NB_SHAPE_GAUSS: return "gaussian";
+    case NB_SHAPE_TOPHAT: return "tophat-spot";
+    case NB_SHAPE_SQUARE: break;
+    }
+    return "parallelpiped";
+}
+
+static void report_beam_and_detector(const app_options *o, const nb_info *in)
+{
+    const nb_config *c = &o->cfg;
+    printf("  %ld initialized hkls (all others =%g)\n", in->hkls, c->default_F);
+    printf("  %s xtal: %.0fx%.0fx%.0f cells\n", shape_name(c->shape), in->Na, in->Nb, in->Nc);
+    printf("  wave=%g meters +/- %g%% in %d steps\n", in->lambda0_m, in->dispersion * 100, in->dispsteps);
+    if (c->nopolar)
+        printf("  polarization effect disabled\n");
+    else
+        printf("  Kahn polarization factor: %f\n", c->polarization);
+    if (c->curved_detector) printf("  curved detector: all pixels same distance from origin\n");
+    if (c->point_pixel) printf("  pixel obliquity effect disabled\n");
+    printf("  incident fluence: %g photons/m^2\n", in->fluence);
+    printf("  distance=%g detsize=%gx%g  pixel=%g meters (%dx%d pixels)\n", in->distance_m, in->detsize_f_m,
+           in->detsize_s_m, in->pixel_m, in->fpixels, in->spixels);
+    printf("  sensor is %g m thick in %d layers with mu= %g\n", in->detector_thick_m, in->thicksteps,
+           in->detector_mu);
+    printf("  Xbeam=%g Ybeam=%g\n", in->Xbeam_m, in->Ybeam_m);
+    printf("  Fbeam=%g Sbeam=%g\n", in->Fbeam_m, in->Sbeam_m);
+    printf("  Xclose=%g Yclose=%g\n", in->Xclose_m, in->Yclose_m);
+    printf("  Fclose=%g Sclose=%g\n", in->Fclose_m, in->Sclose_m);
+    printf("  DIRECTION_OF_DETECTOR_X-AXIS= %g %g %g\n", in->fdet[0], in->fdet[1], in->fdet[2]);
+    printf("  DIRECTION_OF_DETECTOR_Y-AXIS= %g %g %g\n", in->sdet[0], in->sdet[1], in->sdet[2]);
+    printf("  DIRECTION_OF_DETECTOR_Z-AXIS= %g %g %g\n", in->odet[0], in->odet[1], in->odet[2]);
+    printf("  INCIDENT_BEAM_DIRECTION= %g %g %g\n", in->beam[0], in->beam[1], in->beam[2]);
+    printf("  spindle ROTATION_AXIS= %g %g %g\n", in->spindle[0], in->spindle[1], in->spindle[2]);
+    printf("  POLARIZATION_PLANE_NORMAL= %g %g %g\n", in->beam[1] * in->polar[2] - in->beam[2] * in->polar[1],
+           in->beam[2] * in->polar[0] - in->beam[0] * in->polar[2],
+           in->beam[0] * in->polar[1] - in->beam[1] * in->polar[0]);
+    printf("  dials origin= %g %g %g\n", in->dials_origin_mm[0], in->dials_origin_mm[1], in->dials_origin_mm[2]);
+}
+
+void app_report_setup(const app_options *o, const nb_info *in)
+{
+    report_beam_and_detector(o, in);
+    printf("  roi: %d < x < %d && %d < y < %d\n", in->roi[0], in->roi[1], in->roi[2], in->roi[3]);
+    printf("  hdivrange=%g hdivstep=%g  radians\n", in->hdivrange_rad, in->hdivstep_rad);
+    printf("  vdivrange=%g vdivstep=%g  radians\n", in->vdivrange_rad, in->vdivstep_rad);
+    printf("  %d divergence steps\n", in->divsteps);
+    printf("  %d sources\n", in->sources);
+    printf("  %d mosaic domains over mosaic spread of %g degrees\n", in->mosaic_domains,
+           in->mosaic_spread_rad * RTD);
+    printf("  %d phi steps from %g to %g degrees\n", in->phisteps, in->phi0_rad * RTD,
+           (in->phi0_rad + in->osc_rad) * RTD);
+    printf("  %dx%d pixel oversample steps%s%s%s\n", in->oversample, in->oversample,
+           o->cfg.oversample_thick ? " +thick" : "", o->cfg.oversample_polar ? " +polar" : "",
+           o->cfg.oversample_omega ? " +omega" : "");
+    if (o->mask_path)
+        printf("  skipping zero-flagged pixels in %s\n", o->mask_path);
+    if (o->write_noise) {
+        printf("\n  noise image paramters:\n");
+        printf("  seed: %ld\n", o->seed);
+        printf("  water droplet size: %g m\n", in->water_m);
+    }
+    fflush(stdout);
+}

@@ -1,0 +1,324 @@
+/*
+ * nanobragg.h - public API of libnanobragg.
+ *
+ * libnanobragg computes the far-field Bragg diffraction image of a small
+ * perfect crystal, as the nanoBragg program does.  Data flows one way:
+ *
+ *   nb_config  --nb_experiment_create-->  nb_experiment  --nb_simulate-->  nb_image
+ *
+ * The library never prints to stdout and never exits: every fallible function
+ * returns an nb_status and, where a message helps, fills an nb_error.
+ * Progress and informational lines go to an optional nb_log callback.
+ *
+ * Units: the configuration holds SI units (metres, radians, photons/m^2)
+ * unless a field name says otherwise.
+ */
+#ifndef NANOBRAGG_H
+#define NANOBRAGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NB_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define NB_WARN_UNUSED
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum {
+    NB_OK = 0,
+    NB_ERR_NOMEM,   /* an allocation failed */
+    NB_ERR_IO,      /* a file could not be opened, read or written */
+    NB_ERR_PARSE,   /* malformed text input */
+    NB_ERR_FORMAT,  /* malformed binary input (SMV, Fdump) */
+    NB_ERR_INVALID, /* a value or combination of values is not usable */
+    NB_ERR_RANGE,   /* a size or count is beyond what can be handled */
+    NB_ERR_USAGE    /* required inputs are missing */
+} nb_status;
+
+/* A static, human-readable name for a status code. */
+const char *nb_strerror(nb_status status);
+
+/* Where a failing function says what went wrong (file, line, value). */
+typedef struct nb_error {
+    char msg[512];
+} nb_error;
+
+/* ---------------------------------------------------------------- logging */
+
+typedef enum { NB_LOG_INFO = 0, NB_LOG_WARN = 1 } nb_log_level;
+
+/* Receives one line of text (without the trailing newline). */
+typedef void (*nb_log_fn)(void *ctx, nb_log_level level, const char *line);
+
+typedef struct nb_log {
+    nb_log_fn fn; /* NULL: messages are dropped */
+    void *ctx;
+} nb_log;
+
+/* ---------------------------------------------------------------- config */
+
+typedef enum {
+    NB_CONV_CUSTOM = 0,
+    NB_CONV_ADXV,
+    NB_CONV_MOSFLM,
+    NB_CONV_XDS,
+    NB_CONV_DIALS,
+    NB_CONV_DENZO
+} nb_convention;
+
+typedef enum { NB_PIVOT_SAMPLE = 0, NB_PIVOT_BEAM } nb_pivot;
+
+typedef enum {
+    NB_SHAPE_SQUARE = 0, /* parallelepiped: sin(N x)/sin(x) */
+    NB_SHAPE_ROUND,      /* ellipsoid: sinc3 */
+    NB_SHAPE_GAUSS,      /* Gaussian spots */
+    NB_SHAPE_TOPHAT      /* flat-top spots */
+} nb_shape;
+
+typedef enum {
+    NB_INTERP_AUTO = -1, /* on when any of Na, Nb, Nc <= 2 */
+    NB_INTERP_OFF = 0,
+    NB_INTERP_ON = 1
+} nb_interp;
+
+typedef enum { NB_PRECISION_DOUBLE = 0, NB_PRECISION_SINGLE = 1 } nb_precision;
+
+/* Sentinel for "not given": use NB_UNSET and test with nb_is_unset(). */
+#define NB_UNSET (-1.0e300)
+int nb_is_unset(double value);
+
+/*
+ * Everything a run needs, as the user gave it.  nb_config_init() fills in
+ * nanoBragg's defaults; "unset" fields are resolved by nb_experiment_create().
+ * Vectors are unit-free directions (x, y, z in the lab frame) unless noted.
+ */
+typedef struct nb_config {
+    /* inputs */
+    const char *hkl_path;   /* text "h k l F", or NULL */
+    const char *mat_path;   /* MOSFLM A matrix, or NULL */
+    const char *fdump_path; /* binary cache written after reading hkl_path and read
+                               when hkl_path is NULL; NULL disables the cache */
+    const char *source_path; /* source list, or NULL */
+    int user_cell;          /* -cell given */
+    double cell_A[3];       /* a, b, c in Angstrom */
+    double cell_rad[3];     /* alpha, beta, gamma in radians */
+    int misset_mode;        /* 0 none, 1 explicit angles, -1 random */
+    double misset_rad[3];
+    long misset_seed;       /* nanoBragg convention: stored negative */
+    double default_F;
+
+    /* crystal size and shape */
+    double Na, Nb, Nc;
+    double sample_x_m, sample_y_m, sample_z_m; /* 0: use N */
+    nb_shape shape;
+    double fudge;
+    double mosaic_spread_rad; /* < 0: not given */
+    int mosaic_domains;       /* <= 0: not given */
+    long mosaic_seed;
+    nb_interp interpolate;
+
+    /* beam */
+    double lambda0_m;
+    double dispersion;        /* fraction */
+    int dispsteps;            /* <= 0: auto */
+    double hdivrange_rad, vdivrange_rad; /* < 0: not given */
+    double hdivstep_rad, vdivstep_rad;   /* < 0: not given */
+    int hdivsteps, vdivsteps;            /* <= 0: auto */
+    int round_div;
+    double fluence;           /* photons/m^2 */
+    double flux;              /* photons/s */
+    double exposure_s;
+    double beamsize_m;
+    double polarization;      /* Kahn factor */
+    int nopolar;
+    double beam_vector[3];
+    double polar_vector[3];
+
+    /* spindle */
+    double phi0_rad, osc_rad, phistep_rad; /* osc, phistep < 0: not given */
+    int phisteps;                          /* < 0: not given */
+    double spindle_vector[3];
+
+    /* detector */
+    nb_convention convention;
+    nb_pivot pivot;
+    double pixel_m;
+    int fpixels, spixels;     /* 0: from detsize */
+    double detsize_f_m, detsize_s_m;
+    double distance_m;
+    double close_distance_m;  /* NB_UNSET: derived */
+    double Xbeam_m, Ybeam_m;  /* NB_UNSET: by convention */
+    double Xclose_m, Yclose_m;
+    double ORGX, ORGY;        /* pixels */
+    double detector_rot_rad[3];
+    double twotheta_rad;
+    double twotheta_axis[3];
+    double fdet_vector[3], sdet_vector[3], odet_vector[3];
+    int pix0_given;
+    double pix0_vector_m[3];
+    int curved_detector;
+    int point_pixel;
+    double detector_mu;       /* 1/m; < 0: not given */
+    double detector_thick_m;
+    int detector_thicksteps;  /* <= 0: auto */
+    int oversample;           /* <= 0: auto */
+    int oversample_thick, oversample_polar, oversample_omega;
+    int roi[4];               /* xmin xmax ymin ymax; < 0: whole detector */
+    double dmin_m;
+    double water_m;
+    const uint16_t *mask;     /* mask_width*mask_height, 0 = skip; caller owns; NULL: none */
+    int mask_width, mask_height; /* must equal the detector's pixel counts */
+
+    /* execution */
+    nb_precision precision;
+    int threads;              /* <= 0: OpenMP default */
+} nb_config;
+
+/* Fill *cfg with nanoBragg's defaults (MOSFLM convention, 0.1 mm pixels, ...). */
+void nb_config_init(nb_config *cfg);
+
+/* ---------------------------------------------------------------- experiment */
+
+typedef struct nb_experiment nb_experiment;
+
+/*
+ * Everything setup derived, for reports and file headers.  Lengths in metres,
+ * angles in radians.
+ */
+typedef struct nb_info {
+    nb_convention convention;
+    nb_pivot pivot;
+    int fpixels, spixels;
+    double pixel_m, detsize_f_m, detsize_s_m;
+    double distance_m, close_distance_m;
+    double Xbeam_m, Ybeam_m, Fbeam_m, Sbeam_m;
+    double Xclose_m, Yclose_m, Fclose_m, Sclose_m;
+    double ORGX, ORGY;
+    double dials_origin_mm[3];
+    double fdet[3], sdet[3], odet[3], beam[3], spindle[3], polar[3], pix0_m[3];
+    double twotheta_rad, twotheta_axis[3];
+    double lambda0_m, dispersion;
+    int dispsteps;
+    double hdivrange_rad, hdivstep_rad, vdivrange_rad, vdivstep_rad;
+    int divsteps;
+    int sources;
+    int mosaic_domains;
+    double mosaic_spread_rad;
+    int phisteps;
+    double phi0_rad, osc_rad, phistep_rad;
+    int oversample, recommended_oversample;
+    int thicksteps;
+    double detector_thick_m, detector_thickstep_m, detector_mu;
+    double Na, Nb, Nc;
+    double cell_A[3], cell_deg[3], rcell[3], rcell_deg[3];
+    double volume_A3;
+    double a_A[3], b_A[3], c_A[3];      /* real-space vectors (after misset) */
+    double astar[3], bstar[3], cstar[3]; /* reciprocal, 1/Angstrom */
+    double misset_deg[3];
+    int misset_random;
+    double xtal_size_m[3];
+    double molecular_weight;
+    long hkls;
+    int hkl_from_fdump;
+    int interpolate;
+    double fluence, flux, exposure_s, beamsize_m;
+    double water_m;
+    double incident_beam_xds[3];
+    int roi[4];
+    long steps;
+} nb_info;
+
+/*
+ * Resolve defaults, read the inputs the config names (HKL or Fdump, matrix,
+ * sources), build detector geometry, sources, crystal orientations.
+ * On success *out is a new experiment (caller owns; nb_experiment_free).
+ * On failure *out is NULL and err (if not NULL) says why.
+ */
+NB_WARN_UNUSED nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log,
+                                              nb_experiment **out, nb_error *err);
+void nb_experiment_free(nb_experiment *exp);
+const nb_info *nb_experiment_info(const nb_experiment *exp);
+
+/* ---------------------------------------------------------------- simulate */
+
+typedef struct nb_image {
+    int fpixels, spixels;
+    float *data;        /* fpixels*spixels photons/pixel, fast-major; owned */
+    double max_I;       /* statistics over rendered (ROI, unmasked) pixels */
+    double max_I_x_m, max_I_y_m;
+    double mean, rms, rmsd;
+    long rendered;      /* pixels rendered */
+    double omega_sum;   /* sum of solid angles over all sub-samples */
+} nb_image;
+
+/* Render the float image.  *img is filled (caller frees with nb_image_free). */
+NB_WARN_UNUSED nb_status nb_simulate(const nb_experiment *exp, const nb_log *log, nb_image *img,
+                                     nb_error *err);
+void nb_image_free(nb_image *img);
+
+/* ---------------------------------------------------------------- outputs */
+
+/* Header values of an SMV (ADSC) image as nanoBragg writes them. */
+typedef struct nb_smv_info {
+    int fpixels, spixels;
+    double pixel_mm, distance_mm, wavelength_A;
+    double beam_center_x_mm, beam_center_y_mm;
+    double adxv_center_x_mm, adxv_center_y_mm;
+    double mosflm_center_x_mm, mosflm_center_y_mm;
+    double denzo_x_beam_mm, denzo_y_beam_mm;
+    double dials_origin_mm[3];
+    double xds_orgx, xds_orgy;
+    double close_distance_mm;
+    double phi_deg, osc_start_deg, osc_range_deg, twotheta_deg;
+} nb_smv_info;
+
+/* Header values for images of this experiment. */
+void nb_experiment_smv_info(const nb_experiment *exp, nb_smv_info *info);
+
+/* Scale float photons to SMV counts: floor(v*scale + adc + 0.5) clipped to
+   [0, 65535], only inside the ROI (others 0).  scale <= 0: 55000/max_I. */
+void nb_image_to_counts(const nb_experiment *exp, const nb_image *img, double *scale,
+                        double adc, uint16_t *counts);
+/* 8-bit greyscale: min(255, v*scale), truncated.  scale <= 0: 250/(5 rmsd). */
+void nb_image_to_pgm(const nb_experiment *exp, const nb_image *img, double *scale,
+                     double fallback_scale, uint8_t *bytes);
+/* Poisson noise (nanoBragg's generator) plus adc; *seed is advanced. */
+void nb_image_to_noise(const nb_experiment *exp, const nb_image *img, long *seed, double adc,
+                       uint16_t *counts, double *photons, long *overloads);
+
+/* Writers: each writes a temporary file beside path and renames it into place,
+   so a failure never leaves a partial file. */
+NB_WARN_UNUSED nb_status nb_write_float(const char *path, const float *data, size_t n,
+                                        nb_error *err);
+NB_WARN_UNUSED nb_status nb_write_smv(const char *path, const nb_smv_info *info,
+                                      const uint16_t *counts, nb_error *err);
+NB_WARN_UNUSED nb_status nb_write_pgm(const char *path, int width, int height,
+                                      const uint8_t *bytes, double scale, nb_error *err);
+
+/* ---------------------------------------------------------------- SMV input */
+
+/* An SMV frame read from disk: its header text and 16-bit pixels. */
+typedef struct nb_smv_frame {
+    char *header;        /* NUL-terminated header text; owned */
+    size_t header_bytes;
+    int width, height;   /* SIZE1, SIZE2 */
+    uint16_t *data;      /* width*height pixels, host byte order; owned */
+} nb_smv_frame;
+
+NB_WARN_UNUSED nb_status nb_smv_read(const char *path, nb_smv_frame *frame, nb_error *err);
+/* Value of the last "KEY=" in the header; returns 0 if the key is absent. */
+int nb_smv_value(const nb_smv_frame *frame, const char *key, double *value);
+void nb_smv_frame_free(nb_smv_frame *frame);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NANOBRAGG_H */

@@ -1,0 +1,433 @@
+/*
+ * hkl.c - structure factors: the "h k l F" text reader, nanoBragg's Fdump.bin
+ * cache (reader and writer), nearest-neighbour lookup and the tricubic
+ * interpolation the kernel calls per sub-pixel.
+ *
+ * The grid layout is nanoBragg's: (h_range+1) x (k_range+1) x (l_range+1)
+ * doubles, l fastest, with one zero padding plane at the high end of each axis,
+ * so that an Fdump.bin written here is byte-identical to the reference's.
+ */
+#include "hkl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileout.h"
+#include "util.h"
+
+#define HKL_MAX_BYTES ((size_t)1 << 30) /* grid cap: 1 GiB */
+#define HKL_MAX_INDEX 1.0e9              /* |index| limit keeping ranges in int */
+#define FDUMP_MAX_RANGE 10000L           /* per-axis sanity limit for Fdump headers */
+#define FDUMP_MAX_HEADER 256             /* header text must end with '\f' before this */
+
+/* ------------------------------------------------------------ text reader */
+
+typedef struct hkl_entry {
+    int h, k, l;
+    double F;
+} hkl_entry;
+
+typedef struct hkl_list {
+    hkl_entry *v;
+    size_t n, cap;
+} hkl_list;
+
+static nb_status list_push(hkl_list *list, const hkl_entry *e)
+{
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? 2 * list->cap : 256;
+        hkl_entry *v = realloc(list->v, cap * sizeof *v);
+        if (!v)
+            return NB_ERR_NOMEM;
+        list->v = v;
+        list->cap = cap;
+    }
+    list->v[list->n++] = *e;
+    return NB_OK;
+}
+
+/* Parse the next whitespace-delimited token of *p as a whole number; advances
+   *p.  Returns 0 if there is no token or it is not entirely a number. */
+static int next_number(char **p, double *value)
+{
+    char *s = *p, *end;
+    s += strspn(s, " \t\r\n\v\f");
+    if (*s == '\0')
+        return 0;
+    errno = 0;
+    *value = strtod(s, &end);
+    if (end == s || (*end != '\0' && !strchr(" \t\r\n\v\f", *end)))
+        return 0;
+    *p = end;
+    return 1;
+}
+
+/* Convert one index read as a double to int as nanoBragg's "%d" does for
+   well-formed integers: by truncation toward zero.  (The reference's %d scan
+   would stop at a '.', misreading the fraction as the next column; we do not
+   emulate that.)  Warns, with nanoBragg's test and wording, if not integral. */
+static int index_from(double v, char axis, long entry, const nb_log *log)
+{
+    if (v != ceil(v - 0.4))
+        nbi_log(log, NB_LOG_WARN, "WARNING: non-integer value for %c (%g) at line %ld", axis, v,
+                entry);
+    return (int)v;
+}
+
+/* Parse one line; *got is 0 for blank/comment lines, 1 for an entry. */
+static nb_status parse_line(char *line, long entry, const nb_log *log, hkl_entry *e, int *got)
+{
+    double v[4];
+    char *p = line + strspn(line, " \t\r\n\v\f");
+    int i;
+    *got = 0;
+    if (*p == '\0' || *p == '#')
+        return NB_OK;
+    for (i = 0; i < 4; i++)
+        if (!next_number(&p, &v[i]))
+            return NB_ERR_PARSE;
+    for (i = 0; i < 3; i++)
+        if (!(fabs(v[i]) < HKL_MAX_INDEX))
+            return NB_ERR_PARSE;
+    e->h = index_from(v[0], 'h', entry, log);
+    e->k = index_from(v[1], 'k', entry, log);
+    e->l = index_from(v[2], 'l', entry, log);
+    e->F = v[3];
+    *got = 1;
+    return NB_OK;
+}
+
+/* Read every entry of the open file into list. */
+static nb_status read_entries(FILE *fp, const char *path, const nb_log *log, hkl_list *list,
+                              nb_error *err)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    nb_status st = NB_OK;
+    while (getline(&line, &cap, fp) != -1) {
+        hkl_entry e;
+        int got;
+        ++lineno;
+        if (parse_line(line, (long)list->n, log, &e, &got) != NB_OK) {
+            st = nbi_fail(err, NB_ERR_PARSE, "%s:%ld: expected 'h k l F'", path, lineno);
+            break;
+        }
+        if (got && list_push(list, &e) != NB_OK) {
+            st = nbi_fail(err, NB_ERR_NOMEM, "%s: out of memory reading reflections", path);
+            break;
+        }
+    }
+    if (st == NB_OK && ferror(fp))
+        st = nbi_fail(err, NB_ERR_IO, "%s: read error", path);
+    free(line);
+    return st;
+}
+
+/* Set the index bounds and ranges of t from the entries. */
+static void set_bounds(nb_hkl *t, const hkl_list *list)
+{
+    size_t i;
+    t->h_min = t->h_max = list->v[0].h;
+    t->k_min = t->k_max = list->v[0].k;
+    t->l_min = t->l_max = list->v[0].l;
+    for (i = 1; i < list->n; i++) {
+        const hkl_entry *e = &list->v[i];
+        if (e->h < t->h_min) t->h_min = e->h;
+        if (e->h > t->h_max) t->h_max = e->h;
+        if (e->k < t->k_min) t->k_min = e->k;
+        if (e->k > t->k_max) t->k_max = e->k;
+        if (e->l < t->l_min) t->l_min = e->l;
+        if (e->l > t->l_max) t->l_max = e->l;
+    }
+    t->h_range = t->h_max - t->h_min + 1;
+    t->k_range = t->k_max - t->k_min + 1;
+    t->l_range = t->l_max - t->l_min + 1;
+}
+
+/* Allocate t->F (zeroed) for t's ranges, at most HKL_MAX_BYTES. */
+static nb_status alloc_grid(nb_hkl *t, const char *path, nb_error *err)
+{
+    size_t bytes = nbi_checked_size((size_t)t->h_range + 1, (size_t)t->k_range + 1,
+                                    (size_t)t->l_range + 1, sizeof(double), HKL_MAX_BYTES);
+    if (bytes == 0)
+        return nbi_fail(err, NB_ERR_RANGE,
+                        "%s: HKL grid h %d..%d, k %d..%d, l %d..%d exceeds 1 GiB", path,
+                        t->h_min, t->h_max, t->k_min, t->k_max, t->l_min, t->l_max);
+    t->F = calloc(1, bytes);
+    if (!t->F)
+        return nbi_fail(err, NB_ERR_NOMEM, "%s: cannot allocate %zu bytes for the HKL grid",
+                        path, bytes);
+    return NB_OK;
+}
+
+/* Fill the non-padding cells with default_F (nanoBragg skips this for 0). */
+static void fill_default(nb_hkl *t, double default_F)
+{
+    int h, k, l;
+    if (default_F == 0.0)
+        return;
+    for (h = t->h_min; h <= t->h_max; h++)
+        for (k = t->k_min; k <= t->k_max; k++) {
+            double *row = t->F + nb_hkl_index(t, h, k, t->l_min);
+            for (l = 0; l < t->l_range; l++)
+                row[l] = default_F;
+        }
+}
+
+nb_status nb_hkl_read_text(const char *path, double default_F, const nb_log *log, nb_hkl *out,
+                           nb_error *err)
+{
+    hkl_list list = {NULL, 0, 0};
+    nb_hkl t;
+    nb_status st;
+    size_t i;
+    FILE *fp;
+
+    memset(out, 0, sizeof *out);
+    memset(&t, 0, sizeof t);
+    fp = fopen(path, "r");
+    if (!fp)
+        return nbi_fail(err, NB_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    st = read_entries(fp, path, log, &list, err);
+    fclose(fp);
+    if (st != NB_OK)
+        goto fail;
+    if (list.n == 0) {
+        st = nbi_fail(err, NB_ERR_PARSE, "%s: no 'h k l F' entries", path);
+        goto fail;
+    }
+    set_bounds(&t, &list);
+    st = alloc_grid(&t, path, err);
+    if (st != NB_OK)
+        goto fail;
+    fill_default(&t, default_F);
+    for (i = 0; i < list.n; i++) /* later duplicates win, as in nanoBragg */
+        t.F[nb_hkl_index(&t, list.v[i].h, list.v[i].k, list.v[i].l)] = list.v[i].F;
+    t.count = (long)list.n;
+    free(list.v);
+    *out = t;
+    return NB_OK;
+fail:
+    free(list.v);
+    nb_hkl_free(&t);
+    return st;
+}
+
+/* ------------------------------------------------------------ Fdump.bin */
+
+/* Parse the header text "h_min h_max k_min k_max l_min l_max" (up to '\f'). */
+static int fdump_parse_header(const char *text, long v[6])
+{
+    const char *p = text;
+    char *end;
+    int i;
+    for (i = 0; i < 6; i++) {
+        p += strspn(p, " \t\r\n\v");
+        errno = 0;
+        v[i] = strtol(p, &end, 10);
+        if (end == p || errno != 0 || (*end != '\0' && !strchr(" \t\r\n\v", *end)))
+            return 0;
+        p = end;
+    }
+    p += strspn(p, " \t\r\n\v");
+    return *p == '\0';
+}
+
+/* Read the header up to and including '\f'; *len is its byte count. */
+static int fdump_read_header(FILE *fp, long v[6], long *len)
+{
+    char text[FDUMP_MAX_HEADER];
+    int c, n = 0;
+    while ((c = getc(fp)) != EOF && c != '\f') {
+        if (n == FDUMP_MAX_HEADER - 1)
+            return 0;
+        text[n++] = (char)c;
+    }
+    if (c != '\f')
+        return 0;
+    text[n] = '\0';
+    *len = n + 1;
+    return fdump_parse_header(text, v);
+}
+
+/* Validate header values and set t's bounds; 0 if not sane. */
+static int fdump_set_bounds(nb_hkl *t, const long v[6])
+{
+    int i;
+    for (i = 0; i < 6; i++)
+        if (v[i] < -(long)HKL_MAX_INDEX || v[i] > (long)HKL_MAX_INDEX)
+            return 0;
+    for (i = 0; i < 6; i += 2)
+        if (v[i + 1] < v[i] || v[i + 1] - v[i] + 1 > FDUMP_MAX_RANGE)
+            return 0;
+    t->h_min = (int)v[0];
+    t->h_max = (int)v[1];
+    t->k_min = (int)v[2];
+    t->k_max = (int)v[3];
+    t->l_min = (int)v[4];
+    t->l_max = (int)v[5];
+    t->h_range = t->h_max - t->h_min + 1;
+    t->k_range = t->k_max - t->k_min + 1;
+    t->l_range = t->l_max - t->l_min + 1;
+    return 1;
+}
+
+/* Size of the open file in bytes, or -1. */
+static long file_size(FILE *fp)
+{
+    if (fseek(fp, 0, SEEK_END) != 0)
+        return -1;
+    return ftell(fp);
+}
+
+/* Read header and grid from an open Fdump file into t.  The size is checked
+   against the header before anything is allocated. */
+static nb_status fdump_load(FILE *fp, const char *path, nb_hkl *t, nb_error *err)
+{
+    long v[6], header_len, file_len;
+    long long need;
+    size_t n;
+    nb_status st;
+    if (!fdump_read_header(fp, v, &header_len) || !fdump_set_bounds(t, v))
+        return nbi_fail(err, NB_ERR_FORMAT, "%s: not an Fdump file (bad header)", path);
+    n = (size_t)(t->h_range + 1) * (size_t)(t->k_range + 1) * (size_t)(t->l_range + 1);
+    need = header_len + (long long)n * (long long)sizeof(double);
+    if ((file_len = file_size(fp)) < 0)
+        return nbi_fail(err, NB_ERR_IO, "%s: cannot determine file size", path);
+    if ((long long)file_len != need)
+        return nbi_fail(err, NB_ERR_FORMAT,
+                        "%s: Fdump is %ld bytes but its header (h %d..%d, k %d..%d, l %d..%d) "
+                        "needs %lld",
+                        path, file_len, t->h_min, t->h_max, t->k_min, t->k_max, t->l_min,
+                        t->l_max, need);
+    st = alloc_grid(t, path, err);
+    if (st != NB_OK)
+        return st;
+    if (fseek(fp, header_len, SEEK_SET) != 0 || fread(t->F, sizeof(double), n, fp) != n)
+        return nbi_fail(err, NB_ERR_IO, "%s: read error", path);
+    return NB_OK;
+}
+
+nb_status nb_hkl_read_fdump(const char *path, nb_hkl *out, nb_error *err)
+{
+    nb_hkl t;
+    nb_status st;
+    FILE *fp;
+    memset(out, 0, sizeof *out);
+    memset(&t, 0, sizeof t);
+    fp = fopen(path, "rb");
+    if (!fp)
+        return nbi_fail(err, NB_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    st = fdump_load(fp, path, &t, err);
+    fclose(fp);
+    if (st != NB_OK) {
+        nb_hkl_free(&t);
+        return st;
+    }
+    /* nanoBragg's "hkls" after reading a dump: the product of the ranges */
+    t.count = (long)t.h_range * t.k_range * t.l_range;
+    *out = t;
+    return NB_OK;
+}
+
+nb_status nb_hkl_write_fdump(const char *path, const nb_hkl *t, nb_error *err)
+{
+    nb_fileout f;
+    char header[160];
+    size_t n;
+    nb_status st;
+    int len;
+    if (!t->F)
+        return nbi_fail(err, NB_ERR_INVALID, "%s: no structure factors to dump", path);
+    len = snprintf(header, sizeof header, "%d %d %d %d %d %d\n\f", t->h_min, t->h_max, t->k_min,
+                   t->k_max, t->l_min, t->l_max);
+    n = (size_t)(t->h_range + 1) * (size_t)(t->k_range + 1) * (size_t)(t->l_range + 1);
+    st = nb_fileout_open(&f, path, err);
+    if (st != NB_OK)
+        return st;
+    nb_fileout_write(&f, header, (size_t)len);
+    nb_fileout_write(&f, t->F, n * sizeof(double));
+    return nb_fileout_commit(&f, err);
+}
+
+void nb_hkl_free(nb_hkl *t)
+{
+    if (!t)
+        return;
+    free(t->F);
+    t->F = NULL;
+}
+
+/* ------------------------------------------------------------ lookup */
+
+double nb_hkl_nearest(const nb_hkl *t, int h, int k, int l, double default_F)
+{
+    if (t && t->F && t->count && h >= t->h_min && h <= t->h_max && k >= t->k_min
+        && k <= t->k_max && l >= t->l_min && l <= t->l_max)
+        return t->F[nb_hkl_index(t, h, k, l)];
+    return default_F;
+}
+
+int nb_hkl_interp_ok(const nb_hkl *t, double h, double k, double l)
+{
+    /* nanoBragg's test in double arithmetic, negated so that NaN is refused */
+    return (h - t->h_min + 3) <= t->h_range && h - 2 >= t->h_min
+           && (k - t->k_min + 3) <= t->k_range && k - 2 >= t->k_min
+           && (l - t->l_min + 3) <= t->l_range && l - 2 >= t->l_min;
+}
+
+/*
+ * Lagrange numerators for the nodes f-1, f, f+1, f+2 at x:
+ * P[i] = product over j != i of (x - x_j), multiplied left to right in
+ * increasing j, exactly as nanoBragg's polint writes each term.
+ */
+static inline void lagrange_numerators(double x, int f, double P[4])
+{
+    double d0 = x - (double)(f - 1), d1 = x - (double)f;
+    double d2 = x - (double)(f + 1), d3 = x - (double)(f + 2);
+    P[0] = d1 * d2 * d3;
+    P[1] = d0 * d2 * d3;
+    P[2] = d0 * d1 * d3;
+    P[3] = d0 * d1 * d2;
+}
+
+/*
+ * polint on unit-spaced integer nodes.  Its denominators
+ * (xa[i]-xa[j])*(...)*(...) are then exactly -6, 2, -2, 6, so dividing by
+ * these constants gives the reference's bits; the products P[i]*y[i] are
+ * formed before the division, as in the reference.
+ */
+static inline double lagrange4(const double P[4], double y0, double y1, double y2, double y3)
+{
+    double x0 = P[0] * y0 / -6.0;
+    double x1 = P[1] * y1 / 2.0;
+    double x2 = P[2] * y2 / -2.0;
+    double x3 = P[3] * y3 / 6.0;
+    return x0 + x1 + x2 + x3;
+}
+
+double nb_hkl_interpolate(const nb_hkl *t, double h, double k, double l)
+{
+    int hf = (int)floor(h), kf = (int)floor(k), lf = (int)floor(l);
+    double Ph[4], Pk[4], Pl[4], along_h[4];
+    long kstride = t->l_range + 1;
+    int i, j;
+    lagrange_numerators(h, hf, Ph);
+    lagrange_numerators(k, kf, Pk);
+    lagrange_numerators(l, lf, Pl);
+    for (i = 0; i < 4; i++) {
+        /* polin2 over (k, l) in the plane h = hf-1+i */
+        const double *base = t->F + nb_hkl_index(t, hf - 1 + i, kf - 1, lf - 1);
+        double along_k[4];
+        for (j = 0; j < 4; j++) {
+            const double *y = base + j * kstride;
+            along_k[j] = lagrange4(Pl, y[0], y[1], y[2], y[3]);
+        }
+        along_h[i] = lagrange4(Pk, along_k[0], along_k[1], along_k[2], along_k[3]);
+    }
+    return lagrange4(Ph, along_h[0], along_h[1], along_h[2], along_h[3]);
+}

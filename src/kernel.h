@@ -1,0 +1,30 @@
+/*
+ * kernel.h - the hot loop: the photon count of one pixel, summed over
+ * detector layers, sub-pixels, sources, phi steps and mosaic domains.
+ * Pure: reads the experiment, writes only its result argument.
+ */
+#ifndef NB_KERNEL_H
+#define NB_KERNEL_H
+
+#include "experiment.h"
+
+/* What rendering one pixel reports besides its value. */
+typedef struct nbi_pixel {
+    double value;     /* photons in this pixel (before conversion to float) */
+    double omega_sum; /* solid angles summed over layers x sub-pixels */
+    int swept;        /* at least one phi sweep ran (some source passed -dmin) */
+    int interp_off;   /* interpolation hit the edge of the HKL grid here */
+    double off_hkl[3];/* fractional h,k,l where it did */
+    int off_hkl0[3];
+} nbi_pixel;
+
+/*
+ * Render pixel (fpixel, spixel).  interpolate: whether tricubic interpolation
+ * is still on when the pixel starts (it switches off for good at the first
+ * neighbourhood outside the grid).  first_sweep: this pixel holds the first
+ * phi sweep of the run (see nb_crystal.cells_first).
+ */
+void nbi_render_pixel(const nb_experiment *exp, int fpixel, int spixel, int interpolate,
+                      int first_sweep, nbi_pixel *out);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * rawimage.c - the raw float image (-floatfile): n little-endian IEEE-754
+ * float32 values, fast-major, no header.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "fileout.h"
+#include "nanobragg.h"
+#include "util.h"
+
+#define SWAP_CHUNK 4096
+
+static int host_is_big_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    return first == 0;
+}
+
+/* Write n floats byte-reversed (big-endian hosts), a chunk at a time. */
+static void write_swapped(nb_fileout *out, const float *data, size_t n)
+{
+    unsigned char buf[SWAP_CHUNK * 4];
+    while (n > 0) {
+        size_t k = n < SWAP_CHUNK ? n : SWAP_CHUNK, i;
+        const unsigned char *src = (const unsigned char *)data;
+        for (i = 0; i < 4 * k; i += 4) {
+            buf[i] = src[i + 3];
+            buf[i + 1] = src[i + 2];
+            buf[i + 2] = src[i + 1];
+            buf[i + 3] = src[i];
+        }
+        nb_fileout_write(out, buf, 4 * k);
+        data += k;
+        n -= k;
+    }
+}
+
+/*
+ * Write data[0..n-1] to path as little-endian float32 (n may be 0: an empty
+ * file).  Written to a temporary and renamed into place; NB_ERR_IO naming
+ * path on failure.
+ */
+nb_status nb_write_float(const char *path, const float *data, size_t n, nb_error *err)
+{
+    nb_fileout out;
+    nb_status st;
+    if (!path || (!data && n > 0))
+        return nbi_fail(err, NB_ERR_INVALID, "nb_write_float: missing path or data");
+    if (nbi_checked_size(n ? n : 1, 1, 1, sizeof *data, SIZE_MAX) == 0)
+        return nbi_fail(err, NB_ERR_RANGE, "cannot write %s: image too large", path);
+    st = nb_fileout_open(&out, path, err);
+    if (st != NB_OK)
+        return st;
+    if (host_is_big_endian())
+        write_swapped(&out, data, n);
+    else
+        nb_fileout_write(&out, data, n * sizeof *data);
+    return nb_fileout_commit(&out, err);
+}

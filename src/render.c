@@ -1,0 +1,103 @@
+/*
+ * render.c - from the float image to what the writers store: SMV header
+ * values, scaled 16-bit counts, 8-bit greyscale and the Poisson noise image,
+ * each exactly as nanoBragg derives them.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "experiment.h"
+#include "noise.h"
+
+#define RTD (180.0 * M_1_PI)
+
+void nb_experiment_smv_info(const nb_experiment *e, nb_smv_info *h)
+{
+    const nb_info *in = &e->info;
+    double px = in->pixel_m;
+    memset(h, 0, sizeof *h);
+    h->fpixels = in->fpixels;
+    h->spixels = in->spixels;
+    h->pixel_mm = px * 1000.0;
+    h->distance_mm = in->distance_m * 1000.0;
+    h->wavelength_A = in->lambda0_m * 1e10;
+    h->beam_center_x_mm = in->Xbeam_m * 1000.0;
+    h->beam_center_y_mm = in->Ybeam_m * 1000;
+    h->adxv_center_x_mm = in->Fbeam_m * 1000.0;
+    h->adxv_center_y_mm = (in->detsize_s_m - in->Sbeam_m) * 1000;
+    h->mosflm_center_x_mm = (in->Sbeam_m - 0.5 * px) * 1000.0;
+    h->mosflm_center_y_mm = (in->Fbeam_m - 0.5 * px) * 1000;
+    h->denzo_x_beam_mm = (in->Sbeam_m - 0.0 * px) * 1000.0;
+    h->denzo_y_beam_mm = (in->Fbeam_m - 0.0 * px) * 1000;
+    memcpy(h->dials_origin_mm, in->dials_origin_mm, sizeof h->dials_origin_mm);
+    h->xds_orgx = in->ORGX;
+    h->xds_orgy = in->ORGY;
+    h->close_distance_mm = in->close_distance_m * 1000.0;
+    h->phi_deg = in->phi0_rad * RTD;
+    h->osc_start_deg = in->phi0_rad * RTD;
+    h->osc_range_deg = in->osc_rad * RTD;
+    h->twotheta_deg = in->twotheta_rad * RTD;
+}
+
+static int in_roi(const nb_detector *d, int f, int s)
+{
+    return !(f < d->roi[0] || f > d->roi[1] || s < d->roi[2] || s > d->roi[3]);
+}
+
+void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *scale, double adc,
+                        uint16_t *counts)
+{
+    const nb_detector *d = &e->det;
+    if (*scale <= 0.0) {
+        *scale = 1.0;
+        if (img->max_I > 0.0)
+            *scale = 55000.0 / img->max_I;
+    }
+    for (int s = 0; s < d->spixels; ++s)
+        for (int f = 0; f < d->fpixels; ++f) {
+            long i = (long)s * d->fpixels + f;
+            double v;
+            counts[i] = 0;
+            if (!in_roi(d, f, s))
+                continue;
+            v = img->data[i] * *scale + adc;
+            if (!(v <= 65535.0))
+                v = 65535.0;
+            if (!(v >= 0.0))
+                v = 0.0;
+            counts[i] = (uint16_t)floorf((float)(v + 0.5));
+        }
+}
+
+void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale, double fallback_scale,
+                     uint8_t *bytes)
+{
+    const nb_detector *d = &e->det;
+    if (*scale <= 0.0) {
+        *scale = fallback_scale;
+        if (img->rmsd > 0.0)
+            *scale = 250.0 / (5.0 * img->rmsd);
+    }
+    for (int s = 0; s < d->spixels; ++s)
+        for (int f = 0; f < d->fpixels; ++f) {
+            long i = (long)s * d->fpixels + f;
+            double v;
+            bytes[i] = 0;
+            if (!in_roi(d, f, s))
+                continue;
+            v = img->data[i] * *scale;
+            if (!(v <= 255.0))
+                v = 255.0;
+            if (!(v >= 0.0))
+                v = 0.0;
+            bytes[i] = (uint8_t)v;
+        }
+}
+
+void nb_image_to_noise(const nb_experiment *e, const nb_image *img, long *seed, double adc,
+                       uint16_t *counts, double *photons, long *overloads)
+{
+    const nb_detector *d = &e->det;
+    memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
+    nb_noise_counts(img->data, d->fpixels, d->spixels, d->roi, seed, adc, counts, photons, overloads);
+}

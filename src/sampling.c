@@ -1,0 +1,149 @@
+/*
+ * sampling.c - count/range/step resolution, following nanoBragg's rules
+ * exactly (including their asymmetries between the different sweeps).
+ */
+#include "sampling.h"
+
+#include <math.h>
+
+#include "util.h"
+
+/* count not given */
+static void grid_auto_count(nb_sweep *s)
+{
+    if (s->range < 0.0) {
+        if (s->step <= 0.0) {
+            s->count = 1;
+            s->range = 0.0;
+            s->step = 0.0;
+        } else {
+            s->range = s->step;
+            s->count = 2;
+        }
+    } else if (s->step <= 0.0) {
+        s->step = s->range;
+        s->count = 2;
+    } else {
+        s->count = (int)ceil(s->range / s->step);
+    }
+}
+
+void nb_sweep_resolve_grid(nb_sweep *s)
+{
+    if (s->count <= 0) {
+        grid_auto_count(s);
+    } else if (s->range < 0.0) {
+        if (s->step <= 0.0) {
+            s->range = 1.0;
+            s->step = s->range / s->count;
+        } else {
+            s->range = s->step;
+            s->count = 2;
+        }
+    } else if (s->step <= 0.0) {
+        if (s->count <= 1)
+            s->count = 2;
+        s->step = s->range / (s->count - 1);
+    }
+    if (s->range <= 0.0 || s->step <= 0.0 || s->count <= 0) {
+        s->count = 1;
+        s->range = 0.0;
+        s->step = 0.0;
+    }
+}
+
+void nb_sweep_resolve_phi(nb_sweep *s)
+{
+    if (s->count < 0) {
+        if (s->range < 0.0) {
+            if (s->step <= 0.0) {
+                s->count = 1;
+                s->range = 0.0;
+                s->step = 0.0;
+            } else {
+                s->range = s->step;
+                s->count = 2;
+            }
+        } else if (s->step <= 0.0) {
+            s->count = 2;
+            s->step = s->range / 2.0;
+        } else {
+            s->count = (int)ceil(s->range / s->step);
+        }
+        return;
+    }
+    if (s->count == 0)
+        s->count = 1;
+    if (s->range < 0.0) {
+        if (s->step <= 0.0) {
+            s->range = 1.0 / (180.0 * M_1_PI);
+            s->step = s->range / s->count;
+        } else {
+            s->range = s->step;
+            s->count = 2;
+        }
+    } else if (s->step < 0.0) {
+        s->step = s->range / s->count;
+    }
+}
+
+void nb_sweep_resolve_thick(nb_sweep *s)
+{
+    if (s->count <= 0) {
+        if (s->range < 0.0) {
+            if (s->step <= 0.0) {
+                s->count = 1;
+                s->range = 0.0;
+                s->step = 0.0;
+            } else {
+                s->range = s->step;
+                s->count = 2;
+            }
+        } else if (s->step <= 0.0) {
+            s->count = 2;
+            s->step = s->range / s->count;
+        } else {
+            s->count = (int)ceil(s->range / s->step);
+        }
+    } else if (s->range < 0.0) {
+        if (s->step <= 0.0) {
+            s->range = 0.5e-6;
+            s->step = s->range / s->count;
+        } else {
+            s->range = s->step;
+            s->count = 2;
+        }
+    } else if (s->step <= 0.0) {
+        if (s->count <= 1)
+            s->count = 2;
+        s->step = s->range / (s->count - 1);
+    }
+    if (s->range <= 0.0 || s->step <= 0.0 || s->count <= 0) {
+        s->count = 1;
+        s->range = 0.0;
+        s->step = 0.0;
+    }
+}
+
+void nb_resolve_mosaic(double *spread, int *domains, const nb_log *log)
+{
+    if (*domains <= 0) {
+        if (*spread < 0.0) {
+            *domains = 1;
+            *spread = 0.0;
+        } else if (*spread == 0.0) {
+            *domains = 1;
+        } else {
+            nbi_log(log, NB_LOG_WARN,
+                    "WARNING: finite mosaicity with only one domain! upping to 10 mosaic domains");
+            *domains = 10;
+        }
+    } else if (*spread < 0.0) {
+        nbi_log(log, NB_LOG_WARN, "WARNING: no mosaic spread specified.  setting mosaic_domains = 1");
+        *spread = 0.0;
+        *domains = 1;
+    } else if (*spread == 0.0) {
+        nbi_log(log, NB_LOG_WARN, "WARNING: zero mosaic spread specified.  setting mosaic_domains = 1");
+        *domains = 1;
+    }
+}

@@ -1,0 +1,28 @@
+/*
+ * util.h - internal helpers shared by the modules: error messages, log lines,
+ * checked allocation sizes.
+ */
+#ifndef NB_UTIL_H
+#define NB_UTIL_H
+
+#include <stddef.h>
+
+#include "nanobragg.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NBI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define NBI_PRINTF(a, b)
+#endif
+
+/* Format a message into err (if not NULL) and return status. */
+nb_status nbi_fail(nb_error *err, nb_status status, const char *fmt, ...) NBI_PRINTF(3, 4);
+
+/* Send one formatted line to the log callback (if any). */
+void nbi_log(const nb_log *log, nb_log_level level, const char *fmt, ...) NBI_PRINTF(3, 4);
+
+/* a*b*c elements of size sz fit in size_t and below limit bytes: returns the byte
+   count, or 0 if not. */
+size_t nbi_checked_size(size_t a, size_t b, size_t c, size_t sz, size_t limit);
+
+#endif
