@@ -26,8 +26,8 @@ static void apply_header(app_options *o, const nb_smv_frame *fr, int is_mask)
     if (nb_smv_value(fr, "BEAM_CENTER_X", &v)) c->Xbeam_m = v / 1000.0;
     if (nb_smv_value(fr, "BEAM_CENTER_Y", &v))
         c->Ybeam_m = is_mask ? c->detsize_s_m - v / 1000.0 : v / 1000.0;
-    if (nb_smv_value(fr, "ORGX", &v)) c->ORGX = v;
-    if (nb_smv_value(fr, "ORGY", &v)) c->ORGY = v;
+    if (nb_smv_value(fr, "XDS_ORGX", &v) || nb_smv_value(fr, "ORGX", &v)) c->ORGX = v;
+    if (nb_smv_value(fr, "XDS_ORGY", &v) || nb_smv_value(fr, "ORGY", &v)) c->ORGY = v;
     if (nb_smv_value(fr, "PHI", &v)) c->phi0_rad = v / RTD;
     if (nb_smv_value(fr, "OSC_RANGE", &v)) c->osc_rad = v / RTD;
     /* TWOTHETA is read by nanoBragg into a variable it never uses: ignored. */

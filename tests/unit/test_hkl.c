@@ -428,9 +428,10 @@ static void test_matrix(void **state)
                      "       0.000       0.000       0.000\n"
                      " 1 0 0\n 0 1 0\n 0 0 1\n 78.0 78.0 38.0 90.0 90.0 90.0\n");
     assert_int_equal(nb_read_matrix(path, m, &err), NB_OK);
-    assert_true(m[0] == -0.0123 && m[1] == 0.0011 && m[2] == 0.0088);  /* a* */
-    assert_true(m[3] == 0.0045 && m[4] == -0.0150 && m[5] == 0.0033);  /* b* */
-    assert_true(m[6] == 0.0067 && m[7] == 0.0022 && m[8] == -0.0099);  /* c* */
+    /* file order: a* = (m[0], m[3], m[6]), b* = (m[1], m[4], m[7]), c* = (m[2], m[5], m[8]) */
+    assert_true(m[0] == -0.0123 && m[3] == 0.0011 && m[6] == 0.0088);  /* a* */
+    assert_true(m[1] == 0.0045 && m[4] == -0.0150 && m[7] == 0.0033);  /* b* */
+    assert_true(m[2] == 0.0067 && m[5] == 0.0022 && m[8] == -0.0099);  /* c* */
     remove(path);
     write_text(path, "1 2 3\n4 5 6\n7 8\n");
     assert_int_equal(nb_read_matrix(path, m, &err), NB_ERR_PARSE);
