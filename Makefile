@@ -3,6 +3,7 @@
 # runs them again under AddressSanitizer/UBSan, `make bench` times the workloads.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 

@@ -3,13 +3,12 @@
 # by tests/parity/tests.cmake.
 #
 #   run_case.sh case NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR
-#       Copy CASE_DIR (all but expected/) into a fresh SCRATCH_DIR, run
-#       NANOBRAGG with the words of CASE_DIR/args there (log: stdout.log),
-#       require exit status 0, then check every file of CASE_DIR/expected
-#       except stdout.txt against the file of the same name with COMPARE.
-#   run_case.sh threads NANOBRAGG COMPARE SCRATCH_DIR CASE_DIR...
-#       Run each case with OMP_NUM_THREADS=1 and =2; float.bin (and noise.img
-#       when written) must be byte-identical (COMPARE --bitwise).
+#       Copy CASE_DIR (all but expected/) into fresh SCRATCH_DIR/t1 and /t2,
+#       run NANOBRAGG with the words of CASE_DIR/args there with 1 and 2
+#       OpenMP threads (log: stdout.log), require exit status 0, check every
+#       file of CASE_DIR/expected except stdout.txt against the file of the
+#       same name with COMPARE, and require the two runs' float.bin (and
+#       noise.img) to be identical bit for bit.
 #
 # Exit status 0 when everything passes; the scratch directory is then removed.
 # On failure it is kept for inspection and its path is printed.
@@ -78,49 +77,44 @@ finish() {
     exit "$1"
 }
 
+# check_outputs CMP CASE_DIR DIR: every expected file against DIR's.
+check_outputs() {
+    ok=0
+    for exp in "$2"/expected/*; do
+        name=$(basename "$exp")
+        [ "$name" = stdout.txt ] && continue
+        if [ ! -f "$3/$name" ]; then
+            echo "FAIL: $name was not written in $3"
+            ok=1
+        elif ! "$1" "$exp" "$3/$name"; then
+            ok=1
+        fi
+    done
+    return $ok
+}
+
+# The case is run with 1 and with 2 threads: both must pass the tolerances,
+# and their float (and noise) images must be identical bit for bit.
 run_case() {
     nb=$1 cmp=$2 case_dir=$3 scratch=$4
     [ -d "$case_dir/expected" ] || die "no expected/ in $case_dir"
-    prepare "$scratch" "$case_dir"
-    run_nb "$nb" "$scratch" "$case_dir" || finish 1 "$scratch"
-    status=0
-    for exp in "$case_dir"/expected/*; do
-        name=$(basename "$exp")
-        [ "$name" = stdout.txt ] && continue
-        if [ ! -f "$scratch/$name" ]; then
-            echo "FAIL: $name was not written"
-            status=1
-        elif ! "$cmp" "$exp" "$scratch/$name"; then
-            status=1
-        fi
-    done
-    finish "$status" "$scratch"
-}
-
-run_threads() {
-    nb=$1 cmp=$2 scratch=$3
-    shift 3
-    status=0
     remove_dir "$scratch"
-    for case_dir in "$@"; do
-        name=$(basename "$case_dir")
-        for t in 1 2; do
-            prepare "$scratch/$name.t$t" "$case_dir"
-            run_nb "$nb" "$scratch/$name.t$t" "$case_dir" "$t" || status=1
-        done
-        for f in float.bin noise.img; do
-            one=$scratch/$name.t1/$f two=$scratch/$name.t2/$f
-            if [ "$f" = noise.img ] && [ ! -f "$one" ] && [ ! -f "$two" ]; then
-                continue
-            fi
-            printf '%s, 1 vs 2 threads: ' "$name"
-            "$cmp" --bitwise "$one" "$two" || status=1
-        done
+    status=0
+    for t in 1 2; do
+        prepare "$scratch/t$t" "$case_dir"
+        run_nb "$nb" "$scratch/t$t" "$case_dir" "$t" || finish 1 "$scratch"
+        echo "-- OMP_NUM_THREADS=$t"
+        check_outputs "$cmp" "$case_dir" "$scratch/t$t" || status=1
+    done
+    for f in float.bin noise.img; do
+        [ -f "$scratch/t1/$f" ] || [ -f "$scratch/t2/$f" ] || continue
+        printf '%s, 1 vs 2 threads: ' "$f"
+        "$cmp" --bitwise "$scratch/t1/$f" "$scratch/t2/$f" || status=1
     done
     finish "$status" "$scratch"
 }
 
-[ $# -ge 1 ] || die "usage: run_case.sh case|threads ..."
+[ $# -ge 1 ] || die "usage: run_case.sh case NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
 mode=$1
 shift
 case $mode in
@@ -128,11 +122,7 @@ case)
     [ $# -eq 4 ] || die "usage: run_case.sh case NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
     run_case "$@"
     ;;
-threads)
-    [ $# -ge 4 ] || die "usage: run_case.sh threads NANOBRAGG COMPARE SCRATCH_DIR CASE_DIR..."
-    run_threads "$@"
-    ;;
 *)
-    die "unknown mode '$mode' (case or threads)"
+    die "unknown mode '$mode' (expected: case)"
     ;;
 esac
