@@ -28,8 +28,9 @@ asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# make bench [BENCH_ARGS="--ref /path/to/nanoBragg --runs 5"]; NB_REF_BIN works too.
 bench: all
-	@sh bench/run.sh $(BUILD)/nanobragg $(BENCH_ARGS)
+	@$(BUILD)/nanobragg-bench $(BENCH_ARGS) $(BUILD)/nanobragg
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) bench-work bench-results.csv
