@@ -223,8 +223,6 @@ static nb_status finish(const nb_config *cfg, nb_experiment *exp, nb_error *err)
                         exp->xtal.phisteps, det->oversample);
     exp->steps = in->steps = (long)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * det->oversample
                              * det->oversample;
-    in->Na = exp->xtal.Na;
-    in->lambda0_m = in->lambda0_m;
     in->polar[0] = exp->polar_vector.x;
     in->polar[1] = exp->polar_vector.y;
     in->polar[2] = exp->polar_vector.z;

@@ -8,33 +8,33 @@
 
 #include "util.h"
 
-/* count not given */
-static void grid_auto_count(nb_sweep *s)
-{
-    if (s->range < 0.0) {
-        if (s->step <= 0.0) {
-            s->count = 1;
-            s->range = 0.0;
-            s->step = 0.0;
-        } else {
-            s->range = s->step;
-            s->count = 2;
-        }
-    } else if (s->step <= 0.0) {
-        s->step = s->range;
-        s->count = 2;
-    } else {
-        s->count = (int)ceil(s->range / s->step);
-    }
-}
-
-void nb_sweep_resolve_grid(nb_sweep *s)
+/*
+ * The rules shared by divergence, dispersion and detector layers.  They
+ * differ in two places: what "range only" means for the step (the whole
+ * range for a grid, half of it for layers), and the range assumed when only
+ * a count is given (1 for a grid, 0.5 um for layers).
+ */
+static void resolve_sweep(nb_sweep *s, int layers, double default_range)
 {
     if (s->count <= 0) {
-        grid_auto_count(s);
+        if (s->range < 0.0) {
+            if (s->step <= 0.0) {
+                s->count = 1;
+                s->range = 0.0;
+                s->step = 0.0;
+            } else {
+                s->range = s->step;
+                s->count = 2;
+            }
+        } else if (s->step <= 0.0) {
+            s->count = 2;
+            s->step = layers ? s->range / s->count : s->range;
+        } else {
+            s->count = (int)ceil(s->range / s->step);
+        }
     } else if (s->range < 0.0) {
         if (s->step <= 0.0) {
-            s->range = 1.0;
+            s->range = default_range;
             s->step = s->range / s->count;
         } else {
             s->range = s->step;
@@ -51,6 +51,8 @@ void nb_sweep_resolve_grid(nb_sweep *s)
         s->step = 0.0;
     }
 }
+
+void nb_sweep_resolve_grid(nb_sweep *s) { resolve_sweep(s, 0, 1.0); }
 
 void nb_sweep_resolve_phi(nb_sweep *s)
 {
@@ -87,43 +89,7 @@ void nb_sweep_resolve_phi(nb_sweep *s)
     }
 }
 
-void nb_sweep_resolve_thick(nb_sweep *s)
-{
-    if (s->count <= 0) {
-        if (s->range < 0.0) {
-            if (s->step <= 0.0) {
-                s->count = 1;
-                s->range = 0.0;
-                s->step = 0.0;
-            } else {
-                s->range = s->step;
-                s->count = 2;
-            }
-        } else if (s->step <= 0.0) {
-            s->count = 2;
-            s->step = s->range / s->count;
-        } else {
-            s->count = (int)ceil(s->range / s->step);
-        }
-    } else if (s->range < 0.0) {
-        if (s->step <= 0.0) {
-            s->range = 0.5e-6;
-            s->step = s->range / s->count;
-        } else {
-            s->range = s->step;
-            s->count = 2;
-        }
-    } else if (s->step <= 0.0) {
-        if (s->count <= 1)
-            s->count = 2;
-        s->step = s->range / (s->count - 1);
-    }
-    if (s->range <= 0.0 || s->step <= 0.0 || s->count <= 0) {
-        s->count = 1;
-        s->range = 0.0;
-        s->step = 0.0;
-    }
-}
+void nb_sweep_resolve_thick(nb_sweep *s) { resolve_sweep(s, 1, 0.5e-6); }
 
 void nb_resolve_mosaic(double *spread, int *domains, const nb_log *log)
 {
