@@ -17,8 +17,9 @@ file(STRINGS ${NB_CLI_CASES} NB_CLI_LINES)
 
 # Only the names are needed here (run_cli.sh reads its row itself).  Match
 # them in the joined text: a '[' in a row can make file(STRINGS) merge lines
-# into one list element, but not change the text.
-string(REGEX MATCHALL "(^|;)[ \t]*[A-Za-z0-9_.-]+[ \t]*[|]" NB_CLI_HEADS "${NB_CLI_LINES}")
+# into one list element, but not change the text.  (Anchored on the ';'
+# between lines, not '^', which MATCHALL re-applies after every match.)
+string(REGEX MATCHALL ";[ \t]*[A-Za-z0-9_.-]+[ \t]*[|]" NB_CLI_HEADS ";${NB_CLI_LINES}")
 set(NB_CLI_NAMES "")
 foreach(head IN LISTS NB_CLI_HEADS)
   string(REGEX REPLACE "^;?[ \t]*([A-Za-z0-9_.-]+)[ \t]*[|]$" "\\1" name "${head}")
