@@ -11,7 +11,7 @@
 #include <math.h>
 
 /* Kahn polarization factor; renormalises diffracted in place as nanoBragg does. */
-static double polarization_factor(double kahn, vec3 incident, vec3 *diffracted, vec3 axis)
+double nbi_polarization_factor(double kahn, vec3 incident, vec3 *diffracted, vec3 axis)
 {
     double c2, c2sq, s2sq, psi = 0.0;
     vec3 B_in, E_in;
@@ -138,7 +138,7 @@ static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixe
         if (e->dmin_m > 0.0 && stol > 0.0 && e->dmin_m > 0.5 / stol)
             continue;
         if (ps->polar == 0.0 || e->det.oversample_polar)
-            ps->polar = polarization_factor(e->polarization, inc, &diff, e->polar_vector);
+            ps->polar = nbi_polarization_factor(e->polarization, inc, &diff, e->polar_vector);
         sweep(e, S, ps, out);
     }
 }
@@ -146,10 +146,9 @@ static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixe
 /* Position of a sub-pixel in the lab frame (metres). */
 static vec3 subpixel_position(const nb_detector *d, double Fdet, double Sdet, double Odet)
 {
-    vec3 p = v3(Fdet * d->fdet.x + Sdet * d->sdet.x + Odet * d->odet.x + d->pix0.x,
-                Fdet * d->fdet.y + Sdet * d->sdet.y + Odet * d->odet.y + d->pix0.y,
-                Fdet * d->fdet.z + Sdet * d->sdet.z + Odet * d->odet.z + d->pix0.z);
-    return p;
+    return v3(Fdet * d->fdet.x + Sdet * d->sdet.x + Odet * d->odet.x + d->pix0.x,
+              Fdet * d->fdet.y + Sdet * d->sdet.y + Odet * d->odet.y + d->pix0.y,
+              Fdet * d->fdet.z + Sdet * d->sdet.z + Odet * d->odet.z + d->pix0.z);
 }
 
 /* Curved detector: every pixel at the same distance; nanoBragg treats the
@@ -163,26 +162,45 @@ static vec3 curved_position(const nb_experiment *e, vec3 p)
     return v3_rotate_axis(v, d->fdet, p.z / d->distance_m);
 }
 
-static void subpixel(const nb_experiment *e, int thick_tic, double Fdet, double Sdet, pixel_state *ps,
+vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int subF, int subS,
+                            double *airpath)
+{
+    const nb_detector *d = &e->det;
+    const int os = d->oversample;
+    const double sub = d->subpixel_m;
+    double Fdet = sub * (f * os + subF) + sub / 2.0;
+    double Sdet = sub * (s * os + subS) + sub / 2.0;
+    vec3 pos = subpixel_position(d, Fdet, Sdet, t * d->thickstep_m), diff;
+    if (d->curved)
+        pos = curved_position(e, pos);
+    *airpath = v3_unit(pos, &diff);
+    return diff;
+}
+
+double nbi_solid_angle(const nb_detector *d, double airpath)
+{
+    if (d->point_pixel)
+        return 1.0 / airpath / airpath;
+    return d->pixel_m * d->pixel_m / airpath / airpath * d->close_distance_m / airpath;
+}
+
+double nbi_capture_fraction(const nb_detector *d, int t, vec3 diff)
+{
+    double parallax = v3_dot(diff, d->odet);
+    return exp(-t * d->thickstep_m * d->mu / parallax) - exp(-(t + 1) * d->thickstep_m * d->mu / parallax);
+}
+
+static void subpixel(const nb_experiment *e, int f, int s, int t, int subF, int subS, pixel_state *ps,
                      nbi_pixel *out)
 {
     const nb_detector *d = &e->det;
-    vec3 pos = subpixel_position(d, Fdet, Sdet, thick_tic * d->thickstep_m), diff;
     double airpath;
-    if (d->curved)
-        pos = curved_position(e, pos);
-    airpath = v3_unit(pos, &diff);
-    if (ps->omega == 0.0 || d->oversample_omega) {
-        ps->omega = d->pixel_m * d->pixel_m / airpath / airpath * d->close_distance_m / airpath;
-        if (d->point_pixel)
-            ps->omega = 1.0 / airpath / airpath;
-    }
+    vec3 diff = nbi_subpixel_direction(e, f, s, t, subF, subS, &airpath);
+    if (ps->omega == 0.0 || d->oversample_omega)
+        ps->omega = nbi_solid_angle(d, airpath);
     out->omega_sum += ps->omega;
-    if (ps->capture == 0.0 || d->oversample_thick) {
-        double parallax = v3_dot(diff, d->odet);
-        ps->capture = exp(-thick_tic * d->thickstep_m * d->mu / parallax)
-                      - exp(-(thick_tic + 1) * d->thickstep_m * d->mu / parallax);
-    }
+    if (ps->capture == 0.0 || d->oversample_thick)
+        ps->capture = nbi_capture_fraction(d, t, diff);
     sources(e, diff, ps, out);
 }
 
@@ -191,7 +209,6 @@ void nbi_render_pixel(const nb_experiment *e, int fpixel, int spixel, int interp
 {
     const nb_detector *d = &e->det;
     const int os = d->oversample;
-    const double sub = d->subpixel_m;
     pixel_state ps;
     double test;
 
@@ -206,11 +223,8 @@ void nbi_render_pixel(const nb_experiment *e, int fpixel, int spixel, int interp
     for (int t = 0; t < d->thicksteps; ++t) {
         ps.capture = d->thick_m == 0.0 ? 1.0 : 0.0;
         for (int subS = 0; subS < os; ++subS)
-            for (int subF = 0; subF < os; ++subF) {
-                double Fdet = sub * (fpixel * os + subF) + sub / 2.0;
-                double Sdet = sub * (spixel * os + subS) + sub / 2.0;
-                subpixel(e, t, Fdet, Sdet, &ps, out);
-            }
+            for (int subF = 0; subF < os; ++subF)
+                subpixel(e, fpixel, spixel, t, subF, subS, &ps, out);
     }
     test = NB_R_E_SQR * e->fluence * ps.I / e->steps;
     if (!d->oversample_thick) test *= ps.capture;

@@ -27,4 +27,25 @@ typedef struct nbi_pixel {
 void nbi_render_pixel(const nb_experiment *exp, int fpixel, int spixel, int interpolate,
                       int first_sweep, nbi_pixel *out);
 
+/* ---- pieces shared with the row kernel (kernel_row.c) ---- */
+
+/* Whether pixel (f, s) is rendered: inside the ROI and not masked. */
+static inline int nbi_pixel_rendered(const nb_detector *d, int f, int s)
+{
+    if (f < d->roi[0] || f > d->roi[1] || s < d->roi[2] || s > d->roi[3])
+        return 0;
+    return !d->mask || d->mask[(long)s * d->fpixels + f] != 0;
+}
+
+/* Unit vector from the sample to sub-pixel (subF, subS) of pixel (f, s) in
+   detector layer t; *airpath is the distance (m). */
+vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int subF, int subS,
+                            double *airpath);
+/* Solid angle of a pixel seen at distance airpath (nanoBragg's formula). */
+double nbi_solid_angle(const nb_detector *d, double airpath);
+/* Fraction of photons along diff absorbed in detector layer t. */
+double nbi_capture_fraction(const nb_detector *d, int t, vec3 diff);
+/* Kahn polarization factor; renormalises *diffracted in place as nanoBragg. */
+double nbi_polarization_factor(double kahn, vec3 incident, vec3 *diffracted, vec3 axis);
+
 #endif

@@ -14,17 +14,10 @@
 #include <omp.h>
 #endif
 
-#include "kernel.h"
+#include "kernel_row.h"
 #include "util.h"
 
-enum { PIX_SWEPT = 1, PIX_INTERP_OFF = 2 };
-
-static int rendered(const nb_detector *d, int f, int s)
-{
-    if (f < d->roi[0] || f > d->roi[1] || s < d->roi[2] || s > d->roi[3])
-        return 0;
-    return !d->mask || d->mask[(long)s * d->fpixels + f] != 0;
-}
+enum { PIX_SWEPT = NBI_PIX_SWEPT, PIX_INTERP_OFF = NBI_PIX_INTERP_OFF };
 
 static void store(float *data, uint8_t *flags, long idx, const nbi_pixel *px)
 {
@@ -32,33 +25,58 @@ static void store(float *data, uint8_t *flags, long idx, const nbi_pixel *px)
     flags[idx] = (uint8_t)((px->swept ? PIX_SWEPT : 0) | (px->interp_off ? PIX_INTERP_OFF : 0));
 }
 
-/* Render rows in parallel.  start: first pixel index to (re)render; interp:
-   the interpolation state every pixel starts with.  Row sums of solid angle go
-   to omega_rows (when not NULL). */
-static void render_range(const nb_experiment *e, long start, int interp, float *data, uint8_t *flags,
-                         double *omega_rows)
+/* One row with the reference kernel, pixel by pixel. */
+static double reference_row(const nb_experiment *e, int s, int f_start, int interp, float *data,
+                            uint8_t *flags)
 {
     const nb_detector *d = &e->det;
-    const int nf = d->fpixels, ns = d->spixels;
-    int threads = e->threads;
+    double omega = 0.0;
+    for (int f = f_start; f < d->fpixels; ++f) {
+        nbi_pixel px;
+        if (!nbi_pixel_rendered(d, f, s))
+            continue;
+        nbi_render_pixel(e, f, s, interp, 0, &px);
+        store(data, flags, (long)s * d->fpixels + f, &px);
+        omega += px.omega_sum;
+    }
+    return omega;
+}
+
+/* Render, in parallel over rows, every pixel from index start on (serial
+   order), with interpolation state interp.  Row sums of solid angle go to
+   omega_rows when not NULL. */
+static nb_status render_range(const nb_experiment *e, long start, int interp, float *data, uint8_t *flags,
+                              double *omega_rows)
+{
+    const nb_detector *d = &e->det;
+    const int nf = d->fpixels, ns = d->spixels, fast = nbi_row_kernel_ok(e);
+    const int s0 = (int)(start / nf);
+    int threads = e->threads, nomem = 0;
     (void)threads;
 #ifdef NB_HAVE_OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads > 0 ? threads : omp_get_max_threads())
+#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads()) reduction(| : nomem)
 #endif
-    for (int s = 0; s < ns; ++s) {
-        double omega = 0.0;
-        for (int f = 0; f < nf; ++f) {
-            long idx = (long)s * nf + f;
-            nbi_pixel px;
-            if (idx < start || !rendered(d, f, s))
+    {
+        nbi_row w = {0};
+        int ok = !fast || nbi_row_init(&w, e) == NB_OK;
+        nomem |= !ok;
+#ifdef NB_HAVE_OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (int s = s0; s < ns; ++s) {
+            int f_start = s == s0 ? (int)(start % nf) : 0;
+            double omega;
+            if (!ok)
                 continue;
-            nbi_render_pixel(e, f, s, interp, 0, &px);
-            store(data, flags, idx, &px);
-            omega += px.omega_sum;
+            omega = fast ? nbi_render_row(e, s, f_start, interp, &w, data, flags)
+                         : reference_row(e, s, f_start, interp, data, flags);
+            if (omega_rows)
+                omega_rows[s] = omega;
         }
-        if (omega_rows)
-            omega_rows[s] = omega;
+        if (fast)
+            nbi_row_free(&w);
     }
+    return nomem ? NB_ERR_NOMEM : NB_OK;
 }
 
 static long first_flagged(const uint8_t *flags, long n, long from, uint8_t bit)
@@ -70,7 +88,8 @@ static long first_flagged(const uint8_t *flags, long n, long from, uint8_t bit)
 }
 
 /* Serial-order corrections; see the top of this file. */
-static void serial_order_fixes(const nb_experiment *e, float *data, uint8_t *flags, const nb_log *log)
+static nb_status serial_order_fixes(const nb_experiment *e, float *data, uint8_t *flags,
+                                    const nb_log *log)
 {
     const nb_detector *d = &e->det;
     const long n = (long)d->fpixels * d->spixels;
@@ -83,16 +102,23 @@ static void serial_order_fixes(const nb_experiment *e, float *data, uint8_t *fla
         store(data, flags, first, &px);
     }
     if (!e->interpolate)
-        return;
-    off = first_flagged(flags, n, 0, PIX_INTERP_OFF);
+        return NB_OK;
+    /* the first pixel where the reference kernel switches interpolation off
+       (the fast kernel's flag is confirmed by rendering the pixel exactly) */
+    for (off = first_flagged(flags, n, 0, PIX_INTERP_OFF); off >= 0;
+         off = first_flagged(flags, n, off + 1, PIX_INTERP_OFF)) {
+        nbi_render_pixel(e, (int)(off % d->fpixels), (int)(off / d->fpixels), 1, off == first, &px);
+        store(data, flags, off, &px);
+        if (px.interp_off)
+            break;
+    }
     if (off < 0)
-        return;
-    nbi_render_pixel(e, (int)(off % d->fpixels), (int)(off / d->fpixels), 1, off == first, &px);
+        return NB_OK;
     nbi_log(log, NB_LOG_WARN,
             "WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: %g,%g,%g,%d,%d,%d ",
             px.off_hkl[0], px.off_hkl[1], px.off_hkl[2], px.off_hkl0[0], px.off_hkl0[1], px.off_hkl0[2]);
     nbi_log(log, NB_LOG_WARN, "WARNING: further warnings will not be printed! ");
-    render_range(e, off + 1, 0, data, flags, NULL);
+    return render_range(e, off + 1, 0, data, flags, NULL);
 }
 
 static void statistics(const nb_experiment *e, nb_image *img)
@@ -105,7 +131,7 @@ static void statistics(const nb_experiment *e, nb_image *img)
     for (int s = 0; s < d->spixels; ++s)
         for (int f = 0; f < d->fpixels; ++f) {
             double v = img->data[(long)s * d->fpixels + f];
-            if (!rendered(d, f, s))
+            if (!nbi_pixel_rendered(d, f, s))
                 continue;
             if (v > img->max_I) {
                 img->max_I = v;
@@ -138,6 +164,7 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
     const long n = (long)d->fpixels * d->spixels;
     uint8_t *flags;
     double *omega_rows;
+    nb_status st;
 
     memset(img, 0, sizeof *img);
     img->fpixels = d->fpixels;
@@ -151,8 +178,15 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
         nb_image_free(img);
         return nbi_fail(err, NB_ERR_NOMEM, "out of memory for a %dx%d image", d->fpixels, d->spixels);
     }
-    render_range(e, 0, e->interpolate, img->data, flags, omega_rows);
-    serial_order_fixes(e, img->data, flags, log);
+    st = render_range(e, 0, e->interpolate, img->data, flags, omega_rows);
+    if (st == NB_OK)
+        st = serial_order_fixes(e, img->data, flags, log);
+    if (st != NB_OK) {
+        free(flags);
+        free(omega_rows);
+        nb_image_free(img);
+        return nbi_fail(err, st, "out of memory while rendering");
+    }
     for (int s = 0; s < d->spixels; ++s)
         img->omega_sum += omega_rows[s];
     statistics(e, img);

@@ -28,6 +28,8 @@
 # Exit status 0 when everything passes; the scratch directory is then removed.
 # On failure it is kept for inspection and its path is printed.
 set -u
+LC_ALL=C # one sort order for the before/after listings
+export LC_ALL
 
 die() {
     echo "run_cli.sh: $*" >&2
@@ -61,23 +63,24 @@ rows() {
 
 # check_row LINE: print a complaint and return 1 if LINE is malformed.
 check_row() {
-    case $1 in
+    row=$1
+    case $row in
     *'|'*'|'*'|'*) ;;
     *)
-        echo "malformed row (needs name | exit | fragment | args): $1"
+        echo "malformed row (needs name | exit | fragment | args): $row"
         return 1
         ;;
     esac
-    name=$(field "$1" 1)
+    name=$(field "$row" 1)
     case $name in
     '' | *[!A-Za-z0-9_.-]*)
-        echo "bad test name '$name' in: $1"
+        echo "bad test name '$name' in: $row"
         return 1
         ;;
     esac
     set -f
     # shellcheck disable=SC2046 # the exit field is split into words on purpose
-    set -- $(field "$1" 2)
+    set -- $(field "$row" 2)
     set +f
     case ${1:-} in
     '' | *[!0-9]*)
@@ -95,6 +98,10 @@ check_row() {
             ;;
         esac
     done
+    if ! (set -f && eval "set -- $(field "$row" 4)") 2>/dev/null; then
+        echo "row $name: the args are not valid shell words (unbalanced quote?)"
+        return 1
+    fi
     return 0
 }
 
@@ -151,7 +158,7 @@ run_row() {
     fragment=$(field "$line" 3)
     args=$(field "$line" 4)
     want=${exit_field%%[!0-9]*}
-    keep=$(printf '%s\n' "$exit_field" | tr ' \t' '\n\n' | sed -n 's/^+//p' | tr '\n' ' ')
+    keep=$(printf '%s\n' "$exit_field" | tr -s '[:blank:]' '\n' | sed -n 's/^+//p' | tr '\n' ' ')
 
     remove_dir "$scratch"
     mkdir -p "$scratch/run" || die "cannot create $scratch/run"
@@ -161,7 +168,7 @@ run_row() {
 
     # The command line: shell words (quotes honoured, no globbing).
     set -f
-    eval "set -- $args" || die "row $name: cannot split the args: $args"
+    eval "set -- $args"
     set +f
     staged=""
     for w do
@@ -202,8 +209,9 @@ run_row() {
         fi
     done
     for s in $staged; do
-        [ -f "$run/${s%%=*}" ] && cmp -s "$fixtures/${s#*=}" "$run/${s%%=*}" ||
+        if ! cmp -s "$fixtures/${s#*=}" "$run/${s%%=*}"; then
             fail "staged input ${s%%=*} was modified or removed"
+        fi
     done
     comm -13 "$scratch/before.list" "$scratch/after.list" >"$scratch/new.list"
     while IFS= read -r p; do

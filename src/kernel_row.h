@@ -1,0 +1,40 @@
+/*
+ * kernel_row.h - the fast kernel: a detector row at a time, vectorised over
+ * its sub-pixel samples (see kernel_row.c).
+ */
+#ifndef NB_KERNEL_ROW_H
+#define NB_KERNEL_ROW_H
+
+#include "kernel.h"
+
+/* Per-pixel flags reported by the kernels. */
+enum { NBI_PIX_SWEPT = 1, NBI_PIX_INTERP_OFF = 2 };
+
+typedef struct nbi_row_pixel {
+    int f;                 /* fast index */
+    int first, last;       /* its samples */
+    int swept;             /* some source passed -dmin */
+    double omega, capture, polar, omega_sum;
+} nbi_row_pixel;
+
+/* Scratch space of one thread. */
+typedef struct nbi_row {
+    int n, np;
+    double *dx, *dy, *dz, *acc; /* per sample */
+    unsigned char *event;       /* interpolation left the grid at this sample */
+    nbi_row_pixel *px;
+} nbi_row;
+
+/* Whether the row kernel computes this experiment as nanoBragg does (not with
+   -oversample_thick/polar/omega, whose sums depend on the loop order). */
+int nbi_row_kernel_ok(const nb_experiment *e);
+
+NB_WARN_UNUSED nb_status nbi_row_init(nbi_row *w, const nb_experiment *e);
+void nbi_row_free(nbi_row *w);
+
+/* Render the rendered pixels f >= f_start of row s into data/flags, with
+   interpolation on or off throughout.  Returns the row's solid-angle sum. */
+double nbi_render_row(const nb_experiment *e, int s, int f_start, int interp, nbi_row *w, float *data,
+                      unsigned char *flags);
+
+#endif

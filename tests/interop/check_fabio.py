@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""check_fabio.py - nanobragg's SMV images read by a standard reader (FabIO).
+
+    check_fabio.py NANOBRAGG SCRATCH_DIR
+
+Runs NANOBRAGG in a fresh SCRATCH_DIR on a small non-square case with a
+non-default beam centre, writing float.bin, int.img and noise.img, then opens
+both SMV images with fabio.open and checks:
+  - the data: shape (slow, fast) = (48, 64), dtype uint16, every pixel equal
+    to the pixels read directly from the file, and (int.img) every pixel equal
+    to float.bin * intfile_scale + adc, rounded, so that FabIO's orientation
+    agrees with the raw float image;
+  - the header: SIZE1/SIZE2, PIXEL_SIZE, DISTANCE, WAVELENGTH, BEAM_CENTER_X/Y,
+    PHI and OSC_RANGE equal what the command line asked for.
+Exit status 0 when all checks pass (SCRATCH_DIR is then removed), 1 when one
+fails, 77 (ctest SKIP_RETURN_CODE) when fabio or numpy cannot be imported.
+Meant for Debian's python3-fabio, i.e. /usr/bin/python3.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+SKIP = 77
+
+try:
+    import numpy as np
+    import fabio
+except ImportError as e:  # not installed for this interpreter: skip, never fail
+    print(f"SKIP: {sys.executable} cannot import fabio/numpy ({e}); "
+          "install python3-fabio (Debian) to run this test")
+    sys.exit(SKIP)
+
+FAST, SLOW = 64, 48
+ADC = 40.0
+ASKED = {  # header key -> value asked on the command line (header units)
+    "SIZE1": FAST,
+    "SIZE2": SLOW,
+    "PIXEL_SIZE": 0.172,  # mm
+    "DISTANCE": 150.0,  # mm
+    "WAVELENGTH": 1.2,  # Angstrom
+    "BEAM_CENTER_X": 5.0,  # mm (MOSFLM convention: -Xbeam)
+    "BEAM_CENTER_Y": 4.0,  # mm (-Ybeam)
+    "PHI": 3.0,  # deg
+    "OSC_RANGE": 0.5,  # deg
+}
+ARGS = [
+    "-default_F", "100", "-cell", "100", "100", "100", "90", "90", "90", "-N", "5",
+    "-detpixels_f", str(FAST), "-detpixels_s", str(SLOW), "-pixel", "0.172",
+    "-distance", "150", "-Xbeam", "5", "-Ybeam", "4", "-lambda", "1.2",
+    "-phi", "3", "-osc", "0.5", "-seed", "12345", "-adc", str(ADC),
+    "-floatfile", "float.bin", "-intfile", "int.img", "-noisefile", "noise.img", "-nopgm",
+]
+
+failures = []
+
+
+def check(ok, what):
+    print(("ok:   " if ok else "FAIL: ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def read_smv_directly(path):
+    """Header dict and (slow, fast) uint16 pixels, parsed without FabIO."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    m = re.search(rb"HEADER_BYTES=\s*(\d+)", raw[:512])
+    if not raw.startswith(b"{") or not m:
+        raise ValueError(f"{path}: no SMV header")
+    nbytes = int(m.group(1))
+    text = raw[:nbytes].split(b"}")[0].decode("ascii")
+    header = dict(re.findall(r"^\s*([A-Z0-9_]+)=([^;\n]*);?\s*$", text, re.M))
+    w, h = int(header["SIZE1"]), int(header["SIZE2"])
+    order = "<" if header.get("BYTE_ORDER") == "little_endian" else ">"
+    data = np.frombuffer(raw, dtype=order + "u2", count=w * h, offset=nbytes)
+    return header, data.reshape(h, w)
+
+
+def check_image(name, float_img, int_scale):
+    img = fabio.open(name)
+    print(f"{name}: fabio.open -> {type(img).__module__}.{type(img).__name__}")
+    _, direct = read_smv_directly(name)
+    data = img.data
+    check(data.shape == (SLOW, FAST), f"{name}: data shape {data.shape} == {(SLOW, FAST)}")
+    check(data.dtype == np.uint16, f"{name}: dtype {data.dtype} == uint16")
+    same = data.shape == direct.shape and np.array_equal(np.asarray(data, dtype=np.uint16), direct)
+    check(same, f"{name}: every pixel equals the file's own pixels")
+    check(int(data.max()) > int(data.min()), f"{name}: not a flat image ({data.min()}..{data.max()})")
+    for key, want in ASKED.items():
+        got = img.header.get(key)
+        try:
+            ok = got is not None and abs(float(got) - want) <= 1e-9 * max(1.0, abs(want))
+        except ValueError:
+            ok = False
+        check(ok, f"{name}: header {key}={got!r} == {want:g}")
+    if float_img is not None and data.shape == float_img.shape:
+        expected = np.clip(np.floor(float_img.astype(np.float64) * int_scale + ADC + 0.5), 0, 65535)
+        # intfile_scale is printed with 6 significant digits
+        tol = 1.0 + 1e-5 * expected
+        worst = float(np.max(np.abs(data.astype(np.float64) - expected) - tol))
+        check(worst <= 0.0, f"{name}: pixels == float.bin * intfile_scale + adc (same orientation)")
+
+
+def main():
+    if len(sys.argv) != 3:
+        print("usage: check_fabio.py NANOBRAGG SCRATCH_DIR", file=sys.stderr)
+        return 1
+    nanobragg, scratch = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    print(f"fabio {fabio.version} (numpy {np.__version__}) under {sys.executable}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    os.chdir(scratch)
+    run = subprocess.run([nanobragg] + ARGS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         universal_newlines=True)
+    with open("stdout.log", "w") as f:
+        f.write(run.stdout)
+    if run.returncode != 0:
+        print(f"FAIL: nanobragg exited with status {run.returncode}:\n{run.stdout[-2000:]}")
+        return 1
+    m = re.search(r"^intfile_scale = (\S+)", run.stdout, re.M)
+    if not m:
+        print("FAIL: nanobragg printed no intfile_scale")
+        return 1
+    float_img = np.fromfile("float.bin", dtype="<f4")
+    check(float_img.size == FAST * SLOW, f"float.bin holds {float_img.size} == {FAST * SLOW} floats")
+    float_img = float_img.reshape(SLOW, FAST) if float_img.size == FAST * SLOW else None
+    try:
+        check_image("int.img", float_img, float(m.group(1)))
+        check_image("noise.img", None, None)
+    except Exception as e:  # a reader error is a failure, with its message
+        check(False, f"reading the images raised {type(e).__name__}: {e}")
+    if failures:
+        print(f"{len(failures)} check(s) failed; scratch directory kept: {os.getcwd()}")
+        return 1
+    os.chdir("/")
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

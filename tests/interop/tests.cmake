@@ -1,0 +1,19 @@
+# Interoperability tests (included from tests/CMakeLists.txt).
+#
+# interop/fabio: nanobragg's SMV images (int.img, noise.img of a non-square
+#   detector with a non-default beam centre) opened with FabIO, a standard
+#   reader: shape, dtype, pixels and header values (check_fabio.py).
+#   Needs Debian's python3-fabio, i.e. a Python (NB_INTEROP_PYTHON, default
+#   /usr/bin/python3) that can import fabio; without one the test is reported
+#   as skipped (exit status 77), never failed.
+# The scratch folder <build>/tests/interop-scratch/fabio is removed when the
+# test passes.
+set(NB_INTEROP_PYTHON /usr/bin/python3 CACHE FILEPATH
+    "Python that can import fabio (Debian: python3-fabio), for the interop tests")
+
+# Checked when the test runs, so installing python3-fabio needs no re-configure.
+add_test(NAME interop/fabio
+         COMMAND sh -c "if [ -x \"$0\" ]; then exec \"$0\" \"$@\"; fi; echo \"SKIP: no $0\"; exit 77"
+                 ${NB_INTEROP_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_fabio.py
+                 $<TARGET_FILE:nanobragg> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/fabio)
+set_tests_properties(interop/fabio PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 120)
