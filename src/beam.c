@@ -9,8 +9,6 @@
 #include "textio.h"
 #include "util.h"
 
-#define NB_MAX_SOURCES 100000000L
-
 /* nanoBragg's elliptical trim: keep grid points inside the ellipse, with a
    half-step allowance for even counts. */
 static int div_point_kept(const nb_sweep *h, const nb_sweep *v, double hdiv, double vdiv, int round_div)
@@ -30,6 +28,16 @@ int nbi_divergence_count(const nb_sweep *h, const nb_sweep *v, int round_div)
         for (int j = 0; j < v->count; ++j)
             n += div_point_kept(h, v, h->step * i - h->range / 2.0, v->step * j - v->range / 2.0, round_div);
     return n;
+}
+
+nb_status nbi_beam_check(const nb_sweep *h, const nb_sweep *v, const nb_sweep *disp, nb_error *err)
+{
+    double n = (double)h->count * (double)v->count * (double)disp->count;
+    if (n > (double)NB_MAX_SOURCES)
+        return nbi_fail(err, NB_ERR_RANGE,
+                        "%d x %d divergence steps x %d wavelengths is too many sources (at most %ld)",
+                        h->count, v->count, disp->count, NB_MAX_SOURCES);
+    return NB_OK;
 }
 
 static nb_status alloc_sources(nb_sources *src, long n, nb_error *err)

@@ -12,6 +12,13 @@
 /* Distance of generated sources from the sample (m); only directions matter. */
 #define NB_SOURCE_DISTANCE_M 10.0
 
+/* Most sources a beam may have. */
+#define NB_MAX_SOURCES 100000000L
+
+/* Refuse grids (before walking them) of more than NB_MAX_SOURCES points. */
+NB_WARN_UNUSED nb_status nbi_beam_check(const nb_sweep *h, const nb_sweep *v, const nb_sweep *disp,
+                                        nb_error *err);
+
 /* Number of divergence grid points kept by the elliptical (round) trim. */
 int nbi_divergence_count(const nb_sweep *h, const nb_sweep *v, int round_div);
 

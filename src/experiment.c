@@ -17,6 +17,8 @@
 
 #define RTD (180.0 * M_1_PI)
 #define NB_MAX_STEPS_PER_PIXEL 1000000000000L
+#define NB_MAX_ORIENTATIONS (1L << 20)      /* phi steps x mosaic domains */
+#define NB_MAX_SAMPLES_PER_PIXEL (1L << 24) /* sub-pixels x detector layers */
 
 /* Beam intensity: fluence from flux, sample clipped by the beam. */
 static void beam_intensity(const nb_config *cfg, nb_experiment *exp, const nb_log *log)
@@ -136,6 +138,16 @@ static void sampling(const nb_config *cfg, nb_experiment *exp, nb_sweep *h, nb_s
     in->dispsteps = d->count;
 }
 
+/* Sizes the kernel's tables are built for. */
+static nb_status sampling_limits(const nb_experiment *exp, nb_error *err)
+{
+    const nb_crystal *x = &exp->xtal;
+    if ((double)x->phisteps * x->domains > (double)NB_MAX_ORIENTATIONS)
+        return nbi_fail(err, NB_ERR_RANGE, "%d phi steps x %d mosaic domains is too many (at most %ld)",
+                        x->phisteps, x->domains, NB_MAX_ORIENTATIONS);
+    return NB_OK;
+}
+
 static void choose_interpolation(const nb_config *cfg, nb_experiment *exp, const nb_log *log)
 {
     exp->interpolate = cfg->interpolate == NB_INTERP_ON;
@@ -201,6 +213,10 @@ static nb_status finish(const nb_config *cfg, nb_experiment *exp, nb_error *err)
     nb_detector *det = &exp->det;
     nb_info *in = &exp->info;
     double os = in->oversample;
+    if (os * os * det->thicksteps > (double)NB_MAX_SAMPLES_PER_PIXEL)
+        return nbi_fail(err, NB_ERR_RANGE,
+                        "%d x %d sub-pixels x %d detector layers per pixel is too many (at most %ld)",
+                        in->oversample, in->oversample, det->thicksteps, NB_MAX_SAMPLES_PER_PIXEL);
     det->oversample = in->oversample;
     det->subpixel_m = det->pixel_m / det->oversample;
     det->curved = cfg->curved_detector;
@@ -252,6 +268,8 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
     if ((st = region(cfg, exp, err)) != NB_OK || (st = check_inputs(cfg, err)) != NB_OK)
         return st;
     sampling(cfg, exp, &h, &v, &d, log);
+    if ((st = sampling_limits(exp, err)) != NB_OK)
+        return st;
     nbi_detector_place(cfg, exp, log);
     choose_interpolation(cfg, exp, log);
     if ((st = nbi_crystal_cell(cfg, exp, log, err)) != NB_OK)
@@ -260,6 +278,8 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
     if ((st = structure_factors(cfg, exp, log, err)) != NB_OK)
         return st;
     log_sweeps(exp, log);
+    if (!cfg->source_path && (st = nbi_beam_check(&h, &v, &d, err)) != NB_OK)
+        return st;
     exp->info.divsteps = nbi_divergence_count(&h, &v, cfg->round_div);
     if ((st = nbi_beam_sources(cfg, &h, &v, &d, exp, log, err)) != NB_OK)
         return st;

@@ -25,6 +25,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* Samples laid out at a time: enough for long vector loops, small enough to
+   stay in cache. */
+#define NBI_ROW_SAMPLES 4096
+
 /* sin(pi x) for |x| <= 0.5: odd Taylor polynomial of degree 19, relative
    error below 6e-16. */
 static inline double sinpi_reduced(double x)
@@ -76,15 +80,19 @@ static double lattice_other(const nb_crystal *x, double h, double k, double l)
     return Na * Nb * Nc * (r2 * x->fudge < 0.3969);
 }
 
-/* Nearest-reflection F as nanoBragg looks it up (ceil(x - 0.5) rounding). */
-static inline double nearest_F(const nb_experiment *e, double h, double k, double l)
+/* The HKL table as the vector loops read it (copied out of the experiment so
+   the compiler can keep it in registers). */
+typedef struct table {
+    double h_min, h_max, k_min, k_max, l_min, l_max, default_F;
+    double kstride, hstride;
+} table;
+
+static table table_of(const nb_experiment *e)
 {
     const nb_hkl *t = &e->hkl;
-    const double h0 = ceil(h - 0.5), k0 = ceil(k - 0.5), l0 = ceil(l - 0.5);
-    if (!(h0 >= t->h_min && h0 <= t->h_max && k0 >= t->k_min && k0 <= t->k_max && l0 >= t->l_min
-          && l0 <= t->l_max))
-        return e->default_F;
-    return t->F[nb_hkl_index(t, (int)h0, (int)k0, (int)l0)];
+    table v = {t->h_min, t->h_max, t->k_min, t->k_max, t->l_min, t->l_max, e->default_F,
+               t->l_range + 1, (t->k_range + 1) * (t->l_range + 1)};
+    return v;
 }
 
 /* Miller index as an affine function of the sample direction. */
@@ -112,31 +120,86 @@ static inline int passes_dmin(const pass *p, double dx, double dy, double dz)
     return !(stol > p->stol_max);
 }
 
-/* The vectorised loop: parallelepiped crystal, F from default_F or the
-   nearest reflection. */
-static void accumulate_square(const nb_experiment *e, const pass *p, nbi_row *w)
+/* Run-time dispatch: the vector loops are compiled for AVX-512, AVX2 and the
+   baseline, and the loader picks the best the processor has. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(NB_NO_DISPATCH)
+#define NB_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NB_CLONES
+#endif
+
+/* The vectorised loops: parallelepiped crystal, F = default_F everywhere
+   (no HKL table) or the nearest reflection's. */
+NB_CLONES static void accumulate_square_flat(const nb_experiment *e, const pass *p, nbi_row *w)
 {
     const double Na = e->xtal.Na, Nb = e->xtal.Nb, Nc = e->xtal.Nc;
-    const double F0sq = e->default_F * e->default_F;
-    const int n = w->n, lookup = e->have_hkl, cut = p->stol_max > 0.0;
-    const double *dx = w->dx, *dy = w->dy, *dz = w->dz;
-    double *acc = w->acc;
+    const double F2 = e->default_F * e->default_F, stol_max = p->stol_max;
+    const int n = w->n, cut = stol_max > 0.0;
+    const double *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz;
+    double *restrict acc = w->acc;
+    const pass q = *p;
 #ifdef NB_HAVE_OPENMP
 #pragma omp simd
 #endif
     for (int i = 0; i < n; ++i) {
-        const double h = apply(p->H, dx[i], dy[i], dz[i]);
-        const double k = apply(p->K, dx[i], dy[i], dz[i]);
-        const double l = apply(p->L, dx[i], dy[i], dz[i]);
-        double F2 = F0sq, term;
-        if (lookup) {
-            double F = nearest_F(e, h, k, l);
-            F2 = F * F;
-        }
-        term = F2 * grating2(h, Na) * grating2(k, Nb) * grating2(l, Nc);
-        if (cut && !passes_dmin(p, dx[i], dy[i], dz[i]))
+        const double h = apply(q.H, dx[i], dy[i], dz[i]);
+        const double k = apply(q.K, dx[i], dy[i], dz[i]);
+        const double l = apply(q.L, dx[i], dy[i], dz[i]);
+        double term = F2 * grating2(h, Na) * grating2(k, Nb) * grating2(l, Nc);
+        if (cut && !passes_dmin(&q, dx[i], dy[i], dz[i]))
             term = 0.0;
         acc[i] += term;
+    }
+}
+
+/* Index of the nearest reflection in the table, or -1 outside it; in double
+   arithmetic (exact: the table has fewer than 2^27 entries) so that the
+   vector loops need no integer lanes. */
+static inline double nearest_index(table t, double h, double k, double l)
+{
+    const double h0 = ceil(h - 0.5), k0 = ceil(k - 0.5), l0 = ceil(l - 0.5);
+    double idx = (h0 - t.h_min) * t.hstride + (k0 - t.k_min) * t.kstride + (l0 - t.l_min);
+    idx = h0 < t.h_min ? -1.0 : idx;
+    idx = h0 > t.h_max ? -1.0 : idx;
+    idx = k0 < t.k_min ? -1.0 : idx;
+    idx = k0 > t.k_max ? -1.0 : idx;
+    idx = l0 < t.l_min ? -1.0 : idx;
+    idx = l0 > t.l_max ? -1.0 : idx;
+    return idx;
+}
+
+/* With an HKL table: a vector loop for Miller indices and lattice factors,
+   then the table look-ups (gathers are slow or unavailable on many
+   processors). */
+NB_CLONES static void accumulate_square_hkl(const nb_experiment *e, const pass *p, nbi_row *w)
+{
+    const double Na = e->xtal.Na, Nb = e->xtal.Nb, Nc = e->xtal.Nc, stol_max = p->stol_max;
+    const int n = w->n, cut = stol_max > 0.0;
+    const double *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz;
+    double *restrict lat = w->lat, *restrict acc = w->acc;
+    double *restrict hh = w->hkl, *restrict kk = w->hkl + n, *restrict ll = w->hkl + 2 * n;
+    const double *Ftab = e->hkl.F;
+    const pass q = *p;
+    const table t = table_of(e);
+#ifdef NB_HAVE_OPENMP
+#pragma omp simd
+#endif
+    for (int i = 0; i < n; ++i) {
+        const double h = apply(q.H, dx[i], dy[i], dz[i]);
+        const double k = apply(q.K, dx[i], dy[i], dz[i]);
+        const double l = apply(q.L, dx[i], dy[i], dz[i]);
+        double L2 = grating2(h, Na) * grating2(k, Nb) * grating2(l, Nc);
+        if (cut && !passes_dmin(&q, dx[i], dy[i], dz[i]))
+            L2 = 0.0;
+        lat[i] = L2;
+        hh[i] = h;
+        kk[i] = k;
+        ll[i] = l;
+    }
+    for (int i = 0; i < n; ++i) {
+        const double j = nearest_index(t, hh[i], kk[i], ll[i]);
+        const double F = j >= 0.0 ? Ftab[(long)j] : t.default_F;
+        acc[i] += F * F * lat[i];
     }
 }
 
@@ -145,6 +208,7 @@ static void accumulate_general(const nb_experiment *e, const pass *p, int interp
 {
     const nb_crystal *x = &e->xtal;
     const int square = x->shape == NB_SHAPE_SQUARE;
+    const table tab = table_of(e);
     for (int i = 0; i < w->n; ++i) {
         const double h = apply(p->H, w->dx[i], w->dy[i], w->dz[i]);
         const double k = apply(p->K, w->dx[i], w->dy[i], w->dz[i]);
@@ -162,7 +226,8 @@ static void accumulate_general(const nb_experiment *e, const pass *p, int interp
         } else {
             if (interp)
                 w->event[i] = 1;
-            F = e->have_hkl ? nearest_F(e, h, k, l) : e->default_F;
+            const double j = e->have_hkl ? nearest_index(tab, h, k, l) : -1.0;
+            F = j >= 0.0 ? e->hkl.F[(long)j] : e->default_F;
         }
         w->acc[i] += F * F * L * L;
     }
@@ -177,15 +242,23 @@ int nbi_row_kernel_ok(const nb_experiment *e)
 nb_status nbi_row_init(nbi_row *w, const nb_experiment *e)
 {
     const nb_detector *d = &e->det;
-    size_t n = (size_t)d->fpixels * d->thicksteps * d->oversample * d->oversample;
-    size_t np = (size_t)d->fpixels;
+    const size_t per_pixel = (size_t)d->thicksteps * d->oversample * d->oversample;
+    size_t np = NBI_ROW_SAMPLES / per_pixel, n;
+    if (np < 1)
+        np = 1;
+    if (np > (size_t)d->fpixels)
+        np = (size_t)d->fpixels;
+    n = np * per_pixel;
+    w->chunk = (int)np;
     w->dx = malloc(n * sizeof(double));
     w->dy = malloc(n * sizeof(double));
     w->dz = malloc(n * sizeof(double));
     w->acc = malloc(n * sizeof(double));
     w->event = malloc(n);
+    w->lat = malloc(n * sizeof(double));
+    w->hkl = malloc(3 * n * sizeof(double));
     w->px = malloc(np * sizeof *w->px);
-    if (!w->dx || !w->dy || !w->dz || !w->acc || !w->event || !w->px) {
+    if (!w->dx || !w->dy || !w->dz || !w->acc || !w->event || !w->lat || !w->hkl || !w->px) {
         nbi_row_free(w);
         return NB_ERR_NOMEM;
     }
@@ -199,8 +272,10 @@ void nbi_row_free(nbi_row *w)
     free(w->dz);
     free(w->acc);
     free(w->event);
+    free(w->lat);
+    free(w->hkl);
     free(w->px);
-    w->dx = w->dy = w->dz = w->acc = NULL;
+    w->dx = w->dy = w->dz = w->acc = w->lat = w->hkl = NULL;
     w->event = NULL;
     w->px = NULL;
 }
@@ -283,8 +358,8 @@ static void make_pass(const nb_experiment *e, const double *c, int s, pass *p)
     p->stol_max = e->dmin_m > 0.0 ? 0.5 / e->dmin_m : 0.0;
 }
 
-double nbi_render_row(const nb_experiment *e, int s, int f_start, int interp, nbi_row *w, float *data,
-                      unsigned char *flags)
+double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int interp, nbi_row *w,
+                      float *data, unsigned char *flags)
 {
     const nb_detector *d = &e->det;
     const nb_crystal *x = &e->xtal;
@@ -293,15 +368,19 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int interp, nb
     double omega_sum = 0.0;
 
     w->n = w->np = 0;
-    for (int f = f_start; f < d->fpixels; ++f)
+    for (int f = f_start; f < f_end; ++f)
         if (nbi_pixel_rendered(d, f, s))
             layout_pixel(e, f, s, w);
+    if (w->np == 0)
+        return 0.0;
     for (int c = 0; c < ncells; ++c)
         for (int src = 0; src < e->src.n; ++src) {
             pass p;
             make_pass(e, x->cells + 9 * c, src, &p);
-            if (fast)
-                accumulate_square(e, &p, w);
+            if (fast && e->have_hkl)
+                accumulate_square_hkl(e, &p, w);
+            else if (fast)
+                accumulate_square_flat(e, &p, w);
             else
                 accumulate_general(e, &p, interp, w);
         }

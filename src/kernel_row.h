@@ -17,10 +17,13 @@ typedef struct nbi_row_pixel {
     double omega, capture, polar, omega_sum;
 } nbi_row_pixel;
 
-/* Scratch space of one thread. */
+/* Scratch space of one thread: a run of pixels of one row. */
 typedef struct nbi_row {
     int n, np;
+    int chunk;                  /* pixels per run */
     double *dx, *dy, *dz, *acc; /* per sample */
+    double *lat;                /* per sample: lattice factor squared */
+    double *hkl;                /* per sample: h (n), then k (n), then l (n) */
     unsigned char *event;       /* interpolation left the grid at this sample */
     nbi_row_pixel *px;
 } nbi_row;
@@ -32,9 +35,10 @@ int nbi_row_kernel_ok(const nb_experiment *e);
 NB_WARN_UNUSED nb_status nbi_row_init(nbi_row *w, const nb_experiment *e);
 void nbi_row_free(nbi_row *w);
 
-/* Render the rendered pixels f >= f_start of row s into data/flags, with
-   interpolation on or off throughout.  Returns the row's solid-angle sum. */
-double nbi_render_row(const nb_experiment *e, int s, int f_start, int interp, nbi_row *w, float *data,
-                      unsigned char *flags);
+/* Render the rendered pixels f_start <= f < f_end (at most w->chunk of them)
+   of row s into data/flags, with interpolation on or off throughout.
+   Returns their solid-angle sum. */
+double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int interp, nbi_row *w,
+                      float *data, unsigned char *flags);
 
 #endif

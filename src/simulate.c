@@ -68,8 +68,14 @@ static nb_status render_range(const nb_experiment *e, long start, int interp, fl
             double omega;
             if (!ok)
                 continue;
-            omega = fast ? nbi_render_row(e, s, f_start, interp, &w, data, flags)
-                         : reference_row(e, s, f_start, interp, data, flags);
+            if (fast) {
+                omega = 0.0;
+                for (int f = f_start; f < nf; f += w.chunk)
+                    omega += nbi_render_row(e, s, f, f + w.chunk < nf ? f + w.chunk : nf, interp, &w, data,
+                                            flags);
+            } else {
+                omega = reference_row(e, s, f_start, interp, data, flags);
+            }
             if (omega_rows)
                 omega_rows[s] = omega;
         }
