@@ -50,7 +50,14 @@ static nb_status alloc_sources(nb_sources *src, long n, nb_error *err)
     src->z = calloc((size_t)n, sizeof(double));
     src->lambda_m = calloc((size_t)n, sizeof(double));
     src->weight = calloc((size_t)n, sizeof(double));
-    if (!src->x || !src->y || !src->z || !src->lambda_m || !src->weight)
+    src->ex = calloc((size_t)n, sizeof(double));
+    src->ey = calloc((size_t)n, sizeof(double));
+    src->ez = calloc((size_t)n, sizeof(double));
+    src->bx = calloc((size_t)n, sizeof(double));
+    src->by = calloc((size_t)n, sizeof(double));
+    src->bz = calloc((size_t)n, sizeof(double));
+    if (!src->x || !src->y || !src->z || !src->lambda_m || !src->weight || !src->ex || !src->ey || !src->ez
+        || !src->bx || !src->by || !src->bz)
         return nbi_fail(err, NB_ERR_NOMEM, "out of memory for %ld sources", n);
     return NB_OK;
 }
@@ -124,6 +131,22 @@ static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const n
     return NB_OK;
 }
 
+/* E and B axes of source i for the Kahn polarization factor, as nanoBragg
+   builds them: B = unit(axis x incident), E = unit(incident x B). */
+static void polar_frame(nb_sources *src, int i, vec3 axis)
+{
+    vec3 inc = v3(-src->x[i], -src->y[i], -src->z[i]), B, E;
+    v3_unit(inc, &inc);
+    v3_unit(v3_cross(axis, inc), &B);
+    v3_unit(v3_cross(inc, B), &E);
+    src->ex[i] = E.x;
+    src->ey[i] = E.y;
+    src->ez[i] = E.z;
+    src->bx[i] = B.x;
+    src->by[i] = B.y;
+    src->bz[i] = B.z;
+}
+
 nb_status nbi_beam_sources(const nb_config *cfg, const nb_sweep *hdiv, const nb_sweep *vdiv,
                            const nb_sweep *disp, nb_experiment *exp, const nb_log *log, nb_error *err)
 {
@@ -148,6 +171,7 @@ nb_status nbi_beam_sources(const nb_config *cfg, const nb_sweep *hdiv, const nb_
         src->x[i] = u.x;
         src->y[i] = u.y;
         src->z[i] = u.z;
+        polar_frame(src, i, exp->polar_vector);
     }
     exp->info.sources = src->n;
     return NB_OK;
@@ -160,6 +184,13 @@ void nbi_sources_free(nb_sources *src)
     free(src->z);
     free(src->lambda_m);
     free(src->weight);
+    free(src->ex);
+    free(src->ey);
+    free(src->ez);
+    free(src->bx);
+    free(src->by);
+    free(src->bz);
     src->x = src->y = src->z = src->lambda_m = src->weight = NULL;
+    src->ex = src->ey = src->ez = src->bx = src->by = src->bz = NULL;
     src->n = 0;
 }

@@ -431,3 +431,4 @@ double nb_hkl_interpolate(const nb_hkl *t, double h, double k, double l)
     }
     return lagrange4(Ph, along_h[0], along_h[1], along_h[2], along_h[3]);
 }
+

@@ -5,6 +5,8 @@
 #ifndef NB_HKL_H
 #define NB_HKL_H
 
+#include <math.h>
+
 #include "nanobragg.h"
 
 /*
@@ -57,5 +59,39 @@ int nb_hkl_interp_ok(const nb_hkl *t, double h, double k, double l);
    floor(x)-1 .. floor(x)+2, evaluated exactly as nanoBragg's polin3/polin2/polint
    (same operation order).  Caller must have checked nb_hkl_interp_ok(). */
 double nb_hkl_interpolate(const nb_hkl *t, double h, double k, double l);
+
+/* Lagrange weights of the nodes f-1, f, f+1, f+2 at f + t. */
+static inline void nb_hkl_lagrange_weights(double t, double w[4])
+{
+    const double a = t + 1.0, b = t - 1.0, c = t - 2.0;
+    w[0] = -t * b * c * (1.0 / 6.0);
+    w[1] = a * b * c * 0.5;
+    w[2] = -a * t * c * 0.5;
+    w[3] = a * t * b * (1.0 / 6.0);
+}
+
+/* The same interpolant in tensor-product form (Lagrange weights per axis,
+   then one weighted sum over the 64 grid points): several times faster,
+   equal to nb_hkl_interpolate up to rounding.  Same precondition.  Inline
+   so that it is compiled for the kernel's instruction set. */
+static inline double nb_hkl_interpolate_fast(const nb_hkl *t, double h, double k, double l)
+{
+    const double hf = floor(h), kf = floor(k), lf = floor(l);
+    const long kstride = t->l_range + 1, hstride = (long)(t->k_range + 1) * kstride;
+    const double *base = t->F + nb_hkl_index(t, (int)hf - 1, (int)kf - 1, (int)lf - 1);
+    double wh[4], wk[4], wl[4], sum = 0.0;
+    nb_hkl_lagrange_weights(h - hf, wh);
+    nb_hkl_lagrange_weights(k - kf, wk);
+    nb_hkl_lagrange_weights(l - lf, wl);
+    for (int i = 0; i < 4; ++i) {
+        double plane = 0.0;
+        for (int j = 0; j < 4; ++j) {
+            const double *y = base + i * hstride + j * kstride;
+            plane += wk[j] * (wl[0] * y[0] + wl[1] * y[1] + wl[2] * y[2] + wl[3] * y[3]);
+        }
+        sum += wh[i] * plane;
+    }
+    return sum;
+}
 
 #endif

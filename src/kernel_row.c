@@ -168,19 +168,16 @@ static inline double nearest_index(table t, double h, double k, double l)
     return idx;
 }
 
-/* With an HKL table: a vector loop for Miller indices and lattice factors,
-   then the table look-ups (gathers are slow or unavailable on many
-   processors). */
-NB_CLONES static void accumulate_square_hkl(const nb_experiment *e, const pass *p, nbi_row *w)
+/* Vector part shared by the table look-up loops: Miller indices (stored) and
+   the squared lattice factor (0 where -dmin cuts the sample). */
+NB_CLONES static void miller_and_lattice(const nb_experiment *e, const pass *p, nbi_row *w)
 {
     const double Na = e->xtal.Na, Nb = e->xtal.Nb, Nc = e->xtal.Nc, stol_max = p->stol_max;
     const int n = w->n, cut = stol_max > 0.0;
     const double *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz;
-    double *restrict lat = w->lat, *restrict acc = w->acc;
+    double *restrict lat = w->lat;
     double *restrict hh = w->hkl, *restrict kk = w->hkl + n, *restrict ll = w->hkl + 2 * n;
-    const double *Ftab = e->hkl.F;
     const pass q = *p;
-    const table t = table_of(e);
 #ifdef NB_HAVE_OPENMP
 #pragma omp simd
 #endif
@@ -190,24 +187,57 @@ NB_CLONES static void accumulate_square_hkl(const nb_experiment *e, const pass *
         const double l = apply(q.L, dx[i], dy[i], dz[i]);
         double L2 = grating2(h, Na) * grating2(k, Nb) * grating2(l, Nc);
         if (cut && !passes_dmin(&q, dx[i], dy[i], dz[i]))
-            L2 = 0.0;
+            L2 = -1.0; /* marks a sample cut by -dmin */
         lat[i] = L2;
         hh[i] = h;
         kk[i] = k;
         ll[i] = l;
     }
+}
+
+/* With an HKL table: the vector loop, then the table look-ups (gathers are
+   slow or unavailable on many processors). */
+NB_CLONES static void accumulate_square_hkl(const nb_experiment *e, const pass *p, nbi_row *w)
+{
+    const int n = w->n;
+    const double *hh = w->hkl, *kk = w->hkl + n, *ll = w->hkl + 2 * n, *Ftab = e->hkl.F;
+    const table t = table_of(e);
+    miller_and_lattice(e, p, w);
     for (int i = 0; i < n; ++i) {
         const double j = nearest_index(t, hh[i], kk[i], ll[i]);
         const double F = j >= 0.0 ? Ftab[(long)j] : t.default_F;
-        acc[i] += F * F * lat[i];
+        if (w->lat[i] >= 0.0)
+            w->acc[i] += F * F * w->lat[i];
     }
 }
 
-/* General loop: any shape, interpolated F (with the fallback recorded). */
-static void accumulate_general(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
+/* Interpolated structure factors (parallelepiped crystal): the vector loop,
+   then the interpolation, recording where it would leave the table. */
+NB_CLONES static void accumulate_square_interp(const nb_experiment *e, const pass *p, nbi_row *w)
+{
+    const int n = w->n;
+    const double *hh = w->hkl, *kk = w->hkl + n, *ll = w->hkl + 2 * n;
+    const table t = table_of(e);
+    miller_and_lattice(e, p, w);
+    for (int i = 0; i < n; ++i) {
+        double F;
+        if (w->lat[i] < 0.0)
+            continue;
+        if (nb_hkl_interp_ok(&e->hkl, hh[i], kk[i], ll[i])) {
+            F = nb_hkl_interpolate_fast(&e->hkl, hh[i], kk[i], ll[i]);
+        } else {
+            const double j = e->have_hkl ? nearest_index(t, hh[i], kk[i], ll[i]) : -1.0;
+            w->event[i] = 1;
+            F = j >= 0.0 ? e->hkl.F[(long)j] : e->default_F;
+        }
+        w->acc[i] += F * F * w->lat[i];
+    }
+}
+
+/* Other crystal shapes: nanoBragg's formulas, one sample at a time. */
+NB_CLONES static void accumulate_general(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
 {
     const nb_crystal *x = &e->xtal;
-    const int square = x->shape == NB_SHAPE_SQUARE;
     const table tab = table_of(e);
     for (int i = 0; i < w->n; ++i) {
         const double h = apply(p->H, w->dx[i], w->dy[i], w->dz[i]);
@@ -216,17 +246,15 @@ static void accumulate_general(const nb_experiment *e, const pass *p, int interp
         double L, F;
         if (p->stol_max > 0.0 && !passes_dmin(p, w->dx[i], w->dy[i], w->dz[i]))
             continue;
-        L = square ? sqrt(grating2(h, x->Na) * grating2(k, x->Nb) * grating2(l, x->Nc))
-                   : lattice_other(x, h, k, l);
+        L = lattice_other(x, h, k, l);
         /* nanoBragg looks no further where the lattice factor is exactly 0 */
-        if (!square && L == 0.0 && e->water_m == 0.0)
+        if (L == 0.0 && e->water_m == 0.0)
             continue;
         if (interp && nb_hkl_interp_ok(&e->hkl, h, k, l)) {
-            F = nb_hkl_interpolate(&e->hkl, h, k, l);
+            F = nb_hkl_interpolate_fast(&e->hkl, h, k, l);
         } else {
-            if (interp)
-                w->event[i] = 1;
             const double j = e->have_hkl ? nearest_index(tab, h, k, l) : -1.0;
+            w->event[i] |= (unsigned char)interp;
             F = j >= 0.0 ? e->hkl.F[(long)j] : e->default_F;
         }
         w->acc[i] += F * F * L * L;
@@ -280,6 +308,24 @@ void nbi_row_free(nbi_row *w)
     w->px = NULL;
 }
 
+/* Kahn polarization factor for incident direction inc (source s) and unit
+   diffracted direction d, nanoBragg's formula with cos(2 psi) taken from the
+   projections E, B of d on the source's E-B frame:
+   psi = -atan2(B, E), so cos(2 psi) = (E^2 - B^2)/(E^2 + B^2). */
+static double polar_factor(const nb_experiment *e, int s, vec3 inc, vec3 d)
+{
+    const nb_sources *src = &e->src;
+    const double c = v3_dot(inc, d), c2 = c * c;
+    double cos2psi = 1.0;
+    if (e->polarization != 0.0) {
+        const double E = d.x * src->ex[s] + d.y * src->ey[s] + d.z * src->ez[s];
+        const double B = d.x * src->bx[s] + d.y * src->by[s] + d.z * src->bz[s];
+        const double r = E * E + B * B;
+        cos2psi = r > 0.0 ? (E * E - B * B) / r : 1.0;
+    }
+    return 0.5 * (1.0 + c2 - e->polarization * cos2psi * (1 - c2));
+}
+
 /* nanoBragg's polarization factor for a pixel: computed at the first sample
    and source (in loop order) that pass -dmin.  *swept: some did. */
 static double pixel_polar(const nb_experiment *e, const nbi_row *w, int first, int last, int *swept)
@@ -290,50 +336,98 @@ static double pixel_polar(const nb_experiment *e, const nbi_row *w, int first, i
     for (int i = first; i < last; ++i)
         for (int s = 0; s < src->n; ++s) {
             vec3 inc = v3(-src->x[s], -src->y[s], -src->z[s]), d = v3(w->dx[i], w->dy[i], w->dz[i]);
-            vec3 S = v3_scale(v3_sub(d, inc), 1.0 / src->lambda_m[s]);
-            double stol = 0.5 * v3_mag(S);
-            if (e->dmin_m > 0.0 && stol > 0.0 && e->dmin_m > 0.5 / stol)
-                continue;
+            if (e->dmin_m > 0.0) {
+                vec3 S = v3_scale(v3_sub(d, inc), 1.0 / src->lambda_m[s]);
+                double stol = 0.5 * v3_mag(S);
+                if (stol > 0.0 && e->dmin_m > 0.5 / stol)
+                    continue;
+            }
             *swept = 1;
             if (polar == 0.0)
-                polar = nbi_polarization_factor(e->polarization, inc, &d, e->polar_vector);
+                polar = polar_factor(e, s, inc, d);
             if (polar != 0.0)
                 return polar;
         }
     return polar;
 }
 
-/* Lay out the samples of pixel f of row s, with its solid angle, capture
-   fraction and polarization as nanoBragg takes them. */
-static void layout_pixel(const nb_experiment *e, int f, int s, nbi_row *w)
+/* Unit directions and distances of the laid-out samples from their detector
+   coordinates (Fdet, Sdet, Odet in w->hkl's three planes). */
+NB_CLONES static void flat_directions(const nb_detector *d, nbi_row *w)
+{
+    const int n = w->n;
+    const double *restrict Fd = w->hkl, *restrict Sd = w->hkl + n, *restrict Od = w->hkl + 2 * n;
+    double *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz, *restrict air = w->lat;
+    const vec3 f = d->fdet, s = d->sdet, o = d->odet, p0 = d->pix0;
+#ifdef NB_HAVE_OPENMP
+#pragma omp simd
+#endif
+    for (int i = 0; i < n; ++i) {
+        const double x = Fd[i] * f.x + Sd[i] * s.x + Od[i] * o.x + p0.x;
+        const double y = Fd[i] * f.y + Sd[i] * s.y + Od[i] * o.y + p0.y;
+        const double z = Fd[i] * f.z + Sd[i] * s.z + Od[i] * o.z + p0.z;
+        const double r = sqrt(x * x + y * y + z * z);
+        air[i] = r;
+        dx[i] = x / r;
+        dy[i] = y / r;
+        dz[i] = z / r;
+    }
+}
+
+/* Lay out the samples of the rendered pixels f_start <= f < f_end of row s,
+   then give each pixel nanoBragg's solid angle (first sample), capture
+   fraction (last layer's first sample) and polarization. */
+static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_row *w)
 {
     const nb_detector *d = &e->det;
-    const int os = d->oversample;
-    nbi_row_pixel *px = &w->px[w->np++];
-    px->f = f;
-    px->first = w->n;
-    px->omega = 0.0;
-    px->omega_sum = 0.0;
-    px->capture = 1.0;
-    for (int t = 0; t < d->thicksteps; ++t)
-        for (int subS = 0; subS < os; ++subS)
-            for (int subF = 0; subF < os; ++subF) {
-                double airpath;
-                vec3 diff = nbi_subpixel_direction(e, f, s, t, subF, subS, &airpath);
-                if (px->omega == 0.0)
-                    px->omega = nbi_solid_angle(d, airpath);
-                px->omega_sum += px->omega;
-                if (subS == 0 && subF == 0)
-                    px->capture = d->thick_m == 0.0 ? 1.0 : nbi_capture_fraction(d, t, diff);
-                w->dx[w->n] = diff.x;
-                w->dy[w->n] = diff.y;
-                w->dz[w->n] = diff.z;
-                w->acc[w->n] = 0.0;
-                w->event[w->n] = 0;
-                ++w->n;
-            }
-    px->last = w->n;
-    px->polar = pixel_polar(e, w, px->first, px->last, &px->swept);
+    const int os = d->oversample, per_pixel = d->thicksteps * os * os;
+    const double sub = d->subpixel_m;
+    int n = 0, np = 0;
+    for (int f = f_start; f < f_end; ++f)
+        if (nbi_pixel_rendered(d, f, s))
+            w->px[np++].f = f;
+    w->np = np;
+    w->n = np * per_pixel;
+    for (int j = 0; j < np; ++j) {
+        const int f = w->px[j].f;
+        w->px[j].first = n;
+        w->px[j].last = n + per_pixel;
+        for (int t = 0; t < d->thicksteps; ++t)
+            for (int subS = 0; subS < os; ++subS)
+                for (int subF = 0; subF < os; ++subF, ++n) {
+                    w->hkl[n] = sub * (f * os + subF) + sub / 2.0;
+                    w->hkl[w->n + n] = sub * (s * os + subS) + sub / 2.0;
+                    w->hkl[2 * w->n + n] = t * d->thickstep_m;
+                }
+    }
+    if (d->curved) {
+        for (int j = 0; j < np; ++j)
+            for (int t = 0, i = w->px[j].first; t < d->thicksteps; ++t)
+                for (int subS = 0; subS < os; ++subS)
+                    for (int subF = 0; subF < os; ++subF, ++i) {
+                        vec3 u = nbi_subpixel_direction(e, w->px[j].f, s, t, subF, subS, &w->lat[i]);
+                        w->dx[i] = u.x;
+                        w->dy[i] = u.y;
+                        w->dz[i] = u.z;
+                    }
+    } else {
+        flat_directions(d, w);
+    }
+    for (int j = 0; j < np; ++j) {
+        nbi_row_pixel *px = &w->px[j];
+        const int i0 = px->first, last_layer = px->first + (d->thicksteps - 1) * os * os;
+        px->omega = nbi_solid_angle(d, w->lat[i0]);
+        px->omega_sum = px->omega * per_pixel;
+        px->capture = d->thick_m == 0.0
+                          ? 1.0
+                          : nbi_capture_fraction(d, d->thicksteps - 1,
+                                                 v3(w->dx[last_layer], w->dy[last_layer], w->dz[last_layer]));
+        px->polar = pixel_polar(e, w, px->first, px->last, &px->swept);
+    }
+    for (int i = 0; i < w->n; ++i) {
+        w->acc[i] = 0.0;
+        w->event[i] = 0;
+    }
 }
 
 /* Miller-index maps for orientation c (9 doubles: a, b, c in metres) and
@@ -364,23 +458,22 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     const nb_detector *d = &e->det;
     const nb_crystal *x = &e->xtal;
     const int ncells = x->phisteps * x->domains;
-    const int fast = x->shape == NB_SHAPE_SQUARE && !interp;
+    const int square = x->shape == NB_SHAPE_SQUARE;
     double omega_sum = 0.0;
 
-    w->n = w->np = 0;
-    for (int f = f_start; f < f_end; ++f)
-        if (nbi_pixel_rendered(d, f, s))
-            layout_pixel(e, f, s, w);
+    layout(e, s, f_start, f_end, w);
     if (w->np == 0)
         return 0.0;
     for (int c = 0; c < ncells; ++c)
         for (int src = 0; src < e->src.n; ++src) {
             pass p;
             make_pass(e, x->cells + 9 * c, src, &p);
-            if (fast && e->have_hkl)
+            if (square && !interp && e->have_hkl)
                 accumulate_square_hkl(e, &p, w);
-            else if (fast)
+            else if (square && !interp)
                 accumulate_square_flat(e, &p, w);
+            else if (square)
+                accumulate_square_interp(e, &p, w);
             else
                 accumulate_general(e, &p, interp, w);
         }
