@@ -22,7 +22,8 @@ int app_read_headers(app_options *o, nb_smv_frame *mask);
 /* nanoBragg's summary of the setup, printed before rendering. */
 void app_report_setup(const app_options *o, const nb_info *in);
 
-/* Render, print statistics, write every requested output.  Exit code. */
+/* Print the statistics and write every requested output, all or none
+   (an output set).  Exit code: 0, or 1 after printing the error. */
 int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *img);
 
 /* Log callback printing the library's lines to stdout. */

@@ -2,6 +2,7 @@
  * main.c - the nanobragg program: a drop-in replacement for nanoBragg.
  * Parses the command line into a configuration, lets the library build and
  * render the experiment, prints nanoBragg's report and writes the images.
+ * Output paths are checked before any work (check_paths).
  * Exit codes: 0 success, 1 runtime failure (files, memory), 2 usage.
  */
 #include <stdio.h>
@@ -15,19 +16,73 @@ static void usage_hint(void)
                     "       nanobragg -h lists every option\n");
 }
 
-/* Refuse outputs that would overwrite an input. */
+/* A file the run reads or writes, with the flag that names it. */
+typedef struct named_path {
+    const char *flag, *path;
+} named_path;
+
+/* The files this run reads (including the Fdump.bin cache, read or written
+   beside -hkl); returns how many were filled in (at most 6). */
+static size_t list_inputs(const app_options *o, named_path *in)
+{
+    const named_path all[] = {{"-hkl", o->cfg.hkl_path},
+                              {"-mat", o->cfg.mat_path},
+                              {"-sourcefile", o->cfg.source_path},
+                              {"-img", o->img_path},
+                              {"-mask", o->mask_path},
+                              {"structure-factor cache", o->cfg.fdump_path}};
+    size_t i, n = 0;
+    for (i = 0; i < sizeof all / sizeof *all; ++i)
+        if (all[i].path)
+            in[n++] = all[i];
+    return n;
+}
+
+/* The files this run writes; returns how many (at most 4). */
+static size_t list_outputs(const app_options *o, named_path *out)
+{
+    const named_path all[] = {{"-floatfile", o->float_path},
+                              {"-intfile", o->int_path},
+                              {"-pgmfile", o->write_pgm ? o->pgm_path : NULL},
+                              {"-noisefile", o->write_noise ? o->noise_path : NULL}};
+    size_t i, n = 0;
+    for (i = 0; i < sizeof all / sizeof *all; ++i)
+        if (all[i].path)
+            out[n++] = all[i];
+    return n;
+}
+
+/*
+ * Before any work: refuse an output that is the same file as an input or as
+ * another output (compared by identity, not spelling: exit 2), and one that
+ * cannot be written (a directory, a missing or unwritable directory: exit 1),
+ * so that a long simulation does not end in a failure known from the start.
+ */
 static int check_paths(const app_options *o)
 {
-    const char *in[] = {o->cfg.hkl_path, o->cfg.mat_path, o->cfg.source_path, o->img_path, o->mask_path,
-                        o->cfg.fdump_path};
-    const char *out[] = {o->float_path, o->int_path, o->write_pgm ? o->pgm_path : NULL,
-                         o->write_noise ? o->noise_path : NULL};
-    for (size_t i = 0; i < sizeof out / sizeof *out; ++i)
-        for (size_t j = 0; out[i] && j < sizeof in / sizeof *in; ++j)
-            if (in[j] && strcmp(out[i], in[j]) == 0) {
-                fprintf(stderr, "nanobragg: error: output %s would overwrite an input file\n", out[i]);
+    named_path in[6], out[4];
+    size_t nin = list_inputs(o, in), nout = list_outputs(o, out), i, j;
+    nb_error err;
+    for (i = 0; i < nout; ++i) {
+        for (j = 0; j < nin; ++j)
+            if (nb_paths_clash(out[i].path, in[j].path)) {
+                fprintf(stderr, "nanobragg: error: output %s would overwrite an input file "
+                                "(%s %s)\n", out[i].path, in[j].flag, in[j].path);
                 return 2;
             }
+        for (j = 0; j < i; ++j)
+            if (nb_paths_clash(out[i].path, out[j].path)) {
+                fprintf(stderr,
+                        "nanobragg: error: output %s (%s) would overwrite another output (%s %s)\n",
+                        out[i].path, out[i].flag, out[j].flag, out[j].path);
+                return 2;
+            }
+    }
+    for (i = 0; i < nout; ++i)
+        if (nb_output_check(out[i].path, &err) != NB_OK) {
+            fprintf(stderr, "nanobragg: error: %s\n", err.msg);
+            return 1;
+        }
     return 0;
 }
 

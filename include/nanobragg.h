@@ -293,8 +293,88 @@ void nb_image_to_pgm(const nb_experiment *exp, const nb_image *img, double *scal
 void nb_image_to_noise(const nb_experiment *exp, const nb_image *img, long *seed, double adc,
                        uint16_t *counts, double *photons, long *overloads);
 
-/* Writers: each writes a temporary file beside path and renames it into place,
-   so a failure never leaves a partial file. */
+/*
+ * Writers.  Every output is first written whole to a temporary file beside
+ * its target (".<name>.XXXXXX" in the same directory, mode 0666 & ~umask, or
+ * the mode of the file it replaces) and then renamed over the target, so a
+ * failure never leaves a partial file or a stray temporary.  A target that
+ * exists and is neither a regular file nor a directory (/dev/null, a FIFO)
+ * is written in place; a directory is refused.
+ *
+ * An output set writes several outputs all or nothing.  Each add writes its
+ * file completely to a temporary (open, write, flush, close: all checked);
+ * publish then renames them all into place.  Once an add fails the set is
+ * spoiled: later adds and publish refuse it, and nothing is written.
+ * nb_outputs_free removes every temporary that was not published.
+ *
+ *     nb_outputs *set = nb_outputs_new();
+ *     st = set ? nb_outputs_add_float(set, "a.bin", data, n, &err) : NB_ERR_NOMEM;
+ *     if (st == NB_OK) st = nb_outputs_add_smv(set, "a.img", &info, counts, &err);
+ *     if (st == NB_OK) st = nb_outputs_publish(set, &err);
+ *     nb_outputs_free(set);
+ *
+ * Errors of every add (the set is then spoiled; err names path):
+ * NB_ERR_INVALID for a NULL set or argument, a size < 1, a spoiled set, or a
+ * path that is the same file as an earlier member (nb_paths_clash);
+ * NB_ERR_RANGE for an image too large (or an SMV header over 512 bytes);
+ * NB_ERR_IO if a step of writing fails (missing or unwritable directory, a
+ * directory in the way, disk full, file too large); NB_ERR_NOMEM.
+ * An add has written its data when it returns: the caller may reuse the buffers.
+ */
+typedef struct nb_outputs nb_outputs;
+
+/* A new, empty set (caller owns; nb_outputs_free), or NULL if out of memory. */
+NB_WARN_UNUSED nb_outputs *nb_outputs_new(void);
+/* Remove every staged temporary not yet published, then free set; NULL is fine. */
+void nb_outputs_free(nb_outputs *set);
+
+/* Stage data[0..n-1] as little-endian float32, no header (n = 0: an empty file). */
+NB_WARN_UNUSED nb_status nb_outputs_add_float(nb_outputs *set, const char *path,
+                                              const float *data, size_t n, nb_error *err);
+/* Stage an SMV image: counts (info->fpixels * info->spixels, fast-major, host
+   byte order, which the header's BYTE_ORDER states) under nanoBragg's 512-byte
+   header. */
+NB_WARN_UNUSED nb_status nb_outputs_add_smv(nb_outputs *set, const char *path,
+                                            const nb_smv_info *info, const uint16_t *counts,
+                                            nb_error *err);
+/* Stage width*height bytes (fast-major) as a P5 PGM under nanoBragg's header;
+   scale is only recorded in its comment line. */
+NB_WARN_UNUSED nb_status nb_outputs_add_pgm(nb_outputs *set, const char *path, int width,
+                                            int height, const uint8_t *bytes, double scale,
+                                            nb_error *err);
+/*
+ * Rename every staged output into place, in the order added.  NB_OK;
+ * NB_ERR_INVALID for a NULL or spoiled set (nothing is written); NB_ERR_IO
+ * naming the target if a rename fails (rare: staging proved the directory
+ * writable): the outputs this call had already created are removed again,
+ * those that replaced an existing file keep their new, complete contents,
+ * and the remaining temporaries are removed.  Either way the set is empty
+ * afterwards and may be reused.
+ */
+NB_WARN_UNUSED nb_status nb_outputs_publish(nb_outputs *set, nb_error *err);
+
+/*
+ * Pre-flight check, cheap enough to run before a long simulation: NB_OK if an
+ * output could be written at path now: path is not a directory, and its
+ * directory exists and accepts a new file (tried by creating and removing a
+ * temporary there, so it holds for root and read-only file systems too), or
+ * path is an existing special file open for writing.  Otherwise NB_ERR_IO
+ * (NB_ERR_NOMEM) with err naming path and the reason.  Leaves nothing behind.
+ */
+NB_WARN_UNUSED nb_status nb_output_check(const char *path, nb_error *err);
+
+/*
+ * 1 if writing an output at path a would replace or change the file named b:
+ * both exist and are one file (same device and inode: another spelling, a
+ * symbolic or hard link), or neither exists yet and both name the same entry
+ * of the same directory (directories compared by realpath; by spelling when
+ * one cannot be resolved).  Special files (devices, FIFOs), which outputs
+ * write in place, never clash: /dev/null may take several outputs.  0
+ * otherwise, and when a or b is NULL.
+ */
+int nb_paths_clash(const char *a, const char *b);
+
+/* One-output writers: a set of one, with the errors of the adds above. */
 NB_WARN_UNUSED nb_status nb_write_float(const char *path, const float *data, size_t n,
                                         nb_error *err);
 NB_WARN_UNUSED nb_status nb_write_smv(const char *path, const nb_smv_info *info,

@@ -1,13 +1,18 @@
 /*
- * fileout.c - safe output files.
+ * fileout.c - safe output files and output sets.
  *
  * A regular output file is written to a temporary beside the target
  * (".<name>.<tag>" in the same directory, created with O_EXCL and the usual
- * 0666 & ~umask mode) and renamed over the target on commit, so a failure at
- * any step (open, write, flush, close, rename) leaves neither a partial file
- * nor a stray temporary.  A target that exists and is not a regular file or a
- * directory (e.g. /dev/null, a FIFO) is written in place: renaming over it
- * would replace the device node.  A directory target is refused.
+ * 0666 & ~umask mode) and renamed over the target when published, so a
+ * failure at any step (open, write, flush, close, rename) leaves neither a
+ * partial file nor a stray temporary.  A target that exists and is not a
+ * regular file or a directory (e.g. /dev/null, a FIFO) is written in place:
+ * renaming over it would replace the device node.  A directory target is
+ * refused.
+ *
+ * An output set (nb_outputs, nanobragg.h) finishes every member as it is
+ * added and renames them all only at publish, so that a failure of any one
+ * leaves none of them behind.
  */
 #include "fileout.h"
 
@@ -23,6 +28,14 @@
 #include "util.h"
 
 #define NBI_TMP_TRIES 100
+
+enum { TARGET_NEW, TARGET_REGULAR, TARGET_SPECIAL };
+
+struct nb_outputs {
+    nb_fileout *files; /* staged members, in the order added */
+    size_t count, cap;
+    int spoiled;       /* an add failed: publish writes nothing */
+};
 
 static char *dup_string(const char *s)
 {
@@ -57,60 +70,77 @@ static char *temp_name(const char *path, const void *salt, unsigned n)
     return t;
 }
 
-/* Create the temporary exclusively; returns its descriptor or -1 (errno set). */
+/* Create the temporary exclusively; returns its descriptor, or -1 (errno
+   set) with f->tmp_path NULL. */
 static int create_temp(nb_fileout *f)
 {
     unsigned n;
     for (n = 0; n < NBI_TMP_TRIES; n++) {
-        int fd;
+        int fd, saved;
         f->tmp_path = temp_name(f->path, f, n);
         if (!f->tmp_path) {
             errno = ENOMEM;
             return -1;
         }
         fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
+        if (fd >= 0)
             return fd;
+        saved = errno;
         free(f->tmp_path);
         f->tmp_path = NULL;
+        if (saved != EEXIST) {
+            errno = saved;
+            return -1;
+        }
     }
     errno = EEXIST;
     return -1;
 }
 
-/* Open the target itself (special files such as /dev/null). */
-static int open_in_place(nb_fileout *f)
+/* What is at path: TARGET_NEW (nothing), TARGET_REGULAR or TARGET_SPECIAL
+   (with *mode), or -1 after filling err (a directory, or no name at all). */
+static int target_kind(const char *path, mode_t *mode, nb_error *err)
 {
-    return open(f->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    struct stat st;
+    if (!path || !*path || path[strlen(path) - 1] == '/') {
+        nbi_fail(err, NB_ERR_IO, "cannot write '%s': %s", path ? path : "(null)", strerror(EISDIR));
+        return -1;
+    }
+    if (stat(path, &st) != 0)
+        return TARGET_NEW;
+    if (S_ISDIR(st.st_mode)) {
+        nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", path, strerror(EISDIR));
+        return -1;
+    }
+    *mode = st.st_mode;
+    return S_ISREG(st.st_mode) ? TARGET_REGULAR : TARGET_SPECIAL;
 }
 
 /*
  * Contract (fileout.h): f is overwritten; on NB_OK f->fp is open on a new
  * temporary (or on the special file itself) and the caller must end with
- * nb_fileout_commit or nb_fileout_abort.  On failure nothing is created and
- * err names path: NB_ERR_IO (directory, missing or unwritable directory, ...)
- * or NB_ERR_NOMEM.  A replaced regular file keeps its permission bits.
+ * commit, finish + publish, or abort.  On failure nothing is created and err
+ * names path: NB_ERR_IO (directory, missing or unwritable directory, ...) or
+ * NB_ERR_NOMEM.  A replaced regular file keeps its permission bits.
  */
 nb_status nb_fileout_open(nb_fileout *f, const char *path, nb_error *err)
 {
-    struct stat st;
-    int exists = 0, in_place = 0, fd, saved;
+    mode_t mode = 0;
+    int kind, fd, saved;
     memset(f, 0, sizeof *f);
-    if (!path || !*path || path[strlen(path) - 1] == '/')
-        return nbi_fail(err, NB_ERR_IO, "cannot write '%s': %s", path ? path : "(null)",
-                        strerror(EISDIR));
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", path, strerror(EISDIR));
-        in_place = !S_ISREG(st.st_mode);
-        exists = 1;
-    }
+    kind = target_kind(path, &mode, err);
+    if (kind < 0)
+        return NB_ERR_IO;
     f->path = dup_string(path);
     if (!f->path)
         return nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory", path);
-    fd = in_place ? open_in_place(f) : create_temp(f);
-    if (fd >= 0 && exists && !in_place)
-        (void)fchmod(fd, st.st_mode & 0777); /* best effort */
+    f->created = kind == TARGET_NEW;
+    if (kind == TARGET_SPECIAL)
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    else
+        fd = create_temp(f);
+    if (fd >= 0 && kind == TARGET_REGULAR)
+        (void)fchmod(fd, mode & 0777); /* best effort */
     if (fd >= 0)
         f->fp = fdopen(fd, "wb");
     if (f->fp)
@@ -123,7 +153,7 @@ nb_status nb_fileout_open(nb_fileout *f, const char *path, nb_error *err)
 }
 
 /* Append n bytes; after a failure (or a failed open) writes are ignored and
-   the first error is kept in f->failed (an errno value) for commit. */
+   the first error is kept in f->failed (an errno value) for finish. */
 void nb_fileout_write(nb_fileout *f, const void *data, size_t n)
 {
     if (!f->fp || f->failed || n == 0)
@@ -147,28 +177,65 @@ static int close_stream(nb_fileout *f)
     return e;
 }
 
-/* Close and rename into place: NB_OK, or NB_ERR_IO naming the target with
-   strerror of the first failure; either way f no longer owns anything. */
-nb_status nb_fileout_commit(nb_fileout *f, nb_error *err)
+/* Contract in fileout.h. */
+nb_status nb_fileout_finish(nb_fileout *f, nb_error *err)
 {
+    nb_status st;
     int e;
     if (!f->fp) {
         nb_fileout_abort(f);
         return nbi_fail(err, NB_ERR_IO, "cannot write output: file not open");
     }
     e = close_stream(f);
-    if (!e && f->tmp_path && rename(f->tmp_path, f->path) != 0)
-        e = errno ? errno : EIO;
-    if (e) {
-        nb_status s = nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", f->path, strerror(e));
-        nb_fileout_abort(f);
-        return s;
-    }
-    release(f);
-    return NB_OK;
+    if (!e)
+        return NB_OK;
+    st = nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", f->path, strerror(e));
+    nb_fileout_abort(f);
+    return st;
 }
 
-/* Close and delete the temporary; safe on NULL, twice, or after a failed open. */
+/* Rename a finished temporary over its target; 0 or an errno value.  Once
+   renamed, f->tmp_path is NULL (abort then removes nothing). */
+static int rename_into_place(nb_fileout *f)
+{
+    if (!f->tmp_path)
+        return 0; /* written in place */
+    if (rename(f->tmp_path, f->path) != 0)
+        return errno ? errno : EIO;
+    free(f->tmp_path);
+    f->tmp_path = NULL;
+    return 0;
+}
+
+/* Contract in fileout.h. */
+nb_status nb_fileout_publish(nb_fileout *f, nb_error *err)
+{
+    nb_status st;
+    int e;
+    if (f->fp || !f->path) {
+        nb_fileout_abort(f);
+        return nbi_fail(err, NB_ERR_IO, "cannot write output: file not finished");
+    }
+    e = rename_into_place(f);
+    if (!e) {
+        release(f);
+        return NB_OK;
+    }
+    st = nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", f->path, strerror(e));
+    nb_fileout_abort(f);
+    return st;
+}
+
+/* finish, then publish: NB_OK, or NB_ERR_IO naming the target; either way f
+   no longer owns anything. */
+nb_status nb_fileout_commit(nb_fileout *f, nb_error *err)
+{
+    nb_status st = nb_fileout_finish(f, err);
+    return st == NB_OK ? nb_fileout_publish(f, err) : st;
+}
+
+/* Close and delete the temporary; safe on a zeroed f, twice, or after a
+   failed open. */
 void nb_fileout_abort(nb_fileout *f)
 {
     if (!f)
@@ -179,4 +246,192 @@ void nb_fileout_abort(nb_fileout *f)
         unlink(f->tmp_path);
     release(f);
     f->failed = 0;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+/* Contract in nanobragg.h: a temporary is created and removed at once. */
+nb_status nb_output_check(const char *path, nb_error *err)
+{
+    nb_fileout probe;
+    mode_t mode = 0;
+    int kind = target_kind(path, &mode, err), fd, saved;
+    if (kind < 0)
+        return NB_ERR_IO;
+    if (kind == TARGET_SPECIAL) {
+        /* opening a FIFO would wait for a reader: ask instead */
+        if (access(path, W_OK) != 0)
+            return nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        return NB_OK;
+    }
+    memset(&probe, 0, sizeof probe);
+    probe.path = dup_string(path);
+    if (!probe.path)
+        return nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory", path);
+    fd = create_temp(&probe);
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    nb_fileout_abort(&probe);
+    if (fd < 0)
+        return nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", path, strerror(saved));
+    return NB_OK;
+}
+
+/* realpath of path's directory joined with its last component (caller
+   owns), or NULL if the directory cannot be resolved. */
+static char *resolved_entry(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir, *real, *entry = NULL;
+    if (!slash)
+        dir = dup_string(".");
+    else
+        dir = strndup(path, slash == path ? 1 : (size_t)(slash - path)); /* "/x": the root */
+    real = dir ? realpath(dir, NULL) : NULL;
+    free(dir);
+    if (real) {
+        size_t n = strlen(real) + strlen(base) + 2;
+        entry = malloc(n);
+        if (entry)
+            snprintf(entry, n, "%s/%s", real, base);
+    }
+    free(real);
+    return entry;
+}
+
+/* Contract in nanobragg.h. */
+int nb_paths_clash(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int has_a, has_b, same;
+    char *ra, *rb;
+    if (!a || !b)
+        return 0;
+    has_a = stat(a, &sa) == 0;
+    has_b = stat(b, &sb) == 0;
+    if (has_a && has_b)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino &&
+               (S_ISREG(sa.st_mode) || S_ISDIR(sa.st_mode));
+    if (has_a || has_b)
+        return 0; /* a new entry is not an existing file */
+    ra = resolved_entry(a);
+    rb = resolved_entry(b);
+    same = ra && rb ? strcmp(ra, rb) == 0 : strcmp(a, b) == 0;
+    free(ra);
+    free(rb);
+    return same;
+}
+
+/* ---------------------------------------------------------------- output sets */
+
+nb_outputs *nb_outputs_new(void)
+{
+    return calloc(1, sizeof(nb_outputs));
+}
+
+/* Abort every member (removing unpublished temporaries); the set is empty. */
+static void discard(nb_outputs *set)
+{
+    size_t i;
+    for (i = 0; i < set->count; i++)
+        nb_fileout_abort(&set->files[i]);
+    set->count = 0;
+}
+
+void nb_outputs_free(nb_outputs *set)
+{
+    if (!set)
+        return;
+    discard(set);
+    free(set->files);
+    free(set);
+}
+
+nb_status nbi_outputs_spoil(nb_outputs *set, nb_status status)
+{
+    if (set && status != NB_OK)
+        set->spoiled = 1;
+    return status;
+}
+
+/* Room for one more member: 0, or -1 if out of memory. */
+static int reserve(nb_outputs *set)
+{
+    size_t cap = set->cap ? 2 * set->cap : 4;
+    nb_fileout *files;
+    if (set->count < set->cap)
+        return 0;
+    files = realloc(set->files, cap * sizeof *files);
+    if (!files)
+        return -1;
+    set->files = files;
+    set->cap = cap;
+    return 0;
+}
+
+/* The index of a member that is the same file as path, or set->count. */
+static size_t find_clash(const nb_outputs *set, const char *path)
+{
+    size_t i;
+    for (i = 0; i < set->count; i++)
+        if (set->files[i].path && nb_paths_clash(path, set->files[i].path))
+            break;
+    return i;
+}
+
+/* Contract in fileout.h; every failure spoils the set. */
+nb_status nbi_outputs_begin(nb_outputs *set, const char *path, nb_fileout **out, nb_error *err)
+{
+    nb_status st = NB_OK;
+    size_t k;
+    *out = NULL;
+    if (!set || !path)
+        return nbi_fail(err, NB_ERR_INVALID, "cannot write %s: no output set",
+                        path ? path : "(null)");
+    if (set->spoiled)
+        return nbi_fail(err, NB_ERR_INVALID, "cannot write %s: an earlier output of its set failed",
+                        path);
+    k = find_clash(set, path);
+    if (k < set->count)
+        st = nbi_fail(err, NB_ERR_INVALID, "cannot write %s: it is the same file as the output %s",
+                      path, set->files[k].path);
+    else if (reserve(set) != 0)
+        st = nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory", path);
+    else
+        st = nb_fileout_open(&set->files[set->count], path, err);
+    if (st != NB_OK)
+        return nbi_outputs_spoil(set, st);
+    *out = &set->files[set->count++];
+    return NB_OK;
+}
+
+/* Contract in fileout.h. */
+nb_status nbi_outputs_end(nb_outputs *set, nb_fileout *f, nb_error *err)
+{
+    return nbi_outputs_spoil(set, nb_fileout_finish(f, err));
+}
+
+/* Contract in nanobragg.h. */
+nb_status nb_outputs_publish(nb_outputs *set, nb_error *err)
+{
+    nb_status st = NB_OK;
+    size_t i, j;
+    if (!set)
+        return nbi_fail(err, NB_ERR_INVALID, "cannot write outputs: no output set");
+    if (set->spoiled)
+        st = nbi_fail(err, NB_ERR_INVALID, "outputs not written: one of them failed");
+    for (i = 0; st == NB_OK && i < set->count; i++) {
+        int e = rename_into_place(&set->files[i]);
+        if (!e)
+            continue;
+        st = nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", set->files[i].path, strerror(e));
+        for (j = 0; j < i; j++) /* take back what this call created */
+            if (set->files[j].created)
+                unlink(set->files[j].path);
+    }
+    discard(set);
+    set->spoiled = 0;
+    return st;
 }

@@ -1,7 +1,8 @@
 /*
  * pgm.c - 8-bit greyscale PGM (P5) output, with the header nanoBragg writes:
  * "P5\n<width> <height>\n# pixels scaled by <scale>\n255\n" and one byte per
- * pixel, fast-major.
+ * pixel, fast-major.  Staged into an output set (nb_outputs_add_pgm) or
+ * written alone (nb_write_pgm).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,31 +11,51 @@
 #include "nanobragg.h"
 #include "util.h"
 
-/*
- * Write width*height bytes to path under nanoBragg's P5 header (scale is
- * only recorded in the comment).  Written to a temporary and renamed into
- * place; NB_ERR_INVALID for a bad size, NB_ERR_IO (naming path) on failure.
- */
-nb_status nb_write_pgm(const char *path, int width, int height, const uint8_t *bytes,
-                       double scale, nb_error *err)
+/* Check the arguments and format the header into header[cap]: its length
+   in *len, the pixel bytes in *n. */
+static nb_status format_pgm(const char *path, int width, int height, const uint8_t *bytes,
+                            double scale, char *header, size_t cap, int *len, size_t *n,
+                            nb_error *err)
 {
-    char header[128];
-    nb_fileout out;
-    size_t n;
-    int len;
-    nb_status st;
     if (!path || !bytes || width <= 0 || height <= 0)
         return nbi_fail(err, NB_ERR_INVALID, "cannot write PGM %s: bad size %dx%d or no pixels",
                         path ? path : "(null)", width, height);
-    n = nbi_checked_size((size_t)width, (size_t)height, 1, 1, SIZE_MAX);
-    len = snprintf(header, sizeof header, "P5\n%d %d\n# pixels scaled by %g\n255\n", width,
-                   height, scale);
-    if (n == 0 || len < 0 || (size_t)len >= sizeof header)
+    *n = nbi_checked_size((size_t)width, (size_t)height, 1, 1, SIZE_MAX);
+    *len = snprintf(header, cap, "P5\n%d %d\n# pixels scaled by %g\n255\n", width, height, scale);
+    if (*n == 0 || *len < 0 || (size_t)*len >= cap)
         return nbi_fail(err, NB_ERR_RANGE, "cannot write PGM %s: image too large", path);
-    st = nb_fileout_open(&out, path, err);
+    return NB_OK;
+}
+
+/* Contract in nanobragg.h (nb_outputs_add_pgm). */
+nb_status nb_outputs_add_pgm(nb_outputs *set, const char *path, int width, int height,
+                             const uint8_t *bytes, double scale, nb_error *err)
+{
+    char header[128];
+    nb_fileout *out = NULL;
+    size_t n = 0;
+    int len = 0;
+    nb_status st = format_pgm(path, width, height, bytes, scale, header, sizeof header, &len, &n,
+                              err);
+    if (st == NB_OK)
+        st = nbi_outputs_begin(set, path, &out, err);
     if (st != NB_OK)
-        return st;
-    nb_fileout_write(&out, header, (size_t)len);
-    nb_fileout_write(&out, bytes, n);
-    return nb_fileout_commit(&out, err);
+        return nbi_outputs_spoil(set, st);
+    nb_fileout_write(out, header, (size_t)len);
+    nb_fileout_write(out, bytes, n);
+    return nbi_outputs_end(set, out, err);
+}
+
+/* Contract in nanobragg.h: a set of one. */
+nb_status nb_write_pgm(const char *path, int width, int height, const uint8_t *bytes,
+                       double scale, nb_error *err)
+{
+    nb_outputs *set = nb_outputs_new();
+    nb_status st = set ? nb_outputs_add_pgm(set, path, width, height, bytes, scale, err)
+                       : nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory",
+                                  path ? path : "(null)");
+    if (st == NB_OK)
+        st = nb_outputs_publish(set, err);
+    nb_outputs_free(set);
+    return st;
 }

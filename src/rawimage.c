@@ -1,6 +1,7 @@
 /*
  * rawimage.c - the raw float image (-floatfile): n little-endian IEEE-754
- * float32 values, fast-major, no header.
+ * float32 values, fast-major, no header; staged into an output set
+ * (nb_outputs_add_float) or written alone (nb_write_float).
  */
 #include <stdint.h>
 #include <string.h>
@@ -38,25 +39,42 @@ static void write_swapped(nb_fileout *out, const float *data, size_t n)
     }
 }
 
-/*
- * Write data[0..n-1] to path as little-endian float32 (n may be 0: an empty
- * file).  Written to a temporary and renamed into place; NB_ERR_IO naming
- * path on failure.
- */
-nb_status nb_write_float(const char *path, const float *data, size_t n, nb_error *err)
+/* Check the arguments of a float output. */
+static nb_status check_float(const char *path, const float *data, size_t n, nb_error *err)
 {
-    nb_fileout out;
-    nb_status st;
     if (!path || (!data && n > 0))
-        return nbi_fail(err, NB_ERR_INVALID, "nb_write_float: missing path or data");
+        return nbi_fail(err, NB_ERR_INVALID, "cannot write float image: missing path or data");
     if (nbi_checked_size(n ? n : 1, 1, 1, sizeof *data, SIZE_MAX) == 0)
         return nbi_fail(err, NB_ERR_RANGE, "cannot write %s: image too large", path);
-    st = nb_fileout_open(&out, path, err);
+    return NB_OK;
+}
+
+/* Contract in nanobragg.h (nb_outputs_add_float). */
+nb_status nb_outputs_add_float(nb_outputs *set, const char *path, const float *data, size_t n,
+                               nb_error *err)
+{
+    nb_fileout *out = NULL;
+    nb_status st = check_float(path, data, n, err);
+    if (st == NB_OK)
+        st = nbi_outputs_begin(set, path, &out, err);
     if (st != NB_OK)
-        return st;
+        return nbi_outputs_spoil(set, st);
     if (host_is_big_endian())
-        write_swapped(&out, data, n);
+        write_swapped(out, data, n);
     else
-        nb_fileout_write(&out, data, n * sizeof *data);
-    return nb_fileout_commit(&out, err);
+        nb_fileout_write(out, data, n * sizeof *data);
+    return nbi_outputs_end(set, out, err);
+}
+
+/* Contract in nanobragg.h: a set of one. */
+nb_status nb_write_float(const char *path, const float *data, size_t n, nb_error *err)
+{
+    nb_outputs *set = nb_outputs_new();
+    nb_status st = set ? nb_outputs_add_float(set, path, data, n, err)
+                       : nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory",
+                                  path ? path : "(null)");
+    if (st == NB_OK)
+        st = nb_outputs_publish(set, err);
+    nb_outputs_free(set);
+    return st;
 }

@@ -26,6 +26,7 @@
 #define SMV_MAX_HEADER (1L << 20)
 #define SMV_MAX_SIDE (1L << 16)
 #define SMV_MAX_PIXELS ((size_t)1 << 28)
+#define VALUE_SHOWN 40 /* characters of a bad header value quoted in a message */
 
 static int host_is_big_endian(void)
 {
@@ -68,38 +69,54 @@ static nb_status format_header(char *buf, const nb_smv_info *s, const char *path
     return NB_OK;
 }
 
-/*
- * Write counts (info->fpixels * info->spixels, fast-major, host byte order,
- * which the header's BYTE_ORDER states) under nanoBragg's 512-byte header.
- * NB_ERR_INVALID for a missing argument or a size < 1, NB_ERR_RANGE if the
- * header text would not fit in 512 bytes, NB_ERR_IO (naming path) if the
- * file cannot be written; no partial file is left behind.
- */
-nb_status nb_write_smv(const char *path, const nb_smv_info *info, const uint16_t *counts,
-                       nb_error *err)
+/* Check the arguments of an SMV output; *bytes = the pixel bytes. */
+static nb_status check_smv(const char *path, const nb_smv_info *info, const uint16_t *counts,
+                           size_t *bytes, nb_error *err)
 {
-    char header[SMV_HEADER_BYTES];
-    nb_fileout out;
-    size_t bytes;
-    nb_status st;
     if (!path || !info || !counts)
-        return nbi_fail(err, NB_ERR_INVALID, "nb_write_smv: missing path, header or pixels");
+        return nbi_fail(err, NB_ERR_INVALID,
+                        "cannot write SMV image: missing path, header or pixels");
     if (info->fpixels <= 0 || info->spixels <= 0)
         return nbi_fail(err, NB_ERR_INVALID, "cannot write %s: image size %dx%d", path,
                         info->fpixels, info->spixels);
-    bytes = nbi_checked_size((size_t)info->fpixels, (size_t)info->spixels, 1, sizeof *counts,
-                             SIZE_MAX);
-    if (bytes == 0)
+    *bytes = nbi_checked_size((size_t)info->fpixels, (size_t)info->spixels, 1, sizeof *counts,
+                              SIZE_MAX);
+    if (*bytes == 0)
         return nbi_fail(err, NB_ERR_RANGE, "cannot write %s: image too large", path);
-    st = format_header(header, info, path, err);
+    return NB_OK;
+}
+
+/* Contract in nanobragg.h (nb_outputs_add_smv). */
+nb_status nb_outputs_add_smv(nb_outputs *set, const char *path, const nb_smv_info *info,
+                             const uint16_t *counts, nb_error *err)
+{
+    char header[SMV_HEADER_BYTES];
+    nb_fileout *out = NULL;
+    size_t bytes = 0;
+    nb_status st = check_smv(path, info, counts, &bytes, err);
+    if (st == NB_OK)
+        st = format_header(header, info, path, err);
+    if (st == NB_OK)
+        st = nbi_outputs_begin(set, path, &out, err);
     if (st != NB_OK)
-        return st;
-    st = nb_fileout_open(&out, path, err);
-    if (st != NB_OK)
-        return st;
-    nb_fileout_write(&out, header, sizeof header);
-    nb_fileout_write(&out, counts, bytes); /* host order, as BYTE_ORDER says */
-    return nb_fileout_commit(&out, err);
+        return nbi_outputs_spoil(set, st);
+    nb_fileout_write(out, header, sizeof header);
+    nb_fileout_write(out, counts, bytes); /* host order, as BYTE_ORDER says */
+    return nbi_outputs_end(set, out, err);
+}
+
+/* Contract in nanobragg.h: a set of one. */
+nb_status nb_write_smv(const char *path, const nb_smv_info *info, const uint16_t *counts,
+                       nb_error *err)
+{
+    nb_outputs *set = nb_outputs_new();
+    nb_status st = set ? nb_outputs_add_smv(set, path, info, counts, err)
+                       : nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory",
+                                  path ? path : "(null)");
+    if (st == NB_OK)
+        st = nb_outputs_publish(set, err);
+    nb_outputs_free(set);
+    return st;
 }
 
 /* ---------------------------------------------------------------- header keys */
@@ -152,6 +169,14 @@ int nb_smv_value(const nb_smv_frame *frame, const char *key, double *value)
     return 1;
 }
 
+/* Length of the value at p for messages: up to its ';', '}' or end of line,
+   at most VALUE_SHOWN characters. */
+static int value_length(const char *p)
+{
+    size_t n = strcspn(p, ";}\r\n\f");
+    return n < VALUE_SHOWN ? (int)n : VALUE_SHOWN;
+}
+
 /* The whole-word value of key as an integer in [min, max]. */
 static nb_status header_long(const char *text, const char *path, const char *key, long min,
                              long max, long *out, nb_error *err)
@@ -166,8 +191,8 @@ static nb_status header_long(const char *text, const char *path, const char *key
     while (*end == ' ' || *end == '\t')
         end++;
     if (end == p || errno == ERANGE || !strchr(";\r\n}", *end) || v < min || v > max)
-        return nbi_fail(err, NB_ERR_FORMAT, "%s: SMV header %s=%.20s is not an integer in [%ld, %ld]",
-                        path, key, p, min, max);
+        return nbi_fail(err, NB_ERR_FORMAT, "%s: SMV header %s=%.*s is not an integer in [%ld, %ld]",
+                        path, key, value_length(p), p, min, max);
     *out = v;
     return NB_OK;
 }

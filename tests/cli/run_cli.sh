@@ -12,7 +12,10 @@
 #   args      the command line, split with shell quoting rules ('' is an
 #             empty argument; no globbing).  A word @DEST=FIXTURE is not
 #             passed on: it copies fixtures/FIXTURE to DEST in the run
-#             directory first (e.g. @Fdump.bin=corrupt.fdump).
+#             directory first (e.g. @Fdump.bin=corrupt.fdump).  A word
+#             @NAME/=empty makes an empty directory NAME there, @NAME/=readonly
+#             a read-only one (mode 555); root is not bound by that mode, so a
+#             row with a read-only directory is skipped (exit 77) as root.
 #   Blank lines and lines starting with '#' (e.g. '#FIXME ...') are skipped.
 #
 #   run_cli.sh row NANOBRAGG CASES FIXTURES SCRATCH NAME
@@ -25,7 +28,8 @@
 #       Check the table itself: every row well formed, names unique, and
 #       COUNT rows (the number tests.cmake registered).
 #
-# Exit status 0 when everything passes; the scratch directory is then removed.
+# Exit status 0 when everything passes (77: skipped); the scratch directory is
+# then removed.
 # On failure it is kept for inspection and its path is printed.
 set -u
 LC_ALL=C # one sort order for the before/after listings
@@ -170,10 +174,24 @@ run_row() {
     set -f
     eval "set -- $args"
     set +f
-    staged=""
+    staged="" readonly_dirs=""
     for w do
         shift
         case $w in
+        @?*/=empty | @?*/=readonly)
+            dest=${w%/=*}
+            dest=${dest#@}
+            case $dest in */*) die "row $name: $w: the directory must be a plain name" ;; esac
+            mkdir "$run/$dest" || die "row $name: cannot make directory $dest"
+            if [ "${w##*=}" = readonly ]; then
+                if [ "$(id -u)" -eq 0 ]; then
+                    echo "SKIP: row $name needs a read-only directory, and root writes anyway"
+                    remove_dir "$scratch"
+                    exit 77
+                fi
+                readonly_dirs="$readonly_dirs $dest"
+            fi
+            ;;
         @?*=?*)
             dest=${w%%=*}
             dest=${dest#@}
@@ -185,6 +203,9 @@ run_row() {
             ;;
         *) set -- "$@" "$w" ;;
         esac
+    done
+    for d in $readonly_dirs; do
+        chmod 555 "$run/$d" || die "row $name: cannot make $d read-only"
     done
 
     (cd "$run" && find . | sort) >"$scratch/before.list"

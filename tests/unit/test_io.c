@@ -1,6 +1,7 @@
 /*
  * test_io.c - unit tests of the output writers (SMV, PGM, raw float), the
- * safe-file layer under them, and the validating SMV reader.
+ * safe-file layer under them, output sets (all or nothing), the pre-flight
+ * and identity checks, and the validating SMV reader.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +11,13 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fileout.h"
@@ -411,6 +415,329 @@ static void fileout_write_error(void **state)
     assert_non_null(strstr(err.msg, "/dev/full"));
 }
 
+/* A finished temporary is complete but unpublished; publish renames it. */
+static void fileout_finish_then_publish(void **state)
+{
+    nb_fileout out;
+    nb_error err;
+    unsigned char *raw;
+    size_t size;
+    int before = count_entries(scratch);
+    (void)state;
+    assert_int_equal(nb_fileout_open(&out, in_scratch("fp.txt"), &err), NB_OK);
+    nb_fileout_write(&out, "data", 4);
+    assert_int_equal(nb_fileout_finish(&out, &err), NB_OK);
+    assert_null(out.fp);
+    assert_int_equal(access(in_scratch("fp.txt"), F_OK), -1); /* not yet */
+    assert_int_equal(count_entries(scratch), before + 1);     /* the temporary */
+    assert_int_equal(nb_fileout_publish(&out, &err), NB_OK);
+    raw = slurp(in_scratch("fp.txt"), &size);
+    assert_int_equal(size, 4);
+    assert_memory_equal(raw, "data", 4);
+    free(raw);
+    assert_int_equal(count_entries(scratch), before + 1);
+    assert_int_equal(remove(in_scratch("fp.txt")), 0);
+    /* abort after finish removes the temporary */
+    assert_int_equal(nb_fileout_open(&out, in_scratch("fa.txt"), &err), NB_OK);
+    assert_int_equal(nb_fileout_finish(&out, &err), NB_OK);
+    nb_fileout_abort(&out);
+    assert_int_equal(count_entries(scratch), before);
+    /* publish before finish is refused and cleans up */
+    assert_int_equal(nb_fileout_open(&out, in_scratch("fb.txt"), &err), NB_OK);
+    assert_int_equal(nb_fileout_publish(&out, &err), NB_ERR_IO);
+    assert_int_equal(count_entries(scratch), before);
+}
+
+/* Three outputs appear only at publish, complete; no temporary stays. */
+static void outputs_publish_all(void **state)
+{
+    const float v[2] = {1.0f, 2.0f};
+    const uint8_t px[4] = {1, 2, 3, 4};
+    uint16_t counts[4] = {10, 20, 30, 40};
+    nb_smv_info info;
+    nb_outputs *set = nb_outputs_new();
+    nb_smv_frame f;
+    nb_error err;
+    unsigned char *raw;
+    size_t size;
+    int before = count_entries(scratch);
+    (void)state;
+    assert_non_null(set);
+    basic_cubic_info(&info);
+    info.fpixels = info.spixels = 2;
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("s.bin"), v, 2, &err), NB_OK);
+    assert_int_equal(nb_outputs_add_smv(set, in_scratch("s.img"), &info, counts, &err), NB_OK);
+    counts[0] = 99; /* staged already: the file keeps 10 */
+    assert_int_equal(nb_outputs_add_pgm(set, in_scratch("s.pgm"), 2, 2, px, 1.0, &err), NB_OK);
+    assert_int_equal(count_entries(scratch), before + 3); /* three temporaries */
+    assert_int_equal(access(in_scratch("s.bin"), F_OK), -1);
+    assert_int_equal(access(in_scratch("s.img"), F_OK), -1);
+    assert_int_equal(nb_outputs_publish(set, &err), NB_OK);
+    assert_int_equal(count_entries(scratch), before + 3); /* the three outputs */
+    raw = slurp(in_scratch("s.bin"), &size);
+    assert_int_equal(size, 8);
+    assert_memory_equal(raw, v, 8);
+    free(raw);
+    assert_int_equal(nb_smv_read(in_scratch("s.img"), &f, &err), NB_OK);
+    assert_int_equal(f.data[0], 10);
+    nb_smv_frame_free(&f);
+    raw = slurp(in_scratch("s.pgm"), &size);
+    assert_memory_equal(raw + size - 4, px, 4);
+    free(raw);
+    /* the set is empty again and can be reused */
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("s2.bin"), v, 1, &err), NB_OK);
+    assert_int_equal(nb_outputs_publish(set, &err), NB_OK);
+    assert_int_equal(nb_outputs_publish(set, &err), NB_OK); /* nothing staged: fine */
+    nb_outputs_free(set);
+    nb_outputs_free(NULL);
+    assert_int_equal(count_entries(scratch), before + 4);
+    assert_int_equal(remove(in_scratch("s.bin")), 0);
+    assert_int_equal(remove(in_scratch("s.img")), 0);
+    assert_int_equal(remove(in_scratch("s.pgm")), 0);
+    assert_int_equal(remove(in_scratch("s2.bin")), 0);
+}
+
+/* Staging several outputs where the last one fails leaves no file and no
+   temporary, and publish refuses the spoiled set. */
+static void outputs_last_fails(void **state)
+{
+    const float v[4] = {1, 2, 3, 4};
+    const uint8_t px[4] = {1, 2, 3, 4};
+    uint16_t counts[4] = {0};
+    nb_smv_info info;
+    nb_outputs *set = nb_outputs_new();
+    nb_error err;
+    int before = count_entries(scratch);
+    (void)state;
+    assert_non_null(set);
+    basic_cubic_info(&info);
+    info.fpixels = info.spixels = 2;
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("l.bin"), v, 4, &err), NB_OK);
+    assert_int_equal(nb_outputs_add_smv(set, in_scratch("l.img"), &info, counts, &err), NB_OK);
+    assert_int_equal(nb_outputs_add_pgm(set, in_scratch("nodir/l.pgm"), 2, 2, px, 1.0, &err),
+                     NB_ERR_IO);
+    assert_non_null(strstr(err.msg, "nodir/l.pgm"));
+    /* spoiled: a later add and publish are refused, and write nothing */
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("m.bin"), v, 4, &err), NB_ERR_INVALID);
+    assert_int_equal(nb_outputs_publish(set, &err), NB_ERR_INVALID);
+    assert_int_equal(count_entries(scratch), before);
+    nb_outputs_free(set);
+    assert_int_equal(count_entries(scratch), before);
+    /* freed without publishing: the temporaries go too */
+    set = nb_outputs_new();
+    assert_non_null(set);
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("l.bin"), v, 4, &err), NB_OK);
+    assert_int_equal(count_entries(scratch), before + 1);
+    nb_outputs_free(set);
+    assert_int_equal(count_entries(scratch), before);
+}
+
+/* A bad argument spoils the set like a failed write. */
+static void outputs_bad_argument_spoils(void **state)
+{
+    const float v[1] = {1};
+    nb_outputs *set = nb_outputs_new();
+    nb_error err;
+    int before = count_entries(scratch);
+    (void)state;
+    assert_non_null(set);
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("b.bin"), v, 1, &err), NB_OK);
+    assert_int_equal(nb_outputs_add_pgm(set, in_scratch("b.pgm"), 0, 2, (const uint8_t *)"x", 1.0,
+                                        &err), NB_ERR_INVALID);
+    assert_int_equal(nb_outputs_publish(set, &err), NB_ERR_INVALID);
+    nb_outputs_free(set);
+    assert_int_equal(count_entries(scratch), before);
+    assert_int_equal(nb_outputs_add_float(NULL, in_scratch("b.bin"), v, 1, &err), NB_ERR_INVALID);
+    assert_int_equal(nb_outputs_publish(NULL, &err), NB_ERR_INVALID);
+}
+
+/* A write that fails part-way (ENOSPC from /dev/full, a special file written
+   in place) removes the outputs staged before it. */
+static void outputs_disk_full(void **state)
+{
+    static float big[65536];
+    nb_outputs *set;
+    nb_error err;
+    int before = count_entries(scratch);
+    (void)state;
+    if (access("/dev/full", W_OK) != 0)
+        skip();
+    set = nb_outputs_new();
+    assert_non_null(set);
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("d.bin"), big, 1024, &err), NB_OK);
+    assert_int_equal(nb_outputs_add_float(set, "/dev/full", big, 65536, &err), NB_ERR_IO);
+    assert_non_null(strstr(err.msg, "/dev/full"));
+    assert_non_null(strstr(err.msg, "No space"));
+    nb_outputs_free(set);
+    assert_int_equal(count_entries(scratch), before);
+}
+
+/* In a child whose file size limit is 4096 bytes (SIGXFSZ ignored, so the
+   write fails with EFBIG part-way through the second file): 0 when the set
+   failed as it should; the parent checks that nothing was left. */
+static int stage_past_file_limit(void)
+{
+    static float big[4096];
+    struct rlimit lim = {4096, 4096};
+    nb_outputs *set;
+    nb_error err;
+    nb_status st;
+    signal(SIGXFSZ, SIG_IGN);
+    if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+        return 2;
+    set = nb_outputs_new();
+    if (!set)
+        return 3;
+    if (nb_outputs_add_float(set, in_scratch("z1.bin"), big, 100, &err) != NB_OK)
+        return 4;
+    st = nb_outputs_add_float(set, in_scratch("z2.bin"), big, 4096, &err);
+    nb_outputs_free(set);
+    if (st != NB_ERR_IO || !strstr(err.msg, "z2.bin") || !strstr(err.msg, "too large"))
+        return 5;
+    return 0;
+}
+
+static void outputs_file_size_limit(void **state)
+{
+    int before = count_entries(scratch), status = -1;
+    pid_t pid;
+    (void)state;
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(stage_past_file_limit());
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(count_entries(scratch), before);
+}
+
+/* Two members naming one file (by any spelling) spoil the set. */
+static void outputs_same_file_refused(void **state)
+{
+    const float v[1] = {1};
+    uint16_t counts[1] = {0};
+    nb_smv_info info;
+    char dotted[600];
+    nb_outputs *set = nb_outputs_new();
+    nb_error err;
+    int before = count_entries(scratch);
+    (void)state;
+    assert_non_null(set);
+    basic_cubic_info(&info);
+    info.fpixels = info.spixels = 1;
+    snprintf(dotted, sizeof dotted, "%s/./c.bin", scratch);
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("c.bin"), v, 1, &err), NB_OK);
+    assert_int_equal(nb_outputs_add_smv(set, dotted, &info, counts, &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "same file"));
+    assert_int_equal(nb_outputs_publish(set, &err), NB_ERR_INVALID);
+    nb_outputs_free(set);
+    assert_int_equal(count_entries(scratch), before);
+}
+
+/* A rename that fails at publish (a directory appeared in the way) takes
+   back the outputs this publish had created and removes the temporaries. */
+static void outputs_rename_fails(void **state)
+{
+    const float v[1] = {1};
+    nb_outputs *set = nb_outputs_new();
+    nb_error err;
+    int before = count_entries(scratch);
+    (void)state;
+    assert_non_null(set);
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("r1.bin"), v, 1, &err), NB_OK);
+    assert_int_equal(nb_outputs_add_float(set, in_scratch("r2.bin"), v, 1, &err), NB_OK);
+    assert_int_equal(mkdir(in_scratch("r2.bin"), 0755), 0);
+    assert_int_equal(nb_outputs_publish(set, &err), NB_ERR_IO);
+    assert_non_null(strstr(err.msg, "r2.bin"));
+    assert_int_equal(access(in_scratch("r1.bin"), F_OK), -1);
+    assert_int_equal(count_entries(scratch), before + 1); /* only the directory */
+    assert_int_equal(rmdir(in_scratch("r2.bin")), 0);
+    nb_outputs_free(set);
+}
+
+static void paths_clash(void **state)
+{
+    char path[600], other[600];
+    (void)state;
+    spill(in_scratch("p.txt"), "p", 1);
+    spill(in_scratch("q.txt"), "q", 1);
+    assert_int_equal(mkdir(in_scratch("sub"), 0755), 0);
+    snprintf(path, sizeof path, "%s", in_scratch("p.txt"));
+    snprintf(other, sizeof other, "%s/sub/../p.txt", scratch);
+    assert_true(nb_paths_clash(path, path));
+    assert_true(nb_paths_clash(path, other));                   /* another spelling */
+    assert_false(nb_paths_clash(path, in_scratch("q.txt")));    /* another file */
+    assert_false(nb_paths_clash(path, in_scratch("new.txt")));  /* existing vs new */
+    assert_int_equal(link(path, in_scratch("hard.txt")), 0);
+    assert_true(nb_paths_clash(in_scratch("hard.txt"), path));  /* hard link */
+    assert_int_equal(symlink(path, in_scratch("soft.txt")), 0);
+    assert_true(nb_paths_clash(path, in_scratch("soft.txt")));  /* symbolic link */
+    snprintf(path, sizeof path, "%s", in_scratch("new.txt"));
+    snprintf(other, sizeof other, "%s/sub/../new.txt", scratch);
+    assert_true(nb_paths_clash(path, other));                   /* one new entry */
+    assert_false(nb_paths_clash(path, in_scratch("sub/new.txt")));
+    assert_true(nb_paths_clash("nodir/x", "nodir/x"));          /* unresolved: spelling */
+    assert_false(nb_paths_clash("nodir/x", "nodir/y"));
+    assert_false(nb_paths_clash("/dev/null", "/dev/null"));     /* written in place */
+    assert_false(nb_paths_clash(NULL, "x"));
+    assert_int_equal(remove(in_scratch("p.txt")), 0);
+    assert_int_equal(remove(in_scratch("q.txt")), 0);
+    assert_int_equal(remove(in_scratch("hard.txt")), 0);
+    assert_int_equal(remove(in_scratch("soft.txt")), 0);
+    assert_int_equal(rmdir(in_scratch("sub")), 0);
+}
+
+static void expect_check_error(const char *path, const char *word)
+{
+    nb_error err;
+    assert_int_equal(nb_output_check(path, &err), NB_ERR_IO);
+    if (!strstr(err.msg, path) || !strstr(err.msg, word))
+        fail_msg("message '%s' lacks '%s' or '%s'", err.msg, path, word);
+}
+
+static void output_check(void **state)
+{
+    nb_error err;
+    char path[600];
+    int before = count_entries(scratch);
+    (void)state;
+    assert_int_equal(nb_output_check(in_scratch("fine.bin"), &err), NB_OK);
+    assert_int_equal(count_entries(scratch), before); /* the probe is gone */
+    assert_int_equal(nb_output_check("/dev/null", &err), NB_OK);
+    expect_check_error(scratch, "Is a directory");
+    snprintf(path, sizeof path, "%s/", scratch);
+    expect_check_error(path, "Is a directory");
+    expect_check_error(in_scratch("nodir/x.bin"), "No such file");
+    spill(in_scratch("plain"), "x", 1);
+    expect_check_error(in_scratch("plain/x.bin"), "Not a directory");
+    assert_int_equal(remove(in_scratch("plain")), 0);
+    if (access("/sys", F_OK) == 0)
+        expect_check_error("/sys/nb_test_io.bin", "/sys"); /* refused even for root */
+    if (geteuid() != 0) { /* root is not bound by the mode */
+        assert_int_equal(mkdir(in_scratch("ro"), 0555), 0);
+        expect_check_error(in_scratch("ro/x.bin"), "Permission denied");
+        assert_int_equal(rmdir(in_scratch("ro")), 0);
+    }
+    assert_int_equal(count_entries(scratch), before);
+}
+
+/* A bad value is quoted up to its ';', not into the next header line. */
+static void smv_error_quotes_one_value(void **state)
+{
+    nb_smv_frame f;
+    nb_error err;
+    (void)state;
+    spill_smv(in_scratch("huge.img"), "{\nHEADER_BYTES=512;\nBYTE_ORDER=little_endian;\n"
+                                      "SIZE1=2000000000;\nSIZE2=8;\n}\f", 16);
+    assert_int_equal(nb_smv_read(in_scratch("huge.img"), &f, &err), NB_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "SIZE1=2000000000 is not an integer"));
+    assert_null(strstr(err.msg, "SIZE2"));
+    assert_null(strchr(err.msg, '\n'));
+    assert_int_equal(remove(in_scratch("huge.img")), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +754,17 @@ int main(void)
         cmocka_unit_test(fileout_target_is_directory),
         cmocka_unit_test(fileout_replace_and_abort),
         cmocka_unit_test(fileout_write_error),
+        cmocka_unit_test(fileout_finish_then_publish),
+        cmocka_unit_test(outputs_publish_all),
+        cmocka_unit_test(outputs_last_fails),
+        cmocka_unit_test(outputs_bad_argument_spoils),
+        cmocka_unit_test(outputs_disk_full),
+        cmocka_unit_test(outputs_file_size_limit),
+        cmocka_unit_test(outputs_same_file_refused),
+        cmocka_unit_test(outputs_rename_fails),
+        cmocka_unit_test(paths_clash),
+        cmocka_unit_test(output_check),
+        cmocka_unit_test(smv_error_quotes_one_value),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
