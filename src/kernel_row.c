@@ -48,16 +48,29 @@ static inline double sinpi_reduced(double x)
     return x * p;
 }
 
-/* (sin(N pi h)/sin(pi h))^2, N an integer >= 1. */
-static inline double grating2(double h, double N)
+/* sin(N pi h) and sin(pi h) (signs irrelevant: only the squared ratio is
+   used), N an integer >= 1; at integer h the pair (N, 1), the limit. */
+static inline void grating_pair(double h, double N, double *num, double *den)
 {
     const double d = h - rint(h);
     const double y = N * d;
-    const double num = sinpi_reduced(y - rint(y));
-    const double den = sinpi_reduced(d);
-    const double r = d == 0.0 ? N : num / den;
-    return r * r;
+    const double zero = d == 0.0;
+    *num = zero ? N : sinpi_reduced(y - rint(y));
+    *den = zero ? 1.0 : sinpi_reduced(d);
 }
+
+/* (sin(N pi h)/sin(pi h))^2 for a parallelepiped of Na x Nb x Nc cells. */
+static inline double lattice2(double h, double k, double l, double Na, double Nb, double Nc)
+{
+    double nh, dh, nk, dk, nl, dl, num, den;
+    grating_pair(h, Na, &nh, &dh);
+    grating_pair(k, Nb, &nk, &dk);
+    grating_pair(l, Nc, &nl, &dl);
+    num = nh * nk * nl;
+    den = dh * dk * dl;
+    return (num * num) / (den * den);
+}
+
 
 /* Non-parallelepiped shapes, with nanoBragg's formulas. */
 static double lattice_other(const nb_crystal *x, double h, double k, double l)
@@ -133,11 +146,24 @@ static inline int passes_dmin(const pass *p, double dx, double dy, double dz)
 NB_CLONES static void accumulate_square_flat(const nb_experiment *e, const pass *p, nbi_row *w)
 {
     const double Na = e->xtal.Na, Nb = e->xtal.Nb, Nc = e->xtal.Nc;
-    const double F2 = e->default_F * e->default_F, stol_max = p->stol_max;
-    const int n = w->n, cut = stol_max > 0.0;
+    const double F2 = e->default_F * e->default_F;
+    const int n = w->n;
     const double *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz;
     double *restrict acc = w->acc;
     const pass q = *p;
+    if (q.stol_max > 0.0) {
+#ifdef NB_HAVE_OPENMP
+#pragma omp simd
+#endif
+        for (int i = 0; i < n; ++i) {
+            const double h = apply(q.H, dx[i], dy[i], dz[i]);
+            const double k = apply(q.K, dx[i], dy[i], dz[i]);
+            const double l = apply(q.L, dx[i], dy[i], dz[i]);
+            const double term = F2 * lattice2(h, k, l, Na, Nb, Nc);
+            acc[i] += passes_dmin(&q, dx[i], dy[i], dz[i]) ? term : 0.0;
+        }
+        return;
+    }
 #ifdef NB_HAVE_OPENMP
 #pragma omp simd
 #endif
@@ -145,10 +171,7 @@ NB_CLONES static void accumulate_square_flat(const nb_experiment *e, const pass 
         const double h = apply(q.H, dx[i], dy[i], dz[i]);
         const double k = apply(q.K, dx[i], dy[i], dz[i]);
         const double l = apply(q.L, dx[i], dy[i], dz[i]);
-        double term = F2 * grating2(h, Na) * grating2(k, Nb) * grating2(l, Nc);
-        if (cut && !passes_dmin(&q, dx[i], dy[i], dz[i]))
-            term = 0.0;
-        acc[i] += term;
+        acc[i] += F2 * lattice2(h, k, l, Na, Nb, Nc);
     }
 }
 
@@ -185,7 +208,7 @@ NB_CLONES static void miller_and_lattice(const nb_experiment *e, const pass *p, 
         const double h = apply(q.H, dx[i], dy[i], dz[i]);
         const double k = apply(q.K, dx[i], dy[i], dz[i]);
         const double l = apply(q.L, dx[i], dy[i], dz[i]);
-        double L2 = grating2(h, Na) * grating2(k, Nb) * grating2(l, Nc);
+        double L2 = lattice2(h, k, l, Na, Nb, Nc);
         if (cut && !passes_dmin(&q, dx[i], dy[i], dz[i]))
             L2 = -1.0; /* marks a sample cut by -dmin */
         lat[i] = L2;
