@@ -31,6 +31,7 @@ asan: deps
 # make bench [BENCH_ARGS="--ref /path/to/nanoBragg --runs 5"]; NB_REF_BIN works too.
 bench: all
 	@$(BUILD)/nanobragg-bench $(BENCH_ARGS) $(BUILD)/nanobragg
+	@$(BUILD)/nanobragg-srcgen
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) bench-work bench-results.csv

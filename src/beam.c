@@ -40,25 +40,20 @@ nb_status nbi_beam_check(const nb_sweep *h, const nb_sweep *v, const nb_sweep *d
     return NB_OK;
 }
 
+/* All per-source arrays in one block (src->x owns it). */
 static nb_status alloc_sources(nb_sources *src, long n, nb_error *err)
 {
+    double *block, **arrays[] = {&src->x, &src->y, &src->z, &src->lambda_m, &src->weight,
+                                 &src->ex, &src->ey, &src->ez, &src->bx, &src->by, &src->bz};
+    const size_t count = sizeof arrays / sizeof arrays[0];
     if (n <= 0 || n > NB_MAX_SOURCES)
         return nbi_fail(err, NB_ERR_RANGE, "%ld sources is out of range (1 to %ld)", n, NB_MAX_SOURCES);
-    src->n = (int)n;
-    src->x = calloc((size_t)n, sizeof(double));
-    src->y = calloc((size_t)n, sizeof(double));
-    src->z = calloc((size_t)n, sizeof(double));
-    src->lambda_m = calloc((size_t)n, sizeof(double));
-    src->weight = calloc((size_t)n, sizeof(double));
-    src->ex = calloc((size_t)n, sizeof(double));
-    src->ey = calloc((size_t)n, sizeof(double));
-    src->ez = calloc((size_t)n, sizeof(double));
-    src->bx = calloc((size_t)n, sizeof(double));
-    src->by = calloc((size_t)n, sizeof(double));
-    src->bz = calloc((size_t)n, sizeof(double));
-    if (!src->x || !src->y || !src->z || !src->lambda_m || !src->weight || !src->ex || !src->ey || !src->ez
-        || !src->bx || !src->by || !src->bz)
+    block = malloc((size_t)n * count * sizeof(double)); /* every entry is written */
+    if (!block)
         return nbi_fail(err, NB_ERR_NOMEM, "out of memory for %ld sources", n);
+    for (size_t i = 0; i < count; ++i)
+        *arrays[i] = block + i * (size_t)n;
+    src->n = (int)n;
     return NB_OK;
 }
 
@@ -87,64 +82,138 @@ static nb_status sources_from_file(const char *path, vec3 beam, double lambda0, 
     return st;
 }
 
-static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const nb_sweep *d, int round_div,
-                                   vec3 beam, vec3 polar, double lambda0, nb_sources *src,
-                                   const nb_log *log, nb_error *err)
+/* Unit vector along a non-zero v, by one reciprocal (source set-up runs for
+   thousands of sources; the last bit does not matter here). */
+static vec3 unit_of(vec3 v)
 {
-    vec3 vert;
-    int divsteps = 0;
-    long n;
-    nb_status st;
-
-    v3_unit(v3_cross(beam, polar), &vert);
-    for (int i = 0; i < h->count; ++i)
-        for (int j = 0; j < v->count; ++j) {
-            double hdiv = h->step * i - h->range / 2.0, vdiv = v->step * j - v->range / 2.0;
-            if (!div_point_kept(h, v, hdiv, vdiv, round_div))
-                continue;
-            ++divsteps;
-            nbi_log(log, NB_LOG_INFO, "divergence deviation: %g %g", hdiv, vdiv);
-        }
-    for (int k = 0; k < d->count; ++k)
-        nbi_log(log, NB_LOG_INFO, "lambda%d = %.15g", k, lambda0 * (1.0 + d->step * k - d->range / 2.0));
-    n = (long)divsteps * d->count;
-    st = alloc_sources(src, n, err);
-    if (st != NB_OK)
-        return st;
-    n = 0;
-    for (int i = 0; i < h->count; ++i)
-        for (int j = 0; j < v->count; ++j) {
-            double hdiv = h->step * i - h->range / 2.0, vdiv = v->step * j - v->range / 2.0;
-            vec3 dir;
-            if (!div_point_kept(h, v, hdiv, vdiv, round_div))
-                continue;
-            dir = v3_scale(beam, -NB_SOURCE_DISTANCE_M);
-            dir = v3_rotate_axis(v3_rotate_axis(dir, polar, vdiv), vert, hdiv);
-            for (int k = 0; k < d->count; ++k, ++n) {
-                src->x[n] = dir.x;
-                src->y[n] = dir.y;
-                src->z[n] = dir.z;
-                src->weight[n] = 1.0 / src->n;
-                src->lambda_m[n] = lambda0 * (1.0 + d->step * k - d->range / 2.0);
-            }
-        }
-    return NB_OK;
+    return v3_scale(v, 1.0 / v3_mag(v));
 }
 
 /* E and B axes of source i for the Kahn polarization factor, as nanoBragg
    builds them: B = unit(axis x incident), E = unit(incident x B). */
 static void polar_frame(nb_sources *src, int i, vec3 axis)
 {
-    vec3 inc = v3(-src->x[i], -src->y[i], -src->z[i]), B, E;
-    v3_unit(inc, &inc);
-    v3_unit(v3_cross(axis, inc), &B);
-    v3_unit(v3_cross(inc, B), &E);
+    vec3 inc = v3(-src->x[i], -src->y[i], -src->z[i]), B = v3_cross(axis, inc), E;
+    /* a source along the polarization axis has no frame (nanoBragg's zero vector) */
+    B = v3_mag(B) > 0.0 ? unit_of(B) : v3(0.0, 0.0, 0.0);
+    E = v3_cross(inc, B);
+    E = v3_mag(E) > 0.0 ? unit_of(E) : v3(0.0, 0.0, 0.0);
     src->ex[i] = E.x;
     src->ey[i] = E.y;
     src->ez[i] = E.z;
     src->bx[i] = B.x;
     src->by[i] = B.y;
     src->bz[i] = B.z;
+}
+
+static void copy_direction(nb_sources *src, int from, int to)
+{
+    src->x[to] = src->x[from];
+    src->y[to] = src->y[from];
+    src->z[to] = src->z[from];
+    src->ex[to] = src->ex[from];
+    src->ey[to] = src->ey[from];
+    src->ez[to] = src->ez[from];
+    src->bx[to] = src->bx[from];
+    src->by[to] = src->by[from];
+    src->bz[to] = src->bz[from];
+}
+
+/* Log a source as nanoBragg lists it (direction at 10 m, weight, lambda). */
+static void log_source(const nb_log *log, vec3 raw, double weight, double lambda)
+{
+    nbi_log(log, NB_LOG_INFO, "%g %g %g   %g %g", raw.x, raw.y, raw.z, weight, lambda);
+}
+
+/* Unit direction and polarization frame of listed source i. */
+static void finish_source(nb_sources *src, int i, vec3 polar, const nb_log *log)
+{
+    vec3 raw = v3(src->x[i], src->y[i], src->z[i]), u;
+    if (log && log->fn)
+        log_source(log, raw, src->weight[i], src->lambda_m[i]);
+    u = unit_of(raw); /* not zero: checked when read, 10 m when generated */
+    src->x[i] = u.x;
+    src->y[i] = u.y;
+    src->z[i] = u.z;
+    polar_frame(src, i, polar);
+}
+
+/* Sine and cosine of each grid angle (range/2 below the centre upwards). */
+static void grid_angles(const nb_sweep *g, double *angle, double *sn, double *cs)
+{
+    for (int i = 0; i < g->count; ++i) {
+        angle[i] = g->step * i - g->range / 2.0;
+        sn[i] = sin(angle[i]);
+        cs[i] = cos(angle[i]);
+    }
+}
+
+static void log_grid(const nb_sweep *h, const nb_sweep *v, const nb_sweep *d, int round_div, double lambda0,
+                     const nb_log *log)
+{
+    if (!log || !log->fn)
+        return;
+    for (int i = 0; i < h->count; ++i)
+        for (int j = 0; j < v->count; ++j) {
+            double hdiv = h->step * i - h->range / 2.0, vdiv = v->step * j - v->range / 2.0;
+            if (div_point_kept(h, v, hdiv, vdiv, round_div))
+                nbi_log(log, NB_LOG_INFO, "divergence deviation: %g %g", hdiv, vdiv);
+        }
+    for (int k = 0; k < d->count; ++k)
+        nbi_log(log, NB_LOG_INFO, "lambda%d = %.15g", k, lambda0 * (1.0 + d->step * k - d->range / 2.0));
+}
+
+/* The divergence grid, rotated about the polarization axis (vertical angle)
+   then about beam x polar (horizontal angle), times the wavelengths. */
+static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const nb_sweep *d, int round_div,
+                                   vec3 beam, vec3 polar, double lambda0, nb_sources *src,
+                                   const nb_log *log, nb_error *err)
+{
+    double *tab = malloc(6 * ((size_t)h->count + (size_t)v->count) * sizeof(double));
+    double *ha, *hs, *hc, *va, *vs, *vc;
+    vec3 vert, base = v3_scale(beam, -NB_SOURCE_DISTANCE_M);
+    nb_status st;
+    long n = 0;
+
+    if (!tab)
+        return nbi_fail(err, NB_ERR_NOMEM, "out of memory for the divergence grid");
+    ha = tab;
+    hs = ha + h->count;
+    hc = hs + h->count;
+    va = hc + h->count;
+    vs = va + v->count;
+    vc = vs + v->count;
+    grid_angles(h, ha, hs, hc);
+    grid_angles(v, va, vs, vc);
+    log_grid(h, v, d, round_div, lambda0, log);
+    st = alloc_sources(src, (long)nbi_divergence_count(h, v, round_div) * d->count, err);
+    if (st == NB_OK)
+        nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", src->n);
+    v3_unit(v3_cross(beam, polar), &vert);
+    for (int i = 0; st == NB_OK && i < h->count; ++i)
+        for (int j = 0; j < v->count; ++j) {
+            vec3 dir;
+            const double weight = 1.0 / src->n;
+            if (!div_point_kept(h, v, ha[i], va[j], round_div))
+                continue;
+            dir = v3_rotate_axis_sc(v3_rotate_axis_sc(base, polar, vs[j], vc[j]), vert, hs[i], hc[i]);
+            src->x[n] = dir.x;
+            src->y[n] = dir.y;
+            src->z[n] = dir.z;
+            src->weight[n] = weight;
+            src->lambda_m[n] = lambda0 * (1.0 - d->range / 2.0);
+            finish_source(src, (int)n, polar, log);
+            for (int k = 1; k < d->count; ++k) {
+                src->weight[n + k] = weight;
+                src->lambda_m[n + k] = lambda0 * (1.0 + d->step * k - d->range / 2.0);
+                copy_direction(src, (int)n, (int)(n + k));
+                if (log && log->fn)
+                    log_source(log, dir, weight, src->lambda_m[n + k]);
+            }
+            n += d->count;
+        }
+    free(tab);
+    return st;
 }
 
 nb_status nbi_beam_sources(const nb_config *cfg, const nb_sweep *hdiv, const nb_sweep *vdiv,
@@ -155,41 +224,25 @@ nb_status nbi_beam_sources(const nb_config *cfg, const nb_sweep *hdiv, const nb_
     double lambda0 = exp->info.lambda0_m;
     nb_status st;
 
-    if (cfg->source_path)
+    if (cfg->source_path) {
         st = sources_from_file(cfg->source_path, beam, lambda0, src, err);
-    else
+        if (st == NB_OK) {
+            nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", src->n);
+            for (int i = 0; i < src->n; ++i)
+                finish_source(src, i, exp->polar_vector, log);
+        }
+    } else {
         st = sources_from_grid(hdiv, vdiv, disp, cfg->round_div, beam, exp->polar_vector, lambda0, src,
                                log, err);
-    if (st != NB_OK)
-        return st;
-    nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", src->n);
-    for (int i = 0; i < src->n; ++i) {
-        vec3 u;
-        nbi_log(log, NB_LOG_INFO, "%g %g %g   %g %g", src->x[i], src->y[i], src->z[i], src->weight[i],
-                src->lambda_m[i]);
-        v3_unit(v3(src->x[i], src->y[i], src->z[i]), &u);
-        src->x[i] = u.x;
-        src->y[i] = u.y;
-        src->z[i] = u.z;
-        polar_frame(src, i, exp->polar_vector);
     }
-    exp->info.sources = src->n;
-    return NB_OK;
+    if (st == NB_OK)
+        exp->info.sources = src->n;
+    return st;
 }
 
 void nbi_sources_free(nb_sources *src)
 {
-    free(src->x);
-    free(src->y);
-    free(src->z);
-    free(src->lambda_m);
-    free(src->weight);
-    free(src->ex);
-    free(src->ey);
-    free(src->ez);
-    free(src->bx);
-    free(src->by);
-    free(src->bz);
+    free(src->x); /* owns every per-source array */
     src->x = src->y = src->z = src->lambda_m = src->weight = NULL;
     src->ex = src->ey = src->ez = src->bx = src->by = src->bz = NULL;
     src->n = 0;

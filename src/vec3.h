@@ -83,14 +83,20 @@ static inline vec3 v3_rotate_xyz(vec3 v, double rx, double ry, double rz)
     return v3(x, y, z);
 }
 
-/* Rotate v by phi radians about the unit vector axis (right-handed). */
-static inline vec3 v3_rotate_axis(vec3 v, vec3 axis, double phi)
+/* Rotate v about the unit vector axis by the angle whose sine and cosine are
+   s and c (right-handed). */
+static inline vec3 v3_rotate_axis_sc(vec3 v, vec3 axis, double s, double c)
 {
-    double s = sin(phi), c = cos(phi);
     double d = (axis.x * v.x + axis.y * v.y + axis.z * v.z) * (1.0 - c);
     return v3(axis.x * d + v.x * c + (-axis.z * v.y + axis.y * v.z) * s,
               axis.y * d + v.y * c + (+axis.z * v.x - axis.x * v.z) * s,
               axis.z * d + v.z * c + (-axis.y * v.x + axis.x * v.y) * s);
+}
+
+/* Rotate v by phi radians about the unit vector axis (right-handed). */
+static inline vec3 v3_rotate_axis(vec3 v, vec3 axis, double phi)
+{
+    return v3_rotate_axis_sc(v, axis, sin(phi), cos(phi));
 }
 
 /* Multiply by a row-major 3x3 matrix. */
