@@ -81,20 +81,34 @@ static int parse_int(const char *s, long *v)
     return end != s && *end == '\0' && errno != ERANGE && *v >= -2147483647L && *v <= 2147483647L;
 }
 
+/* "expected ..." for a row's range, in words. */
+static void describe_range(const flag *f, char *buf, size_t size)
+{
+    const char *u = f->units && f->units[0] ? f->units : "";
+    if (f->min == POS && f->max >= BIG)
+        snprintf(buf, size, "a positive number%s%s", u[0] ? " of " : "", u);
+    else if (f->max >= BIG)
+        snprintf(buf, size, "at least %g%s%s", f->min, u[0] ? " " : "", u);
+    else
+        snprintf(buf, size, "%g to %g%s%s", f->min, f->max, u[0] ? " " : "", u);
+}
+
 /* Read n numbers into v, checking the row's range; 0 or an exit code. */
 static int numbers(const flag *f, char **args, int avail, int n, double *v)
 {
-    char msg[160];
+    char msg[200], range[100];
     if (avail < n) {
         snprintf(msg, sizeof msg, "needs %d value%s (%s)", n, n > 1 ? "s" : "", f->args);
         return fail(f, msg, NULL);
     }
     for (int i = 0; i < n; ++i) {
-        if (!parse_real(args[i], &v[i]))
-            return fail(f, "expects a number, got", args[i]);
+        if (!parse_real(args[i], &v[i])) {
+            snprintf(msg, sizeof msg, "expects a number, got '%s'", args[i]);
+            return fail(f, msg, NULL);
+        }
         if (v[i] < f->min || v[i] > f->max) {
-            snprintf(msg, sizeof msg, "value %s is out of range (expected %g to %g %s)", args[i], f->min,
-                     f->max, f->units ? f->units : "");
+            describe_range(f, range, sizeof range);
+            snprintf(msg, sizeof msg, "value %s is out of range (expected %s)", args[i], range);
             return fail(f, msg, NULL);
         }
     }
@@ -106,8 +120,10 @@ static int integer(const flag *f, char **args, int avail, long *v)
     char msg[160];
     if (avail < 1)
         return fail(f, "needs a value", f->args);
-    if (!parse_int(args[0], v))
-        return fail(f, "expects an integer, got", args[0]);
+    if (!parse_int(args[0], v)) {
+        snprintf(msg, sizeof msg, "expects an integer, got '%s'", args[0]);
+        return fail(f, msg, NULL);
+    }
     if (*v < f->min || *v > f->max) {
         snprintf(msg, sizeof msg, "value %s is out of range (expected %g to %g)", args[0], f->min, f->max);
         return fail(f, msg, NULL);
@@ -266,6 +282,8 @@ static int fn_pivot(app_options *o, const flag *f, char **args, int avail, int *
 
 static int fn_roi(app_options *o, const flag *f, char **args, int avail, int *used)
 {
+    if (avail < 4)
+        return fail(f, "needs 4 values", f->args);
     for (int i = 0; i < 4; ++i) {
         long v;
         int rc = integer(f, args + i, avail - i, &v);

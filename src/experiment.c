@@ -187,7 +187,7 @@ static nb_status structure_factors(const nb_config *cfg, nb_experiment *exp, con
         } else if (st == NB_ERR_NOMEM) {
             return nbi_fail(err, st, "%s", rerr.msg);
         } else {
-            nbi_log(log, NB_LOG_WARN, "WARNING: ignoring %s: %s", cfg->fdump_path, rerr.msg);
+            nbi_log(log, NB_LOG_WARN, "WARNING: ignoring the structure-factor cache: %s", rerr.msg);
             if (cfg->default_F == 0.0)
                 return nbi_fail(err, NB_ERR_USAGE, "no structure factors: %s", rerr.msg);
         }
