@@ -24,6 +24,9 @@ typedef struct nbi_row {
     double *dx, *dy, *dz, *acc; /* per sample */
     double *lat;                /* per sample: lattice factor squared */
     double *hkl;                /* per sample: h (n), then k (n), then l (n) */
+    float *single;              /* -precision single: 8n floats, as below */
+    float *fx, *fy, *fz, *latf, *hklf, *accf;
+    int pending;                /* passes summed in accf since its last flush */
     unsigned char *event;       /* interpolation left the grid at this sample */
     nbi_row_pixel *px;
 } nbi_row;
