@@ -9,6 +9,9 @@
 #       file of CASE_DIR/expected except stdout.txt against the file of the
 #       same name with COMPARE, and require the two runs' float.bin (and
 #       noise.img) to be identical bit for bit.
+#   run_case.sh single NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR
+#       The same command line with -precision single: its float.bin must keep
+#       Pearson r >= 0.99999 against the expected one.
 #
 # Exit status 0 when everything passes; the scratch directory is then removed.
 # On failure it is kept for inspection and its path is printed.
@@ -114,6 +117,23 @@ run_case() {
     finish "$status" "$scratch"
 }
 
+# -precision single: the float image must keep Pearson r >= 0.99999.
+run_single() {
+    nb=$1 cmp=$2 case_dir=$3 scratch=$4
+    remove_dir "$scratch"
+    prepare "$scratch" "$case_dir"
+    args=$(cat "$case_dir/args")
+    set -f
+    (
+        cd "$scratch" || exit 1
+        # shellcheck disable=SC2086 # args is split into words on purpose
+        exec "$nb" $args -precision single >stdout.log 2>&1
+    ) || { echo "FAIL: nanobragg exited with status $? in $scratch"; finish 1 "$scratch"; }
+    set +f
+    "$cmp" --pearson 0.99999 "$case_dir/expected/float.bin" "$scratch/float.bin"
+    finish $? "$scratch"
+}
+
 [ $# -ge 1 ] || die "usage: run_case.sh case NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
 mode=$1
 shift
@@ -122,7 +142,11 @@ case)
     [ $# -eq 4 ] || die "usage: run_case.sh case NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
     run_case "$@"
     ;;
+single)
+    [ $# -eq 4 ] || die "usage: run_case.sh single NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
+    run_single "$@"
+    ;;
 *)
-    die "unknown mode '$mode' (expected: case)"
+    die "unknown mode '$mode' (expected: case or single)"
     ;;
 esac

@@ -5,6 +5,8 @@
 #   threads; each run's outputs must match the expected ones with
 #   nanobragg-compare (tolerances in reference/SOURCE-README.md), and the two
 #   runs' float.bin (and noise.img) must be identical bit for bit.
+# single/<case>: the same command line with -precision single must keep a
+#   Pearson correlation of at least 0.99999 with the expected float image.
 # Scratch copies live under <build>/tests/parity-scratch and are removed when
 # a test passes.
 set(NB_PARITY_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/run_case.sh)
@@ -19,5 +21,9 @@ foreach(dir ${NB_PARITY_CASE_DIRS})
              COMMAND sh ${NB_PARITY_SCRIPT} case $<TARGET_FILE:nanobragg>
                      $<TARGET_FILE:nanobragg-compare> ${dir} ${NB_PARITY_SCRATCH}/${case})
     set_tests_properties(parity/${case} PROPERTIES LABELS "parity;determinism")
+    add_test(NAME single/${case}
+             COMMAND sh ${NB_PARITY_SCRIPT} single $<TARGET_FILE:nanobragg>
+                     $<TARGET_FILE:nanobragg-compare> ${dir} ${NB_PARITY_SCRATCH}/single-${case})
+    set_tests_properties(single/${case} PROPERTIES LABELS single)
   endif()
 endforeach()
