@@ -24,6 +24,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Samples laid out at a time: enough for long vector loops, small enough to
    stay in cache. */
@@ -466,7 +467,7 @@ nb_status nbi_row_init(nbi_row *w, const nb_experiment *e)
     w->lat = malloc(n * sizeof(double));
     w->hkl = malloc(3 * n * sizeof(double));
     w->single = malloc(8 * n * sizeof(float));
-    w->px = malloc(np * sizeof *w->px);
+    w->pix = malloc(np * (5 * sizeof(double) + 2 * sizeof(int)));
     if (w->single) {
         w->fx = w->single;
         w->fy = w->fx + n;
@@ -475,7 +476,16 @@ nb_status nbi_row_init(nbi_row *w, const nb_experiment *e)
         w->hklf = w->latf + n;
         w->accf = w->hklf + 3 * n;
     }
-    if (!w->dx || !w->dy || !w->dz || !w->acc || !w->event || !w->lat || !w->hkl || !w->single || !w->px) {
+    if (w->pix) {
+        w->fpix = w->pix;
+        w->omega = w->fpix + np;
+        w->polar = w->omega + np;
+        w->capture = w->polar + np;
+        w->value = w->capture + np;
+        w->f = (int *)(w->value + np);
+        w->swept = w->f + np;
+    }
+    if (!w->dx || !w->dy || !w->dz || !w->acc || !w->event || !w->lat || !w->hkl || !w->single || !w->pix) {
         nbi_row_free(w);
         return NB_ERR_NOMEM;
     }
@@ -492,41 +502,40 @@ void nbi_row_free(nbi_row *w)
     free(w->lat);
     free(w->hkl);
     free(w->single);
-    free(w->px);
+    free(w->pix);
     w->dx = w->dy = w->dz = w->acc = w->lat = w->hkl = NULL;
     w->single = NULL;
     w->event = NULL;
-    w->px = NULL;
+    w->pix = NULL;
 }
 
 /* Kahn polarization factor for incident direction inc (source s) and unit
    diffracted direction d, nanoBragg's formula with cos(2 psi) taken from the
    projections E, B of d on the source's E-B frame:
    psi = -atan2(B, E), so cos(2 psi) = (E^2 - B^2)/(E^2 + B^2). */
-static double polar_factor(const nb_experiment *e, int s, vec3 inc, vec3 d)
+static inline double polar_factor(double kahn, double ix, double iy, double iz, double ex, double ey,
+                                  double ez, double bx, double by, double bz, double dx, double dy, double dz)
 {
-    const nb_sources *src = &e->src;
-    const double c = v3_dot(inc, d), c2 = c * c;
-    double cos2psi = 1.0;
-    if (e->polarization != 0.0) {
-        const double E = d.x * src->ex[s] + d.y * src->ey[s] + d.z * src->ez[s];
-        const double B = d.x * src->bx[s] + d.y * src->by[s] + d.z * src->bz[s];
-        const double r = E * E + B * B;
-        cos2psi = r > 0.0 ? (E * E - B * B) / r : 1.0;
-    }
-    return 0.5 * (1.0 + c2 - e->polarization * cos2psi * (1 - c2));
+    const double c = ix * dx + iy * dy + iz * dz, c2 = c * c;
+    const double E = dx * ex + dy * ey + dz * ez, B = dx * bx + dy * by + dz * bz;
+    const double r = E * E + B * B;
+    const double cos2psi = (kahn != 0.0 && r > 0.0) ? (E * E - B * B) / r : 1.0;
+    return 0.5 * (1.0 + c2 - kahn * cos2psi * (1 - c2));
 }
 
-/* nanoBragg's polarization factor for a pixel: computed at the first sample
+/* nanoBragg's polarization factor for pixel j: computed at its first sample
    and source (in loop order) that pass -dmin.  *swept: some did. */
-static double pixel_polar(const nb_experiment *e, const nbi_row *w, int first, int last, int *swept)
+static double pixel_polar(const nb_experiment *e, const nbi_row *w, int j, int *swept)
 {
     const nb_sources *src = &e->src;
+    const int per_pixel = w->n / w->np;
     double polar = e->nopolar ? 1.0 : 0.0;
     *swept = 0;
-    for (int i = first; i < last; ++i)
+    for (int q = 0; q < per_pixel; ++q) {
+        const int i = q * w->np + j;
+        const vec3 d = v3(w->dx[i], w->dy[i], w->dz[i]);
         for (int s = 0; s < src->n; ++s) {
-            vec3 inc = v3(-src->x[s], -src->y[s], -src->z[s]), d = v3(w->dx[i], w->dy[i], w->dz[i]);
+            const vec3 inc = v3(-src->x[s], -src->y[s], -src->z[s]);
             if (e->dmin_m > 0.0) {
                 vec3 S = v3_scale(v3_sub(d, inc), 1.0 / src->lambda_m[s]);
                 double stol = 0.5 * v3_mag(S);
@@ -535,90 +544,114 @@ static double pixel_polar(const nb_experiment *e, const nbi_row *w, int first, i
             }
             *swept = 1;
             if (polar == 0.0)
-                polar = polar_factor(e, s, inc, d);
+                polar = polar_factor(e->polarization, inc.x, inc.y, inc.z, src->ex[s], src->ey[s], src->ez[s],
+                                     src->bx[s], src->by[s], src->bz[s], d.x, d.y, d.z);
             if (polar != 0.0)
                 return polar;
         }
+    }
     return polar;
 }
 
-/* Unit directions and distances of the laid-out samples from their detector
-   coordinates (Fdet, Sdet, Odet in w->hkl's three planes). */
-NB_CLONES static void flat_directions(const nb_detector *d, nbi_row *w)
+/* Unit directions and distances of sample q (sub-pixel subF, subS of layer t)
+   of every pixel of the run: samples q*np .. q*np + np - 1. */
+NB_CLONES static void flat_directions(const nb_detector *d, int s, int q, int t, int subF, int subS, nbi_row *w)
 {
-    const int n = w->n;
-    const double *restrict Fd = w->hkl, *restrict Sd = w->hkl + n, *restrict Od = w->hkl + 2 * n;
-    double *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz, *restrict air = w->lat;
-    const vec3 f = d->fdet, s = d->sdet, o = d->odet, p0 = d->pix0;
+    const int np = w->np, os = d->oversample, base = q * np;
+    const double sub = d->subpixel_m;
+    const double Sdet = sub * (s * os + subS) + sub / 2.0, Odet = t * d->thickstep_m;
+    const vec3 f = d->fdet, sd = d->sdet, o = d->odet, p0 = d->pix0;
+    const double *restrict fpix = w->fpix;
+    double *restrict dx = w->dx + base, *restrict dy = w->dy + base, *restrict dz = w->dz + base,
+                     *restrict air = w->lat + base;
 #ifdef NB_HAVE_OPENMP
 #pragma omp simd
 #endif
-    for (int i = 0; i < n; ++i) {
-        const double x = Fd[i] * f.x + Sd[i] * s.x + Od[i] * o.x + p0.x;
-        const double y = Fd[i] * f.y + Sd[i] * s.y + Od[i] * o.y + p0.y;
-        const double z = Fd[i] * f.z + Sd[i] * s.z + Od[i] * o.z + p0.z;
+    for (int j = 0; j < np; ++j) {
+        const double Fdet = sub * (fpix[j] * os + subF) + sub / 2.0;
+        const double x = Fdet * f.x + Sdet * sd.x + Odet * o.x + p0.x;
+        const double y = Fdet * f.y + Sdet * sd.y + Odet * o.y + p0.y;
+        const double z = Fdet * f.z + Sdet * sd.z + Odet * o.z + p0.z;
         const double r = sqrt(x * x + y * y + z * z);
-        air[i] = r;
-        dx[i] = x / r;
-        dy[i] = y / r;
-        dz[i] = z / r;
+        air[j] = r;
+        dx[j] = x / r;
+        dy[j] = y / r;
+        dz[j] = z / r;
+    }
+}
+
+/* Per-pixel factors with no -dmin cut: solid angle (first sample),
+   polarization (first sample, first source), all pixels at once. */
+NB_CLONES static void pixel_factors_uncut(const nb_experiment *e, nbi_row *w)
+{
+    const nb_detector *d = &e->det;
+    const nb_sources *src = &e->src;
+    const int np = w->np;
+    const double pix2 = d->pixel_m * d->pixel_m, close = d->close_distance_m, kahn = e->polarization;
+    const double ix = -src->x[0], iy = -src->y[0], iz = -src->z[0];
+    const double ex = src->ex[0], ey = src->ey[0], ez = src->ez[0], bx = src->bx[0], by = src->by[0],
+                 bz = src->bz[0];
+    const int point = d->point_pixel, nopolar = e->nopolar;
+    const double *restrict air = w->lat, *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz;
+    double *restrict omega = w->omega, *restrict polar = w->polar;
+#ifdef NB_HAVE_OPENMP
+#pragma omp simd
+#endif
+    for (int j = 0; j < np; ++j) {
+        const double a = air[j];
+        omega[j] = point ? 1.0 / a / a : pix2 / a / a * close / a;
+        polar[j] = nopolar ? 1.0 : polar_factor(kahn, ix, iy, iz, ex, ey, ez, bx, by, bz, dx[j], dy[j], dz[j]);
     }
 }
 
 /* Lay out the samples of the rendered pixels f_start <= f < f_end of row s,
-   then give each pixel nanoBragg's solid angle (first sample), capture
-   fraction (last layer's first sample) and polarization. */
+   sample-major (sample q of pixel j at q*np + j), then give each pixel
+   nanoBragg's solid angle (first sample), capture fraction (first sample of
+   the last layer) and polarization. */
 static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_row *w)
 {
     const nb_detector *d = &e->det;
     const int os = d->oversample, per_pixel = d->thicksteps * os * os;
-    const double sub = d->subpixel_m;
-    int n = 0, np = 0;
+    int np = 0;
     for (int f = f_start; f < f_end; ++f)
-        if (nbi_pixel_rendered(d, f, s))
-            w->px[np++].f = f;
+        if (nbi_pixel_rendered(d, f, s)) {
+            w->f[np] = f;
+            w->fpix[np++] = f;
+        }
     w->np = np;
     w->n = np * per_pixel;
-    for (int j = 0; j < np; ++j) {
-        const int f = w->px[j].f;
-        w->px[j].first = n;
-        w->px[j].last = n + per_pixel;
-        for (int t = 0; t < d->thicksteps; ++t)
-            for (int subS = 0; subS < os; ++subS)
-                for (int subF = 0; subF < os; ++subF, ++n) {
-                    w->hkl[n] = sub * (f * os + subF) + sub / 2.0;
-                    w->hkl[w->n + n] = sub * (s * os + subS) + sub / 2.0;
-                    w->hkl[2 * w->n + n] = t * d->thickstep_m;
-                }
+    for (int q = 0; q < per_pixel; ++q) {
+        const int t = q / (os * os), subS = q % (os * os) / os, subF = q % os;
+        if (!d->curved) {
+            flat_directions(d, s, q, t, subF, subS, w);
+            continue;
+        }
+        for (int j = 0; j < np; ++j) {
+            const int i = q * np + j;
+            vec3 u = nbi_subpixel_direction(e, w->f[j], s, t, subF, subS, &w->lat[i]);
+            w->dx[i] = u.x;
+            w->dy[i] = u.y;
+            w->dz[i] = u.z;
+        }
     }
-    if (d->curved) {
-        for (int j = 0; j < np; ++j)
-            for (int t = 0, i = w->px[j].first; t < d->thicksteps; ++t)
-                for (int subS = 0; subS < os; ++subS)
-                    for (int subF = 0; subF < os; ++subF, ++i) {
-                        vec3 u = nbi_subpixel_direction(e, w->px[j].f, s, t, subF, subS, &w->lat[i]);
-                        w->dx[i] = u.x;
-                        w->dy[i] = u.y;
-                        w->dz[i] = u.z;
-                    }
+    if (e->dmin_m > 0.0) {
+        for (int j = 0; j < np; ++j) {
+            w->omega[j] = nbi_solid_angle(d, w->lat[j]);
+            w->polar[j] = pixel_polar(e, w, j, &w->swept[j]);
+        }
     } else {
-        flat_directions(d, w);
+        pixel_factors_uncut(e, w);
+        for (int j = 0; j < np; ++j)
+            w->swept[j] = 1;
     }
     for (int j = 0; j < np; ++j) {
-        nbi_row_pixel *px = &w->px[j];
-        const int i0 = px->first, last_layer = px->first + (d->thicksteps - 1) * os * os;
-        px->omega = nbi_solid_angle(d, w->lat[i0]);
-        px->omega_sum = px->omega * per_pixel;
-        px->capture = d->thick_m == 0.0
-                          ? 1.0
-                          : nbi_capture_fraction(d, d->thicksteps - 1,
-                                                 v3(w->dx[last_layer], w->dy[last_layer], w->dz[last_layer]));
-        px->polar = pixel_polar(e, w, px->first, px->last, &px->swept);
+        const int i = (d->thicksteps - 1) * os * os * np + j;
+        w->capture[j] = d->thick_m == 0.0 ? 1.0
+                                          : nbi_capture_fraction(d, d->thicksteps - 1,
+                                                                 v3(w->dx[i], w->dy[i], w->dz[i]));
     }
-    for (int i = 0; i < w->n; ++i) {
-        w->acc[i] = 0.0;
-        w->event[i] = 0;
-    }
+    memset(w->acc, 0, (size_t)w->n * sizeof *w->acc);
+    memset(w->event, 0, (size_t)w->n);
     if (e->precision == NB_PRECISION_SINGLE) {
         for (int i = 0; i < w->n; ++i) {
             w->fx[i] = (float)w->dx[i];
@@ -628,6 +661,40 @@ static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_ro
         }
         w->pending = 0;
     }
+}
+
+/* Pixel values from the sums (nanoBragg's final scaling), all pixels at once. */
+NB_CLONES static double finish_pixels(const nb_experiment *e, const nbi_row *w, double *value)
+{
+    const int np = w->np, per_pixel = w->n / np;
+    const double scale = NB_R_E_SQR * e->fluence, steps = (double)e->steps, I_bg = e->I_bg;
+    const double *restrict acc = w->acc;
+    double omega_sum = 0.0;
+#ifdef NB_HAVE_OPENMP
+#pragma omp simd
+#endif
+    for (int j = 0; j < np; ++j)
+        value[j] = I_bg;
+    for (int q = 0; q < per_pixel; ++q) {
+        const double *restrict a = acc + (long)q * np;
+#ifdef NB_HAVE_OPENMP
+#pragma omp simd
+#endif
+        for (int j = 0; j < np; ++j)
+            value[j] += a[j];
+    }
+#ifdef NB_HAVE_OPENMP
+#pragma omp simd reduction(+ : omega_sum)
+#endif
+    for (int j = 0; j < np; ++j) {
+        double test = scale * value[j] / steps;
+        test *= w->capture[j];
+        test *= w->polar[j];
+        test *= w->omega[j];
+        value[j] = test;
+        omega_sum += w->omega[j] * per_pixel;
+    }
+    return omega_sum;
 }
 
 /* Miller-index maps for orientation c (9 doubles: a, b, c in metres) and
@@ -683,22 +750,14 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
         }
     if (single)
         flush_single(w);
+    omega_sum = finish_pixels(e, w, w->value);
     for (int j = 0; j < w->np; ++j) {
-        const nbi_row_pixel *px = &w->px[j];
-        const long idx = (long)s * d->fpixels + px->f;
-        double I = e->I_bg, test;
+        const long idx = (long)s * d->fpixels + w->f[j];
         int event = 0;
-        for (int i = px->first; i < px->last; ++i) {
-            I += w->acc[i];
+        for (int i = j; i < w->n; i += w->np)
             event |= w->event[i];
-        }
-        test = NB_R_E_SQR * e->fluence * I / e->steps;
-        test *= px->capture;
-        test *= px->polar;
-        test *= px->omega;
-        data[idx] = (float)test;
-        flags[idx] = (unsigned char)((px->swept ? NBI_PIX_SWEPT : 0) | (event ? NBI_PIX_INTERP_OFF : 0));
-        omega_sum += px->omega_sum;
+        data[idx] = (float)w->value[j];
+        flags[idx] = (unsigned char)((w->swept[j] ? NBI_PIX_SWEPT : 0) | (event ? NBI_PIX_INTERP_OFF : 0));
     }
     return omega_sum;
 }

@@ -10,13 +10,6 @@
 /* Per-pixel flags reported by the kernels. */
 enum { NBI_PIX_SWEPT = 1, NBI_PIX_INTERP_OFF = 2 };
 
-typedef struct nbi_row_pixel {
-    int f;                 /* fast index */
-    int first, last;       /* its samples */
-    int swept;             /* some source passed -dmin */
-    double omega, capture, polar, omega_sum;
-} nbi_row_pixel;
-
 /* Scratch space of one thread: a run of pixels of one row. */
 typedef struct nbi_row {
     int n, np;
@@ -28,7 +21,10 @@ typedef struct nbi_row {
     float *fx, *fy, *fz, *latf, *hklf, *accf;
     int pending;                /* passes summed in accf since its last flush */
     unsigned char *event;       /* interpolation left the grid at this sample */
-    nbi_row_pixel *px;
+    /* per pixel of the run (np of them), in one block: */
+    double *pix;                /* the block */
+    double *fpix, *omega, *polar, *capture, *value;
+    int *f, *swept;             /* fast index; some source passed -dmin */
 } nbi_row;
 
 /* Whether the row kernel computes this experiment as nanoBragg does (not with
