@@ -45,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sink += nb_hkl_nearest(&t, t.h_min, t.k_min, t.l_min, 0.0);
     sink += nb_hkl_nearest(&t, t.h_max, t.k_max, t.l_max, 0.0);
     if (t.h_range >= 5 && t.k_range >= 5 && t.l_range >= 5) {
-        double h = t.h_min + 2.5, k = t.k_min + 2.25, l = t.l_min + 2.75;
+        double h = t.h_min + 2 + 0.5 * (t.h_range - 5), k = t.k_min + 2 + 0.25 * (t.k_range - 5),
+               l = t.l_min + 2 + 0.75 * (t.l_range - 5);
         if (nb_hkl_interp_ok(&t, h, k, l))
             sink += nb_hkl_interpolate(&t, h, k, l);
     }

@@ -220,8 +220,11 @@ void nbi_crystal_size(const nb_config *cfg, nb_experiment *exp, const nb_log *lo
             in->xtal_size_m[1] * 1e6, in->xtal_size_m[2] * 1e6);
     xmax = fmax(in->xtal_size_m[0], fmax(in->xtal_size_m[1], in->xtal_size_m[2]));
     rpix = in->lambda0_m * exp->det.distance_m / exp->det.pixel_m;
-    rec = (int)ceil(3.0 * xmax / rpix);
-    if (rec <= 0) rec = 1;
+    {
+        /* capped before conversion: the samples-per-pixel limit refuses it */
+        double r = ceil(3.0 * xmax / rpix);
+        rec = r >= 1e6 ? 1000000 : r >= 1.0 ? (int)r : 1;
+    }
     in->recommended_oversample = rec;
     in->oversample = cfg->oversample;
     if (in->oversample <= 0) {

@@ -20,7 +20,6 @@
 
 #define HKL_MAX_BYTES ((size_t)1 << 30) /* grid cap: 1 GiB */
 #define HKL_MAX_INDEX 1.0e9              /* |index| limit keeping ranges in int */
-#define FDUMP_MAX_RANGE 10000L           /* per-axis sanity limit for Fdump headers */
 #define FDUMP_MAX_HEADER 256             /* header text must end with '\f' before this */
 
 /* ------------------------------------------------------------ text reader */
@@ -262,8 +261,13 @@ static int fdump_set_bounds(nb_hkl *t, const long v[6])
         if (v[i] < -(long)HKL_MAX_INDEX || v[i] > (long)HKL_MAX_INDEX)
             return 0;
     for (i = 0; i < 6; i += 2)
-        if (v[i + 1] < v[i] || v[i + 1] - v[i] + 1 > FDUMP_MAX_RANGE)
+        if (v[i + 1] < v[i])
             return 0;
+    /* the same cap as the text reader, so that every table it accepts can be
+       cached and read back */
+    if (!nbi_checked_size((size_t)(v[1] - v[0] + 2), (size_t)(v[3] - v[2] + 2), (size_t)(v[5] - v[4] + 2),
+                          sizeof(double), HKL_MAX_BYTES))
+        return 0;
     t->h_min = (int)v[0];
     t->h_max = (int)v[1];
     t->k_min = (int)v[2];

@@ -8,6 +8,16 @@
 
 #include "util.h"
 
+/* Counts derived from range/step are capped here before conversion to int;
+   the limits on sources, orientations and samples then refuse them. */
+#define NB_SWEEP_MAX_COUNT 1.0e9
+
+static int count_of(double range, double step)
+{
+    const double n = ceil(range / step);
+    return n > NB_SWEEP_MAX_COUNT || n != n ? (int)NB_SWEEP_MAX_COUNT : (int)n;
+}
+
 /*
  * The rules shared by divergence, dispersion and detector layers.  They
  * differ in two places: what "range only" means for the step (the whole
@@ -30,7 +40,7 @@ static void resolve_sweep(nb_sweep *s, int layers, double default_range)
             s->count = 2;
             s->step = layers ? s->range / s->count : s->range;
         } else {
-            s->count = (int)ceil(s->range / s->step);
+            s->count = count_of(s->range, s->step);
         }
     } else if (s->range < 0.0) {
         if (s->step <= 0.0) {
@@ -70,7 +80,7 @@ void nb_sweep_resolve_phi(nb_sweep *s)
             s->count = 2;
             s->step = s->range / 2.0;
         } else {
-            s->count = (int)ceil(s->range / s->step);
+            s->count = count_of(s->range, s->step);
         }
         return;
     }
