@@ -11,23 +11,44 @@
 
 /* nanoBragg's elliptical trim: keep grid points inside the ellipse, with a
    half-step allowance for even counts. */
+/* nanoBragg's elliptical trim, one axis' share: (x^2 - step^2/4 [even
+   counts])/range^2.  A grid point is kept when 4 (h + v) <= 1.1. */
+static double ellipse_term(const nb_sweep *g, double x)
+{
+    return (x * x - g->step * g->step / 4.0 * (1 - g->count % 2)) / g->range / g->range;
+}
+
 static int div_point_kept(const nb_sweep *h, const nb_sweep *v, double hdiv, double vdiv, int round_div)
 {
-    double test;
-    if (!round_div)
-        return 1;
-    test = (hdiv * hdiv - h->step * h->step / 4.0 * (1 - h->count % 2)) / h->range / h->range;
-    test += (vdiv * vdiv - v->step * v->step / 4.0 * (1 - v->count % 2)) / v->range / v->range;
-    return !(test * 4.0 > 1.1);
+    return !round_div || !((ellipse_term(h, hdiv) + ellipse_term(v, vdiv)) * 4.0 > 1.1);
+}
+
+/* Kept flags of the whole grid (h major) and their count; kept may be NULL.
+   Each axis' share of the trim test is computed once per grid line. */
+static int grid_kept(const nb_sweep *h, const nb_sweep *v, int round_div, unsigned char *kept)
+{
+    double *vt = round_div ? malloc((size_t)v->count * sizeof *vt) : NULL;
+    int n = 0;
+    if (round_div && !vt)
+        return -1;
+    for (int j = 0; round_div && j < v->count; ++j)
+        vt[j] = ellipse_term(v, v->step * j - v->range / 2.0);
+    for (int i = 0; i < h->count; ++i) {
+        const double ht = round_div ? ellipse_term(h, h->step * i - h->range / 2.0) : 0.0;
+        for (int j = 0; j < v->count; ++j) {
+            const int k = !round_div || !((ht + vt[j]) * 4.0 > 1.1);
+            if (kept)
+                kept[(long)i * v->count + j] = (unsigned char)k;
+            n += k;
+        }
+    }
+    free(vt);
+    return n;
 }
 
 int nbi_divergence_count(const nb_sweep *h, const nb_sweep *v, int round_div)
 {
-    int n = 0;
-    for (int i = 0; i < h->count; ++i)
-        for (int j = 0; j < v->count; ++j)
-            n += div_point_kept(h, v, h->step * i - h->range / 2.0, v->step * j - v->range / 2.0, round_div);
-    return n;
+    return grid_kept(h, v, round_div, NULL);
 }
 
 nb_status nbi_beam_check(const nb_sweep *h, const nb_sweep *v, const nb_sweep *disp, nb_error *err)
@@ -170,13 +191,17 @@ static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const n
                                    const nb_log *log, nb_error *err)
 {
     double *tab = malloc(6 * ((size_t)h->count + (size_t)v->count) * sizeof(double));
+    unsigned char *kept = malloc((size_t)h->count * (size_t)v->count);
     double *ha, *hs, *hc, *va, *vs, *vc;
     vec3 vert, base = v3_scale(beam, -NB_SOURCE_DISTANCE_M);
     nb_status st;
     long n = 0;
 
-    if (!tab)
+    if (!tab || !kept) {
+        free(tab);
+        free(kept);
         return nbi_fail(err, NB_ERR_NOMEM, "out of memory for the divergence grid");
+    }
     ha = tab;
     hs = ha + h->count;
     hc = hs + h->count;
@@ -186,7 +211,10 @@ static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const n
     grid_angles(h, ha, hs, hc);
     grid_angles(v, va, vs, vc);
     log_grid(h, v, d, round_div, lambda0, log);
-    st = alloc_sources(src, (long)nbi_divergence_count(h, v, round_div) * d->count, err);
+    n = grid_kept(h, v, round_div, kept);
+    st = n < 0 ? nbi_fail(err, NB_ERR_NOMEM, "out of memory for the divergence grid")
+               : alloc_sources(src, n * d->count, err);
+    n = 0;
     if (st == NB_OK)
         nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", src->n);
     v3_unit(v3_cross(beam, polar), &vert);
@@ -194,7 +222,7 @@ static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const n
         for (int j = 0; j < v->count; ++j) {
             vec3 dir;
             const double weight = 1.0 / src->n;
-            if (!div_point_kept(h, v, ha[i], va[j], round_div))
+            if (!kept[(long)i * v->count + j])
                 continue;
             dir = v3_rotate_axis_sc(v3_rotate_axis_sc(base, polar, vs[j], vc[j]), vert, hs[i], hc[i]);
             src->x[n] = dir.x;
@@ -213,6 +241,7 @@ static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const n
             n += d->count;
         }
     free(tab);
+    free(kept);
     return st;
 }
 
