@@ -5,85 +5,14 @@
  * tables per phi step (including nanoBragg's phi = 0 carry-over).
  * Expected values are worked out by hand in the comments.
  */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-#include <cmocka.h>
-
-#include "experiment.h"
-
-#define DEG (M_PI / 180.0)
+#include "support.h"
 
 /* ------------------------------------------------------------ helpers */
 
-#define assert_near(a, b, tol) near_impl((a), (b), (tol), #a, __FILE__, __LINE__)
-static void near_impl(double a, double b, double tol, const char *what, const char *file, int line)
-{
-    if (!(fabs(a - b) <= tol)) {
-        print_error("%s = %.17g, expected %.17g (tolerance %g)\n", what, a, b, tol);
-        _fail(file, line);
-    }
-}
-
-#define assert_vec(v, x, y, z, tol) vec_impl((v), (x), (y), (z), (tol), #v, __FILE__, __LINE__)
-static void vec_impl(const double v[3], double x, double y, double z, double tol, const char *what,
-                     const char *file, int line)
-{
-    if (!(fabs(v[0] - x) <= tol && fabs(v[1] - y) <= tol && fabs(v[2] - z) <= tol)) {
-        print_error("%s = (%.17g, %.17g, %.17g), expected (%.17g, %.17g, %.17g) (tolerance %g)\n",
-                    what, v[0], v[1], v[2], x, y, z, tol);
-        _fail(file, line);
-    }
-}
-
-static void set_cell(nb_config *cfg, double a, double b, double c, double al, double be, double ga)
-{
-    cfg->user_cell = 1;
-    cfg->cell_A[0] = a;
-    cfg->cell_A[1] = b;
-    cfg->cell_A[2] = c;
-    cfg->cell_rad[0] = al * DEG;
-    cfg->cell_rad[1] = be * DEG;
-    cfg->cell_rad[2] = ga * DEG;
-}
-
-static void base_config(nb_config *cfg)
-{
-    nb_config_init(cfg);
-    cfg->fdump_path = NULL;
-    cfg->default_F = 1.0;
-    set_cell(cfg, 100, 100, 100, 90, 90, 90);
-    cfg->oversample = 1;
-}
-
-static nb_experiment *create(const nb_config *cfg)
-{
-    nb_experiment *e = NULL;
-    nb_error err = {{0}};
-    nb_status st = nb_experiment_create(cfg, NULL, &e, &err);
-    if (st != NB_OK)
-        print_error("nb_experiment_create: %s\n", err.msg);
-    assert_int_equal(st, NB_OK);
-    return e;
-}
-
-static double dot(const double a[3], const double b[3]) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
 static double mag(const double a[3]) { return sqrt(dot(a, a)); }
 static double angle_deg(const double a[3], const double b[3])
 {
     return acos(dot(a, b) / mag(a) / mag(b)) / DEG;
-}
-
-static void cross(const double a[3], const double b[3], double out[3])
-{
-    out[0] = a[1] * b[2] - a[2] * b[1];
-    out[1] = a[2] * b[0] - a[0] * b[2];
-    out[2] = a[0] * b[1] - a[1] * b[0];
 }
 
 static void store(vec3 v, double out[3])
@@ -292,12 +221,6 @@ static void test_crystal_size(void **state)
 }
 
 /* ------------------------------------------------------------ mosaic */
-
-static double det3(const double *u)
-{
-    return u[0] * (u[4] * u[8] - u[5] * u[7]) - u[1] * (u[3] * u[8] - u[5] * u[6])
-           + u[2] * (u[3] * u[7] - u[4] * u[6]);
-}
 
 /* -mosaic 2 -mosaic_domains 12: domain 0 is the identity; every matrix is a
    proper rotation (U U^T = I, det U = +1) by an angle acos((trace - 1)/2) of

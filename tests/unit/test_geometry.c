@@ -5,75 +5,9 @@
  * Every expected number is worked out by hand in the comments, from the
  * nanoBragg spec (AT-GEO-*) and the reference's convention table.
  */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-
-#include <cmocka.h>
-
-#include "experiment.h"
-
-#define DEG (M_PI / 180.0)
+#include "support.h"
 
 /* ------------------------------------------------------------ helpers */
-
-#define assert_near(a, b, tol) near_impl((a), (b), (tol), #a, __FILE__, __LINE__)
-static void near_impl(double a, double b, double tol, const char *what, const char *file, int line)
-{
-    if (!(fabs(a - b) <= tol)) {
-        print_error("%s = %.17g, expected %.17g (tolerance %g)\n", what, a, b, tol);
-        _fail(file, line);
-    }
-}
-
-#define assert_vec(v, x, y, z, tol) vec_impl((v), (x), (y), (z), (tol), #v, __FILE__, __LINE__)
-static void vec_impl(const double v[3], double x, double y, double z, double tol, const char *what,
-                     const char *file, int line)
-{
-    if (!(fabs(v[0] - x) <= tol && fabs(v[1] - y) <= tol && fabs(v[2] - z) <= tol)) {
-        print_error("%s = (%.17g, %.17g, %.17g), expected (%.17g, %.17g, %.17g) (tolerance %g)\n",
-                    what, v[0], v[1], v[2], x, y, z, tol);
-        _fail(file, line);
-    }
-}
-
-/* nanoBragg defaults (MOSFLM, 1024x1024 0.1 mm pixels at 100 mm, 1 A) plus
-   what a run needs: -default_F 1 -cell 100 100 100 90 90 90, no Fdump. */
-static void base_config(nb_config *cfg)
-{
-    nb_config_init(cfg);
-    cfg->fdump_path = NULL;
-    cfg->default_F = 1.0;
-    cfg->user_cell = 1;
-    cfg->cell_A[0] = cfg->cell_A[1] = cfg->cell_A[2] = 100.0;
-    cfg->cell_rad[0] = cfg->cell_rad[1] = cfg->cell_rad[2] = 90.0 * DEG;
-    cfg->oversample = 1;
-}
-
-static nb_experiment *create(const nb_config *cfg)
-{
-    nb_experiment *e = NULL;
-    nb_error err = {{0}};
-    nb_status st = nb_experiment_create(cfg, NULL, &e, &err);
-    if (st != NB_OK)
-        print_error("nb_experiment_create: %s\n", err.msg);
-    assert_int_equal(st, NB_OK);
-    assert_non_null(e);
-    return e;
-}
-
-static double dot(const double a[3], const double b[3]) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
-
-static void cross(const double a[3], const double b[3], double out[3])
-{
-    out[0] = a[1] * b[2] - a[2] * b[1];
-    out[1] = a[2] * b[0] - a[0] * b[2];
-    out[2] = a[0] * b[1] - a[1] * b[0];
-}
 
 /* f, s, o unit, mutually orthogonal, and f x s = o (right-handed). */
 static void assert_right_handed_basis(const nb_info *in)

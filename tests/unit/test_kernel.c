@@ -15,21 +15,11 @@
  * r_e^2 * fluence = 7.94079248018965e-30 * 1.259320152862271e29 = 1.0000000
  * (nanoBragg's default fluence), so with F = 10 pixel (3,4) is 0.715541753.
  */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "support.h"
 
-#include "experiment.h"
-
-#define DEG (M_PI / 180.0)
 #define NPIX 5
 #define PX 1e-3
 #define DIST 10e-3
@@ -37,44 +27,22 @@
 
 /* ------------------------------------------------------------ helpers */
 
-#define assert_near(a, b, tol) near_impl((a), (b), (tol), #a, __FILE__, __LINE__)
-static void near_impl(double a, double b, double tol, const char *what, const char *file, int line)
-{
-    if (!(fabs(a - b) <= tol)) {
-        print_error("%s = %.17g, expected %.17g (tolerance %g)\n", what, a, b, tol);
-        _fail(file, line);
-    }
-}
-
 /* float pixels against a double formula: relative 1e-6 (float has 6e-8) */
 #define assert_rel(a, b) near_impl((a), (b), 1e-6 * fabs(b), #a, __FILE__, __LINE__)
 
-static void base_config(nb_config *cfg)
+/* base_config with the tiny detector described at the top: 5 x 5 pixels of
+   1 mm at 10 mm, the beam on pixel (0,0), default_F = FVAL, no polarization
+   factor, one thread. */
+static void tiny_config(nb_config *cfg)
 {
-    nb_config_init(cfg);
-    cfg->fdump_path = NULL;
+    base_config(cfg);
     cfg->default_F = FVAL;
-    cfg->user_cell = 1;
-    cfg->cell_A[0] = cfg->cell_A[1] = cfg->cell_A[2] = 100.0;
-    cfg->cell_rad[0] = cfg->cell_rad[1] = cfg->cell_rad[2] = 90.0 * DEG;
     cfg->fpixels = cfg->spixels = NPIX;
     cfg->pixel_m = PX;
     cfg->distance_m = DIST;
     cfg->Xbeam_m = cfg->Ybeam_m = 0.0;
-    cfg->oversample = 1;
     cfg->nopolar = 1;
     cfg->threads = 1;
-}
-
-static nb_experiment *create(const nb_config *cfg)
-{
-    nb_experiment *e = NULL;
-    nb_error err = {{0}};
-    nb_status st = nb_experiment_create(cfg, NULL, &e, &err);
-    if (st != NB_OK)
-        print_error("nb_experiment_create: %s\n", err.msg);
-    assert_int_equal(st, NB_OK);
-    return e;
 }
 
 static void simulate(const nb_config *cfg, const nb_log *log, nb_image *img)
@@ -112,7 +80,7 @@ static void test_formula_all_pixels(void **state)
     nb_image img;
     double sum = 0.0, sumsq = 0.0, osum = 0.0;
     (void)state;
-    base_config(&cfg);
+    tiny_config(&cfg);
     simulate(&cfg, NULL, &img);
     assert_near(K(&cfg), 1.0, 1e-6);
     assert_near(omega(3, 4), 0.00715541753, 1e-11);
@@ -143,7 +111,7 @@ static void test_point_pixel(void **state)
     nb_config cfg;
     nb_image img;
     (void)state;
-    base_config(&cfg);
+    tiny_config(&cfg);
     cfg.point_pixel = 1;
     simulate(&cfg, NULL, &img);
     assert_rel(pixel(&img, 3, 4), 8e5 * K(&cfg));
@@ -162,7 +130,7 @@ static void test_curved_detector(void **state)
     nb_config cfg;
     nb_image img;
     (void)state;
-    base_config(&cfg);
+    tiny_config(&cfg);
     cfg.curved_detector = 1;
     simulate(&cfg, NULL, &img);
     for (int s = 0; s < NPIX; ++s)
@@ -194,7 +162,7 @@ static void test_polarization(void **state)
         nb_config cfg;
         nb_image img;
         double base;
-        base_config(&cfg);
+        tiny_config(&cfg);
         cfg.nopolar = 0;
         cfg.polarization = kahn[i];
         simulate(&cfg, NULL, &img);
@@ -248,7 +216,7 @@ static void test_absorption(void **state)
     nb_image img;
     nb_experiment *e;
     (void)state;
-    base_config(&cfg);
+    tiny_config(&cfg);
     cfg.detector_thick_m = T;
     cfg.detector_mu = mu;
     e = create(&cfg);
@@ -312,7 +280,7 @@ static void test_water_background(void **state)
     nb_experiment *e;
     double Ibg;
     (void)state;
-    base_config(&cfg);
+    tiny_config(&cfg);
     cfg.water_m = 1e-9;
     Ibg = 2.57 * 2.57 * K(&cfg) * 1e-27 * 1e6 * 6.02214179e23 / 18.0;
     assert_near(Ibg, 220.97, 0.01 * K(&cfg));
@@ -341,7 +309,7 @@ static void test_steps_normalisation(void **state)
     int fd;
     FILE *fp;
     (void)state;
-    base_config(&cfg);
+    tiny_config(&cfg);
     simulate(&cfg, NULL, &one);
     cfg.osc_rad = 0.0;
     simulate(&cfg, NULL, &two);
@@ -355,7 +323,7 @@ static void test_steps_normalisation(void **state)
     assert_non_null(fp);
     fprintf(fp, "-10 0 0 1.0 1e-10\n-10 0 0 5.0 1.2e-10\n");
     fclose(fp);
-    base_config(&cfg);
+    tiny_config(&cfg);
     cfg.source_path = path;
     {
         nb_experiment *e = create(&cfg);
@@ -381,7 +349,7 @@ static void test_dmin(void **state)
     nb_config cfg;
     nb_image img;
     (void)state;
-    base_config(&cfg);
+    tiny_config(&cfg);
     cfg.dmin_m = 3e-10;
     simulate(&cfg, NULL, &img);
     for (int s = 0; s < NPIX; ++s)
@@ -405,7 +373,7 @@ static void test_roi(void **state)
     nb_image img;
     double sum = 0.0, sumsq = 0.0, osum = 0.0;
     (void)state;
-    base_config(&cfg);
+    tiny_config(&cfg);
     cfg.roi[0] = 1;
     cfg.roi[1] = 2;
     cfg.roi[2] = 1;
@@ -448,7 +416,7 @@ static void test_mask(void **state)
         mask[i] = 1;
     mask[0 * NPIX + 0] = 0;
     mask[4 * NPIX + 3] = 0;
-    base_config(&cfg);
+    tiny_config(&cfg);
     cfg.mask = mask;
     cfg.mask_width = cfg.mask_height = NPIX;
     simulate(&cfg, NULL, &img);
@@ -511,7 +479,7 @@ static void test_threads_bit_identical(void **state)
                 fprintf(fp, "%d %d %d %g\n", h, k, l, 5.0 + h + 0.5 * k * k + 0.25 * l * (l + 1) + 0.1 * h * k);
     fclose(fp);
 
-    base_config(&cfg);
+    tiny_config(&cfg);
     cfg.hkl_path = path;
     cfg.default_F = 3.0;
     cfg.cell_A[0] = cfg.cell_A[1] = cfg.cell_A[2] = 20.0;

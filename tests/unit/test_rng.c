@@ -7,14 +7,9 @@
  * functions (compiled outside this repository); hex float literals make the
  * comparisons bit-exact.
  */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "support.h"
 
 #include "noise.h"
 #include "rng.h"
@@ -135,12 +130,6 @@ static void test_poisson_edge(void **state)
     nb_rng_init(&r, -5);
     assert_true(nb_rng_poisson(&r, 0.0f) == 0.0f);
     assert_true(nb_rng_poisson(&r, -1.0f) == 0.0f);
-}
-
-static double det3(const double u[9])
-{
-    return u[0] * (u[4] * u[8] - u[5] * u[7]) - u[1] * (u[3] * u[8] - u[5] * u[6])
-           + u[2] * (u[3] * u[7] - u[4] * u[6]);
 }
 
 static void check_rotation(const double u[9])

@@ -6,33 +6,14 @@
  * the elliptical divergence trim, and the generated source directions and
  * wavelengths.  Expected values are worked out by hand in the comments.
  */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "support.h"
 
 #include "beam.h"
-#include "experiment.h"
 #include "sampling.h"
 
-#define DEG (M_PI / 180.0)
-
 /* ------------------------------------------------------------ helpers */
-
-#define assert_near(a, b, tol) near_impl((a), (b), (tol), #a, __FILE__, __LINE__)
-static void near_impl(double a, double b, double tol, const char *what, const char *file, int line)
-{
-    if (!(fabs(a - b) <= tol)) {
-        print_error("%s = %.17g, expected %.17g (tolerance %g)\n", what, a, b, tol);
-        _fail(file, line);
-    }
-}
 
 /* Resolve {range, step, count} with fn and compare with the expectation. */
 #define check_sweep(fn, r, st, n, er, est, en) \
@@ -60,28 +41,6 @@ static void capture_fn(void *ctx, nb_log_level level, const char *line)
     if (level == NB_LOG_WARN)
         c->warnings++;
     snprintf(c->last, sizeof c->last, "%s", line);
-}
-
-static void base_config(nb_config *cfg)
-{
-    nb_config_init(cfg);
-    cfg->fdump_path = NULL;
-    cfg->default_F = 1.0;
-    cfg->user_cell = 1;
-    cfg->cell_A[0] = cfg->cell_A[1] = cfg->cell_A[2] = 100.0;
-    cfg->cell_rad[0] = cfg->cell_rad[1] = cfg->cell_rad[2] = 90.0 * DEG;
-    cfg->oversample = 1;
-}
-
-static nb_experiment *create(const nb_config *cfg)
-{
-    nb_experiment *e = NULL;
-    nb_error err = {{0}};
-    nb_status st = nb_experiment_create(cfg, NULL, &e, &err);
-    if (st != NB_OK)
-        print_error("nb_experiment_create: %s\n", err.msg);
-    assert_int_equal(st, NB_OK);
-    return e;
 }
 
 /* ------------------------------------------------------------ divergence / dispersion */
