@@ -48,11 +48,11 @@ void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *sca
                         uint16_t *counts)
 {
     const nb_detector *d = &e->det;
-    if (*scale <= 0.0) {
-        *scale = 1.0;
-        if (img->max_I > 0.0)
-            *scale = 55000.0 / img->max_I;
-    }
+    const double sc = *scale <= 0.0 ? (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0) : *scale;
+    *scale = sc;
+#ifdef NB_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
     for (int s = 0; s < d->spixels; ++s)
         for (int f = 0; f < d->fpixels; ++f) {
             long i = (long)s * d->fpixels + f;
@@ -60,7 +60,7 @@ void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *sca
             counts[i] = 0;
             if (!in_roi(d, f, s))
                 continue;
-            v = img->data[i] * *scale + adc;
+            v = img->data[i] * sc + adc;
             if (!(v <= 65535.0))
                 v = 65535.0;
             if (!(v >= 0.0))

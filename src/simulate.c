@@ -127,41 +127,86 @@ static nb_status serial_order_fixes(const nb_experiment *e, float *data, uint8_t
     return render_range(e, off + 1, 0, data, flags, NULL);
 }
 
-static void statistics(const nb_experiment *e, nb_image *img)
+/* Statistics of one row: sums over rendered pixels, the first maximum, and
+   the squared deviations from avg over the ROI (when avg is given). */
+typedef struct row_stats {
+    double sum, sumsqr, max, dev;
+    long n, m;
+    int max_f;
+} row_stats;
+
+static void row_statistics(const nb_experiment *e, const float *data, int s, const double *avg, row_stats *r)
 {
     const nb_detector *d = &e->det;
-    double sum = 0.0, sumsqr = 0.0, avg, dev = 0.0;
+    const float *row = data + (long)s * d->fpixels;
+    memset(r, 0, sizeof *r);
+    r->max_f = -1;
+    for (int f = 0; f < d->fpixels; ++f) {
+        const double v = row[f];
+        if (avg) {
+            if (f >= d->roi[0] && f <= d->roi[1] && s >= d->roi[2] && s <= d->roi[3]) {
+                r->dev += (v - *avg) * (v - *avg);
+                ++r->m;
+            }
+            continue;
+        }
+        if (!nbi_pixel_rendered(d, f, s))
+            continue;
+        if (v > r->max) {
+            r->max = v;
+            r->max_f = f;
+        }
+        r->sum += v;
+        r->sumsqr += v * v;
+        ++r->n;
+    }
+}
+
+/* nanoBragg's statistics (first maximum and its position, mean, rms, rmsd),
+   from per-row sums computed in parallel and added in row order, so the
+   numbers do not depend on the thread count. */
+static nb_status statistics(const nb_experiment *e, nb_image *img)
+{
+    const nb_detector *d = &e->det;
+    const int ns = d->spixels;
+    row_stats *rows = malloc((size_t)ns * sizeof *rows);
+    double sum = 0.0, sumsqr = 0.0, dev = 0.0, avg;
     long n = 0, m = 0;
+    if (!rows)
+        return NB_ERR_NOMEM;
+#ifdef NB_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int s = 0; s < ns; ++s)
+        row_statistics(e, img->data, s, NULL, &rows[s]);
     img->max_I = 0.0;
     img->max_I_x_m = img->max_I_y_m = 0.0;
-    for (int s = 0; s < d->spixels; ++s)
-        for (int f = 0; f < d->fpixels; ++f) {
-            double v = img->data[(long)s * d->fpixels + f];
-            if (!nbi_pixel_rendered(d, f, s))
-                continue;
-            if (v > img->max_I) {
-                img->max_I = v;
-                img->max_I_x_m = d->subpixel_m * (f * d->oversample + d->oversample - 1) + d->subpixel_m / 2.0;
-                img->max_I_y_m = d->subpixel_m * (s * d->oversample + d->oversample - 1) + d->subpixel_m / 2.0;
-            }
-            sum += v;
-            sumsqr += v * v;
-            ++n;
+    for (int s = 0; s < ns; ++s) {
+        if (rows[s].max_f >= 0 && rows[s].max > img->max_I) {
+            img->max_I = rows[s].max;
+            img->max_I_x_m = d->subpixel_m * (rows[s].max_f * d->oversample + d->oversample - 1) + d->subpixel_m / 2.0;
+            img->max_I_y_m = d->subpixel_m * (s * d->oversample + d->oversample - 1) + d->subpixel_m / 2.0;
         }
+        sum += rows[s].sum;
+        sumsqr += rows[s].sumsqr;
+        n += rows[s].n;
+    }
     img->rendered = n;
     avg = sum / (n <= 0 ? 1 : n);
     img->mean = avg;
     img->rms = sqrt(sumsqr / ((n <= 1 ? 2 : n) - 1));
-    for (int s = 0; s < d->spixels; ++s)
-        for (int f = 0; f < d->fpixels; ++f) {
-            double t;
-            if (f < d->roi[0] || f > d->roi[1] || s < d->roi[2] || s > d->roi[3])
-                continue;
-            t = img->data[(long)s * d->fpixels + f] - avg;
-            dev += t * t;
-            ++m;
-        }
+#ifdef NB_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int s = 0; s < ns; ++s)
+        row_statistics(e, img->data, s, &avg, &rows[s]);
+    for (int s = 0; s < ns; ++s) {
+        dev += rows[s].dev;
+        m += rows[s].m;
+    }
     img->rmsd = sqrt(dev / ((m <= 1 ? 2 : m) - 1));
+    free(rows);
+    return NB_OK;
 }
 
 nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, nb_error *err)
@@ -195,7 +240,12 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
     }
     for (int s = 0; s < d->spixels; ++s)
         img->omega_sum += omega_rows[s];
-    statistics(e, img);
+    if (statistics(e, img) != NB_OK) {
+        free(flags);
+        free(omega_rows);
+        nb_image_free(img);
+        return nbi_fail(err, NB_ERR_NOMEM, "out of memory for the statistics");
+    }
     free(flags);
     free(omega_rows);
     return NB_OK;
