@@ -26,6 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Vector loops: OpenMP's simd directive where OpenMP is on. */
+#ifdef NB_HAVE_OPENMP
+#define NB_SIMD _Pragma("omp simd")
+#else
+#define NB_SIMD
+#endif
+
 /* Samples laid out at a time: enough for long vector loops, small enough to
    stay in cache. */
 #define NBI_ROW_SAMPLES 4096
@@ -156,9 +163,7 @@ NB_CLONES static void accumulate_square_flat(const nb_experiment *e, const pass 
     double *restrict acc = w->acc;
     const pass q = *p;
     if (q.stol_max > 0.0) {
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+        NB_SIMD
         for (int i = 0; i < n; ++i) {
             const double h = apply(q.H, dx[i], dy[i], dz[i]);
             const double k = apply(q.K, dx[i], dy[i], dz[i]);
@@ -168,15 +173,106 @@ NB_CLONES static void accumulate_square_flat(const nb_experiment *e, const pass 
         }
         return;
     }
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+    NB_SIMD
     for (int i = 0; i < n; ++i) {
         const double h = apply(q.H, dx[i], dy[i], dz[i]);
         const double k = apply(q.K, dx[i], dy[i], dz[i]);
         const double l = apply(q.L, dx[i], dy[i], dz[i]);
         acc[i] += F2 * lattice2(h, k, l, Na, Nb, Nc);
     }
+}
+
+/* cos(pi x) for |x| <= 0.5: even Taylor polynomial of degree 22, absolute
+   error below 3e-16. */
+static inline double cospi_reduced(double x)
+{
+    const double z = x * x;
+    double p = -7.700707130601354e-11;
+    p = p * z + 3.604730797462501e-09;
+    p = p * z - 1.3878952462213771e-07;
+    p = p * z + 4.303069587032947e-06;
+    p = p * z - 0.0001046381049248457;
+    p = p * z + 0.0019295743094039231;
+    p = p * z - 0.02580689139001406;
+    p = p * z + 0.2353306303588932;
+    p = p * z - 1.3352627688545895;
+    p = p * z + 4.0587121264167685;
+    p = p * z - 4.934802200544679;
+    return p * z + 1.0;
+}
+
+/* sin(N pi h)/sin(pi h) = U_{N-1}(cos pi h), the Chebyshev polynomial of the
+   second kind, by its recurrence: no division and no special case at the
+   peaks.  N is a compile-time constant where this is inlined, so the
+   recurrence unrolls inside the vector loop. */
+static inline double chebyshev_grating(double h, const int N)
+{
+    const double c2 = 2.0 * cospi_reduced(h - rint(h));
+    double u_prev = 1.0, u = c2;
+    if (N == 1)
+        return 1.0;
+    for (int m = 2; m < N; ++m) {
+        const double t = c2 * u - u_prev;
+        u_prev = u;
+        u = t;
+    }
+    return u;
+}
+
+/* The flat loop for a crystal of N x N x N cells with small N (the usual
+   -N n): one specialised, fully unrolled loop per N. */
+#define NB_CUBE_LOOP(NN)                                                                           \
+    NB_CLONES static void accumulate_cube_##NN(const nb_experiment *e, const pass *p, nbi_row *w)  \
+    {                                                                                              \
+        const double F2 = e->default_F * e->default_F;                                             \
+        const int n = w->n;                                                                        \
+        const double *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz;             \
+        double *restrict acc = w->acc;                                                             \
+        const pass q = *p;                                                                         \
+        NB_SIMD for (int i = 0; i < n; ++i)                                                        \
+        {                                                                                          \
+            const double r = chebyshev_grating(apply(q.H, dx[i], dy[i], dz[i]), NN)                \
+                             * chebyshev_grating(apply(q.K, dx[i], dy[i], dz[i]), NN)              \
+                             * chebyshev_grating(apply(q.L, dx[i], dy[i], dz[i]), NN);             \
+            acc[i] += F2 * (r * r);                                                                \
+        }                                                                                          \
+    }
+NB_CUBE_LOOP(2)
+NB_CUBE_LOOP(3)
+NB_CUBE_LOOP(4)
+NB_CUBE_LOOP(5)
+NB_CUBE_LOOP(6)
+NB_CUBE_LOOP(7)
+NB_CUBE_LOOP(8)
+NB_CUBE_LOOP(9)
+NB_CUBE_LOOP(10)
+NB_CUBE_LOOP(11)
+NB_CUBE_LOOP(12)
+
+typedef void (*accumulate_fn)(const nb_experiment *e, const pass *p, nbi_row *w);
+
+/* The specialised loop for an N x N x N crystal without HKL table and -dmin
+   cut, or NULL. */
+static accumulate_fn cube_loop(const nb_experiment *e)
+{
+    static const accumulate_fn loops[] = {NULL,
+                                          NULL,
+                                          accumulate_cube_2,
+                                          accumulate_cube_3,
+                                          accumulate_cube_4,
+                                          accumulate_cube_5,
+                                          accumulate_cube_6,
+                                          accumulate_cube_7,
+                                          accumulate_cube_8,
+                                          accumulate_cube_9,
+                                          accumulate_cube_10,
+                                          accumulate_cube_11,
+                                          accumulate_cube_12};
+    const double N = e->xtal.Na;
+    if (e->have_hkl || e->dmin_m > 0.0 || e->xtal.shape != NB_SHAPE_SQUARE || N != e->xtal.Nb
+        || N != e->xtal.Nc || N < 2 || N > 12 || N != (int)N)
+        return NULL;
+    return loops[(int)N];
 }
 
 /* Index of the nearest reflection in the table, or -1 outside it; in double
@@ -205,9 +301,7 @@ NB_CLONES static void miller_and_lattice(const nb_experiment *e, const pass *p, 
     double *restrict lat = w->lat;
     double *restrict hh = w->hkl, *restrict kk = w->hkl + n, *restrict ll = w->hkl + 2 * n;
     const pass q = *p;
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+    NB_SIMD
     for (int i = 0; i < n; ++i) {
         const double h = apply(q.H, dx[i], dy[i], dz[i]);
         const double k = apply(q.K, dx[i], dy[i], dz[i]);
@@ -331,18 +425,14 @@ NB_CLONES static void lattice_single(const nb_experiment *e, const pass *p, nbi_
     const float il = (float)p->inv_lambda, smax = (float)p->stol_max;
     if (store_hkl) {
         float *restrict hh = w->hklf, *restrict kk = w->hklf + n, *restrict ll = w->hklf + 2 * n;
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+        NB_SIMD
         for (int i = 0; i < n; ++i) {
             hh[i] = apply_f(H, fx[i], fy[i], fz[i]);
             kk[i] = apply_f(K, fx[i], fy[i], fz[i]);
             ll[i] = apply_f(L, fx[i], fy[i], fz[i]);
         }
     }
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+    NB_SIMD
     for (int i = 0; i < n; ++i) {
         const float h = apply_f(H, fx[i], fy[i], fz[i]);
         const float k = apply_f(K, fx[i], fy[i], fz[i]);
@@ -381,9 +471,7 @@ NB_CLONES static void accumulate_single_flat(const nb_experiment *e, const pass 
     const affine_f H = to_float(p->H), K = to_float(p->K), L = to_float(p->L);
     const float ix = (float)p->ix, iy = (float)p->iy, iz = (float)p->iz;
     const float il = (float)p->inv_lambda, smax = (float)p->stol_max;
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+    NB_SIMD
     for (int i = 0; i < n; ++i) {
         const float h = apply_f(H, fx[i], fy[i], fz[i]);
         const float k = apply_f(K, fx[i], fy[i], fz[i]);
@@ -564,9 +652,7 @@ NB_CLONES static void flat_directions(const nb_detector *d, int s, int q, int t,
     const double *restrict fpix = w->fpix;
     double *restrict dx = w->dx + base, *restrict dy = w->dy + base, *restrict dz = w->dz + base,
                      *restrict air = w->lat + base;
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+    NB_SIMD
     for (int j = 0; j < np; ++j) {
         const double Fdet = sub * (fpix[j] * os + subF) + sub / 2.0;
         const double x = Fdet * f.x + Sdet * sd.x + Odet * o.x + p0.x;
@@ -594,9 +680,7 @@ NB_CLONES static void pixel_factors_uncut(const nb_experiment *e, nbi_row *w)
     const int point = d->point_pixel, nopolar = e->nopolar;
     const double *restrict air = w->lat, *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz;
     double *restrict omega = w->omega, *restrict polar = w->polar;
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+    NB_SIMD
     for (int j = 0; j < np; ++j) {
         const double a = air[j];
         omega[j] = point ? 1.0 / a / a : pix2 / a / a * close / a;
@@ -670,16 +754,12 @@ NB_CLONES static double finish_pixels(const nb_experiment *e, const nbi_row *w, 
     const double scale = NB_R_E_SQR * e->fluence, steps = (double)e->steps, I_bg = e->I_bg;
     const double *restrict acc = w->acc;
     double omega_sum = 0.0;
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+    NB_SIMD
     for (int j = 0; j < np; ++j)
         value[j] = I_bg;
     for (int q = 0; q < per_pixel; ++q) {
         const double *restrict a = acc + (long)q * np;
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
+        NB_SIMD
         for (int j = 0; j < np; ++j)
             value[j] += a[j];
     }
@@ -726,6 +806,7 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     const nb_crystal *x = &e->xtal;
     const int ncells = x->phisteps * x->domains;
     const int square = x->shape == NB_SHAPE_SQUARE, single = e->precision == NB_PRECISION_SINGLE;
+    const accumulate_fn cube = interp || single ? NULL : cube_loop(e);
     double omega_sum = 0.0;
 
     layout(e, s, f_start, f_end, w);
@@ -735,7 +816,9 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
         for (int src = 0; src < e->src.n; ++src) {
             pass p;
             make_pass(e, x->cells + 9 * c, src, &p);
-            if (square && !interp && single && e->have_hkl)
+            if (cube)
+                cube(e, &p, w);
+            else if (square && !interp && single && e->have_hkl)
                 accumulate_single_hkl(e, &p, w);
             else if (square && !interp && single)
                 accumulate_single_flat(e, &p, w);
