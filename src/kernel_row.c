@@ -658,11 +658,11 @@ NB_CLONES static void flat_directions(const nb_detector *d, int s, int q, int t,
         const double x = Fdet * f.x + Sdet * sd.x + Odet * o.x + p0.x;
         const double y = Fdet * f.y + Sdet * sd.y + Odet * o.y + p0.y;
         const double z = Fdet * f.z + Sdet * sd.z + Odet * o.z + p0.z;
-        const double r = sqrt(x * x + y * y + z * z);
+        const double r = sqrt(x * x + y * y + z * z), inv = 1.0 / r;
         air[j] = r;
-        dx[j] = x / r;
-        dy[j] = y / r;
-        dz[j] = z / r;
+        dx[j] = x * inv;
+        dy[j] = y * inv;
+        dz[j] = z * inv;
     }
 }
 
@@ -837,7 +837,7 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     for (int j = 0; j < w->np; ++j) {
         const long idx = (long)s * d->fpixels + w->f[j];
         int event = 0;
-        for (int i = j; i < w->n; i += w->np)
+        for (int i = j; interp && i < w->n; i += w->np)
             event |= w->event[i];
         data[idx] = (float)w->value[j];
         flags[idx] = (unsigned char)((w->swept[j] ? NBI_PIX_SWEPT : 0) | (event ? NBI_PIX_INTERP_OFF : 0));
