@@ -64,8 +64,7 @@ nb_status nbi_beam_check(const nb_sweep *h, const nb_sweep *v, const nb_sweep *d
 /* All per-source arrays in one block (src->x owns it). */
 static nb_status alloc_sources(nb_sources *src, long n, nb_error *err)
 {
-    double *block, **arrays[] = {&src->x, &src->y, &src->z, &src->lambda_m, &src->weight,
-                                 &src->ex, &src->ey, &src->ez, &src->bx, &src->by, &src->bz};
+    double *block, **arrays[] = {&src->x, &src->y, &src->z, &src->lambda_m, &src->weight};
     const size_t count = sizeof arrays / sizeof arrays[0];
     if (n <= 0 || n > NB_MAX_SOURCES)
         return nbi_fail(err, NB_ERR_RANGE, "%ld sources is out of range (1 to %ld)", n, NB_MAX_SOURCES);
@@ -110,34 +109,11 @@ static vec3 unit_of(vec3 v)
     return v3_scale(v, 1.0 / v3_mag(v));
 }
 
-/* E and B axes of source i for the Kahn polarization factor, as nanoBragg
-   builds them: B = unit(axis x incident), E = unit(incident x B). */
-static void polar_frame(nb_sources *src, int i, vec3 axis)
-{
-    vec3 inc = v3(-src->x[i], -src->y[i], -src->z[i]), B = v3_cross(axis, inc), E;
-    /* a source along the polarization axis has no frame (nanoBragg's zero vector) */
-    B = v3_mag(B) > 0.0 ? unit_of(B) : v3(0.0, 0.0, 0.0);
-    E = v3_cross(inc, B);
-    E = v3_mag(E) > 0.0 ? unit_of(E) : v3(0.0, 0.0, 0.0);
-    src->ex[i] = E.x;
-    src->ey[i] = E.y;
-    src->ez[i] = E.z;
-    src->bx[i] = B.x;
-    src->by[i] = B.y;
-    src->bz[i] = B.z;
-}
-
 static void copy_direction(nb_sources *src, int from, int to)
 {
     src->x[to] = src->x[from];
     src->y[to] = src->y[from];
     src->z[to] = src->z[from];
-    src->ex[to] = src->ex[from];
-    src->ey[to] = src->ey[from];
-    src->ez[to] = src->ez[from];
-    src->bx[to] = src->bx[from];
-    src->by[to] = src->by[from];
-    src->bz[to] = src->bz[from];
 }
 
 /* Log a source as nanoBragg lists it (direction at 10 m, weight, lambda). */
@@ -146,8 +122,8 @@ static void log_source(const nb_log *log, vec3 raw, double weight, double lambda
     nbi_log(log, NB_LOG_INFO, "%g %g %g   %g %g", raw.x, raw.y, raw.z, weight, lambda);
 }
 
-/* Unit direction and polarization frame of listed source i. */
-static void finish_source(nb_sources *src, int i, vec3 polar, const nb_log *log)
+/* Unit direction of listed source i. */
+static void finish_source(nb_sources *src, int i, const nb_log *log)
 {
     vec3 raw = v3(src->x[i], src->y[i], src->z[i]), u;
     if (log && log->fn)
@@ -156,7 +132,6 @@ static void finish_source(nb_sources *src, int i, vec3 polar, const nb_log *log)
     src->x[i] = u.x;
     src->y[i] = u.y;
     src->z[i] = u.z;
-    polar_frame(src, i, polar);
 }
 
 /* Sine and cosine of each grid angle (range/2 below the centre upwards). */
@@ -230,7 +205,7 @@ static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const n
             src->z[n] = dir.z;
             src->weight[n] = weight;
             src->lambda_m[n] = lambda0 * (1.0 - d->range / 2.0);
-            finish_source(src, (int)n, polar, log);
+            finish_source(src, (int)n, log);
             for (int k = 1; k < d->count; ++k) {
                 src->weight[n + k] = weight;
                 src->lambda_m[n + k] = lambda0 * (1.0 + d->step * k - d->range / 2.0);
@@ -258,7 +233,7 @@ nb_status nbi_beam_sources(const nb_config *cfg, const nb_sweep *hdiv, const nb_
         if (st == NB_OK) {
             nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", src->n);
             for (int i = 0; i < src->n; ++i)
-                finish_source(src, i, exp->polar_vector, log);
+                finish_source(src, i, log);
         }
     } else {
         st = sources_from_grid(hdiv, vdiv, disp, cfg->round_div, beam, exp->polar_vector, lambda0, src,
@@ -273,6 +248,5 @@ void nbi_sources_free(nb_sources *src)
 {
     free(src->x); /* owns every per-source array */
     src->x = src->y = src->z = src->lambda_m = src->weight = NULL;
-    src->ex = src->ey = src->ez = src->bx = src->by = src->bz = NULL;
     src->n = 0;
 }

@@ -33,9 +33,6 @@ typedef struct nb_sources {
     double *x, *y, *z; /* unit vectors from the sample towards each source */
     double *lambda_m;
     double *weight;    /* as listed; nanoBragg does not weight by it */
-    /* polarization frame of each source: E (in the plane of the incident
-       beam and the polarization axis) and B = unit(axis x incident) */
-    double *ex, *ey, *ez, *bx, *by, *bz;
 } nb_sources;
 
 typedef struct nb_crystal {

@@ -631,9 +631,12 @@ static double pixel_polar(const nb_experiment *e, const nbi_row *w, int j, int *
                     continue;
             }
             *swept = 1;
-            if (polar == 0.0)
-                polar = polar_factor(e->polarization, inc.x, inc.y, inc.z, src->ex[s], src->ey[s], src->ez[s],
-                                     src->bx[s], src->by[s], src->bz[s], d.x, d.y, d.z);
+            if (polar == 0.0) {
+                vec3 E, B;
+                nbi_polar_frame(inc, e->polar_vector, &E, &B);
+                polar = polar_factor(e->polarization, inc.x, inc.y, inc.z, E.x, E.y, E.z, B.x, B.y, B.z, d.x,
+                                     d.y, d.z);
+            }
             if (polar != 0.0)
                 return polar;
         }
@@ -675,8 +678,9 @@ NB_CLONES static void pixel_factors_uncut(const nb_experiment *e, nbi_row *w)
     const int np = w->np;
     const double pix2 = d->pixel_m * d->pixel_m, close = d->close_distance_m, kahn = e->polarization;
     const double ix = -src->x[0], iy = -src->y[0], iz = -src->z[0];
-    const double ex = src->ex[0], ey = src->ey[0], ez = src->ez[0], bx = src->bx[0], by = src->by[0],
-                 bz = src->bz[0];
+    vec3 E, B;
+    nbi_polar_frame(v3(ix, iy, iz), e->polar_vector, &E, &B);
+    const double ex = E.x, ey = E.y, ez = E.z, bx = B.x, by = B.y, bz = B.z;
     const int point = d->point_pixel, nopolar = e->nopolar;
     const double *restrict air = w->lat, *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz;
     double *restrict omega = w->omega, *restrict polar = w->polar;
