@@ -26,6 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The small functions of the vector loops must be inlined into them (a call
+   per sample would forbid vectorisation). */
+#if defined(__GNUC__) || defined(__clang__)
+#define NB_INLINE static inline __attribute__((always_inline))
+#else
+#define NB_INLINE static inline
+#endif
+
 /* Vector loops: OpenMP's simd directive where OpenMP is on. */
 #ifdef NB_HAVE_OPENMP
 #define NB_SIMD _Pragma("omp simd")
@@ -39,7 +47,7 @@
 
 /* sin(pi x) for |x| <= 0.5: odd Taylor polynomial of degree 19, relative
    error below 6e-16. */
-static inline double sinpi_reduced(double x)
+NB_INLINE double sinpi_reduced(double x)
 {
     const double z = x * x;
     double p = 5.392664662608129e-10;
@@ -60,7 +68,7 @@ static inline double sinpi_reduced(double x)
    used), N an integer >= 1.  Within 1e-9/N of an integer the ratio equals N
    to double precision (it is N (1 - (N^2-1) (pi delta)^2/6 + ...)), so the
    pair (N, 1) is returned there: no division by a vanishing sine. */
-static inline void grating_pair(double h, double N, double *num, double *den)
+NB_INLINE void grating_pair(double h, double N, double *num, double *den)
 {
     const double d = h - rint(h);
     const double y = N * d;
@@ -70,7 +78,7 @@ static inline void grating_pair(double h, double N, double *num, double *den)
 }
 
 /* (sin(N pi h)/sin(pi h))^2 for a parallelepiped of Na x Nb x Nc cells. */
-static inline double lattice2(double h, double k, double l, double Na, double Nb, double Nc)
+NB_INLINE double lattice2(double h, double k, double l, double Na, double Nb, double Nc)
 {
     double nh, dh, nk, dk, nl, dl, num, den;
     grating_pair(h, Na, &nh, &dh);
@@ -124,7 +132,7 @@ typedef struct affine {
     double x, y, z, off;
 } affine;
 
-static inline double apply(affine a, double dx, double dy, double dz)
+NB_INLINE double apply(affine a, double dx, double dy, double dz)
 {
     return a.x * dx + a.y * dy + a.z * dz - a.off;
 }
@@ -136,7 +144,7 @@ typedef struct pass {
     double stol_max;               /* 0.5/dmin (1/m): larger stol is cut; 0: no cut */
 } pass;
 
-static inline int passes_dmin(const pass *p, double dx, double dy, double dz)
+NB_INLINE int passes_dmin(const pass *p, double dx, double dy, double dz)
 {
     /* nanoBragg: skip if dmin > 0.5/stol, stol = |d - i|/(2 lambda) */
     const double sx = dx - p->ix, sy = dy - p->iy, sz = dz - p->iz;
@@ -184,7 +192,7 @@ NB_CLONES static void accumulate_square_flat(const nb_experiment *e, const pass 
 
 /* cos(pi x) for |x| <= 0.5: even Taylor polynomial of degree 22, absolute
    error below 3e-16. */
-static inline double cospi_reduced(double x)
+NB_INLINE double cospi_reduced(double x)
 {
     const double z = x * x;
     double p = -7.700707130601354e-11;
@@ -205,7 +213,7 @@ static inline double cospi_reduced(double x)
    second kind, by its recurrence: no division and no special case at the
    peaks.  N is a compile-time constant where this is inlined, so the
    recurrence unrolls inside the vector loop. */
-static inline double chebyshev_grating(double h, const int N)
+NB_INLINE double chebyshev_grating(double h, const int N)
 {
     const double c2 = 2.0 * cospi_reduced(h - rint(h));
     double u_prev = 1.0, u = c2;
@@ -251,34 +259,10 @@ NB_CUBE_LOOP(12)
 
 typedef void (*accumulate_fn)(const nb_experiment *e, const pass *p, nbi_row *w);
 
-/* The specialised loop for an N x N x N crystal without HKL table and -dmin
-   cut, or NULL. */
-static accumulate_fn cube_loop(const nb_experiment *e)
-{
-    static const accumulate_fn loops[] = {NULL,
-                                          NULL,
-                                          accumulate_cube_2,
-                                          accumulate_cube_3,
-                                          accumulate_cube_4,
-                                          accumulate_cube_5,
-                                          accumulate_cube_6,
-                                          accumulate_cube_7,
-                                          accumulate_cube_8,
-                                          accumulate_cube_9,
-                                          accumulate_cube_10,
-                                          accumulate_cube_11,
-                                          accumulate_cube_12};
-    const double N = e->xtal.Na;
-    if (e->have_hkl || e->dmin_m > 0.0 || e->xtal.shape != NB_SHAPE_SQUARE || N != e->xtal.Nb
-        || N != e->xtal.Nc || N < 2 || N > 12 || N != (int)N)
-        return NULL;
-    return loops[(int)N];
-}
-
 /* Index of the nearest reflection in the table, or -1 outside it; in double
    arithmetic (exact: the table has fewer than 2^27 entries) so that the
    vector loops need no integer lanes. */
-static inline double nearest_index(table t, double h, double k, double l)
+NB_INLINE double nearest_index(table t, double h, double k, double l)
 {
     const double h0 = ceil(h - 0.5), k0 = ceil(k - 0.5), l0 = ceil(l - 0.5);
     double idx = (h0 - t.h_min) * t.hstride + (k0 - t.k_min) * t.kstride + (l0 - t.l_min);
@@ -361,7 +345,7 @@ NB_CLONES static void accumulate_square_interp(const nb_experiment *e, const pas
  * each sample's term is computed in float and added to the double sum. */
 
 /* sin(pi x) for |x| <= 0.5 in float: Taylor degree 11, relative error 2e-7. */
-static inline float sinpi_reduced_f(float x)
+NB_INLINE float sinpi_reduced_f(float x)
 {
     const float z = x * x;
     float p = -0.00737043097615242f;
@@ -375,7 +359,7 @@ static inline float sinpi_reduced_f(float x)
 
 /* As grating_pair, in float: within 1e-4/N of an integer the ratio is N to
    float precision. */
-static inline void grating_pair_f(float h, float N, float *num, float *den)
+NB_INLINE void grating_pair_f(float h, float N, float *num, float *den)
 {
     const float d = h - rintf(h);
     const float y = N * d;
@@ -384,7 +368,7 @@ static inline void grating_pair_f(float h, float N, float *num, float *den)
     *den = zero ? 1.0f : sinpi_reduced_f(d);
 }
 
-static inline float lattice2_f(float h, float k, float l, float Na, float Nb, float Nc)
+NB_INLINE float lattice2_f(float h, float k, float l, float Na, float Nb, float Nc)
 {
     float nh, dh, nk, dk, nl, dl, num, den;
     grating_pair_f(h, Na, &nh, &dh);
@@ -400,7 +384,7 @@ typedef struct affine_f {
     float x, y, z, off;
 } affine_f;
 
-static inline float apply_f(affine_f a, float dx, float dy, float dz)
+NB_INLINE float apply_f(affine_f a, float dx, float dy, float dz)
 {
     return a.x * dx + a.y * dy + a.z * dz - a.off;
 }
@@ -501,6 +485,83 @@ NB_CLONES static void accumulate_single_hkl(const nb_experiment *e, const pass *
         if (latf[i] >= 0.0f)
             w->acc[i] += (double)((float)(F * F) * latf[i]);
     }
+}
+
+/* cos(pi x) for |x| <= 0.5 in float: Taylor degree 12, error 1.3e-7. */
+NB_INLINE float cospi_reduced_f(float x)
+{
+    const float z = x * x;
+    float p = 0.001929574296809733f;
+    p = p * z - 0.025806890800595284f;
+    p = p * z + 0.23533062636852264f;
+    p = p * z - 1.3352627754211426f;
+    p = p * z + 4.058712005615234f;
+    p = p * z - 4.934802055358887f;
+    return p * z + 1.0f;
+}
+
+NB_INLINE float chebyshev_grating_f(float h, const int N)
+{
+    const float c2 = 2.0f * cospi_reduced_f(h - rintf(h));
+    float u_prev = 1.0f, u = c2;
+    if (N == 1)
+        return 1.0f;
+    for (int m = 2; m < N; ++m) {
+        const float t = c2 * u - u_prev;
+        u_prev = u;
+        u = t;
+    }
+    return u;
+}
+
+/* Single precision: the same specialised loops, summed in float and flushed
+   into the double sums every NB_SINGLE_FLUSH passes. */
+#define NB_CUBE_LOOP_F(NN)                                                                         \
+    NB_CLONES static void accumulate_cube_f##NN(const nb_experiment *e, const pass *p, nbi_row *w) \
+    {                                                                                              \
+        const float F2 = (float)(e->default_F * e->default_F);                                     \
+        const int n = w->n;                                                                        \
+        const float *restrict fx = w->fx, *restrict fy = w->fy, *restrict fz = w->fz;              \
+        float *restrict accf = w->accf;                                                            \
+        const affine_f H = to_float(p->H), K = to_float(p->K), L = to_float(p->L);                 \
+        NB_SIMD for (int i = 0; i < n; ++i)                                                        \
+        {                                                                                          \
+            const float r = chebyshev_grating_f(apply_f(H, fx[i], fy[i], fz[i]), NN)               \
+                            * chebyshev_grating_f(apply_f(K, fx[i], fy[i], fz[i]), NN)             \
+                            * chebyshev_grating_f(apply_f(L, fx[i], fy[i], fz[i]), NN);            \
+            accf[i] += F2 * (r * r);                                                               \
+        }                                                                                          \
+        if (++w->pending == NB_SINGLE_FLUSH)                                                       \
+            flush_single(w);                                                                       \
+    }
+NB_CUBE_LOOP_F(2)
+NB_CUBE_LOOP_F(3)
+NB_CUBE_LOOP_F(4)
+NB_CUBE_LOOP_F(5)
+NB_CUBE_LOOP_F(6)
+NB_CUBE_LOOP_F(7)
+NB_CUBE_LOOP_F(8)
+NB_CUBE_LOOP_F(9)
+NB_CUBE_LOOP_F(10)
+NB_CUBE_LOOP_F(11)
+NB_CUBE_LOOP_F(12)
+
+/* The specialised loop for an N x N x N crystal (2 <= N <= 12) without HKL
+   table or -dmin cut, in the experiment's precision; NULL otherwise. */
+static accumulate_fn cube_loop(const nb_experiment *e)
+{
+    static const accumulate_fn loops[2][13] = {
+        {NULL, NULL, accumulate_cube_2, accumulate_cube_3, accumulate_cube_4, accumulate_cube_5,
+         accumulate_cube_6, accumulate_cube_7, accumulate_cube_8, accumulate_cube_9, accumulate_cube_10,
+         accumulate_cube_11, accumulate_cube_12},
+        {NULL, NULL, accumulate_cube_f2, accumulate_cube_f3, accumulate_cube_f4, accumulate_cube_f5,
+         accumulate_cube_f6, accumulate_cube_f7, accumulate_cube_f8, accumulate_cube_f9, accumulate_cube_f10,
+         accumulate_cube_f11, accumulate_cube_f12}};
+    const double N = e->xtal.Na;
+    if (e->have_hkl || e->dmin_m > 0.0 || e->xtal.shape != NB_SHAPE_SQUARE || N != e->xtal.Nb
+        || N != e->xtal.Nc || N < 2 || N > 12 || N != (int)N)
+        return NULL;
+    return loops[e->precision == NB_PRECISION_SINGLE][(int)N];
 }
 
 /* Other crystal shapes: nanoBragg's formulas, one sample at a time. */
@@ -810,7 +871,7 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     const nb_crystal *x = &e->xtal;
     const int ncells = x->phisteps * x->domains;
     const int square = x->shape == NB_SHAPE_SQUARE, single = e->precision == NB_PRECISION_SINGLE;
-    const accumulate_fn cube = interp || single ? NULL : cube_loop(e);
+    const accumulate_fn cube = interp ? NULL : cube_loop(e);
     double omega_sum = 0.0;
 
     layout(e, s, f_start, f_end, w);
