@@ -44,29 +44,42 @@ static int in_roi(const nb_detector *d, int f, int s)
     return !(f < d->roi[0] || f > d->roi[1] || s < d->roi[2] || s > d->roi[3]);
 }
 
+/* Columns [*f0, *f1) of the ROI that lie on the detector. */
+static void roi_columns(const nb_detector *d, int *f0, int *f1)
+{
+    *f0 = d->roi[0] < 0 ? 0 : d->roi[0];
+    *f1 = d->roi[1] + 1 > d->fpixels ? d->fpixels : d->roi[1] + 1;
+}
+
+/* nanoBragg's conversion of one photon count to an SMV count. */
+static inline uint16_t to_count(float photons, double scale, double adc)
+{
+    double v = photons * scale + adc;
+    v = v <= 65535.0 ? v : 65535.0; /* NaN too */
+    v = v >= 0.0 ? v : 0.0;
+    return (uint16_t)floorf((float)(v + 0.5));
+}
+
 void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *scale, double adc,
                         uint16_t *counts)
 {
     const nb_detector *d = &e->det;
     const double sc = *scale <= 0.0 ? (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0) : *scale;
+    int f0, f1;
     *scale = sc;
+    roi_columns(d, &f0, &f1);
+    memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
 #ifdef NB_HAVE_OPENMP
 #pragma omp parallel for schedule(static)
 #endif
-    for (int s = 0; s < d->spixels; ++s)
-        for (int f = 0; f < d->fpixels; ++f) {
-            long i = (long)s * d->fpixels + f;
-            double v;
-            counts[i] = 0;
-            if (!in_roi(d, f, s))
-                continue;
-            v = img->data[i] * sc + adc;
-            if (!(v <= 65535.0))
-                v = 65535.0;
-            if (!(v >= 0.0))
-                v = 0.0;
-            counts[i] = (uint16_t)floorf((float)(v + 0.5));
-        }
+    for (int s = 0; s < d->spixels; ++s) {
+        const float *row = img->data + (long)s * d->fpixels;
+        uint16_t *out = counts + (long)s * d->fpixels;
+        if (s < d->roi[2] || s > d->roi[3])
+            continue;
+        for (int f = f0; f < f1; ++f)
+            out[f] = to_count(row[f], sc, adc);
+    }
 }
 
 void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale, double fallback_scale,

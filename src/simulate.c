@@ -139,18 +139,22 @@ static void row_statistics(const nb_experiment *e, const float *data, int s, con
 {
     const nb_detector *d = &e->det;
     const float *row = data + (long)s * d->fpixels;
+    const int f0 = d->roi[0] < 0 ? 0 : d->roi[0];
+    const int f1 = d->roi[1] + 1 > d->fpixels ? d->fpixels : d->roi[1] + 1;
+    const uint16_t *mask = d->mask ? d->mask + (long)s * d->fpixels : NULL;
     memset(r, 0, sizeof *r);
     r->max_f = -1;
-    for (int f = 0; f < d->fpixels; ++f) {
+    if (s < d->roi[2] || s > d->roi[3])
+        return;
+    if (avg) { /* every ROI pixel, masked ones too, as nanoBragg */
+        for (int f = f0; f < f1; ++f)
+            r->dev += (row[f] - *avg) * (row[f] - *avg);
+        r->m = f1 > f0 ? f1 - f0 : 0;
+        return;
+    }
+    for (int f = f0; f < f1; ++f) {
         const double v = row[f];
-        if (avg) {
-            if (f >= d->roi[0] && f <= d->roi[1] && s >= d->roi[2] && s <= d->roi[3]) {
-                r->dev += (v - *avg) * (v - *avg);
-                ++r->m;
-            }
-            continue;
-        }
-        if (!nbi_pixel_rendered(d, f, s))
+        if (mask && !mask[f])
             continue;
         if (v > r->max) {
             r->max = v;
