@@ -57,7 +57,9 @@ static inline uint16_t to_count(float photons, double scale, double adc)
     double v = photons * scale + adc;
     v = v <= 65535.0 ? v : 65535.0; /* NaN too */
     v = v >= 0.0 ? v : 0.0;
-    return (uint16_t)floorf((float)(v + 0.5));
+    /* nanoBragg rounds with floorf((float)(v + 0.5)); the argument is
+       positive here, where truncation is the same and vectorises */
+    return (uint16_t)(int)(float)(v + 0.5);
 }
 
 void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *scale, double adc,
