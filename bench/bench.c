@@ -21,11 +21,21 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_ARGS 128
+
+/* The compiler this benchmark (and, built together, nanobragg) was built with. */
+#if defined(__clang__)
+#define COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define COMPILER "gcc " __VERSION__
+#else
+#define COMPILER "unknown"
+#endif
 #define MAX_RUNS 50
 
 typedef struct workload {
@@ -139,6 +149,30 @@ static counts read_counts(const char *dir)
     return c;
 }
 
+/* "model name" of the first processor, or the machine type. */
+static void machine_name(char *buf, size_t size)
+{
+    char line[512];
+    struct utsname u;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    snprintf(buf, size, "unknown");
+    if (uname(&u) == 0)
+        snprintf(buf, size, "%s", u.machine);
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            snprintf(buf, size, "%s", colon + 2);
+            buf[strcspn(buf, "\n")] = '\0';
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    for (char *c = buf; *c; ++c)
+        if (*c == ',')
+            *c = ' ';
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -205,7 +239,8 @@ int main(int argc, char **argv)
 {
     const char *ref = getenv("NB_REF_BIN"), *csv = "bench-results.csv", *only = NULL;
     const char *wfile = "bench/workloads.txt", *prog = NULL, *threads = getenv("OMP_NUM_THREADS");
-    char cwd[400], hkl[600];
+    char cwd[400], hkl[600], machine[256];
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int runs = 3, n;
     workload w[32];
     FILE *out;
@@ -244,10 +279,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "nanobragg-bench: cannot write %s\n", hkl);
         return 1;
     }
+    machine_name(machine, sizeof machine);
     out = fopen(csv, "w");
     if (out)
-        fprintf(out, "workload,program,threads,runs,median_s,samples,samples_per_s,peak_rss_kb,ratio_ref_over_ours\n");
-    printf("threads=%s runs=%d%s%s\n", threads ? threads : "(default)", runs, ref ? " ref=" : "", ref ? ref : "");
+        fprintf(out, "workload,program,machine,compiler,cores,threads,runs,median_s,samples,samples_per_s,"
+                     "peak_rss_kb,ratio_ref_over_ours\n");
+    printf("machine=%s (%ld cores) compiler=%s threads=%s runs=%d%s%s\n", machine, cores, COMPILER,
+           threads ? threads : "(default)", runs, ref ? " ref=" : "", ref ? ref : "");
     printf("%-12s %10s %12s %10s %10s %10s\n", "workload", "median_s", "samples/s", "rss_MiB", "ref_s", "speedup");
     for (int i = 0; i < n; ++i) {
         double t_ours[MAX_RUNS], t_ref[MAX_RUNS], med, med_ref = 0, samples;
@@ -290,11 +328,13 @@ int main(int argc, char **argv)
             printf(" %10.3f %9.2fx", med_ref, med_ref / med);
         printf("\n");
         if (out) {
-            fprintf(out, "%s,nanobragg,%s,%d,%.4f,%.0f,%.4g,%ld,%.4f\n", w[i].name, threads ? threads : "",
-                    runs, med, samples, samples / med, rss, ref ? med_ref / med : 0.0);
+            fprintf(out, "%s,nanobragg,%s,%s,%ld,%s,%d,%.4f,%.0f,%.4g,%ld,%.4f\n", w[i].name, machine, COMPILER,
+                    cores, threads ? threads : "", runs, med, samples, samples / med, rss,
+                    ref ? med_ref / med : 0.0);
             if (ref)
-                fprintf(out, "%s,reference,%s,%d,%.4f,%.0f,%.4g,%ld,\n", w[i].name, threads ? threads : "",
-                        runs, med_ref, samples, samples / med_ref, rss_ref);
+                fprintf(out, "%s,reference,%s,%s,%ld,%s,%d,%.4f,%.0f,%.4g,%ld,\n", w[i].name, machine,
+                        COMPILER, cores, threads ? threads : "", runs, med_ref, samples, samples / med_ref,
+                        rss_ref);
         }
         fflush(stdout);
     }
