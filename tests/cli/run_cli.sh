@@ -218,6 +218,10 @@ run_row() {
     if [ -n "$fragment" ] && ! grep -F -e "$fragment" "$scratch/output.log" >/dev/null; then
         fail "output does not contain: $fragment"
     fi
+    # a sanitizer build reports memory errors, undefined behaviour and leaks
+    if grep -E -e "(Address|Leak|Thread|Memory)Sanitizer|runtime error:" "$scratch/output.log" >/dev/null; then
+        fail "sanitizer report in the output"
+    fi
     for f in $keep; do
         [ -e "$run/$f" ] || fail "$f was not written"
     done

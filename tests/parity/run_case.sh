@@ -62,6 +62,10 @@ run_nb() {
     )
     rc=$?
     set +f
+    if grep -E -e "(Address|Leak|Thread|Memory)Sanitizer|runtime error:" "$2/stdout.log" >/dev/null 2>&1; then
+        echo "FAIL: sanitizer report in $2/stdout.log"
+        rc=1
+    fi
     if [ "$rc" -ne 0 ]; then
         echo "FAIL: nanobragg exited with status $rc in $2; end of its log:"
         tail -n 20 "$2/stdout.log" 2>/dev/null
