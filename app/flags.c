@@ -495,7 +495,7 @@ static const flag FLAGS[] = {
     SW("-point_pixel", CFG(point_pixel), 1, 0, "1/R^2 solid angle, no obliquity"),
     REAL("-polar", CFG(polarization), 1, -BIG, BIG, 0, "", "Kahn polarization factor (default 0)"),
     VEC("-polar_vector", CFG(polar_vector), E_CUSTOM, "E-vector of the beam (custom convention)"),
-    SPEC("-precision", fn_precision, 0, 0, "single|double", NULL, "arithmetic of the kernel (default double)"),
+    SPEC("-precision", fn_precision, 0, 0, "single|double", NULL, "lattice sums in float (parallelepiped crystals, no interpolation; ~2x faster) or double (default)"),
     SW("-printout", OPT(printout), 1, 0, "print pixel values"),
     SPEC("-printout_pixel", fn_two_ints, -1, 2147483647, "<f s>", NULL, "print only this pixel"),
     SW("-progress", OPT(progress), 1, 0, "progress meter"),
