@@ -58,7 +58,7 @@ void nb_config_init(nb_config *cfg)
     cfg->Xbeam_m = cfg->Ybeam_m = NB_UNSET;
     cfg->Xclose_m = cfg->Yclose_m = NB_UNSET;
     cfg->ORGX = cfg->ORGY = NB_UNSET;
-    set3(cfg->twotheta_axis, 0, 0, -1);
+    set3(cfg->twotheta_axis, 0, 1, 0); /* nanoBragg's initial value; conventions set their own */
     set3(cfg->fdet_vector, 0, 0, 1);
     set3(cfg->sdet_vector, 0, -1, 0);
     set3(cfg->odet_vector, 1, 0, 0);

@@ -580,6 +580,28 @@ static void test_smv_angles(void **state)
     nb_experiment_free(e);
 }
 
+/* Custom convention: without -twotheta_axis nanoBragg turns the detector
+   about its initial axis (0, 1, 0).  odet (1, 0, 0) rotated by +90 degrees
+   about y: z' = -x sin(90) = -1, so (0, 0, -1); fdet (0, 0, 1): x' = z sin(90)
+   = 1, so (1, 0, 0). */
+static void test_custom_default_twotheta_axis(void **state)
+{
+    nb_config cfg;
+    nb_experiment *e;
+    const nb_info *in;
+    (void)state;
+    base_config(&cfg);
+    cfg.convention = NB_CONV_CUSTOM;
+    cfg.pivot = NB_PIVOT_SAMPLE;
+    cfg.twotheta_rad = 90.0 * DEG;
+    e = create(&cfg);
+    in = nb_experiment_info(e);
+    assert_vec(in->twotheta_axis, 0.0, 1.0, 0.0, 0.0);
+    assert_vec(in->odet, 0.0, 0.0, -1.0, 1e-15);
+    assert_vec(in->fdet, 1.0, 0.0, 0.0, 1e-15);
+    nb_experiment_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_curved_and_point_pixel_flags),
         cmocka_unit_test(test_detector_size),
         cmocka_unit_test(test_smv_angles),
+        cmocka_unit_test(test_custom_default_twotheta_axis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
