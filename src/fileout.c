@@ -435,3 +435,19 @@ nb_status nb_outputs_publish(nb_outputs *set, nb_error *err)
     set->spoiled = 0;
     return st;
 }
+
+nb_status nbi_output_one(const char *path, nb_outputs **set, nb_error *err)
+{
+    *set = nb_outputs_new();
+    if (!*set)
+        return nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory", path ? path : "(null)");
+    return NB_OK;
+}
+
+nb_status nbi_output_one_done(nb_outputs *set, nb_status st, nb_error *err)
+{
+    if (st == NB_OK)
+        st = nb_outputs_publish(set, err);
+    nb_outputs_free(set);
+    return st;
+}

@@ -60,4 +60,11 @@ NB_WARN_UNUSED nb_status nbi_outputs_end(nb_outputs *set, nb_fileout *f, nb_erro
    before it calls begin (a bad size, say). */
 nb_status nbi_outputs_spoil(nb_outputs *set, nb_status status);
 
+/* The nb_write_* functions are sets of one output: nbi_output_one makes the
+   set (*set is NULL and an error is returned if it cannot), and
+   nbi_output_one_done publishes it if st is NB_OK, frees it and returns the
+   final status. */
+NB_WARN_UNUSED nb_status nbi_output_one(const char *path, nb_outputs **set, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_output_one_done(nb_outputs *set, nb_status st, nb_error *err);
+
 #endif

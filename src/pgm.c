@@ -50,12 +50,9 @@ nb_status nb_outputs_add_pgm(nb_outputs *set, const char *path, int width, int h
 nb_status nb_write_pgm(const char *path, int width, int height, const uint8_t *bytes,
                        double scale, nb_error *err)
 {
-    nb_outputs *set = nb_outputs_new();
-    nb_status st = set ? nb_outputs_add_pgm(set, path, width, height, bytes, scale, err)
-                       : nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory",
-                                  path ? path : "(null)");
+    nb_outputs *set;
+    nb_status st = nbi_output_one(path, &set, err);
     if (st == NB_OK)
-        st = nb_outputs_publish(set, err);
-    nb_outputs_free(set);
-    return st;
+        st = nb_outputs_add_pgm(set, path, width, height, bytes, scale, err);
+    return nbi_output_one_done(set, st, err);
 }

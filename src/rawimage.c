@@ -69,12 +69,9 @@ nb_status nb_outputs_add_float(nb_outputs *set, const char *path, const float *d
 /* Contract in nanobragg.h: a set of one. */
 nb_status nb_write_float(const char *path, const float *data, size_t n, nb_error *err)
 {
-    nb_outputs *set = nb_outputs_new();
-    nb_status st = set ? nb_outputs_add_float(set, path, data, n, err)
-                       : nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory",
-                                  path ? path : "(null)");
+    nb_outputs *set;
+    nb_status st = nbi_output_one(path, &set, err);
     if (st == NB_OK)
-        st = nb_outputs_publish(set, err);
-    nb_outputs_free(set);
-    return st;
+        st = nb_outputs_add_float(set, path, data, n, err);
+    return nbi_output_one_done(set, st, err);
 }

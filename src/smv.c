@@ -109,14 +109,11 @@ nb_status nb_outputs_add_smv(nb_outputs *set, const char *path, const nb_smv_inf
 nb_status nb_write_smv(const char *path, const nb_smv_info *info, const uint16_t *counts,
                        nb_error *err)
 {
-    nb_outputs *set = nb_outputs_new();
-    nb_status st = set ? nb_outputs_add_smv(set, path, info, counts, err)
-                       : nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory",
-                                  path ? path : "(null)");
+    nb_outputs *set;
+    nb_status st = nbi_output_one(path, &set, err);
     if (st == NB_OK)
-        st = nb_outputs_publish(set, err);
-    nb_outputs_free(set);
-    return st;
+        st = nb_outputs_add_smv(set, path, info, counts, err);
+    return nbi_output_one_done(set, st, err);
 }
 
 /* ---------------------------------------------------------------- header keys */
