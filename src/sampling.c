@@ -18,6 +18,27 @@ static int count_of(double range, double step)
     return n > NB_SWEEP_MAX_COUNT || n != n ? (int)NB_SWEEP_MAX_COUNT : (int)n;
 }
 
+/* No count given: from range and step.  "Range only" means two points a whole
+   range apart for a grid, half a range apart for layers and phi. */
+static void auto_count(nb_sweep *s, int halve)
+{
+    if (s->range < 0.0) {
+        if (s->step <= 0.0) {
+            s->count = 1;
+            s->range = 0.0;
+            s->step = 0.0;
+        } else {
+            s->range = s->step;
+            s->count = 2;
+        }
+    } else if (s->step <= 0.0) {
+        s->count = 2;
+        s->step = halve ? s->range / 2.0 : s->range;
+    } else {
+        s->count = count_of(s->range, s->step);
+    }
+}
+
 /*
  * The rules shared by divergence, dispersion and detector layers.  They
  * differ in two places: what "range only" means for the step (the whole
@@ -27,21 +48,7 @@ static int count_of(double range, double step)
 static void resolve_sweep(nb_sweep *s, int layers, double default_range)
 {
     if (s->count <= 0) {
-        if (s->range < 0.0) {
-            if (s->step <= 0.0) {
-                s->count = 1;
-                s->range = 0.0;
-                s->step = 0.0;
-            } else {
-                s->range = s->step;
-                s->count = 2;
-            }
-        } else if (s->step <= 0.0) {
-            s->count = 2;
-            s->step = layers ? s->range / s->count : s->range;
-        } else {
-            s->count = count_of(s->range, s->step);
-        }
+        auto_count(s, layers);
     } else if (s->range < 0.0) {
         if (s->step <= 0.0) {
             s->range = default_range;
@@ -67,21 +74,7 @@ void nb_sweep_resolve_grid(nb_sweep *s) { resolve_sweep(s, 0, 1.0); }
 void nb_sweep_resolve_phi(nb_sweep *s)
 {
     if (s->count < 0) {
-        if (s->range < 0.0) {
-            if (s->step <= 0.0) {
-                s->count = 1;
-                s->range = 0.0;
-                s->step = 0.0;
-            } else {
-                s->range = s->step;
-                s->count = 2;
-            }
-        } else if (s->step <= 0.0) {
-            s->count = 2;
-            s->step = s->range / 2.0;
-        } else {
-            s->count = count_of(s->range, s->step);
-        }
+        auto_count(s, 1);
         return;
     }
     if (s->count == 0)
