@@ -31,4 +31,24 @@ void app_log_stdout(void *ctx, nb_log_level level, const char *line);
 
 int app_flags_sorted(void);
 
+/* advice.c: warnings beyond nanoBragg's report (stderr), never changing the
+   images.  Units that look mistyped (-energy in keV, a wavelength in nm),
+   before set-up: */
+void app_warn_units(const app_options *o);
+/* The -cell values that took their defaults (a line of the log, stdout). */
+void app_note_cell(const app_options *o);
+/* After set-up: sampling that will take very long, a detector of metres, a
+   structure-factor cache used instead of -default_F, and flags that the
+   convention or pivot overrides or ignores. */
+void app_warn_setup(const app_options *o, const nb_info *in);
+/* Kernel evaluations of the whole run (samples per pixel x pixels). */
+double app_total_samples(const nb_info *in);
+
+/* The progress meter (stderr), shown with -progress or for long runs. */
+typedef struct app_progress {
+    double start_s;
+    int next_percent;
+} app_progress;
+void app_progress_setup(const app_options *o, const nb_info *in, app_progress *p, nb_log *log);
+
 #endif

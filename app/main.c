@@ -88,7 +88,8 @@ static int check_paths(const app_options *o)
 
 static int run(app_options *o)
 {
-    nb_log log = {app_log_stdout, NULL};
+    nb_log log = {.fn = app_log_stdout};
+    app_progress progress;
     nb_experiment *exp = NULL;
     nb_image img;
     nb_error err;
@@ -96,6 +97,8 @@ static int run(app_options *o)
     int rc;
 
     printf("nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17\n");
+    app_note_cell(o);
+    app_warn_units(o);
     st = nb_experiment_create(&o->cfg, &log, &exp, &err);
     if (st != NB_OK) {
         fflush(stdout);
@@ -105,6 +108,8 @@ static int run(app_options *o)
         return (st == NB_ERR_USAGE || st == NB_ERR_INVALID) ? 2 : 1;
     }
     app_report_setup(o, nb_experiment_info(exp));
+    app_warn_setup(o, nb_experiment_info(exp));
+    app_progress_setup(o, nb_experiment_info(exp), &progress, &log);
     st = nb_simulate(exp, &log, &img, &err);
     if (st != NB_OK) {
         fprintf(stderr, "nanobragg: error: %s\n", err.msg);
@@ -133,8 +138,11 @@ int main(int argc, char **argv)
     rc = app_read_headers(&o, &mask);
     if (!rc)
         rc = app_parse_flags(&o, argc, argv);
-    if (!rc && o.show_help) {
-        app_print_help(argv[0]);
+    if (!rc && (o.show_help || o.show_version)) {
+        if (o.show_help)
+            app_print_help(argv[0]);
+        else
+            app_print_version();
         nb_smv_frame_free(&mask);
         return 0;
     }

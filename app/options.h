@@ -7,6 +7,8 @@
 
 #include "nanobragg.h"
 
+#define APP_MAX_FLAGS 256 /* rows of the flag table, at most */
+
 typedef struct app_options {
     nb_config cfg;
     const char *img_path, *mask_path;
@@ -16,7 +18,13 @@ typedef struct app_options {
     long seed;
     int printout, progress, coherent;
     int printout_pixel[2];
-    int show_help;
+    int show_help, show_version;
+    int cell_values;  /* numbers -cell gave (1 to 6); 0 if not given */
+    /* The flags given, by their row in the flag table: the index in argv of
+       the last occurrence (0: not given), for warnings about flags that a
+       convention or pivot overrides. */
+    char **argv;
+    int given_at[APP_MAX_FLAGS];
 } app_options;
 
 /* Defaults of nanoBragg (output names, adc 40, time-based seed). */
@@ -24,14 +32,23 @@ void app_options_init(app_options *o);
 
 /*
  * Parse argv into o, matching flag names exactly (all of nanoBragg's spellings
- * and aliases).  Unknown flags and stray words draw a warning on stderr and are
- * ignored, as nanoBragg ignores them.  Returns 0 on success; on a bad value or
- * a missing argument prints one line naming the flag to stderr and returns 2.
+ * and aliases).  When two flags set the same thing the later one wins.
+ * Returns 0 on success; on a bad value, a missing argument, an unknown flag
+ * (with the nearest known name suggested) or a word that is neither a flag
+ * nor a flag's value, prints one line naming it to stderr and returns 2.
  */
 int app_parse_flags(app_options *o, int argc, char **argv);
 
-/* Print the flag table (names, arguments, units, help) to stdout. */
+/* Print the flag table (names, arguments, units, help) to stdout, by topic. */
 void app_print_help(const char *prog);
+
+/* Print the version, the build (compiler, OpenMP, instruction sets) to stdout. */
+void app_print_version(void);
+
+/* The first argument of the last occurrence of flag name or one of its
+   aliases (rows whose help reads "same as NAME": -wave for -lambda), or ""
+   for a switch; NULL if none of them was given on the command line. */
+const char *app_flag_value(const app_options *o, const char *name);
 
 /* Paths of -img and -mask, found before the other flags are parsed. */
 void app_prescan_headers(app_options *o, int argc, char **argv);

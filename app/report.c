@@ -4,6 +4,10 @@
  */
 #include <stdio.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "app.h"
 
 #define RTD (180.0 * M_1_PI)
@@ -58,6 +62,20 @@ static void report_beam_and_detector(const app_options *o, const nb_info *in)
     printf("  dials origin= %g %g %g\n", in->dials_origin_mm[0], in->dials_origin_mm[1], in->dials_origin_mm[2]);
 }
 
+/* Which kernel, instruction set, precision and threads render the image. */
+static void report_kernel(const nb_info *in)
+{
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    printf("  %ld sample%s per pixel; %s kernel, %s, %s precision, %d thread%s\n", in->samples_per_pixel,
+           in->samples_per_pixel == 1 ? "" : "s", in->kernel, nb_kernel_isa(), in->precision_used == NB_PRECISION_SINGLE ? "single" : "double",
+           threads, threads == 1 ? "" : "s");
+    if (in->precision_note)
+        printf("  -precision single not used: %s\n", in->precision_note);
+}
+
 void app_report_setup(const app_options *o, const nb_info *in)
 {
     report_beam_and_detector(o, in);
@@ -73,6 +91,7 @@ void app_report_setup(const app_options *o, const nb_info *in)
     printf("  %dx%d pixel oversample steps%s%s%s\n", in->oversample, in->oversample,
            o->cfg.oversample_thick ? " +thick" : "", o->cfg.oversample_polar ? " +polar" : "",
            o->cfg.oversample_omega ? " +omega" : "");
+    report_kernel(in);
     if (o->mask_path)
         printf("  skipping zero-flagged pixels in %s\n", o->mask_path);
     if (o->write_noise) {

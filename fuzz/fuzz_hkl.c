@@ -122,7 +122,7 @@ static void exercise_small(const nb_hkl *t)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    nb_log log = {quiet, NULL};
+    nb_log log = {.fn = quiet};
     nb_hkl t;
     nb_error err;
     fuzz_write_temp(data, size);

@@ -57,9 +57,16 @@ typedef enum { NB_LOG_INFO = 0, NB_LOG_WARN = 1 } nb_log_level;
 /* Receives one line of text (without the trailing newline). */
 typedef void (*nb_log_fn)(void *ctx, nb_log_level level, const char *line);
 
+/* Receives the fraction of the image rendered so far (0 to 1). */
+typedef void (*nb_progress_fn)(void *ctx, double fraction);
+
 typedef struct nb_log {
     nb_log_fn fn; /* NULL: messages are dropped */
     void *ctx;
+    /* Optional: called by nb_simulate from one thread, in increasing order,
+       at least every 1% of the rows; NULL: no progress reports. */
+    nb_progress_fn progress;
+    void *progress_ctx;
 } nb_log;
 
 /* ---------------------------------------------------------------- config */
@@ -233,6 +240,11 @@ typedef struct nb_info {
     double incident_beam_xds[3];
     int roi[4];
     long steps;
+    long samples_per_pixel;  /* steps x detector layers: kernel evaluations per pixel */
+    int oversample_auto;     /* the sub-pixel count was chosen automatically */
+    const char *kernel;      /* "row" (vectorised) or "reference-order" (-oversample_*) */
+    nb_precision precision_used; /* of the lattice sums: single only where it applies */
+    const char *precision_note;  /* why -precision single was not used, or NULL */
 } nb_info;
 
 /*
@@ -244,6 +256,9 @@ typedef struct nb_info {
 NB_WARN_UNUSED nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log,
                                               nb_experiment **out, nb_error *err);
 void nb_experiment_free(nb_experiment *exp);
+/* The instruction set of the vector loops on this processor (a static
+   string, e.g. "x86-64-v3 (AVX2, FMA)"). */
+const char *nb_kernel_isa(void);
 const nb_info *nb_experiment_info(const nb_experiment *exp);
 
 /* ---------------------------------------------------------------- simulate */
@@ -254,6 +269,8 @@ typedef struct nb_image {
     double max_I;       /* statistics over rendered (ROI, unmasked) pixels */
     double max_I_x_m, max_I_y_m;
     double mean, rms, rmsd;
+    double rmsd_roi;    /* nanoBragg's rmsd: deviations from the mean of every ROI
+                           pixel, masked ones too (the PGM auto-scale uses it) */
     long rendered;      /* pixels rendered */
     double omega_sum;   /* sum of solid angles over all sub-samples */
 } nb_image;
@@ -286,7 +303,7 @@ void nb_experiment_smv_info(const nb_experiment *exp, nb_smv_info *info);
    [0, 65535], only inside the ROI (others 0).  scale <= 0: 55000/max_I. */
 void nb_image_to_counts(const nb_experiment *exp, const nb_image *img, double *scale,
                         double adc, uint16_t *counts);
-/* 8-bit greyscale: min(255, v*scale), truncated.  scale <= 0: 250/(5 rmsd). */
+/* 8-bit greyscale: min(255, v*scale), truncated.  scale <= 0: 250/(5 rmsd_roi). */
 void nb_image_to_pgm(const nb_experiment *exp, const nb_image *img, double *scale,
                      double fallback_scale, uint8_t *bytes);
 /* Poisson noise (nanoBragg's generator) plus adc; *seed is advanced. */
@@ -316,7 +333,7 @@ void nb_image_to_noise(const nb_experiment *exp, const nb_image *img, long *seed
  * Errors of every add (the set is then spoiled; err names path):
  * NB_ERR_INVALID for a NULL set or argument, a size < 1, a spoiled set, or a
  * path that is the same file as an earlier member (nb_paths_clash);
- * NB_ERR_RANGE for an image too large (or an SMV header over 512 bytes);
+ * NB_ERR_RANGE for an image too large;
  * NB_ERR_IO if a step of writing fails (missing or unwritable directory, a
  * directory in the way, disk full, file too large); NB_ERR_NOMEM.
  * An add has written its data when it returns: the caller may reuse the buffers.
@@ -332,8 +349,9 @@ void nb_outputs_free(nb_outputs *set);
 NB_WARN_UNUSED nb_status nb_outputs_add_float(nb_outputs *set, const char *path,
                                               const float *data, size_t n, nb_error *err);
 /* Stage an SMV image: counts (info->fpixels * info->spixels, fast-major, host
-   byte order, which the header's BYTE_ORDER states) under nanoBragg's 512-byte
-   header. */
+   byte order, which the header's BYTE_ORDER states) under nanoBragg's header
+   text, padded with spaces to 512 bytes, or to the next multiple of 512 when
+   wide values make the text longer (HEADER_BYTES gives the length). */
 NB_WARN_UNUSED nb_status nb_outputs_add_smv(nb_outputs *set, const char *path,
                                             const nb_smv_info *info, const uint16_t *counts,
                                             nb_error *err);

@@ -12,6 +12,7 @@
 #include "beam.h"
 #include "crystal.h"
 #include "detector.h"
+#include "kernel_row.h"
 #include "sampling.h"
 #include "util.h"
 
@@ -208,6 +209,28 @@ static void log_sweeps(const nb_experiment *exp, const nb_log *log)
         nbi_log(log, NB_LOG_INFO, "phi%d = %g", t, (exp->xtal.phi0_rad + exp->xtal.phistep_rad * t) * RTD);
 }
 
+/* Which kernel runs and whether -precision single applies to it: the row
+   kernel's float loops cover parallelepiped crystals without interpolation;
+   everything else is summed in double. */
+static void choose_precision(nb_experiment *exp)
+{
+    nb_info *in = &exp->info;
+    const int row = nbi_row_kernel_ok(exp);
+    in->kernel = row ? "row" : "reference-order";
+    in->precision_used = exp->precision;
+    in->precision_note = NULL;
+    if (exp->precision != NB_PRECISION_SINGLE)
+        return;
+    if (!row)
+        in->precision_note = "-oversample_thick/polar/omega use the reference-order kernel";
+    else if (exp->xtal.shape != NB_SHAPE_SQUARE)
+        in->precision_note = "single precision covers parallelepiped crystals (-square_xtal) only";
+    else if (exp->interpolate)
+        in->precision_note = "single precision does not cover interpolated structure factors";
+    if (in->precision_note)
+        in->precision_used = NB_PRECISION_DOUBLE;
+}
+
 static nb_status finish(const nb_config *cfg, nb_experiment *exp, nb_error *err)
 {
     nb_detector *det = &exp->det;
@@ -215,8 +238,10 @@ static nb_status finish(const nb_config *cfg, nb_experiment *exp, nb_error *err)
     double os = in->oversample;
     if (os * os * det->thicksteps > (double)NB_MAX_SAMPLES_PER_PIXEL)
         return nbi_fail(err, NB_ERR_RANGE,
-                        "%d x %d sub-pixels x %d detector layers per pixel is too many (at most %ld)",
-                        in->oversample, in->oversample, det->thicksteps, NB_MAX_SAMPLES_PER_PIXEL);
+                        "%s%d x %d sub-pixels x %d detector layers per pixel is too many (at most %ld)%s",
+                        cfg->oversample <= 0 ? "auto-selected " : "", in->oversample, in->oversample,
+                        det->thicksteps, NB_MAX_SAMPLES_PER_PIXEL,
+                        cfg->oversample <= 0 ? ": check -pixel (mm) and the crystal size, or set -oversample" : "");
     det->oversample = in->oversample;
     det->subpixel_m = det->pixel_m / det->oversample;
     det->curved = cfg->curved_detector;
@@ -239,6 +264,9 @@ static nb_status finish(const nb_config *cfg, nb_experiment *exp, nb_error *err)
                         exp->xtal.phisteps, det->oversample);
     exp->steps = in->steps = (long)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * det->oversample
                              * det->oversample;
+    in->samples_per_pixel = exp->steps * det->thicksteps;
+    in->oversample_auto = cfg->oversample <= 0;
+    choose_precision(exp);
     in->polar[0] = exp->polar_vector.x;
     in->polar[1] = exp->polar_vector.y;
     in->polar[2] = exp->polar_vector.z;

@@ -156,9 +156,26 @@ NB_INLINE int passes_dmin(const pass *p, double dx, double dy, double dz)
    baseline, and the loader picks the best the processor has. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(NB_NO_DISPATCH)
 #define NB_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define NB_DISPATCH 1
 #else
 #define NB_CLONES
+#define NB_DISPATCH 0
 #endif
+
+/* Contract in nanobragg.h: the clone the loader picks, by the same test. */
+const char *nb_kernel_isa(void)
+{
+#if NB_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4"))
+        return "x86-64-v4 (AVX-512)";
+    if (__builtin_cpu_supports("x86-64-v3"))
+        return "x86-64-v3 (AVX2, FMA)";
+    return "x86-64 baseline (SSE2)";
+#else
+    return "the compiler's baseline (this build has no run-time dispatch)";
+#endif
+}
 
 /* The vectorised loops: parallelepiped crystal, F = default_F everywhere
    (no HKL table) or the nearest reflection's. */
@@ -769,6 +786,8 @@ static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_ro
         }
     w->np = np;
     w->n = np * per_pixel;
+    if (np == 0) /* outside the ROI or masked: nothing to lay out */
+        return;
     for (int q = 0; q < per_pixel; ++q) {
         const int t = q / (os * os), subS = q % (os * os) / os, subF = q % os;
         if (!d->curved) {

@@ -90,8 +90,8 @@ void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale,
     const nb_detector *d = &e->det;
     if (*scale <= 0.0) {
         *scale = fallback_scale;
-        if (img->rmsd > 0.0)
-            *scale = 250.0 / (5.0 * img->rmsd);
+        if (img->rmsd_roi > 0.0)
+            *scale = 250.0 / (5.0 * img->rmsd_roi);
     }
     for (int s = 0; s < d->spixels; ++s)
         for (int f = 0; f < d->fpixels; ++f) {

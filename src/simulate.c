@@ -46,12 +46,13 @@ static double reference_row(const nb_experiment *e, int s, int f_start, int inte
    order), with interpolation state interp.  Row sums of solid angle go to
    omega_rows when not NULL. */
 static nb_status render_range(const nb_experiment *e, long start, int interp, float *data, uint8_t *flags,
-                              double *omega_rows)
+                              double *omega_rows, const nb_log *log)
 {
     const nb_detector *d = &e->det;
     const int nf = d->fpixels, ns = d->spixels, fast = nbi_row_kernel_ok(e);
     const int s0 = (int)(start / nf);
-    int threads = e->threads, nomem = 0;
+    int threads = e->threads, nomem = 0, rows_done = 0, reported = 0;
+    const nb_progress_fn progress = log ? log->progress : NULL;
     (void)threads;
 #ifdef NB_HAVE_OPENMP
 #pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads()) reduction(| : nomem)
@@ -78,6 +79,20 @@ static nb_status render_range(const nb_experiment *e, long start, int interp, fl
             }
             if (omega_rows)
                 omega_rows[s] = omega;
+            if (progress) {
+                int done;
+#ifdef NB_HAVE_OPENMP
+#pragma omp atomic capture
+#endif
+                done = ++rows_done;
+#ifdef NB_HAVE_OPENMP
+                if (omp_get_thread_num() == 0)
+#endif
+                    if (100L * done / (ns - s0) > reported) { /* only this thread writes it */
+                        reported = (int)(100L * done / (ns - s0));
+                        progress(log->progress_ctx, (double)done / (ns - s0));
+                    }
+            }
         }
         if (fast)
             nbi_row_free(&w);
@@ -124,13 +139,13 @@ static nb_status serial_order_fixes(const nb_experiment *e, float *data, uint8_t
             "WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: %g,%g,%g,%d,%d,%d ",
             px.off_hkl[0], px.off_hkl[1], px.off_hkl[2], px.off_hkl0[0], px.off_hkl0[1], px.off_hkl0[2]);
     nbi_log(log, NB_LOG_WARN, "WARNING: further warnings will not be printed! ");
-    return render_range(e, off + 1, 0, data, flags, NULL);
+    return render_range(e, off + 1, 0, data, flags, NULL, NULL);
 }
 
 /* Statistics of one row: sums over rendered pixels, the first maximum, and
    the squared deviations from avg over the ROI (when avg is given). */
 typedef struct row_stats {
-    double sum, sumsqr, max, dev;
+    double sum, sumsqr, max, dev, dev_all;
     long n, m;
     int max_f;
 } row_stats;
@@ -146,9 +161,13 @@ static void row_statistics(const nb_experiment *e, const float *data, int s, con
     r->max_f = -1;
     if (s < d->roi[2] || s > d->roi[3])
         return;
-    if (avg) { /* every ROI pixel, masked ones too, as nanoBragg */
-        for (int f = f0; f < f1; ++f)
-            r->dev += (row[f] - *avg) * (row[f] - *avg);
+    if (avg) { /* rendered pixels; and every ROI pixel, masked ones too, as nanoBragg */
+        for (int f = f0; f < f1; ++f) {
+            const double dev = (row[f] - *avg) * (row[f] - *avg);
+            r->dev_all += dev;
+            if (!mask || mask[f])
+                r->dev += dev;
+        }
         r->m = f1 > f0 ? f1 - f0 : 0;
         return;
     }
@@ -174,7 +193,7 @@ static nb_status statistics(const nb_experiment *e, nb_image *img)
     const nb_detector *d = &e->det;
     const int ns = d->spixels;
     row_stats *rows = malloc((size_t)ns * sizeof *rows);
-    double sum = 0.0, sumsqr = 0.0, dev = 0.0, avg;
+    double sum = 0.0, sumsqr = 0.0, dev = 0.0, dev_all = 0.0, avg;
     long n = 0, m = 0;
     if (!rows)
         return NB_ERR_NOMEM;
@@ -206,9 +225,11 @@ static nb_status statistics(const nb_experiment *e, nb_image *img)
         row_statistics(e, img->data, s, &avg, &rows[s]);
     for (int s = 0; s < ns; ++s) {
         dev += rows[s].dev;
+        dev_all += rows[s].dev_all;
         m += rows[s].m;
     }
-    img->rmsd = sqrt(dev / ((m <= 1 ? 2 : m) - 1));
+    img->rmsd = sqrt(dev / ((n <= 1 ? 2 : n) - 1));
+    img->rmsd_roi = sqrt(dev_all / ((m <= 1 ? 2 : m) - 1));
     free(rows);
     return NB_OK;
 }
@@ -233,7 +254,9 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
         nb_image_free(img);
         return nbi_fail(err, NB_ERR_NOMEM, "out of memory for a %dx%d image", d->fpixels, d->spixels);
     }
-    st = render_range(e, 0, e->interpolate, img->data, flags, omega_rows);
+    st = render_range(e, 0, e->interpolate, img->data, flags, omega_rows, log);
+    if (st == NB_OK && log && log->progress)
+        log->progress(log->progress_ctx, 1.0);
     if (st == NB_OK)
         st = serial_order_fixes(e, img->data, flags, log);
     if (st != NB_OK) {

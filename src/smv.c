@@ -1,6 +1,8 @@
 /*
- * smv.c - SMV (ADSC) images: the writer, with the 512-byte header exactly as
- * nanoBragg writes it, and a validating reader for -img / -mask inputs.
+ * smv.c - SMV (ADSC) images: the writer, with nanoBragg's header text padded
+ * to 512 bytes (or to the next multiple of 512 when wide values make it
+ * longer, with HEADER_BYTES saying so), and a validating reader for -img /
+ * -mask inputs.
  *
  * The reader checks every header value before it sizes anything from it:
  * HEADER_BYTES in [128, 2^20], SIZE1 and SIZE2 in [1, 2^16] with at most 2^28
@@ -22,6 +24,7 @@
 #include "util.h"
 
 #define SMV_HEADER_BYTES 512
+#define SMV_MAX_WRITTEN 4096 /* longest header written: 30 numbers of at most ~25 characters */
 #define SMV_MIN_HEADER 128L
 #define SMV_MAX_HEADER (1L << 20)
 #define SMV_MAX_SIDE (1L << 16)
@@ -43,28 +46,46 @@ static const char *host_byte_order(void)
 
 /* ---------------------------------------------------------------- writer */
 
-/* Format the header text into buf (SMV_HEADER_BYTES, space padded). */
-static nb_status format_header(char *buf, const nb_smv_info *s, const char *path, nb_error *err)
+/* The header text with HEADER_BYTES=hb into text (size bytes); its length. */
+static int header_text(char *text, size_t size, long hb, const nb_smv_info *s)
 {
-    char text[2048];
-    int n = snprintf(text, sizeof text,
-        "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=%s;\nTYPE=unsigned_short;\n"
+    return snprintf(text, size,
+        "{\nHEADER_BYTES=%ld;\nDIM=2;\nBYTE_ORDER=%s;\nTYPE=unsigned_short;\n"
         "SIZE1=%d;\nSIZE2=%d;\nPIXEL_SIZE=%g;\nDISTANCE=%g;\nWAVELENGTH=%g;\n"
         "BEAM_CENTER_X=%g;\nBEAM_CENTER_Y=%g;\nADXV_CENTER_X=%g;\nADXV_CENTER_Y=%g;\n"
         "MOSFLM_CENTER_X=%g;\nMOSFLM_CENTER_Y=%g;\nDENZO_X_BEAM=%g;\nDENZO_Y_BEAM=%g;\n"
         "DIALS_ORIGIN=%g,%g,%g\nXDS_ORGX=%g;\nXDS_ORGY=%g;\nCLOSE_DISTANCE=%g;\n"
         "PHI=%g;\nOSC_START=%g;\nOSC_RANGE=%g;\nTWOTHETA=%g;\n"
         "DETECTOR_SN=000;\nBEAMLINE=fake;\n}\f",
-        host_byte_order(), s->fpixels, s->spixels, s->pixel_mm, s->distance_mm,
+        hb, host_byte_order(), s->fpixels, s->spixels, s->pixel_mm, s->distance_mm,
         s->wavelength_A, s->beam_center_x_mm, s->beam_center_y_mm, s->adxv_center_x_mm,
         s->adxv_center_y_mm, s->mosflm_center_x_mm, s->mosflm_center_y_mm,
         s->denzo_x_beam_mm, s->denzo_y_beam_mm, s->dials_origin_mm[0], s->dials_origin_mm[1],
         s->dials_origin_mm[2], s->xds_orgx, s->xds_orgy, s->close_distance_mm, s->phi_deg,
         s->osc_start_deg, s->osc_range_deg, s->twotheta_deg);
-    if (n < 0 || n > SMV_HEADER_BYTES)
-        return nbi_fail(err, NB_ERR_RANGE, "cannot write %s: SMV header text (%d bytes) exceeds %d",
-                        path, n, SMV_HEADER_BYTES);
-    memset(buf, ' ', SMV_HEADER_BYTES);
+}
+
+/*
+ * Format the header into buf (SMV_MAX_WRITTEN bytes): nanoBragg's text,
+ * space padded to 512 bytes, or, when wide values make the text longer, to
+ * the next multiple of 512 with HEADER_BYTES saying so (nanoBragg wrote the
+ * longer text unpadded under HEADER_BYTES=512, which readers misread).
+ * *hb is the header's length in bytes.
+ */
+static nb_status format_header(char *buf, long *hb, const nb_smv_info *s, const char *path, nb_error *err)
+{
+    char text[SMV_MAX_WRITTEN + 1];
+    int n;
+    *hb = SMV_HEADER_BYTES;
+    for (;;) {
+        n = header_text(text, sizeof text, *hb, s);
+        if (n < 0 || n >= (int)sizeof text)
+            return nbi_fail(err, NB_ERR_RANGE, "cannot write %s: SMV header text too long", path);
+        if (n <= *hb)
+            break;
+        *hb = (n + SMV_HEADER_BYTES - 1) / SMV_HEADER_BYTES * SMV_HEADER_BYTES;
+    }
+    memset(buf, ' ', (size_t)*hb);
     memcpy(buf, text, (size_t)n);
     return NB_OK;
 }
@@ -90,17 +111,18 @@ static nb_status check_smv(const char *path, const nb_smv_info *info, const uint
 nb_status nb_outputs_add_smv(nb_outputs *set, const char *path, const nb_smv_info *info,
                              const uint16_t *counts, nb_error *err)
 {
-    char header[SMV_HEADER_BYTES];
+    char header[SMV_MAX_WRITTEN];
+    long hb = 0;
     nb_fileout *out = NULL;
     size_t bytes = 0;
     nb_status st = check_smv(path, info, counts, &bytes, err);
     if (st == NB_OK)
-        st = format_header(header, info, path, err);
+        st = format_header(header, &hb, info, path, err);
     if (st == NB_OK)
         st = nbi_outputs_begin(set, path, &out, err);
     if (st != NB_OK)
         return nbi_outputs_spoil(set, st);
-    nb_fileout_write(out, header, sizeof header);
+    nb_fileout_write(out, header, (size_t)hb);
     nb_fileout_write(out, counts, bytes); /* host order, as BYTE_ORDER says */
     return nbi_outputs_end(set, out, err);
 }

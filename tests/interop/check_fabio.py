@@ -6,6 +6,9 @@
 Runs NANOBRAGG in a fresh SCRATCH_DIR on a small non-square case with a
 non-default beam centre, writing float.bin, int.img and noise.img, then opens
 both SMV images with fabio.open and checks:
+  - the layout: HEADER_BYTES is 512, or 1024 for a second run whose wide
+    header values (phi -123456, detector rotations) need more than 512
+    bytes of header text, and the file is exactly header + pixels;
   - the data: shape (slow, fast) = (48, 64), dtype uint16, every pixel equal
     to the pixels read directly from the file, and (int.img) every pixel equal
     to float.bin * intfile_scale + adc, rounded, so that FabIO's orientation
@@ -66,7 +69,7 @@ def read_smv_directly(path):
     """Header dict and (slow, fast) uint16 pixels, parsed without FabIO."""
     with open(path, "rb") as f:
         raw = f.read()
-    m = re.search(rb"HEADER_BYTES=\s*(\d+)", raw[:512])
+    m = re.search(rb"HEADER_BYTES=\s*(\d+)", raw[:512])  # within the first 512 bytes
     if not raw.startswith(b"{") or not m:
         raise ValueError(f"{path}: no SMV header")
     nbytes = int(m.group(1))
@@ -103,6 +106,52 @@ def check_image(name, float_img, int_scale):
         check(worst <= 0.0, f"{name}: pixels == float.bin * intfile_scale + adc (same orientation)")
 
 
+# Wide header values (a six-digit negative phi, rotations, two-theta) make the
+# header text longer than 512 bytes: the header is then padded to 1024 bytes
+# and HEADER_BYTES says so.
+LONG_HEADER = ["-phi", "-123456", "-detector_rotx", "-95.973", "-detector_roty", "-112.3456",
+               "-detector_rotz", "-137.654321", "-twotheta", "-12.3456", "-Xbeam", "5.12345",
+               "-Ybeam", "4.56789", "-lambda", "1.23456", "-distance", "150.123"]
+LONG_ASKED = {"PHI": -123456.0, "TWOTHETA": -12.3456, "BEAM_CENTER_X": 5.12345,
+              "BEAM_CENTER_Y": 4.56789, "WAVELENGTH": 1.23456}
+CASES = [("plain", [], {}, 512), ("long_header", LONG_HEADER, LONG_ASKED, 1024)]
+
+
+def run_case(nanobragg, name, extra, asked, header_bytes):
+    global ASKED
+    os.makedirs(name)
+    os.chdir(name)
+    ASKED = dict(ASKED, **asked)
+    if "-twotheta" in extra:  # the beam pivot then moves the detector along the beam
+        del ASKED["DISTANCE"]
+    run = subprocess.run([nanobragg] + ARGS + extra, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         universal_newlines=True)
+    with open("stdout.log", "w") as f:
+        f.write(run.stdout)
+    if run.returncode != 0:
+        check(False, f"{name}: nanobragg exited with status {run.returncode}:\n{run.stdout[-2000:]}")
+        return
+    m = re.search(r"^intfile_scale = (\S+)", run.stdout, re.M)
+    if not m:
+        check(False, f"{name}: nanobragg printed no intfile_scale")
+        return
+    float_img = np.fromfile("float.bin", dtype="<f4")
+    check(float_img.size == FAST * SLOW, f"float.bin holds {float_img.size} == {FAST * SLOW} floats")
+    float_img = float_img.reshape(SLOW, FAST) if float_img.size == FAST * SLOW else None
+    try:
+        for image in ("int.img", "noise.img"):
+            header, _ = read_smv_directly(image)
+            size = os.path.getsize(image)
+            check(int(header["HEADER_BYTES"]) == header_bytes and size == header_bytes + 2 * FAST * SLOW,
+                  f"{name}/{image}: HEADER_BYTES={header['HEADER_BYTES']} == {header_bytes}, "
+                  f"file size {size} == header + pixels")
+        check_image("int.img", float_img, float(m.group(1)))
+        check_image("noise.img", None, None)
+    except Exception as e:  # a reader error is a failure, with its message
+        check(False, f"{name}: reading the images raised {type(e).__name__}: {e}")
+    os.chdir("..")
+
+
 def main():
     if len(sys.argv) != 3:
         print("usage: check_fabio.py NANOBRAGG SCRATCH_DIR", file=sys.stderr)
@@ -112,25 +161,8 @@ def main():
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(scratch)
     os.chdir(scratch)
-    run = subprocess.run([nanobragg] + ARGS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         universal_newlines=True)
-    with open("stdout.log", "w") as f:
-        f.write(run.stdout)
-    if run.returncode != 0:
-        print(f"FAIL: nanobragg exited with status {run.returncode}:\n{run.stdout[-2000:]}")
-        return 1
-    m = re.search(r"^intfile_scale = (\S+)", run.stdout, re.M)
-    if not m:
-        print("FAIL: nanobragg printed no intfile_scale")
-        return 1
-    float_img = np.fromfile("float.bin", dtype="<f4")
-    check(float_img.size == FAST * SLOW, f"float.bin holds {float_img.size} == {FAST * SLOW} floats")
-    float_img = float_img.reshape(SLOW, FAST) if float_img.size == FAST * SLOW else None
-    try:
-        check_image("int.img", float_img, float(m.group(1)))
-        check_image("noise.img", None, None)
-    except Exception as e:  # a reader error is a failure, with its message
-        check(False, f"reading the images raised {type(e).__name__}: {e}")
+    for case in CASES:
+        run_case(nanobragg, *case)
     if failures:
         print(f"{len(failures)} check(s) failed; scratch directory kept: {os.getcwd()}")
         return 1

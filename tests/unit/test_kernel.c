@@ -503,7 +503,7 @@ static void test_threads_bit_identical(void **state)
     }
     for (int i = 0; i < 3; ++i) {
         warn_count wc = {0};
-        nb_log log = {count_fn, &wc};
+        nb_log log = {.fn = count_fn, .ctx = &wc};
         cfg.threads = threads[i];
         simulate(&cfg, &log, &img[i]);
         assert_int_equal(wc.interp, 1); /* the fallback happened, once */

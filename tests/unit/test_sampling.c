@@ -168,7 +168,7 @@ static void test_mosaic_rules(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         capture c = {0, ""};
-        nb_log log = {capture_fn, &c};
+        nb_log log = {.fn = capture_fn, .ctx = &c};
         double spread = cases[i].spread;
         int domains = cases[i].domains;
         nb_resolve_mosaic(&spread, &domains, &log);
