@@ -136,6 +136,20 @@ static void test_triclinic_cell(void **state)
     assert_near(nb_experiment_info(e)->cell_deg[0], 75.0391, 5e-5);
     assert_near(nb_experiment_info(e)->cell_deg[1], 85.0136, 5e-5);
     assert_near(nb_experiment_info(e)->cell_deg[2], 95.0081, 5e-5);
+    /* Reciprocal angles: the angles the reciprocal vectors form (105.532 deg
+       for alpha-star).  nanoBragg prints 105.535: it takes sin(alpha-star)
+       as a Vs / (|bs| |cs|) with Vs = 1/481811.46, from the volume of the
+       cell asked for, while these vectors have |bs x cs| = a Vs^2 a.(b x c),
+       larger by 481909.32/481811.46; its sine and cosine then disagree. */
+    {
+        const nb_info *in = nb_experiment_info(e);
+        const double bs = sqrt(in->bstar[0] * in->bstar[0] + in->bstar[1] * in->bstar[1] + in->bstar[2] * in->bstar[2]);
+        const double cs = sqrt(in->cstar[0] * in->cstar[0] + in->cstar[1] * in->cstar[1] + in->cstar[2] * in->cstar[2]);
+        const double cosa = (in->bstar[0] * in->cstar[0] + in->bstar[1] * in->cstar[1] + in->bstar[2] * in->cstar[2]) / bs / cs;
+        assert_near(in->rcell_deg[0], acos(cosa) / DEG, 1e-9);
+        assert_near(in->rcell_deg[0], 105.532, 5e-4);
+        assert_near(atan2(in->cell_A[0] / V / bs / cs, cosa) / DEG, 105.535, 5e-4); /* nanoBragg's */
+    }
     /* the metre copies used by the kernel are the Angstrom vectors * 1e-10 */
     assert_near(e->xtal.a0.x, nb_experiment_info(e)->a_A[0] * 1e-10, 1e-22);
     assert_near(e->xtal.c0.z, nb_experiment_info(e)->c_A[2] * 1e-10, 1e-22);

@@ -432,6 +432,22 @@ static void test_mask(void **state)
     assert_int_equal(img.rendered, 23);
     assert_rel(img.mean, sum / 23);
     assert_rel(img.max_I, K(&cfg) * FVAL * FVAL * omega(1, 0));
+    {
+        /* rmsd: over the 23 rendered pixels, like mean and rms; rmsd_roi (which
+           scales the PGM) is nanoBragg's, over all 25 with the masked ones as 0 */
+        const double mean = sum / 23;
+        double dev = 0.0, dev_all = 2 * mean * mean;
+        for (int s = 0; s < NPIX; ++s)
+            for (int f = 0; f < NPIX; ++f)
+                if (!((f == 0 && s == 0) || (f == 3 && s == 4))) {
+                    const double v = K(&cfg) * FVAL * FVAL * omega(f, s);
+                    dev += (v - mean) * (v - mean);
+                    dev_all += (v - mean) * (v - mean);
+                }
+        assert_rel(img.rmsd, sqrt(dev / 22));
+        assert_rel(img.rmsd_roi, sqrt(dev_all / 24));
+        assert_true(fabs(img.rmsd - img.rmsd_roi) > 1e-3 * img.rmsd); /* the two differ */
+    }
     nb_image_free(&img);
 
     /* a mask of the wrong size is refused */
