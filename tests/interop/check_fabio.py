@@ -81,6 +81,27 @@ def read_smv_directly(path):
     return header, data.reshape(h, w)
 
 
+def read_like_dxtbx(path):
+    """What DIALS' SMV reader (dxtbx FormatSMV, not packaged in Debian) does:
+    HEADER_BYTES from the second line of the first 45 bytes, 'KEY=value;'
+    records up to a line '}' within that many bytes, the pixels right after."""
+    with open(path, "rb") as f:
+        size = int(f.read(45).decode("ascii", "ignore").split("\n")[1].split("=")[1].replace(";", ""))
+        f.seek(0)
+        text = f.read(size).decode("ascii", "ignore")
+        header = {}
+        for record in text.split("\n"):
+            if record == "}":
+                break
+            if "=" in record:
+                key, value = record.replace(";", "").split("=")
+                header[key.strip()] = value.strip()
+        w, h = int(header["SIZE1"]), int(header["SIZE2"])
+        f.seek(size)
+        data = np.frombuffer(f.read(2 * w * h), dtype="<u2" if header["BYTE_ORDER"] == "little_endian" else ">u2")
+    return header, data.reshape(h, w)
+
+
 def check_image(name, float_img, int_scale):
     img = fabio.open(name)
     print(f"{name}: fabio.open -> {type(img).__module__}.{type(img).__name__}")
@@ -98,6 +119,10 @@ def check_image(name, float_img, int_scale):
         except ValueError:
             ok = False
         check(ok, f"{name}: header {key}={got!r} == {want:g}")
+    dx_header, dx_data = read_like_dxtbx(name)
+    check(np.array_equal(dx_data, direct) and all(k in dx_header for k in ASKED)
+          and dx_header["TWOTHETA"] == img.header.get("TWOTHETA"),
+          f"{name}: read as DIALS' SMV reader reads it: same pixels, every header key")
     if float_img is not None and data.shape == float_img.shape:
         expected = np.clip(np.floor(float_img.astype(np.float64) * int_scale + ADC + 0.5), 0, 65535)
         # intfile_scale is printed with 6 significant digits
