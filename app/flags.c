@@ -904,7 +904,7 @@ int app_flags_sorted(void)
 
 void app_print_version(void)
 {
-    printf("nanobragg %s, a drop-in for nanoBragg (Holton and Frankel, 12-5-23)\n", NB_VERSION);
+    printf("nanobragg %s, a drop-in for nanoBragg (Holton and Frankel, 12-5-23)\n", nb_version());
 #if defined(__clang__)
     printf("built with clang %s", __clang_version__);
 #elif defined(__GNUC__)

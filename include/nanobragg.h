@@ -42,6 +42,9 @@ typedef enum {
     NB_ERR_USAGE    /* required inputs are missing */
 } nb_status;
 
+/* The library's version, e.g. "0.1.0" (a static string). */
+const char *nb_version(void);
+
 /* A static, human-readable name for a status code. */
 const char *nb_strerror(nb_status status);
 

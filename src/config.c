@@ -6,6 +6,12 @@
 
 #include "nanobragg.h"
 
+#ifndef NB_VERSION /* set by the build */
+#define NB_VERSION "(unversioned build)"
+#endif
+
+const char *nb_version(void) { return NB_VERSION; }
+
 int nb_is_unset(double value) { return value == NB_UNSET; }
 
 static void set3(double v[3], double x, double y, double z)
