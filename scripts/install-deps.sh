@@ -1,26 +1,31 @@
 #!/bin/sh
 # Install the Debian packages the build and tests need, only if missing:
-# the compiler, CMake and cmocka (required), and FabIO for /usr/bin/python3
-# (optional: the interoperability test reads our SMV images with it and is
-# skipped without it).
+# the compiler, CMake and cmocka (required); optional: FabIO for
+# /usr/bin/python3 (the interoperability test reads our SMV images with it
+# and is skipped without it) and libpng (nanobragg-png, the PNG previews of
+# make demo, is built only with it).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
 optional=""
-/usr/bin/python3 -c "import fabio" >/dev/null 2>&1 || optional="python3-fabio"
+/usr/bin/python3 -c "import fabio" >/dev/null 2>&1 || optional="$optional python3-fabio"
+[ -f /usr/include/png.h ] || optional="$optional libpng-dev"
 [ -n "$need$optional" ] || exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 command -v apt-get >/dev/null 2>&1 || { [ -z "$need" ] && exit 0; echo "missing:$need (install them)"; exit 1; }
-echo "installing:$need $optional"
+echo "installing:$need$optional"
 $SUDO apt-get update -qq >/dev/null 2>&1
 if [ -n "$need" ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null || exit 1
 fi
-if [ -n "$optional" ]; then
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $optional >/dev/null 2>&1 ||
-        echo "note: $optional not installed; the interoperability test will be skipped"
-fi
+for pkg in $optional; do
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null 2>&1 && continue
+    case $pkg in
+    python3-fabio) echo "note: python3-fabio not installed; the interoperability test will be skipped" ;;
+    libpng-dev) echo "note: libpng-dev not installed; nanobragg-png (PNG previews) will not be built" ;;
+    esac
+done
 exit 0

@@ -9,34 +9,41 @@
 # copies live under <build>/tests/cli-scratch and are removed when a test passes.
 # Exit 77 marks a row skipped (a read-only directory, when run as root).
 set(NB_CLI_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/run_cli.sh)
-set(NB_CLI_CASES ${CMAKE_CURRENT_LIST_DIR}/cases.txt)
-set(NB_CLI_FIXTURES ${CMAKE_CURRENT_LIST_DIR}/fixtures)
-set(NB_CLI_SCRATCH ${CMAKE_CURRENT_BINARY_DIR}/cli-scratch)
 
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${NB_CLI_CASES})
-file(STRINGS ${NB_CLI_CASES} NB_CLI_LINES)
+# nb_add_cli_table(PREFIX PROGRAM CASES FIXTURES LABEL): register one test
+# PREFIX/<name> per row of the table CASES, each running the target PROGRAM
+# with a copy of the folder FIXTURES, and PREFIX/table for the table itself.
+function(nb_add_cli_table prefix program cases fixtures label)
+  set(scratch ${CMAKE_CURRENT_BINARY_DIR}/${prefix}-scratch)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${cases})
+  file(STRINGS ${cases} lines)
 
-# Only the names are needed here (run_cli.sh reads its row itself).  Match
-# them in the joined text: a '[' in a row can make file(STRINGS) merge lines
-# into one list element, but not change the text.  (Anchored on the ';'
-# between lines, not '^', which MATCHALL re-applies after every match.)
-string(REGEX MATCHALL ";[ \t]*[A-Za-z0-9_.-]+[ \t]*[|]" NB_CLI_HEADS ";${NB_CLI_LINES}")
-set(NB_CLI_NAMES "")
-foreach(head IN LISTS NB_CLI_HEADS)
-  string(REGEX REPLACE "^;?[ \t]*([A-Za-z0-9_.-]+)[ \t]*[|]$" "\\1" name "${head}")
-  if(name STREQUAL "")
-    continue()
-  endif()
-  if(name IN_LIST NB_CLI_NAMES)
-    message(FATAL_ERROR "${NB_CLI_CASES}: duplicate test name '${name}'")
-  endif()
-  list(APPEND NB_CLI_NAMES ${name})
-  add_test(NAME cli/${name}
-           COMMAND sh ${NB_CLI_SCRIPT} row $<TARGET_FILE:nanobragg> ${NB_CLI_CASES}
-                   ${NB_CLI_FIXTURES} ${NB_CLI_SCRATCH}/${name} ${name})
-  set_tests_properties(cli/${name} PROPERTIES LABELS cli TIMEOUT 60 SKIP_RETURN_CODE 77)
-endforeach()
+  # Only the names are needed here (run_cli.sh reads its row itself).  Match
+  # them in the joined text: a '[' in a row can make file(STRINGS) merge lines
+  # into one list element, but not change the text.  (Anchored on the ';'
+  # between lines, not '^', which MATCHALL re-applies after every match.)
+  string(REGEX MATCHALL ";[ \t]*[A-Za-z0-9_.-]+[ \t]*[|]" heads ";${lines}")
+  set(names "")
+  foreach(head IN LISTS heads)
+    string(REGEX REPLACE "^;?[ \t]*([A-Za-z0-9_.-]+)[ \t]*[|]$" "\\1" name "${head}")
+    if(name STREQUAL "")
+      continue()
+    endif()
+    if(name IN_LIST names)
+      message(FATAL_ERROR "${cases}: duplicate test name '${name}'")
+    endif()
+    list(APPEND names ${name})
+    add_test(NAME ${prefix}/${name}
+             COMMAND sh ${NB_CLI_SCRIPT} row $<TARGET_FILE:${program}> ${cases}
+                     ${fixtures} ${scratch}/${name} ${name})
+    set_tests_properties(${prefix}/${name} PROPERTIES LABELS ${label} TIMEOUT 60
+                         SKIP_RETURN_CODE 77)
+  endforeach()
 
-list(LENGTH NB_CLI_NAMES NB_CLI_COUNT)
-add_test(NAME cli/table COMMAND sh ${NB_CLI_SCRIPT} check ${NB_CLI_CASES} ${NB_CLI_COUNT})
-set_tests_properties(cli/table PROPERTIES LABELS cli)
+  list(LENGTH names count)
+  add_test(NAME ${prefix}/table COMMAND sh ${NB_CLI_SCRIPT} check ${cases} ${count})
+  set_tests_properties(${prefix}/table PROPERTIES LABELS ${label})
+endfunction()
+
+nb_add_cli_table(cli nanobragg ${CMAKE_CURRENT_LIST_DIR}/cases.txt
+                 ${CMAKE_CURRENT_LIST_DIR}/fixtures cli)
