@@ -92,7 +92,22 @@ NB_INLINE double lattice2(double h, double k, double l, double Na, double Nb, do
 
 
 /* Non-parallelepiped shapes, with nanoBragg's formulas. */
-static double lattice_other(const nb_crystal *x, double h, double k, double l)
+/* Flags of a sample in nbi_row.event. */
+enum {
+    EV_INTERP_OFF = 1, /* interpolation left the HKL grid */
+    EV_EXACT = 2       /* round crystal next to a lattice point: see lattice_other */
+};
+
+/* Below this argument the round crystal's 3 (sin s/s - cos s)/s^2 is mostly
+   rounding noise, which nanoBragg's arithmetic decides (at the direct beam
+   its s is exactly 0: F000 at full strength; ours, from the affine Miller
+   indices, is ~1e-16, where the formula gives 0 or anything). */
+#define ROUND_EXACT_S 1e-5
+
+/* The lattice factor of the round, Gaussian and top-hat shapes; *exact is
+   set where only nanoBragg's own arithmetic (the reference kernel) gives
+   its value. */
+static double lattice_other(const nb_crystal *x, double h, double k, double l, unsigned char *exact)
 {
     const double h0 = ceil(h - 0.5), k0 = ceil(k - 0.5), l0 = ceil(l - 0.5);
     const double Na = x->Na, Nb = x->Nb, Nc = x->Nc;
@@ -100,7 +115,10 @@ static double lattice_other(const nb_crystal *x, double h, double k, double l)
     if (x->shape == NB_SHAPE_ROUND) {
         double hr = (h - h0) * (h - h0) * Na * Na + (k - k0) * (k - k0) * Nb * Nb + (l - l0) * (l - l0) * Nc * Nc;
         double s = M_PI * sqrt(hr * x->fudge);
-        double sinc3 = s == 0.0 ? 1.0 : 3.0 * (sin(s) / s - cos(s)) / (s * s);
+        double sinc3;
+        if (s < ROUND_EXACT_S)
+            *exact |= EV_EXACT;
+        sinc3 = s == 0.0 ? 1.0 : 3.0 * (sin(s) / s - cos(s)) / (s * s);
         return Na * Nb * Nc * 0.723601254558268 * sinc3;
     }
     dx = (h - h0) * x->astar.x + (k - k0) * x->bstar.x + (l - l0) * x->cstar.x;
@@ -349,7 +367,7 @@ NB_CLONES static void accumulate_square_interp(const nb_experiment *e, const pas
             F = nb_hkl_interpolate_fast(&e->hkl, hh[i], kk[i], ll[i]);
         } else {
             const double j = e->have_hkl ? nearest_index(t, hh[i], kk[i], ll[i]) : -1.0;
-            w->event[i] = 1;
+            w->event[i] |= EV_INTERP_OFF;
             F = j >= 0.0 ? e->hkl.F[(long)j] : e->default_F;
         }
         w->acc[i] += F * F * w->lat[i];
@@ -593,7 +611,7 @@ NB_CLONES static void accumulate_general(const nb_experiment *e, const pass *p, 
         double L, F;
         if (p->stol_max > 0.0 && !passes_dmin(p, w->dx[i], w->dy[i], w->dz[i]))
             continue;
-        L = lattice_other(x, h, k, l);
+        L = lattice_other(x, h, k, l, &w->event[i]);
         /* nanoBragg looks no further where the lattice factor is exactly 0 */
         if (L == 0.0 && e->water_m == 0.0)
             continue;
@@ -601,7 +619,7 @@ NB_CLONES static void accumulate_general(const nb_experiment *e, const pass *p, 
             F = nb_hkl_interpolate_fast(&e->hkl, h, k, l);
         } else {
             const double j = e->have_hkl ? nearest_index(tab, h, k, l) : -1.0;
-            w->event[i] |= (unsigned char)interp;
+            w->event[i] |= (unsigned char)(interp ? EV_INTERP_OFF : 0);
             F = j >= 0.0 ? e->hkl.F[(long)j] : e->default_F;
         }
         w->acc[i] += F * F * L * L;
@@ -920,11 +938,18 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     omega_sum = finish_pixels(e, w, w->value);
     for (int j = 0; j < w->np; ++j) {
         const long idx = (long)s * d->fpixels + w->f[j];
-        int event = 0;
-        for (int i = j; interp && i < w->n; i += w->np)
+        int event = 0, swept = w->swept[j];
+        for (int i = j; (interp || x->shape == NB_SHAPE_ROUND) && i < w->n; i += w->np)
             event |= w->event[i];
         data[idx] = (float)w->value[j];
-        flags[idx] = (unsigned char)((w->swept[j] ? NBI_PIX_SWEPT : 0) | (event ? NBI_PIX_INTERP_OFF : 0));
+        if (event & EV_EXACT) { /* rare: see ROUND_EXACT_S */
+            nbi_pixel px;
+            nbi_render_pixel(e, w->f[j], s, interp, 0, &px);
+            data[idx] = (float)px.value;
+            swept = px.swept;
+            event = px.interp_off ? EV_INTERP_OFF : 0;
+        }
+        flags[idx] = (unsigned char)((swept ? NBI_PIX_SWEPT : 0) | (event & EV_INTERP_OFF ? NBI_PIX_INTERP_OFF : 0));
     }
     return omega_sum;
 }
