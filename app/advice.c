@@ -226,19 +226,20 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* A line at every 10%, and every 10 s in between once the fraction moved. */
 static void progress_line(void *ctx, double fraction)
 {
     app_progress *p = ctx;
-    const int percent = (int)(fraction * 100.0);
-    double elapsed;
-    if (percent < p->next_percent)
+    const double now = now_s(), elapsed = now - p->start_s;
+    if (fraction < p->next && (now - p->last_s < 10.0 || fraction <= p->last))
         return;
-    elapsed = now_s() - p->start_s;
-    fprintf(stderr, "nanobragg: %d%% done, %.0f s elapsed", percent, elapsed);
+    fprintf(stderr, "nanobragg: %.*f%% done, %.0f s elapsed", fraction < 0.1 ? 1 : 0, fraction * 100.0, elapsed);
     if (fraction > 0.0 && fraction < 1.0)
         fprintf(stderr, ", about %.0f s left", elapsed * (1.0 - fraction) / fraction);
     fputc('\n', stderr);
-    p->next_percent = (percent / 10 + 1) * 10;
+    p->last_s = now;
+    p->last = fraction;
+    p->next = floor(fraction * 10.0 + 1.0) / 10.0;
 }
 
 void app_progress_setup(const app_options *o, const nb_info *in, app_progress *p, nb_log *log)
@@ -246,8 +247,11 @@ void app_progress_setup(const app_options *o, const nb_info *in, app_progress *p
     memset(p, 0, sizeof *p);
     if (!o->progress || (!app_flag_value(o, "-progress") && app_total_samples(in) < LONG_RUN_SAMPLES))
         return;
-    p->start_s = now_s();
-    p->next_percent = 10;
+    p->start_s = p->last_s = now_s();
+    p->last = 0.0;
+    p->next = 0.1;
+    fprintf(stderr, "nanobragg: rendering %.4g samples (%ld per pixel)\n", app_total_samples(in),
+            in->samples_per_pixel);
     log->progress = progress_line;
     log->progress_ctx = p;
 }

@@ -46,8 +46,8 @@ double app_total_samples(const nb_info *in);
 
 /* The progress meter (stderr), shown with -progress or for long runs. */
 typedef struct app_progress {
-    double start_s;
-    int next_percent;
+    double start_s, last_s; /* monotonic seconds: start, last line */
+    double last, next;      /* fraction: of the last line, of the next 10% */
 } app_progress;
 void app_progress_setup(const app_options *o, const nb_info *in, app_progress *p, nb_log *log);
 

@@ -66,8 +66,9 @@ typedef void (*nb_progress_fn)(void *ctx, double fraction);
 typedef struct nb_log {
     nb_log_fn fn; /* NULL: messages are dropped */
     void *ctx;
-    /* Optional: called by nb_simulate from one thread, in increasing order,
-       at least every 1% of the rows; NULL: no progress reports. */
+    /* Optional: called by nb_simulate from one thread, with fractions that
+       never decrease, after each run of pixels that thread renders (often:
+       the callback decides what to show); NULL: no progress reports. */
     nb_progress_fn progress;
     void *progress_ctx;
 } nb_log;

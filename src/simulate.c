@@ -42,6 +42,21 @@ static double reference_row(const nb_experiment *e, int s, int f_start, int inte
     return omega;
 }
 
+/* Count n more pixels rendered; the first thread reports the fraction. */
+static void report_progress(const nb_log *log, long *done, long n, double total)
+{
+    long now;
+#ifdef NB_HAVE_OPENMP
+#pragma omp atomic capture
+#endif
+    now = *done += n;
+#ifdef NB_HAVE_OPENMP
+    if (omp_get_thread_num() != 0)
+        return;
+#endif
+    log->progress(log->progress_ctx, total > 0 ? (double)now / total : 1.0);
+}
+
 /* Render, in parallel over rows, every pixel from index start on (serial
    order), with interpolation state interp.  Row sums of solid angle go to
    omega_rows when not NULL. */
@@ -51,7 +66,9 @@ static nb_status render_range(const nb_experiment *e, long start, int interp, fl
     const nb_detector *d = &e->det;
     const int nf = d->fpixels, ns = d->spixels, fast = nbi_row_kernel_ok(e);
     const int s0 = (int)(start / nf);
-    int threads = e->threads, nomem = 0, rows_done = 0, reported = 0;
+    int threads = e->threads, nomem = 0;
+    long done_pixels = 0;
+    const double total = (double)nf * ns - (double)start;
     const nb_progress_fn progress = log ? log->progress : NULL;
     (void)threads;
 #ifdef NB_HAVE_OPENMP
@@ -71,28 +88,19 @@ static nb_status render_range(const nb_experiment *e, long start, int interp, fl
                 continue;
             if (fast) {
                 omega = 0.0;
-                for (int f = f_start; f < nf; f += w.chunk)
-                    omega += nbi_render_row(e, s, f, f + w.chunk < nf ? f + w.chunk : nf, interp, &w, data,
-                                            flags);
+                for (int f = f_start; f < nf; f += w.chunk) {
+                    const int f_end = f + w.chunk < nf ? f + w.chunk : nf;
+                    omega += nbi_render_row(e, s, f, f_end, interp, &w, data, flags);
+                    if (progress)
+                        report_progress(log, &done_pixels, f_end - f, total);
+                }
             } else {
                 omega = reference_row(e, s, f_start, interp, data, flags);
+                if (progress)
+                    report_progress(log, &done_pixels, nf - f_start, total);
             }
             if (omega_rows)
                 omega_rows[s] = omega;
-            if (progress) {
-                int done;
-#ifdef NB_HAVE_OPENMP
-#pragma omp atomic capture
-#endif
-                done = ++rows_done;
-#ifdef NB_HAVE_OPENMP
-                if (omp_get_thread_num() == 0)
-#endif
-                    if (100L * done / (ns - s0) > reported) { /* only this thread writes it */
-                        reported = (int)(100L * done / (ns - s0));
-                        progress(log->progress_ctx, (double)done / (ns - s0));
-                    }
-            }
         }
         if (fast)
             nbi_row_free(&w);
