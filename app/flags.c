@@ -401,16 +401,6 @@ static int fn_ignored_hint(app_options *o, const flag *f, char **args, int avail
     return 0;
 }
 
-static int fn_version(app_options *o, const flag *f, char **args, int avail, int *used)
-{
-    (void)f;
-    (void)args;
-    (void)avail;
-    o->show_version = 1;
-    *used = 0;
-    return 0;
-}
-
 /* Accepted for compatibility; nanoBragg reads these but never uses them. */
 static int fn_ignored(app_options *o, const flag *f, char **args, int avail, int *used)
 {
@@ -419,16 +409,6 @@ static int fn_ignored(app_options *o, const flag *f, char **args, int avail, int
         return fail(f, "needs a value", f->args);
     fprintf(stderr, "nanobragg: warning: %s %s has no effect (as in nanoBragg)\n", f->name, args[0]);
     *used = 1;
-    return 0;
-}
-
-static int fn_help(app_options *o, const flag *f, char **args, int avail, int *used)
-{
-    (void)f;
-    (void)args;
-    (void)avail;
-    o->show_help = 1;
-    *used = 0;
     return 0;
 }
 
@@ -445,8 +425,8 @@ static int fn_help(app_options *o, const flag *f, char **args, int avail, int *u
 
 /* Sorted by name (strcmp order) for bsearch; checked at start-up. */
 static const flag FLAGS[] = {
-    SPEC("--help", fn_help, 0, 0, "", NULL, "print this list and exit", T_PROGRAM),
-    SPEC("--version", fn_version, 0, 0, "", NULL, "print the version and build and exit", T_PROGRAM),
+    SW("--help", OPT(show_help), 1, 0, "print this list and exit", T_PROGRAM),
+    SW("--version", OPT(show_version), 1, 0, "print the version and build and exit", T_PROGRAM),
     SPEC("-4stol", fn_ignored, 0, 0, "<file>", NULL, "S(4 stol) table (read but unused, as in nanoBragg)", T_COMPAT),
     SPEC("-MW", fn_ignored, 0, 0, "<g/mol>", NULL, "molecular weight (unused, as in nanoBragg)", T_COMPAT),
     SPEC("-N", fn_N, 0, 1000000, "<int>", NULL, "unit cells along a, b and c", T_CRYSTAL),
@@ -506,7 +486,7 @@ static const flag FLAGS[] = {
     REAL("-flux", CFG(flux), 1, 0, BIG, 0, "photons/s", "incident flux, with -exposure and -beamsize", T_BEAM),
     FACTOR("-fudge", CFG(fudge), 0, BIG, 0, "factor", "spot-shape scale factor", T_CRYSTAL),
     SW("-gauss_xtal", CFG(shape), NB_SHAPE_GAUSS, 0, "Gaussian spots", T_CRYSTAL),
-    SPEC("-h", fn_help, 0, 0, "", NULL, "print this list and exit", T_PROGRAM),
+    SW("-h", OPT(show_help), 1, 0, "print this list and exit", T_PROGRAM),
     SPEC("-hdiv", fn_ignored_hint, 0, 0, "<mrad>", NULL, "no effect, as in nanoBragg (see -hdivrange)", T_COMPAT),
     REAL("-hdivrange", CFG(hdivrange_rad), 1e-3, 0, BIG, 0, "mrad", "horizontal divergence range", T_BEAM),
     REAL("-hdivstep", CFG(hdivstep_rad), 1e-3, 0, BIG, 0, "mrad", "horizontal divergence step", T_BEAM),

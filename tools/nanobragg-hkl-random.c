@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tool_output.h"
+#include "fileout.h"
 
 #define PROG "nanobragg-hkl-random"
 #define EXIT_IO 1
@@ -406,9 +406,10 @@ int main(int argc, char **argv)
 {
     options o;
     table_job job;
-    tool_output out;
+    nb_fileout out = {0};
+    nb_error err;
     size_t count = 0;
-    int max[3], k, rc, e;
+    int max[3], k, rc;
     if (parse_args(argc, argv, &o) != 0)
         return EXIT_USAGE;
     memset(&job, 0, sizeof job);
@@ -421,16 +422,16 @@ int main(int argc, char **argv)
     }
     if (index_limits(&o, max) != 0)
         return EXIT_USAGE;
-    if ((e = tool_output_open(&out, o.out)) != 0) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", o.out, strerror(e));
+    if (nb_fileout_open(&out, o.out, &err) != NB_OK) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
         return EXIT_IO;
     }
     rc = make_table(&job, max, out.fp, &count);
-    if (rc == 0 && (e = tool_output_commit(&out)) != 0) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", o.out, strerror(e));
+    if (rc == 0 && nb_fileout_commit(&out, &err) != NB_OK) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
         rc = EXIT_IO;
     }
-    tool_output_abort(&out);
+    nb_fileout_abort(&out);
     for (k = 0; k < 3; k++)
         phase_table_free(&job.axis[k]);
     free(job.pair_re);

@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "nanobragg.h"
-#include "tool_output.h"
+#include "fileout.h"
 
 #define PROG "nanobragg-png"
 #define EXIT_IO 1
@@ -283,10 +283,10 @@ static unsigned char gray_level(float v, double white, double black, const optio
 static int write_png(const char *path, const unsigned char *gray, const image *img)
 {
     png_image png;
-    tool_output out;
-    int e = tool_output_open(&out, path);
-    if (e) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(e));
+    nb_fileout out = {0};
+    nb_error err;
+    if (nb_fileout_open(&out, path, &err) != NB_OK) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
         return -1;
     }
     memset(&png, 0, sizeof png);
@@ -296,11 +296,11 @@ static int write_png(const char *path, const unsigned char *gray, const image *i
     png.format = PNG_FORMAT_GRAY;
     if (!png_image_write_to_stdio(&png, out.fp, 0, gray, 0, NULL)) {
         fprintf(stderr, PROG ": cannot write %s: %s\n", path, png.message);
-        tool_output_abort(&out);
+        nb_fileout_abort(&out);
         return -1;
     }
-    if ((e = tool_output_commit(&out)) != 0) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", path, strerror(e));
+    if (nb_fileout_commit(&out, &err) != NB_OK) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
         return -1;
     }
     return 0;

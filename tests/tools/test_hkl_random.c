@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "../unit/scratch.h"
+
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,16 +38,7 @@ typedef struct {
     size_t n;
 } table;
 
-static char scratch[256];
-
 /* ---------------------------------------------------------------- helpers */
-
-static const char *in_scratch(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", scratch, name);
-    return path;
-}
 
 /* Run the tool with args, writing name in the scratch folder; its exit status. */
 static int run_tool(const char *args, const char *name)
@@ -285,29 +278,7 @@ static void no_f000(void **state)
 
 /* ---------------------------------------------------------------- main */
 
-static int setup(void **state)
-{
-    const char *tmp = getenv("TMPDIR");
-    (void)state;
-    snprintf(scratch, sizeof scratch, "%s/nb_test_hkl_random.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(scratch) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    DIR *d = opendir(scratch);
-    struct dirent *e;
-    (void)state;
-    while (d && (e = readdir(d)) != NULL) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/%s", scratch, e->d_name);
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            remove(path);
-    }
-    if (d)
-        closedir(d);
-    return rmdir(scratch);
-}
+SCRATCH_GROUP("nb_test_hkl_random")
 
 int main(void)
 {
@@ -319,5 +290,5 @@ int main(void)
         cmocka_unit_test(seed_decides),
         cmocka_unit_test(no_f000),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

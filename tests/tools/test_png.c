@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "../unit/scratch.h"
+
 #include <dirent.h>
 #include <math.h>
 #include <png.h>
@@ -26,29 +28,7 @@
 #define W 6
 #define H 4
 
-static char scratch[256];
-
 /* ---------------------------------------------------------------- helpers */
-
-static const char *in_scratch(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", scratch, name);
-    return path;
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    closedir(d);
-    return n;
-}
 
 /* Run the tool: args, then input and output (names in the scratch folder,
    or absolute paths); its exit status. */
@@ -214,29 +194,7 @@ static void failure_leaves_nothing(void **state)
 
 /* ---------------------------------------------------------------- main */
 
-static int setup(void **state)
-{
-    const char *tmp = getenv("TMPDIR");
-    (void)state;
-    snprintf(scratch, sizeof scratch, "%s/nb_test_png.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(scratch) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    DIR *d = opendir(scratch);
-    struct dirent *e;
-    (void)state;
-    while (d && (e = readdir(d)) != NULL) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/%s", scratch, e->d_name);
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            remove(path);
-    }
-    if (d)
-        closedir(d);
-    return rmdir(scratch);
-}
+SCRATCH_GROUP("nb_test_png")
 
 int main(void)
 {
@@ -247,5 +205,5 @@ int main(void)
         cmocka_unit_test(smv_size_from_header),
         cmocka_unit_test(failure_leaves_nothing),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

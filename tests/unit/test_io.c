@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,29 +27,7 @@
 
 #define REF_INT_IMG NB_TEST_DATA_DIR "/reference/cases/basic_cubic/expected/int.img"
 
-static char scratch[256];
-
 /* ---------------------------------------------------------------- helpers */
-
-static const char *in_scratch(const char *name)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", scratch, name);
-    return path;
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    closedir(d);
-    return n;
-}
 
 static unsigned char *slurp(const char *path, size_t *size)
 {
@@ -104,30 +84,6 @@ static void basic_cubic_info(nb_smv_info *s)
     s->dials_origin_mm[1] = 6.5;
     s->dials_origin_mm[2] = -100;
     s->xds_orgx = s->xds_orgy = 65.5;
-}
-
-static int setup(void **state)
-{
-    const char *tmp = getenv("TMPDIR");
-    (void)state;
-    snprintf(scratch, sizeof scratch, "%s/nb_test_io.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(scratch) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    DIR *d = opendir(scratch);
-    struct dirent *e;
-    (void)state;
-    while (d && (e = readdir(d)) != NULL) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/%s", scratch, e->d_name);
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && remove(path) != 0)
-            rmdir(path);
-    }
-    if (d)
-        closedir(d);
-    return rmdir(scratch);
 }
 
 /* ---------------------------------------------------------------- SMV */
@@ -755,6 +711,8 @@ static void smv_error_quotes_one_value(void **state)
     assert_int_equal(remove(in_scratch("huge.img")), 0);
 }
 
+SCRATCH_GROUP("nb_test_io")
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,5 +741,5 @@ int main(void)
         cmocka_unit_test(output_check),
         cmocka_unit_test(smv_error_quotes_one_value),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
