@@ -1,13 +1,15 @@
 #!/bin/sh
 # Install the Debian packages the build and tests need, only if missing:
-# the compiler, CMake and cmocka (required), and FabIO for /usr/bin/python3
-# (optional: the interoperability test reads our SMV images with it and is
-# skipped without it).
+# the compiler, CMake, cmocka and numpy for /usr/bin/python3 (required; the
+# spec acceptance tests are skipped without numpy), and FabIO for
+# /usr/bin/python3 (optional: the interoperability test reads our SMV images
+# with it and is skipped without it).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
+/usr/bin/python3 -c "import numpy" >/dev/null 2>&1 || need="$need python3-numpy"
 optional=""
 /usr/bin/python3 -c "import fabio" >/dev/null 2>&1 || optional="python3-fabio"
 [ -n "$need$optional" ] || exit 0
