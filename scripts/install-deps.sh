@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install the Debian packages the build and tests need, only if missing:
-# the compiler, CMake and cmocka (required); optional: FabIO for
+# the compiler, CMake, cmocka and numpy for /usr/bin/python3 (required; the
+# spec acceptance tests are skipped without numpy); optional: FabIO for
 # /usr/bin/python3 (the interoperability test reads our SMV images with it
 # and is skipped without it) and libpng (nanobragg-png, the PNG previews of
 # make demo, is built only with it).
@@ -9,6 +10,7 @@ command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
+/usr/bin/python3 -c "import numpy" >/dev/null 2>&1 || need="$need python3-numpy"
 optional=""
 /usr/bin/python3 -c "import fabio" >/dev/null 2>&1 || optional="$optional python3-fabio"
 [ -f /usr/include/png.h ] || optional="$optional libpng-dev"
