@@ -143,14 +143,14 @@ static void warn_pivot(const app_options *o, const nb_info *in, const char *conv
 
 static void warn_ignored_centres(const app_options *o, const nb_info *in, const char *conv)
 {
-    static const char *const beam[] = {"-Xbeam", "-Ybeam"};
+    static const char *const beam[] = {"-Xbeam", "-Ybeam", "-Xclose", "-Yclose"};
     static const char *const close[] = {"-Xclose", "-Yclose", "-ORGX", "-ORGY"};
     if (in->convention == NB_CONV_XDS || in->convention == NB_CONV_DIALS) {
-        for (int i = 0; i < 2; ++i) {
+        for (int i = 0; i < 4; ++i) {
             const char *v = app_flag_value(o, beam[i]);
             if (v)
-                warn("%s %s is ignored: %s pivots about the sample and places the detector by its "
-                     "near point (ORGX=%g ORGY=%g pixels); the direct beam meets it at "
+                warn("%s %s is ignored: %s pivots about the sample and places the detector by "
+                     "-ORGX/-ORGY (here ORGX=%g ORGY=%g pixels); the direct beam meets it at "
                      "Fbeam=%g Sbeam=%g mm",
                      beam[i], v, conv, in->ORGX, in->ORGY, in->Fbeam_m * 1e3, in->Sbeam_m * 1e3);
         }

@@ -901,12 +901,14 @@ def check_stats(r, img, use):
     near("mean over rendered pixels", r.stats()[0], vals.mean(), rel=1e-5)
     near("rms = sqrt(sum x^2 / (N-1))", r.stats()[1], np.sqrt(np.sum(vals**2) / (vals.size - 1)), rel=1e-5)
     near("max_I", r.find(r"max_I = (\S+)"), vals.max(), rel=1e-5)
+    near("rmsd = sqrt(sum (x - mean)^2 / (N-1)) over the same pixels", r.stats()[2],
+         np.sqrt(np.sum((vals - vals.mean()) ** 2) / (vals.size - 1)), rel=1e-5)
 
 
 @at("AT-ROI-001")
 def roi_001():
     """Pixels outside -roi or masked are not rendered (0) and not in the statistics
-    (rmsd: not asserted; it is about to exclude masked pixels)."""
+    (mean, rms, rmsd, max_I)."""
     mask = np.ones((32, 32), np.uint16)
     mask[5:8, 8:12] = 0
     r = run(
@@ -1052,7 +1054,7 @@ def cli_003():
 def cli_004():
     """-img and -mask with conflicting headers: the last read (-img) wins; mask-0 pixels
     stay 0 in the float image (the SMV images hold the ADC offset there) and are not in
-    the statistics (rmsd not asserted)."""
+    the statistics (mean, rms, rmsd, max_I)."""
     mask = np.ones((32, 32), np.uint16)
     mask[5:8, 8:12] = 0
     files = {
