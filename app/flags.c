@@ -385,19 +385,23 @@ static int fn_polar(app_options *o, const flag *f, char **args, int avail, int *
     return 0;
 }
 
-/* Spellings found in nanoBragg's examples that it silently ignored (-hdiv,
-   -vdiv, -dispstep, -source_distance): accepted with no effect, as there,
-   and a warning naming the flag that does what was probably meant. */
+/* Spellings found in nanoBragg's examples and README that it silently
+   ignored (-hdiv, -vdiv, -dispstep, -source_distance, -xdet_vector, ...):
+   accepted with no effect, as there, taking as many values as the row's
+   synopsis names, with a warning naming the flag probably meant. */
 static int fn_ignored_hint(app_options *o, const flag *f, char **args, int avail, int *used)
 {
     const char *see = strstr(f->help, "see ");
+    int n = 1;
     (void)o;
-    if (avail < 1)
-        return fail(f, "needs a value", f->args);
-    fprintf(stderr, "nanobragg: warning: %s %s has no effect (nanoBragg ignored it too)%s%.*s%s\n", f->name,
-            args[0], see ? "; did you mean " : "", see ? (int)strcspn(see + 4, ")") : 0, see ? see + 4 : "",
-            see ? "?" : "");
-    *used = 1;
+    for (const char *c = f->args; *c; ++c)
+        n += *c == ' ';
+    if (avail < n)
+        return fail(f, n > 1 ? "needs 3 values" : "needs a value", f->args);
+    fprintf(stderr, "nanobragg: warning: %s %s%s has no effect (nanoBragg ignored it too)%s%.*s%s\n", f->name,
+            args[0], n > 1 ? " ..." : "", see ? "; did you mean " : "", see ? (int)strcspn(see + 4, ")") : 0,
+            see ? see + 4 : "", see ? "?" : "");
+    *used = n;
     return 0;
 }
 
@@ -577,6 +581,7 @@ static const flag FLAGS[] = {
     REAL("-wave", CFG(lambda0_m), 1e-10, POS, BIG, 0, "A", "same as -lambda", T_BEAM),
     REAL("-wavelength", CFG(lambda0_m), 1e-10, POS, BIG, 0, "A", "same as -lambda", T_BEAM),
     REAL("-width", CFG(sample_y_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_width", T_CRYSTAL),
+    SPEC("-xdet_vector", fn_ignored_hint, 0, 0, "<x y z>", NULL, "no effect, as in nanoBragg (see -fdet_vector)", T_COMPAT),
     SW("-xds", CFG(convention), NB_CONV_XDS, E_PIVOT_SAMPLE, "XDS convention", T_DETECTOR),
     REAL("-xtal_height", CFG(sample_z_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_height", T_CRYSTAL),
     SPEC("-xtal_size", fn_sample_size, 0, BIG, "<mm>", "mm", "same as -xtalsize", T_CRYSTAL),
@@ -586,6 +591,8 @@ static const flag FLAGS[] = {
     REAL("-xtal_y", CFG(sample_y_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_width", T_CRYSTAL),
     REAL("-xtal_z", CFG(sample_z_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_height", T_CRYSTAL),
     SPEC("-xtalsize", fn_sample_size, 0, BIG, "<mm>", "mm", "crystal size, x = y = z (alternative to -N)", T_CRYSTAL),
+    SPEC("-ydet_vector", fn_ignored_hint, 0, 0, "<x y z>", NULL, "no effect, as in nanoBragg (see -sdet_vector)", T_COMPAT),
+    SPEC("-zdet_vector", fn_ignored_hint, 0, 0, "<x y z>", NULL, "no effect, as in nanoBragg (see -odet_vector)", T_COMPAT),
 };
 
 static const size_t NFLAGS = sizeof FLAGS / sizeof FLAGS[0];
