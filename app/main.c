@@ -138,6 +138,8 @@ int main(int argc, char **argv)
     rc = app_read_headers(&o, &mask);
     if (!rc)
         rc = app_parse_flags(&o, argc, argv);
+    if (!rc)
+        rc = app_isa_from_env(&o);
     if (!rc && (o.show_help || o.show_version)) {
         if (o.show_help)
             app_print_help(argv[0]);

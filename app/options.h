@@ -45,6 +45,10 @@ void app_print_help(const char *prog);
 /* Print the version, the build (compiler, OpenMP, instruction sets) to stdout. */
 void app_print_version(void);
 
+/* The environment variable NB_ISA (auto, baseline, avx2, avx512) into
+   o->cfg.isa; 0, or 2 after printing an error for another value. */
+int app_isa_from_env(app_options *o);
+
 /* The first argument of the last occurrence of flag name or one of its
    aliases (rows whose help reads "same as NAME": -wave for -lambda), or ""
    for a switch; NULL if none of them was given on the command line. */

@@ -70,7 +70,7 @@ static void report_kernel(const nb_info *in)
     threads = omp_get_max_threads();
 #endif
     printf("  %ld sample%s per pixel; %s kernel, %s, %s precision, %d thread%s\n", in->samples_per_pixel,
-           in->samples_per_pixel == 1 ? "" : "s", in->kernel, nb_kernel_isa(), in->precision_used == NB_PRECISION_SINGLE ? "single" : "double",
+           in->samples_per_pixel == 1 ? "" : "s", in->kernel, in->isa, in->precision_used == NB_PRECISION_SINGLE ? "single" : "double",
            threads, threads == 1 ? "" : "s");
     if (in->precision_note)
         printf("  -precision single not used: %s\n", in->precision_note);

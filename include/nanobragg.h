@@ -101,6 +101,14 @@ typedef enum {
 
 typedef enum { NB_PRECISION_DOUBLE = 0, NB_PRECISION_SINGLE = 1 } nb_precision;
 
+/* Instruction set of the vectorised kernel loops. */
+typedef enum {
+    NB_ISA_AUTO = 0,  /* the best this processor runs */
+    NB_ISA_BASELINE,  /* x86-64 (SSE2), or the compiler's baseline off x86 */
+    NB_ISA_AVX2,      /* x86-64-v3: AVX2 and FMA */
+    NB_ISA_AVX512     /* x86-64-v4: AVX-512 */
+} nb_isa;
+
 /* Sentinel for "not given": use NB_UNSET and test with nb_is_unset(). */
 #define NB_UNSET (-1.0e300)
 int nb_is_unset(double value);
@@ -189,6 +197,7 @@ typedef struct nb_config {
 
     /* execution */
     nb_precision precision;
+    nb_isa isa;               /* NB_ISA_AUTO: the best the processor has */
     int threads;              /* <= 0: OpenMP default */
 } nb_config;
 
@@ -247,6 +256,7 @@ typedef struct nb_info {
     long samples_per_pixel;  /* steps x detector layers: kernel evaluations per pixel */
     int oversample_auto;     /* the sub-pixel count was chosen automatically */
     const char *kernel;      /* "row" (vectorised) or "reference-order" (-oversample_*) */
+    const char *isa;         /* instruction set of the row kernel's loops */
     nb_precision precision_used; /* of the lattice sums: single only where it applies */
     const char *precision_note;  /* why -precision single was not used, or NULL */
 } nb_info;
@@ -260,9 +270,11 @@ typedef struct nb_info {
 NB_WARN_UNUSED nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log,
                                               nb_experiment **out, nb_error *err);
 void nb_experiment_free(nb_experiment *exp);
-/* The instruction set of the vector loops on this processor (a static
-   string, e.g. "x86-64-v3 (AVX2, FMA)"). */
+/* The instruction set of the vector loops NB_ISA_AUTO picks on this
+   processor (a static string, e.g. "x86-64-v3 (AVX2, FMA)"). */
 const char *nb_kernel_isa(void);
+/* 1 if this build and processor can run isa's loops (NB_ISA_AUTO: always). */
+int nb_isa_available(nb_isa isa);
 const nb_info *nb_experiment_info(const nb_experiment *exp);
 
 /* ---------------------------------------------------------------- simulate */

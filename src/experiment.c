@@ -12,7 +12,7 @@
 #include "beam.h"
 #include "crystal.h"
 #include "detector.h"
-#include "kernel_row.h"
+#include "row_loops.h"
 #include "sampling.h"
 #include "util.h"
 
@@ -257,6 +257,8 @@ static nb_status finish(const nb_config *cfg, nb_experiment *exp, nb_error *err)
                 * NB_AVOGADRO / 18.0;
     exp->threads = cfg->threads;
     exp->precision = cfg->precision;
+    exp->loops = nbi_row_loops_for(cfg->isa);
+    in->isa = exp->loops->isa;
     if ((double)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * os * os * det->thicksteps
         > (double)NB_MAX_STEPS_PER_PIXEL)
         return nbi_fail(err, NB_ERR_RANGE, "too many samples per pixel (%d sources x %d domains x %d "
@@ -275,6 +277,10 @@ static nb_status finish(const nb_config *cfg, nb_experiment *exp, nb_error *err)
 
 static nb_status validate(const nb_config *cfg, nb_error *err)
 {
+    static const char *const isa_names[] = {"auto", "baseline", "avx2", "avx512"};
+    if ((unsigned)cfg->isa > NB_ISA_AVX512 || !nbi_row_loops_for(cfg->isa))
+        return nbi_fail(err, NB_ERR_INVALID, "instruction set %s is not available on this processor or in this build",
+                        (unsigned)cfg->isa <= NB_ISA_AVX512 ? isa_names[cfg->isa] : "(unknown)");
     if (!(cfg->lambda0_m > 0.0) || !isfinite(cfg->lambda0_m))
         return nbi_fail(err, NB_ERR_INVALID, "wavelength must be positive (got %g A)", cfg->lambda0_m * 1e10);
     if (cfg->oversample > 1000)

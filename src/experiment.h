@@ -73,6 +73,7 @@ struct nb_experiment {
     long steps;
     int threads;
     nb_precision precision;
+    const struct nbi_row_loops *loops; /* the row kernel's vector loops (isa.c) */
 };
 
 #endif

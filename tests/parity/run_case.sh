@@ -9,6 +9,10 @@
 #       file of CASE_DIR/expected except stdout.txt against the file of the
 #       same name with COMPARE, and require the two runs' float.bin (and
 #       noise.img) to be identical bit for bit.
+#   run_case.sh isa NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR
+#       Run the case (1 thread) with every instruction set of the row kernel
+#       the processor runs (NB_ISA=baseline, avx2, avx512): each must pass the
+#       tolerances and all must write the same float.bin bit for bit.
 #   run_case.sh single NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR
 #       The same command line with -precision single: its float.bin must keep
 #       Pearson r >= 0.99999 against the expected one.
@@ -121,6 +125,41 @@ run_case() {
     finish "$status" "$scratch"
 }
 
+# Every instruction set of the row kernel this processor runs (NB_ISA):
+# each must pass the tolerances, and all must write the same float image bit
+# for bit.  An instruction set the processor lacks is skipped (nanobragg
+# refuses it with "not available").
+run_isa() {
+    nb=$1 cmp=$2 case_dir=$3 scratch=$4
+    [ -d "$case_dir/expected" ] || die "no expected/ in $case_dir"
+    remove_dir "$scratch"
+    status=0 first=""
+    for isa in baseline avx2 avx512; do
+        prepare "$scratch/$isa" "$case_dir"
+        NB_ISA=$isa
+        export NB_ISA
+        if ! run_nb "$nb" "$scratch/$isa" "$case_dir" 1 >"$scratch/$isa.run" 2>&1; then
+            unset NB_ISA
+            if grep "not available on this processor" "$scratch/$isa/stdout.log" >/dev/null 2>&1; then
+                echo "-- NB_ISA=$isa: not available here, skipped"
+                continue
+            fi
+            cat "$scratch/$isa.run"
+            finish 1 "$scratch"
+        fi
+        unset NB_ISA
+        echo "-- NB_ISA=$isa"
+        check_outputs "$cmp" "$case_dir" "$scratch/$isa" || status=1
+        if [ -z "$first" ]; then
+            first=$isa
+        else
+            printf 'float.bin, %s vs %s: ' "$first" "$isa"
+            "$cmp" --bitwise "$scratch/$first/float.bin" "$scratch/$isa/float.bin" || status=1
+        fi
+    done
+    finish "$status" "$scratch"
+}
+
 # -precision single: the float image must keep Pearson r >= 0.99999.
 run_single() {
     nb=$1 cmp=$2 case_dir=$3 scratch=$4
@@ -150,7 +189,11 @@ single)
     [ $# -eq 4 ] || die "usage: run_case.sh single NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
     run_single "$@"
     ;;
+isa)
+    [ $# -eq 4 ] || die "usage: run_case.sh isa NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
+    run_isa "$@"
+    ;;
 *)
-    die "unknown mode '$mode' (expected: case or single)"
+    die "unknown mode '$mode' (expected: case, isa or single)"
     ;;
 esac

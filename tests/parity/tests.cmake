@@ -5,6 +5,9 @@
 #   threads; each run's outputs must match the expected ones with
 #   nanobragg-compare (tolerances in reference/SOURCE-README.md), and the two
 #   runs' float.bin (and noise.img) must be identical bit for bit.
+# isa/<case>: the case at 1 thread with every instruction set of the row
+#   kernel the processor runs (NB_ISA=baseline, avx2, avx512): each passes the
+#   tolerances, and their float images are identical bit for bit.
 # single/<case>: the same command line with -precision single must keep a
 #   Pearson correlation of at least 0.99999 with the expected float image.
 # Scratch copies live under <build>/tests/parity-scratch and are removed when
@@ -21,6 +24,10 @@ foreach(dir ${NB_PARITY_CASE_DIRS})
              COMMAND sh ${NB_PARITY_SCRIPT} case $<TARGET_FILE:nanobragg>
                      $<TARGET_FILE:nanobragg-compare> ${dir} ${NB_PARITY_SCRATCH}/${case})
     set_tests_properties(parity/${case} PROPERTIES LABELS "parity;determinism")
+    add_test(NAME isa/${case}
+             COMMAND sh ${NB_PARITY_SCRIPT} isa $<TARGET_FILE:nanobragg>
+                     $<TARGET_FILE:nanobragg-compare> ${dir} ${NB_PARITY_SCRATCH}/isa-${case})
+    set_tests_properties(isa/${case} PROPERTIES LABELS "isa;determinism")
     add_test(NAME single/${case}
              COMMAND sh ${NB_PARITY_SCRIPT} single $<TARGET_FILE:nanobragg>
                      $<TARGET_FILE:nanobragg-compare> ${dir} ${NB_PARITY_SCRATCH}/single-${case})

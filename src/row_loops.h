@@ -1,0 +1,138 @@
+/*
+ * row_loops.h - the vector loops of the row kernel and what they share with
+ * its driver (kernel_row.c).
+ *
+ * The loops (src/loops/row_loops.c) are compiled once per instruction set
+ * (x86-64 baseline, x86-64-v3 with AVX2 and FMA, x86-64-v4 with AVX-512 on
+ * x86; the compiler's baseline elsewhere), each copy exporting one table of
+ * function pointers.  The experiment picks one table at set-up
+ * (nbi_row_loops_for), so the choice is made once, can be forced, and is
+ * reported.
+ */
+#ifndef NB_ROW_LOOPS_H
+#define NB_ROW_LOOPS_H
+
+#include <math.h>
+
+#include "kernel_row.h"
+
+/* The small functions of the vector loops must be inlined into them (a call
+   per sample would forbid vectorisation). */
+#if defined(__GNUC__) || defined(__clang__)
+#define NB_INLINE static inline __attribute__((always_inline))
+#else
+#define NB_INLINE static inline
+#endif
+
+/* Vector loops: OpenMP's simd directive where OpenMP is on. */
+#ifdef NB_HAVE_OPENMP
+#define NB_SIMD _Pragma("omp simd")
+#else
+#define NB_SIMD
+#endif
+
+/* Flags of a sample in nbi_row.event. */
+enum {
+    EV_INTERP_OFF = 1, /* interpolation left the HKL grid */
+    EV_EXACT = 2       /* round crystal next to a lattice point: see lattice_other */
+};
+
+/* Below this argument the round crystal's 3 (sin s/s - cos s)/s^2 is mostly
+   rounding noise, which nanoBragg's arithmetic decides (at the direct beam
+   its s is exactly 0: F000 at full strength; ours, from the affine Miller
+   indices, is ~1e-16, where the formula gives 0 or anything). */
+#define ROUND_EXACT_S 1e-5
+
+/* The HKL table as the vector loops read it (copied out of the experiment so
+   the compiler can keep it in registers). */
+typedef struct table {
+    double h_min, h_max, k_min, k_max, l_min, l_max, default_F;
+    double kstride, hstride;
+} table;
+
+static inline table table_of(const nb_experiment *e)
+{
+    const nb_hkl *t = &e->hkl;
+    table v = {t->h_min, t->h_max, t->k_min, t->k_max, t->l_min, t->l_max, e->default_F,
+               t->l_range + 1, (t->k_range + 1) * (t->l_range + 1)};
+    return v;
+}
+
+/* Miller index as an affine function of the sample direction. */
+typedef struct affine {
+    double x, y, z, off;
+} affine;
+
+NB_INLINE double apply(affine a, double dx, double dy, double dz)
+{
+    return a.x * dx + a.y * dy + a.z * dz - a.off;
+}
+
+/* One orientation x source over all samples of the row. */
+typedef struct pass {
+    affine H, K, L;
+    double ix, iy, iz, inv_lambda; /* incident direction, 1/lambda (1/m) */
+    double stol_max;               /* 0.5/dmin (1/m): larger stol is cut; 0: no cut */
+} pass;
+
+NB_INLINE int passes_dmin(const pass *p, double dx, double dy, double dz)
+{
+    /* nanoBragg: skip if dmin > 0.5/stol, stol = |d - i|/(2 lambda) */
+    const double sx = dx - p->ix, sy = dy - p->iy, sz = dz - p->iz;
+    const double stol = 0.5 * sqrt(sx * sx + sy * sy + sz * sz) * p->inv_lambda;
+    return !(stol > p->stol_max);
+}
+
+/* Kahn polarization factor for incident direction inc (source s) and unit
+   diffracted direction d, nanoBragg's formula with cos(2 psi) taken from the
+   projections E, B of d on the source's E-B frame:
+   psi = -atan2(B, E), so cos(2 psi) = (E^2 - B^2)/(E^2 + B^2). */
+static inline double nbi_polar_factor(double kahn, double ix, double iy, double iz, double ex, double ey,
+                                  double ez, double bx, double by, double bz, double dx, double dy, double dz)
+{
+    const double c = ix * dx + iy * dy + iz * dz, c2 = c * c;
+    const double E = dx * ex + dy * ey + dz * ez, B = dx * bx + dy * by + dz * bz;
+    const double r = E * E + B * B;
+    const double cos2psi = (kahn != 0.0 && r > 0.0) ? (E * E - B * B) / r : 1.0;
+    return 0.5 * (1.0 + c2 - kahn * cos2psi * (1 - c2));
+}
+
+/* Float sums are flushed into the double sums after this many passes. */
+#define NB_SINGLE_FLUSH 64
+
+static inline void nbi_flush_single(nbi_row *w)
+{
+    for (int i = 0; i < w->n; ++i) {
+        w->acc[i] += w->accf[i];
+        w->accf[i] = 0.0f;
+    }
+    w->pending = 0;
+}
+
+/* One accumulation loop: adds F^2 L^2 of pass p to every sample of w.
+   interp: tricubic interpolation still on (the loops that need it). */
+typedef void (*nbi_accumulate_fn)(const nb_experiment *e, const pass *p, int interp, nbi_row *w);
+
+/* The loops of one instruction set. */
+typedef struct nbi_row_loops {
+    const char *isa; /* e.g. "x86-64-v3 (AVX2, FMA)" */
+    nbi_accumulate_fn square_flat, square_hkl, square_interp, single_flat, single_hkl, general;
+    nbi_accumulate_fn cube[2][13]; /* [single][N], N x N x N crystals, 2 <= N <= 12 */
+    /* directions and distances of sample q of every pixel of the run */
+    void (*flat_directions)(const nb_detector *d, int s, int q, int t, int subF, int subS, nbi_row *w);
+    /* solid angle and polarization of every pixel (no -dmin cut) */
+    void (*pixel_factors_uncut)(const nb_experiment *e, nbi_row *w);
+    /* pixel values from the sums; returns the solid-angle sum */
+    double (*finish_pixels)(const nb_experiment *e, const nbi_row *w, double *value);
+} nbi_row_loops;
+
+extern const nbi_row_loops nbi_row_loops_baseline;
+#ifdef NB_ISA_VARIANTS
+extern const nbi_row_loops nbi_row_loops_v3, nbi_row_loops_v4;
+#endif
+
+/* The loops for isa, or NULL if this build or this processor has none
+   (NB_ISA_AUTO: the best the processor runs).  In isa.c. */
+const nbi_row_loops *nbi_row_loops_for(nb_isa isa);
+
+#endif
