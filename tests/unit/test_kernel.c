@@ -456,6 +456,43 @@ static void test_mask(void **state)
     assert_null(e);
 }
 
+/* ------------------------------------------------------------ instruction sets */
+
+/* Every instruction set the processor runs renders the same float image;
+   one it lacks, or no instruction set at all, is refused at set-up. */
+static void test_isa_choice(void **state)
+{
+    static const nb_isa isas[] = {NB_ISA_BASELINE, NB_ISA_AVX2, NB_ISA_AVX512};
+    nb_config cfg;
+    nb_image ref, img;
+    nb_experiment *e = NULL;
+    nb_error err;
+    int ran = 0;
+    (void)state;
+    tiny_config(&cfg);
+    cfg.Na = cfg.Nb = cfg.Nc = 3;
+    cfg.oversample = 2;
+    cfg.isa = NB_ISA_AUTO;
+    simulate(&cfg, NULL, &ref);
+    for (int i = 0; i < 3; ++i) {
+        cfg.isa = isas[i];
+        if (!nb_isa_available(isas[i])) {
+            assert_int_equal(nb_experiment_create(&cfg, NULL, &e, &err), NB_ERR_INVALID);
+            assert_null(e);
+            assert_non_null(strstr(err.msg, "not available"));
+            continue;
+        }
+        simulate(&cfg, NULL, &img);
+        assert_memory_equal(ref.data, img.data, sizeof(float) * NPIX * NPIX);
+        nb_image_free(&img);
+        ++ran;
+    }
+    assert_true(ran >= 1 && nb_isa_available(NB_ISA_BASELINE) && nb_isa_available(NB_ISA_AUTO));
+    cfg.isa = (nb_isa)99;
+    assert_int_equal(nb_experiment_create(&cfg, NULL, &e, &err), NB_ERR_INVALID);
+    nb_image_free(&ref);
+}
+
 /* ------------------------------------------------------------ determinism */
 
 typedef struct warn_count {
@@ -553,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_dmin),
         cmocka_unit_test(test_roi),
         cmocka_unit_test(test_mask),
+        cmocka_unit_test(test_isa_choice),
         cmocka_unit_test(test_threads_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
