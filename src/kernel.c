@@ -177,19 +177,6 @@ vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int sub
     return diff;
 }
 
-double nbi_solid_angle(const nb_detector *d, double airpath)
-{
-    if (d->point_pixel)
-        return 1.0 / airpath / airpath;
-    return d->pixel_m * d->pixel_m / airpath / airpath * d->close_distance_m / airpath;
-}
-
-double nbi_capture_fraction(const nb_detector *d, int t, vec3 diff)
-{
-    double parallax = v3_dot(diff, d->odet);
-    return exp(-t * d->thickstep_m * d->mu / parallax) - exp(-(t + 1) * d->thickstep_m * d->mu / parallax);
-}
-
 static void subpixel(const nb_experiment *e, int f, int s, int t, int subF, int subS, pixel_state *ps,
                      nbi_pixel *out)
 {
@@ -197,10 +184,10 @@ static void subpixel(const nb_experiment *e, int f, int s, int t, int subF, int 
     double airpath;
     vec3 diff = nbi_subpixel_direction(e, f, s, t, subF, subS, &airpath);
     if (ps->omega == 0.0 || d->oversample_omega)
-        ps->omega = nbi_solid_angle(d, airpath);
+        ps->omega = nbi_solid_angle(d->point_pixel, d->pixel_m, d->close_distance_m, airpath);
     out->omega_sum += ps->omega;
     if (ps->capture == 0.0 || d->oversample_thick)
-        ps->capture = nbi_capture_fraction(d, t, diff);
+        ps->capture = nbi_capture_fraction(v3_dot(diff, d->odet), t, d->thickstep_m, d->mu);
     sources(e, diff, ps, out);
 }
 

@@ -7,6 +7,7 @@
 #define NB_KERNEL_H
 
 #include "experiment.h"
+#include "physics.h"
 
 /* What rendering one pixel reports besides its value. */
 typedef struct nbi_pixel {
@@ -41,20 +42,6 @@ static inline int nbi_pixel_rendered(const nb_detector *d, int f, int s)
    detector layer t; *airpath is the distance (m). */
 vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int subF, int subS,
                             double *airpath);
-/* Solid angle of a pixel seen at distance airpath (nanoBragg's formula). */
-double nbi_solid_angle(const nb_detector *d, double airpath);
-/* Fraction of photons along diff absorbed in detector layer t. */
-double nbi_capture_fraction(const nb_detector *d, int t, vec3 diff);
-/* The frame nanoBragg measures the polarization angle in, for a unit
-   incident direction and polarization axis: B = unit(axis x incident),
-   E = incident x B (already a unit vector).  Zero vectors if the incident
-   beam lies along the axis. */
-static inline void nbi_polar_frame(vec3 incident, vec3 axis, vec3 *E, vec3 *B)
-{
-    v3_unit(v3_cross(axis, incident), B);
-    *E = v3_cross(incident, *B);
-}
-
 /* Kahn polarization factor; renormalises *diffracted in place as nanoBragg. */
 double nbi_polarization_factor(double kahn, vec3 incident, vec3 *diffracted, vec3 axis);
 

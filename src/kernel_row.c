@@ -119,7 +119,7 @@ static double pixel_polar(const nb_experiment *e, const nbi_row *w, int j, int *
             if (polar == 0.0) {
                 vec3 E, B;
                 nbi_polar_frame(inc, e->polar_vector, &E, &B);
-                polar = nbi_polar_factor(e->polarization, inc.x, inc.y, inc.z, E.x, E.y, E.z, B.x, B.y, B.z, d.x,
+                polar = nbi_polarization(e->polarization, inc.x, inc.y, inc.z, E.x, E.y, E.z, B.x, B.y, B.z, d.x,
                                      d.y, d.z);
             }
             if (polar != 0.0)
@@ -163,7 +163,7 @@ static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_ro
     }
     if (e->dmin_m > 0.0) {
         for (int j = 0; j < np; ++j) {
-            w->omega[j] = nbi_solid_angle(d, w->lat[j]);
+            w->omega[j] = nbi_solid_angle(d->point_pixel, d->pixel_m, d->close_distance_m, w->lat[j]);
             w->polar[j] = pixel_polar(e, w, j, &w->swept[j]);
         }
     } else {
@@ -174,8 +174,8 @@ static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_ro
     for (int j = 0; j < np; ++j) {
         const int i = (d->thicksteps - 1) * os * os * np + j;
         w->capture[j] = d->thick_m == 0.0 ? 1.0
-                                          : nbi_capture_fraction(d, d->thicksteps - 1,
-                                                                 v3(w->dx[i], w->dy[i], w->dz[i]));
+                                          : nbi_capture_fraction(v3_dot(v3(w->dx[i], w->dy[i], w->dz[i]), d->odet),
+                                                                 d->thicksteps - 1, d->thickstep_m, d->mu);
     }
     memset(w->acc, 0, (size_t)w->n * sizeof *w->acc);
     memset(w->event, 0, (size_t)w->n);
@@ -197,7 +197,7 @@ static void make_pass(const nb_experiment *e, const double *c, int s, pass *p)
     const nb_sources *src = &e->src;
     const double il = 1.0 / src->lambda_m[s];
     const double ix = -src->x[s], iy = -src->y[s], iz = -src->z[s];
-    affine *m[3] = {&p->H, &p->K, &p->L};
+    nbi_miller_d *m[3] = {&p->H, &p->K, &p->L};
     for (int j = 0; j < 3; ++j) {
         const double *v = c + 3 * j;
         m[j]->x = v[0] * il;

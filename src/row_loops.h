@@ -15,14 +15,7 @@
 #include <math.h>
 
 #include "kernel_row.h"
-
-/* The small functions of the vector loops must be inlined into them (a call
-   per sample would forbid vectorisation). */
-#if defined(__GNUC__) || defined(__clang__)
-#define NB_INLINE static inline __attribute__((always_inline))
-#else
-#define NB_INLINE static inline
-#endif
+#include "physics.h"
 
 /* Vector loops: OpenMP's simd directive where OpenMP is on. */
 #ifdef NB_HAVE_OPENMP
@@ -34,7 +27,7 @@
 /* Flags of a sample in nbi_row.event. */
 enum {
     EV_INTERP_OFF = 1, /* interpolation left the HKL grid */
-    EV_EXACT = 2       /* round crystal next to a lattice point: see lattice_other */
+    EV_EXACT = 2       /* round crystal next to a lattice point: see ROUND_EXACT_S */
 };
 
 /* Below this argument the round crystal's 3 (sin s/s - cos s)/s^2 is mostly
@@ -58,43 +51,17 @@ static inline table table_of(const nb_experiment *e)
     return v;
 }
 
-/* Miller index as an affine function of the sample direction. */
-typedef struct affine {
-    double x, y, z, off;
-} affine;
-
-NB_INLINE double apply(affine a, double dx, double dy, double dz)
-{
-    return a.x * dx + a.y * dy + a.z * dz - a.off;
-}
-
-/* One orientation x source over all samples of the row. */
+/* One orientation x source over all samples of the row: the Miller-index
+   maps h = (a/lambda).d - (a.i)/lambda (physics.h) and the -dmin cut. */
 typedef struct pass {
-    affine H, K, L;
+    nbi_miller_d H, K, L;
     double ix, iy, iz, inv_lambda; /* incident direction, 1/lambda (1/m) */
     double stol_max;               /* 0.5/dmin (1/m): larger stol is cut; 0: no cut */
 } pass;
 
 NB_INLINE int passes_dmin(const pass *p, double dx, double dy, double dz)
 {
-    /* nanoBragg: skip if dmin > 0.5/stol, stol = |d - i|/(2 lambda) */
-    const double sx = dx - p->ix, sy = dy - p->iy, sz = dz - p->iz;
-    const double stol = 0.5 * sqrt(sx * sx + sy * sy + sz * sz) * p->inv_lambda;
-    return !(stol > p->stol_max);
-}
-
-/* Kahn polarization factor for incident direction inc (source s) and unit
-   diffracted direction d, nanoBragg's formula with cos(2 psi) taken from the
-   projections E, B of d on the source's E-B frame:
-   psi = -atan2(B, E), so cos(2 psi) = (E^2 - B^2)/(E^2 + B^2). */
-static inline double nbi_polar_factor(double kahn, double ix, double iy, double iz, double ex, double ey,
-                                  double ez, double bx, double by, double bz, double dx, double dy, double dz)
-{
-    const double c = ix * dx + iy * dy + iz * dz, c2 = c * c;
-    const double E = dx * ex + dy * ey + dz * ez, B = dx * bx + dy * by + dz * bz;
-    const double r = E * E + B * B;
-    const double cos2psi = (kahn != 0.0 && r > 0.0) ? (E * E - B * B) / r : 1.0;
-    return 0.5 * (1.0 + c2 - kahn * cos2psi * (1 - c2));
+    return nbi_within_dmin_d(dx, dy, dz, p->ix, p->iy, p->iz, p->inv_lambda, p->stol_max);
 }
 
 /* Float sums are flushed into the double sums after this many passes. */

@@ -1,0 +1,143 @@
+/*
+ * row_loops_real.h - the parallelepiped-crystal loops of the row kernel,
+ * written once over a real type.  row_loops.c includes this file twice, for
+ * double precision (the default) and for -precision single, having defined
+ *
+ *   REAL         the type of the per-sample arithmetic
+ *   L(name)      a loop's name with the precision's suffix
+ *   P(name)      a physics term of that type (physics.h: nbi_name_d/_f)
+ *   DIRS(w, c)   the sample directions of that type (c: x, y or z)
+ *   ACC(w)       the sums the loops add to (double: w->acc; single: float
+ *                sums w->accf, flushed into w->acc every NB_SINGLE_FLUSH
+ *                passes by AFTER_PASS(w))
+ *   LAT(w), HKL(w)  scratch for the table look-up loops
+ *
+ * Each loop adds, for one pass (orientation x source), F^2 times the
+ * squared lattice factor of every sample of the run.
+ */
+
+/* The pass's Miller-index maps in this type. */
+static void L(millers)(const pass *p, P(miller) m[3])
+{
+    const nbi_miller_d *src[3] = {&p->H, &p->K, &p->L};
+    for (int j = 0; j < 3; ++j) {
+        m[j].x = (REAL)src[j]->x;
+        m[j].y = (REAL)src[j]->y;
+        m[j].z = (REAL)src[j]->z;
+        m[j].off = (REAL)src[j]->off;
+    }
+}
+
+/* F = default_F everywhere (no HKL table), with or without the -dmin cut. */
+static void L(accumulate_flat)(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
+{
+    const REAL Na = (REAL)e->xtal.Na, Nb = (REAL)e->xtal.Nb, Nc = (REAL)e->xtal.Nc;
+    const REAL F2 = (REAL)(e->default_F * e->default_F);
+    const REAL ix = (REAL)p->ix, iy = (REAL)p->iy, iz = (REAL)p->iz;
+    const REAL il = (REAL)p->inv_lambda, smax = (REAL)p->stol_max;
+    const int n = w->n;
+    const REAL *restrict dx = DIRS(w, x), *restrict dy = DIRS(w, y), *restrict dz = DIRS(w, z);
+    REAL *restrict acc = ACC(w);
+    P(miller) m[3];
+    (void)interp;
+    L(millers)(p, m);
+    if (p->stol_max > 0.0) {
+        NB_SIMD
+        for (int i = 0; i < n; ++i) {
+            const REAL h = P(miller_index)(m[0], dx[i], dy[i], dz[i]);
+            const REAL k = P(miller_index)(m[1], dx[i], dy[i], dz[i]);
+            const REAL l = P(miller_index)(m[2], dx[i], dy[i], dz[i]);
+            const REAL term = F2 * P(lattice_square2)(h, k, l, Na, Nb, Nc);
+            acc[i] += P(within_dmin)(dx[i], dy[i], dz[i], ix, iy, iz, il, smax) ? term : (REAL)0;
+        }
+    } else {
+        NB_SIMD
+        for (int i = 0; i < n; ++i) {
+            const REAL h = P(miller_index)(m[0], dx[i], dy[i], dz[i]);
+            const REAL k = P(miller_index)(m[1], dx[i], dy[i], dz[i]);
+            const REAL l = P(miller_index)(m[2], dx[i], dy[i], dz[i]);
+            acc[i] += F2 * P(lattice_square2)(h, k, l, Na, Nb, Nc);
+        }
+    }
+    AFTER_PASS(w);
+}
+
+/* An N x N x N crystal with small N (the usual -N n) and no table or cut:
+   one loop per N, the Chebyshev recurrence unrolled in it. */
+#define NB_CUBE_LOOP(NN)                                                                           \
+    static void L(accumulate_cube_##NN)(const nb_experiment *e, const pass *p, int interp,        \
+                                         nbi_row *w)                                              \
+    {                                                                                              \
+        const REAL F2 = (REAL)(e->default_F * e->default_F);                                       \
+        const int n = w->n;                                                                        \
+        const REAL *restrict dx = DIRS(w, x), *restrict dy = DIRS(w, y), *restrict dz = DIRS(w, z); \
+        REAL *restrict acc = ACC(w);                                                               \
+        P(miller) m[3];                                                                            \
+        (void)interp;                                                                              \
+        L(millers)(p, m);                                                                          \
+        NB_SIMD for (int i = 0; i < n; ++i)                                                        \
+        {                                                                                          \
+            const REAL r = P(grating_chebyshev)(P(miller_index)(m[0], dx[i], dy[i], dz[i]), NN)    \
+                           * P(grating_chebyshev)(P(miller_index)(m[1], dx[i], dy[i], dz[i]), NN)  \
+                           * P(grating_chebyshev)(P(miller_index)(m[2], dx[i], dy[i], dz[i]), NN); \
+            acc[i] += F2 * (r * r);                                                                \
+        }                                                                                          \
+        AFTER_PASS(w);                                                                             \
+    }
+NB_CUBE_LOOP(2)
+NB_CUBE_LOOP(3)
+NB_CUBE_LOOP(4)
+NB_CUBE_LOOP(5)
+NB_CUBE_LOOP(6)
+NB_CUBE_LOOP(7)
+NB_CUBE_LOOP(8)
+NB_CUBE_LOOP(9)
+NB_CUBE_LOOP(10)
+NB_CUBE_LOOP(11)
+NB_CUBE_LOOP(12)
+#undef NB_CUBE_LOOP
+
+/* Vector part of the table look-up loops: the Miller indices into HKL(w)
+   and the squared lattice factor into LAT(w), negative where -dmin cuts. */
+static void L(miller_and_lattice)(const nb_experiment *e, const pass *p, nbi_row *w)
+{
+    const REAL Na = (REAL)e->xtal.Na, Nb = (REAL)e->xtal.Nb, Nc = (REAL)e->xtal.Nc;
+    const REAL ix = (REAL)p->ix, iy = (REAL)p->iy, iz = (REAL)p->iz;
+    const REAL il = (REAL)p->inv_lambda, smax = (REAL)p->stol_max;
+    const int n = w->n, cut = p->stol_max > 0.0;
+    const REAL *restrict dx = DIRS(w, x), *restrict dy = DIRS(w, y), *restrict dz = DIRS(w, z);
+    REAL *restrict lat = LAT(w);
+    REAL *restrict hh = HKL(w), *restrict kk = HKL(w) + n, *restrict ll = HKL(w) + 2 * n;
+    P(miller) m[3];
+    L(millers)(p, m);
+    NB_SIMD
+    for (int i = 0; i < n; ++i) {
+        const REAL h = P(miller_index)(m[0], dx[i], dy[i], dz[i]);
+        const REAL k = P(miller_index)(m[1], dx[i], dy[i], dz[i]);
+        const REAL l = P(miller_index)(m[2], dx[i], dy[i], dz[i]);
+        REAL L2 = P(lattice_square2)(h, k, l, Na, Nb, Nc);
+        if (cut && !P(within_dmin)(dx[i], dy[i], dz[i], ix, iy, iz, il, smax))
+            L2 = -1; /* marks a sample cut by -dmin */
+        lat[i] = L2;
+        hh[i] = h;
+        kk[i] = k;
+        ll[i] = l;
+    }
+}
+
+/* With an HKL table: the vector loop, then the table look-ups (gathers are
+   slow or missing on many processors); each term added to the double sums. */
+static void L(accumulate_hkl)(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
+{
+    const int n = w->n;
+    const REAL *lat = LAT(w), *hh = HKL(w), *kk = HKL(w) + n, *ll = HKL(w) + 2 * n;
+    const table t = table_of(e);
+    (void)interp;
+    L(miller_and_lattice)(e, p, w);
+    for (int i = 0; i < n; ++i) {
+        const double j = nearest_index(t, hh[i], kk[i], ll[i]);
+        const double F = j >= 0.0 ? e->hkl.F[(long)j] : t.default_F;
+        if (lat[i] >= 0)
+            w->acc[i] += (double)((REAL)(F * F) * lat[i]);
+    }
+}

@@ -1,0 +1,159 @@
+/*
+ * physics.h - the physical terms of the simulation, each written once as a
+ * small pure function (no state, no library calls but math), that the
+ * kernels (kernel.c, the reference order; loops/row_loops.c, the vector
+ * loops) evaluate in their own loop orders:
+ *
+ *   term                                   function
+ *   Miller index of a sample               nbi_miller_index_d/_f (physics_real.h)
+ *   -dmin cut                              nbi_within_dmin_d/_f (physics_real.h)
+ *   lattice factor, parallelepiped         nbi_lattice_square2_d/_f, nbi_grating_chebyshev_d/_f
+ *   lattice factor, round/Gauss/top-hat    nbi_lattice_shape
+ *   polarization (Kahn)                    nbi_polarization
+ *   solid angle and obliquity              nbi_solid_angle
+ *   sensor capture fraction                nbi_capture_fraction
+ *
+ * The terms the vector loops evaluate per sample exist in double and in
+ * float, from one text (physics_real.h).
+ */
+#ifndef NB_PHYSICS_H
+#define NB_PHYSICS_H
+
+#include <math.h>
+
+#include "nanobragg.h"
+#include "vec3.h"
+
+/* The small functions of the vector loops must be inlined into them (a call
+   per sample would forbid vectorisation). */
+#if defined(__GNUC__) || defined(__clang__)
+#define NB_INLINE static inline __attribute__((always_inline))
+#else
+#define NB_INLINE static inline
+#endif
+
+/* Coefficients of sin(pi x) = x P(x^2) and cos(pi x) = Q(x^2) on |x| <= 1/2,
+   highest power first.  Double: Taylor degrees 19 and 22 (relative error of
+   sin below 6e-16, absolute error of cos below 3e-16); float: degrees 11 and
+   12 (2e-7, 1.3e-7). */
+static const double nbi_sinpi_coef_d[] = {5.392664662608129e-10, -2.2948428997269873e-08,
+                                          7.952054001475513e-07, -2.1915353447830217e-05,
+                                          0.00046630280576761255, -0.0073704309457143504,
+                                          0.08214588661112823, -0.5992645293207921,
+                                          2.5501640398773455, -5.16771278004997,
+                                          3.141592653589793};
+static const double nbi_cospi_coef_d[] = {-7.700707130601354e-11, 3.604730797462501e-09,
+                                          -1.3878952462213771e-07, 4.303069587032947e-06,
+                                          -0.0001046381049248457, 0.0019295743094039231,
+                                          -0.02580689139001406, 0.2353306303588932,
+                                          -1.3352627688545895, 4.0587121264167685,
+                                          -4.934802200544679, 1.0};
+static const float nbi_sinpi_coef_f[] = {-0.00737043097615242f, 0.08214588463306427f,
+                                         -0.5992645025253296f, 2.550163984298706f,
+                                         -5.167712688446045f, 3.1415927410125732f};
+static const float nbi_cospi_coef_f[] = {0.001929574296809733f, -0.025806890800595284f,
+                                         0.23533062636852264f, -1.3352627754211426f,
+                                         4.058712005615234f, -4.934802055358887f, 1.0f};
+
+#define REAL double
+#define R(name) nbi_##name##_d
+#define R_RINT rint
+#define R_FABS fabs
+#define R_SQRT sqrt
+#define R_GRATING_FLAT 1e-9
+#include "physics_real.h"
+#undef REAL
+#undef R
+#undef R_RINT
+#undef R_FABS
+#undef R_SQRT
+#undef R_GRATING_FLAT
+
+#define REAL float
+#define R(name) nbi_##name##_f
+#define R_RINT rintf
+#define R_FABS fabsf
+#define R_SQRT sqrtf
+#define R_GRATING_FLAT 1e-4f
+#include "physics_real.h"
+#undef REAL
+#undef R
+#undef R_RINT
+#undef R_FABS
+#undef R_SQRT
+#undef R_GRATING_FLAT
+
+/* ---------------------------------------------------------------- double only */
+
+/* Lattice factor of the round (ellipsoid), Gaussian and top-hat crystals at
+   fractional (h, k, l), nanoBragg's formulas around the nearest integers
+   (rounded as nanoBragg does, ceil(x - 0.5)); astar.. in 1/Angstrom.  The
+   round crystal's argument s of 3 (sin s/s - cos s)/s^2 goes to *s_round
+   (0 for the other shapes). */
+static inline double nbi_lattice_shape(nb_shape shape, double Na, double Nb, double Nc, double fudge,
+                                       vec3 astar, vec3 bstar, vec3 cstar, double h, double k, double l,
+                                       double *s_round)
+{
+    const double h0 = ceil(h - 0.5), k0 = ceil(k - 0.5), l0 = ceil(l - 0.5);
+    double dx, dy, dz, r2;
+    *s_round = 0.0;
+    if (shape == NB_SHAPE_ROUND) {
+        const double hr = (h - h0) * (h - h0) * Na * Na + (k - k0) * (k - k0) * Nb * Nb
+                          + (l - l0) * (l - l0) * Nc * Nc;
+        const double s = M_PI * sqrt(hr * fudge);
+        *s_round = s;
+        return Na * Nb * Nc * 0.723601254558268 * (s == 0.0 ? 1.0 : 3.0 * (sin(s) / s - cos(s)) / (s * s));
+    }
+    dx = (h - h0) * astar.x + (k - k0) * bstar.x + (l - l0) * cstar.x;
+    dy = (h - h0) * astar.y + (k - k0) * bstar.y + (l - l0) * cstar.y;
+    dz = (h - h0) * astar.z + (k - k0) * bstar.z + (l - l0) * cstar.z;
+    r2 = (dx * dx + dy * dy + dz * dz) * Na * Na * Nb * Nb * Nc * Nc;
+    if (shape == NB_SHAPE_GAUSS)
+        return Na * Nb * Nc * exp(-(r2 / 0.63 * fudge));
+    return Na * Nb * Nc * (r2 * fudge < 0.3969);
+}
+
+/* The frame nanoBragg measures the polarization angle in, for a unit
+   incident direction and polarization axis: B = unit(axis x incident),
+   E = incident x B (already a unit vector).  Zero vectors if the incident
+   beam lies along the axis. */
+static inline void nbi_polar_frame(vec3 incident, vec3 axis, vec3 *E, vec3 *B)
+{
+    v3_unit(v3_cross(axis, incident), B);
+    *E = v3_cross(incident, *B);
+}
+
+/* Kahn polarization factor 0.5 (1 + cos^2 2theta - K cos 2psi sin^2 2theta)
+   for unit incident direction i and unit diffracted direction d, with psi
+   the angle of d about i measured in the frame (E, B) of the polarization
+   axis (nbi_polar_frame): psi = -atan2(d.B, d.E), so
+   cos 2psi = ((d.E)^2 - (d.B)^2)/((d.E)^2 + (d.B)^2). */
+static inline double nbi_polarization(double kahn, double ix, double iy, double iz, double ex, double ey,
+                                      double ez, double bx, double by, double bz, double dx, double dy,
+                                      double dz)
+{
+    const double c = ix * dx + iy * dy + iz * dz, c2 = c * c;
+    const double E = dx * ex + dy * ey + dz * ez, B = dx * bx + dy * by + dz * bz;
+    const double r = E * E + B * B;
+    const double cos2psi = (kahn != 0.0 && r > 0.0) ? (E * E - B * B) / r : 1.0;
+    return 0.5 * (1.0 + c2 - kahn * cos2psi * (1 - c2));
+}
+
+/* Solid angle of a pixel of side pixel_m seen at distance airpath_m:
+   pixel^2/R^2 times the obliquity close/R, or 1/R^2 for a point pixel. */
+static inline double nbi_solid_angle(int point_pixel, double pixel_m, double close_m, double airpath_m)
+{
+    if (point_pixel)
+        return 1.0 / airpath_m / airpath_m;
+    return pixel_m * pixel_m / airpath_m / airpath_m * close_m / airpath_m;
+}
+
+/* Fraction of the photons arriving at parallax = cos(angle to the sensor
+   normal) that sensor layer t (of thickness step_m, attenuation mu in 1/m)
+   absorbs: exp(-t step mu/parallax) - exp(-(t+1) step mu/parallax). */
+static inline double nbi_capture_fraction(double parallax, int t, double step_m, double mu)
+{
+    return exp(-t * step_m * mu / parallax) - exp(-(t + 1) * step_m * mu / parallax);
+}
+
+#endif
