@@ -10,28 +10,6 @@
 
 #include <math.h>
 
-/* Kahn polarization factor; renormalises diffracted in place as nanoBragg does. */
-double nbi_polarization_factor(double kahn, vec3 incident, vec3 *diffracted, vec3 axis)
-{
-    double c2, c2sq, s2sq, psi = 0.0;
-    vec3 B_in, E_in;
-    v3_unit(incident, &incident);
-    v3_unit(*diffracted, diffracted);
-    v3_unit(axis, &axis);
-    c2 = v3_dot(incident, *diffracted);
-    c2sq = c2 * c2;
-    s2sq = 1 - c2sq;
-    if (kahn != 0.0) {
-        v3_unit(v3_cross(axis, incident), &B_in);
-        v3_unit(v3_cross(incident, B_in), &E_in);
-        psi = -atan2(v3_dot(*diffracted, B_in), v3_dot(*diffracted, E_in));
-    }
-    return 0.5 * (1.0 + c2sq - kahn * cos(2 * psi) * s2sq);
-}
-
-static inline double sincg(double x, double N) { return x == 0.0 ? N : sin(x * N) / sin(x); }
-static inline double sinc3(double x) { return x == 0.0 ? 1.0 : 3.0 * (sin(x) / x - cos(x)) / (x * x); }
-
 /* Nearest integer as nanoBragg rounds (ceil(x - 0.5)), kept as a double. */
 static inline double round_index(double x) { return ceil(x - 0.5); }
 
@@ -43,31 +21,15 @@ static int as_index(double x, int *i)
     return 1;
 }
 
-/* Lattice transform of the crystal at fractional (h,k,l). */
-static double lattice_factor(const nb_crystal *x, double h, double k, double l, double h0, double k0,
-                             double l0)
+/* Squared lattice factor of the crystal at fractional (h,k,l) (physics.h). */
+static double lattice_factor2(const nb_crystal *x, double h, double k, double l)
 {
-    double Na = x->Na, Nb = x->Nb, Nc = x->Nc, r2;
-    if (x->shape == NB_SHAPE_SQUARE) {
-        double F = 1.0;
-        if (Na > 1) F *= sincg(M_PI * h, Na);
-        if (Nb > 1) F *= sincg(M_PI * k, Nb);
-        if (Nc > 1) F *= sincg(M_PI * l, Nc);
-        return F;
-    }
-    if (x->shape == NB_SHAPE_ROUND) {
-        double hr = (h - h0) * (h - h0) * Na * Na + (k - k0) * (k - k0) * Nb * Nb + (l - l0) * (l - l0) * Nc * Nc;
-        return Na * Nb * Nc * 0.723601254558268 * sinc3(M_PI * sqrt(hr * x->fudge));
-    }
-    {
-        double dx = (h - h0) * x->astar.x + (k - k0) * x->bstar.x + (l - l0) * x->cstar.x;
-        double dy = (h - h0) * x->astar.y + (k - k0) * x->bstar.y + (l - l0) * x->cstar.y;
-        double dz = (h - h0) * x->astar.z + (k - k0) * x->bstar.z + (l - l0) * x->cstar.z;
-        r2 = (dx * dx + dy * dy + dz * dz) * Na * Na * Nb * Nb * Nc * Nc;
-    }
-    if (x->shape == NB_SHAPE_GAUSS)
-        return Na * Nb * Nc * exp(-(r2 / 0.63 * x->fudge));
-    return Na * Nb * Nc * (r2 * x->fudge < 0.3969);
+    double L, s_round;
+    if (x->shape == NB_SHAPE_SQUARE)
+        return nbi_lattice_square2_d(h, k, l, x->Na, x->Nb, x->Nc);
+    L = nbi_lattice_shape(x->shape, x->Na, x->Nb, x->Nc, x->fudge, x->astar, x->bstar, x->cstar, h, k, l,
+                          &s_round);
+    return L * L;
 }
 
 /* Structure factor at (h,k,l); may switch interpolation off for good. */
@@ -113,11 +75,11 @@ static void sweep(const nb_experiment *e, vec3 S, pixel_state *ps, nbi_pixel *ou
         double k = c[3] * S.x + c[4] * S.y + c[5] * S.z;
         double l = c[6] * S.x + c[7] * S.y + c[8] * S.z;
         double h0 = round_index(h), k0 = round_index(k), l0 = round_index(l);
-        double F_latt = lattice_factor(x, h, k, l, h0, k0, l0), F_cell;
-        if (F_latt == 0.0 && e->water_m == 0.0)
+        double L2 = lattice_factor2(x, h, k, l), F_cell;
+        if (L2 == 0.0 && e->water_m == 0.0)
             continue;
         F_cell = structure_factor(e, h, k, l, h0, k0, l0, &ps->interp, out);
-        ps->I += F_cell * F_cell * F_latt * F_latt;
+        ps->I += F_cell * F_cell * L2;
         if (d->oversample_thick) ps->I *= ps->capture;
         if (d->oversample_polar) ps->I *= ps->polar;
         if (d->oversample_omega) ps->I *= ps->omega;
@@ -137,8 +99,14 @@ static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixe
         double stol = 0.5 * v3_mag(S);
         if (e->dmin_m > 0.0 && stol > 0.0 && e->dmin_m > 0.5 / stol)
             continue;
-        if (ps->polar == 0.0 || e->det.oversample_polar)
-            ps->polar = nbi_polarization_factor(e->polarization, inc, &diff, e->polar_vector);
+        if (ps->polar == 0.0 || e->det.oversample_polar) {
+            vec3 E, B;
+            v3_unit(diff, &diff); /* nanoBragg renormalises the diffracted direction here */
+            nbi_polar_frame(inc, e->polar_vector, &E, &B);
+            /* (with -oversample_polar even under -nopolar, as nanoBragg) */
+            ps->polar = nbi_polarization(e->polarization, inc.x, inc.y, inc.z, E.x, E.y, E.z, B.x, B.y, B.z,
+                                         diff.x, diff.y, diff.z);
+        }
         sweep(e, S, ps, out);
     }
 }

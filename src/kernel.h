@@ -42,7 +42,4 @@ static inline int nbi_pixel_rendered(const nb_detector *d, int f, int s)
    detector layer t; *airpath is the distance (m). */
 vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int subF, int subS,
                             double *airpath);
-/* Kahn polarization factor; renormalises *diffracted in place as nanoBragg. */
-double nbi_polarization_factor(double kahn, vec3 incident, vec3 *diffracted, vec3 axis);
-
 #endif
