@@ -547,7 +547,11 @@ static void render_rows(const nb_experiment *e, const trial *t, rng *r, int conf
                     im->row[s * nf + g] = w.value[j++];
                     omega_ref += im->ref[s * nf + g].omega_sum;
                 }
-            assert_int_equal(j, w.np);
+            if (j != w.np) {
+                print_error("config %d row %d pixels %d..%d: the row kernel rendered %d pixels, %d are in "
+                            "the ROI and unmasked\n", config, s, f, f_end - 1, w.np, j);
+                fail();
+            }
             if (fabs(omega - omega_ref) > 1e-12 * omega_ref) {
                 print_error("config %d row %d pixels %d..%d: solid angle %.17g, reference %.17g\n", config,
                             s, f, f_end - 1, omega, omega_ref);
