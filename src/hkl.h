@@ -55,11 +55,6 @@ double nb_hkl_nearest(const nb_hkl *t, int h, int k, int l, double default_F);
    false when h-h_min+3 > h_range or h-2 < h_min (same for k, l). */
 int nb_hkl_interp_ok(const nb_hkl *t, double h, double k, double l);
 
-/* Tricubic interpolation at fractional (h,k,l) using the 4x4x4 grid points
-   floor(x)-1 .. floor(x)+2, evaluated exactly as nanoBragg's polin3/polin2/polint
-   (same operation order).  Caller must have checked nb_hkl_interp_ok(). */
-double nb_hkl_interpolate(const nb_hkl *t, double h, double k, double l);
-
 /* Lagrange weights of the nodes f-1, f, f+1, f+2 at f + t. */
 static inline void nb_hkl_lagrange_weights(double t, double w[4])
 {
@@ -70,11 +65,13 @@ static inline void nb_hkl_lagrange_weights(double t, double w[4])
     w[3] = a * t * b * (1.0 / 6.0);
 }
 
-/* The same interpolant in tensor-product form (Lagrange weights per axis,
-   then one weighted sum over the 64 grid points): several times faster,
-   equal to nb_hkl_interpolate up to rounding.  Same precondition.  Inline
-   so that it is compiled for the kernel's instruction set. */
-static inline double nb_hkl_interpolate_fast(const nb_hkl *t, double h, double k, double l)
+/* Tricubic interpolation at fractional (h,k,l): the Lagrange interpolant of
+   the 4x4x4 grid points floor(x)-1 .. floor(x)+2 (nanoBragg's polin3), in
+   tensor-product form (weights per axis, then one weighted sum over the 64
+   points; equal to nanoBragg's nested polint up to rounding).  Caller must
+   have checked nb_hkl_interp_ok().  Inline so that it is compiled for the
+   kernel's instruction set. */
+static inline double nb_hkl_interpolate(const nb_hkl *t, double h, double k, double l)
 {
     const double hf = floor(h), kf = floor(k), lf = floor(l);
     const long kstride = t->l_range + 1, hstride = (long)(t->k_range + 1) * kstride;

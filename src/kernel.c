@@ -96,8 +96,8 @@ static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixe
         vec3 inc = v3(-src->x[s], -src->y[s], -src->z[s]);
         double lambda = src->lambda_m[s];
         vec3 S = v3((diff.x - inc.x) / lambda, (diff.y - inc.y) / lambda, (diff.z - inc.z) / lambda);
-        double stol = 0.5 * v3_mag(S);
-        if (e->dmin_m > 0.0 && stol > 0.0 && e->dmin_m > 0.5 / stol)
+        if (e->dmin_m > 0.0
+            && !nbi_within_dmin_d(diff.x, diff.y, diff.z, inc.x, inc.y, inc.z, 1.0 / lambda, 0.5 / e->dmin_m))
             continue;
         if (ps->polar == 0.0 || e->det.oversample_polar) {
             vec3 E, B;

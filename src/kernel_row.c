@@ -109,12 +109,9 @@ static double pixel_polar(const nb_experiment *e, const nbi_row *w, int j, int *
         const vec3 d = v3(w->dx[i], w->dy[i], w->dz[i]);
         for (int s = 0; s < src->n; ++s) {
             const vec3 inc = v3(-src->x[s], -src->y[s], -src->z[s]);
-            if (e->dmin_m > 0.0) {
-                vec3 S = v3_scale(v3_sub(d, inc), 1.0 / src->lambda_m[s]);
-                double stol = 0.5 * v3_mag(S);
-                if (stol > 0.0 && e->dmin_m > 0.5 / stol)
-                    continue;
-            }
+            if (e->dmin_m > 0.0
+                && !nbi_within_dmin_d(d.x, d.y, d.z, inc.x, inc.y, inc.z, 1.0 / src->lambda_m[s], 0.5 / e->dmin_m))
+                continue;
             *swept = 1;
             if (polar == 0.0) {
                 vec3 E, B;

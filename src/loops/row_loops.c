@@ -96,7 +96,7 @@ static void accumulate_square_interp(const nb_experiment *e, const pass *p, int 
         if (w->lat[i] < 0.0)
             continue;
         if (nb_hkl_interp_ok(&e->hkl, hh[i], kk[i], ll[i])) {
-            F = nb_hkl_interpolate_fast(&e->hkl, hh[i], kk[i], ll[i]);
+            F = nb_hkl_interpolate(&e->hkl, hh[i], kk[i], ll[i]);
         } else {
             const double j = e->have_hkl ? nearest_index(t, hh[i], kk[i], ll[i]) : -1.0;
             w->event[i] |= EV_INTERP_OFF;
@@ -126,7 +126,7 @@ static void accumulate_general(const nb_experiment *e, const pass *p, int interp
         if (L == 0.0 && e->water_m == 0.0)
             continue;
         if (interp && nb_hkl_interp_ok(&e->hkl, h, k, l)) {
-            F = nb_hkl_interpolate_fast(&e->hkl, h, k, l);
+            F = nb_hkl_interpolate(&e->hkl, h, k, l);
         } else {
             const double j = e->have_hkl ? nearest_index(tab, h, k, l) : -1.0;
             w->event[i] |= (unsigned char)(interp ? EV_INTERP_OFF : 0);
