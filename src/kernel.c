@@ -111,14 +111,6 @@ static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixe
     }
 }
 
-/* Position of a sub-pixel in the lab frame (metres). */
-static vec3 subpixel_position(const nb_detector *d, double Fdet, double Sdet, double Odet)
-{
-    return v3(Fdet * d->fdet.x + Sdet * d->sdet.x + Odet * d->odet.x + d->pix0.x,
-              Fdet * d->fdet.y + Sdet * d->sdet.y + Odet * d->odet.y + d->pix0.y,
-              Fdet * d->fdet.z + Sdet * d->sdet.z + Odet * d->odet.z + d->pix0.z);
-}
-
 /* Curved detector: every pixel at the same distance; nanoBragg treats the
    flat position's y and z as angles about the slow and fast axes. */
 static vec3 curved_position(const nb_experiment *e, vec3 p)
@@ -136,9 +128,9 @@ vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int sub
     const nb_detector *d = &e->det;
     const int os = d->oversample;
     const double sub = d->subpixel_m;
-    double Fdet = sub * (f * os + subF) + sub / 2.0;
-    double Sdet = sub * (s * os + subS) + sub / 2.0;
-    vec3 pos = subpixel_position(d, Fdet, Sdet, t * d->thickstep_m), diff;
+    vec3 pos = nbi_detector_point(d->fdet, d->sdet, d->odet, d->pix0, nbi_subpixel_offset(sub, f, os, subF),
+                                  nbi_subpixel_offset(sub, s, os, subS), t * d->thickstep_m),
+         diff;
     if (d->curved)
         pos = curved_position(e, pos);
     *airpath = v3_unit(pos, &diff);

@@ -62,12 +62,6 @@ static const float nbi_cospi_coef_f[] = {0.001929574296809733f, -0.0258068908005
 #define R_SQRT sqrt
 #define R_GRATING_FLAT 1e-9
 #include "physics_real.h"
-#undef REAL
-#undef R
-#undef R_RINT
-#undef R_FABS
-#undef R_SQRT
-#undef R_GRATING_FLAT
 
 #define REAL float
 #define R(name) nbi_##name##_f
@@ -76,12 +70,6 @@ static const float nbi_cospi_coef_f[] = {0.001929574296809733f, -0.0258068908005
 #define R_SQRT sqrtf
 #define R_GRATING_FLAT 1e-4f
 #include "physics_real.h"
-#undef REAL
-#undef R
-#undef R_RINT
-#undef R_FABS
-#undef R_SQRT
-#undef R_GRATING_FLAT
 
 /* ---------------------------------------------------------------- double only */
 

@@ -11,7 +11,8 @@
  *                   type's precision
  *
  * and the tables R(sinpi_coef), R(cospi_coef).  Pure functions: no state,
- * no library calls but the math functions above.
+ * no library calls but the math functions above.  The parameters are
+ * undefined again at the end.
  */
 
 /* sin(pi x) for |x| <= 1/2: the odd polynomial x P(x^2), P's coefficients
@@ -101,3 +102,10 @@ NB_INLINE int R(within_dmin)(REAL dx, REAL dy, REAL dz, REAL ix, REAL iy, REAL i
     const REAL stol = (REAL)0.5 * R_SQRT(sx * sx + sy * sy + sz * sz) * inv_lambda;
     return !(stol > stol_max);
 }
+
+#undef REAL
+#undef R
+#undef R_RINT
+#undef R_FABS
+#undef R_SQRT
+#undef R_GRATING_FLAT

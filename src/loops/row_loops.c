@@ -49,14 +49,6 @@ NB_INLINE double nearest_index(table t, double h, double k, double l)
 #define LAT(w) ((w)->lat)
 #define HKL(w) ((w)->hkl)
 #include "row_loops_real.h"
-#undef REAL
-#undef L
-#undef P
-#undef DIRS
-#undef ACC
-#undef AFTER_PASS
-#undef LAT
-#undef HKL
 
 /* -precision single: float directions (copies of the double ones) and float
    terms, summed in float and flushed into the double sums. */
@@ -73,14 +65,6 @@ NB_INLINE double nearest_index(table t, double h, double k, double l)
 #define LAT(w) ((w)->latf)
 #define HKL(w) ((w)->hklf)
 #include "row_loops_real.h"
-#undef REAL
-#undef L
-#undef P
-#undef DIRS
-#undef ACC
-#undef AFTER_PASS
-#undef LAT
-#undef HKL
 
 /* Interpolated structure factors (parallelepiped crystal): the vector loop,
    then the interpolation, recording where it would leave the table. */
@@ -142,22 +126,19 @@ static void flat_directions(const nb_detector *d, int s, int q, int t, int subF,
 {
     const int np = w->np, os = d->oversample, base = q * np;
     const double sub = d->subpixel_m;
-    const double Sdet = sub * (s * os + subS) + sub / 2.0, Odet = t * d->thickstep_m;
+    const double Sdet = nbi_subpixel_offset(sub, s, os, subS), Odet = t * d->thickstep_m;
     const vec3 f = d->fdet, sd = d->sdet, o = d->odet, p0 = d->pix0;
     const double *restrict fpix = w->fpix;
     double *restrict dx = w->dx + base, *restrict dy = w->dy + base, *restrict dz = w->dz + base,
                      *restrict air = w->lat + base;
     NB_SIMD
     for (int j = 0; j < np; ++j) {
-        const double Fdet = sub * (fpix[j] * os + subF) + sub / 2.0;
-        const double x = Fdet * f.x + Sdet * sd.x + Odet * o.x + p0.x;
-        const double y = Fdet * f.y + Sdet * sd.y + Odet * o.y + p0.y;
-        const double z = Fdet * f.z + Sdet * sd.z + Odet * o.z + p0.z;
-        const double r = sqrt(x * x + y * y + z * z), inv = 1.0 / r;
+        const vec3 x = nbi_detector_point(f, sd, o, p0, nbi_subpixel_offset(sub, fpix[j], os, subF), Sdet, Odet);
+        const double r = sqrt(x.x * x.x + x.y * x.y + x.z * x.z), inv = 1.0 / r;
         air[j] = r;
-        dx[j] = x * inv;
-        dy[j] = y * inv;
-        dz[j] = z * inv;
+        dx[j] = x.x * inv;
+        dy[j] = x.y * inv;
+        dz[j] = x.z * inv;
     }
 }
 

@@ -13,7 +13,8 @@
  *   LAT(w), HKL(w)  scratch for the table look-up loops
  *
  * Each loop adds, for one pass (orientation x source), F^2 times the
- * squared lattice factor of every sample of the run.
+ * squared lattice factor of every sample of the run.  The parameters are
+ * undefined again at the end.
  */
 
 /* The pass's Miller-index maps in this type. */
@@ -141,3 +142,12 @@ static void L(accumulate_hkl)(const nb_experiment *e, const pass *p, int interp,
             w->acc[i] += (double)((REAL)(F * F) * lat[i]);
     }
 }
+
+#undef REAL
+#undef L
+#undef P
+#undef DIRS
+#undef ACC
+#undef AFTER_PASS
+#undef LAT
+#undef HKL
