@@ -84,9 +84,9 @@ static inline double nb_hkl_interpolate(const nb_hkl *t, double h, double k, dou
         double plane = 0.0;
         for (int j = 0; j < 4; ++j) {
             const double *y = base + i * hstride + j * kstride;
-            plane += wk[j] * (wl[0] * y[0] + wl[1] * y[1] + wl[2] * y[2] + wl[3] * y[3]);
+            plane = fma(wk[j], fma(wl[3], y[3], fma(wl[2], y[2], fma(wl[1], y[1], wl[0] * y[0]))), plane);
         }
-        sum += wh[i] * plane;
+        sum = fma(wh[i], plane, sum);
     }
     return sum;
 }

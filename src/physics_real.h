@@ -6,7 +6,7 @@
  *
  *   REAL            the type
  *   R(name)         name with the type's suffix
- *   R_RINT, R_FABS, R_SQRT   the math functions of the type
+ *   R_RINT, R_FABS, R_SQRT, R_FMA   the math functions of the type
  *   R_GRATING_FLAT  |N delta| below which sin(N pi h)/sin(pi h) = N to the
  *                   type's precision
  *
@@ -22,7 +22,7 @@ NB_INLINE REAL R(sinpi_reduced)(REAL x)
     const REAL z = x * x;
     REAL p = R(sinpi_coef)[0];
     for (unsigned i = 1; i < sizeof R(sinpi_coef) / sizeof R(sinpi_coef)[0]; ++i)
-        p = p * z + R(sinpi_coef)[i];
+        p = R_FMA(p, z, R(sinpi_coef)[i]);
     return x * p;
 }
 
@@ -32,7 +32,7 @@ NB_INLINE REAL R(cospi_reduced)(REAL x)
     const REAL z = x * x;
     REAL p = R(cospi_coef)[0];
     for (unsigned i = 1; i < sizeof R(cospi_coef) / sizeof R(cospi_coef)[0]; ++i)
-        p = p * z + R(cospi_coef)[i];
+        p = R_FMA(p, z, R(cospi_coef)[i]);
     return p;
 }
 
@@ -74,7 +74,7 @@ NB_INLINE REAL R(grating_chebyshev)(REAL h, const int N)
     if (N == 1)
         return 1;
     for (int m = 2; m < N; ++m) {
-        const REAL t = c2 * u - u_prev;
+        const REAL t = R_FMA(c2, u, -u_prev);
         u_prev = u;
         u = t;
     }
@@ -90,7 +90,7 @@ typedef struct R(miller) {
 
 NB_INLINE REAL R(miller_index)(R(miller) m, REAL dx, REAL dy, REAL dz)
 {
-    return m.x * dx + m.y * dy + m.z * dz - m.off;
+    return R_FMA(m.z, dz, R_FMA(m.y, dy, m.x * dx)) - m.off;
 }
 
 /* The -dmin cut: a sample is kept unless sin(theta)/lambda =
@@ -99,7 +99,7 @@ NB_INLINE int R(within_dmin)(REAL dx, REAL dy, REAL dz, REAL ix, REAL iy, REAL i
                              REAL stol_max)
 {
     const REAL sx = dx - ix, sy = dy - iy, sz = dz - iz;
-    const REAL stol = (REAL)0.5 * R_SQRT(sx * sx + sy * sy + sz * sz) * inv_lambda;
+    const REAL stol = (REAL)0.5 * R_SQRT(R_FMA(sz, sz, R_FMA(sy, sy, sx * sx))) * inv_lambda;
     return !(stol > stol_max);
 }
 
@@ -108,4 +108,5 @@ NB_INLINE int R(within_dmin)(REAL dx, REAL dy, REAL dz, REAL ix, REAL iy, REAL i
 #undef R_RINT
 #undef R_FABS
 #undef R_SQRT
+#undef R_FMA
 #undef R_GRATING_FLAT

@@ -48,6 +48,7 @@ NB_INLINE double nearest_index(table t, double h, double k, double l)
 #define AFTER_PASS(w) ((void)(w))
 #define LAT(w) ((w)->lat)
 #define HKL(w) ((w)->hkl)
+#define FMA fma
 #include "row_loops_real.h"
 
 /* -precision single: float directions (copies of the double ones) and float
@@ -64,6 +65,7 @@ NB_INLINE double nearest_index(table t, double h, double k, double l)
     } while (0)
 #define LAT(w) ((w)->latf)
 #define HKL(w) ((w)->hklf)
+#define FMA fmaf
 #include "row_loops_real.h"
 
 /* Interpolated structure factors (parallelepiped crystal): the vector loop,
@@ -86,7 +88,7 @@ static void accumulate_square_interp(const nb_experiment *e, const pass *p, int 
             w->event[i] |= EV_INTERP_OFF;
             F = j >= 0.0 ? e->hkl.F[(long)j] : e->default_F;
         }
-        w->acc[i] += F * F * w->lat[i];
+        w->acc[i] = fma(F * F, w->lat[i], w->acc[i]);
     }
 }
 
@@ -116,7 +118,7 @@ static void accumulate_general(const nb_experiment *e, const pass *p, int interp
             w->event[i] |= (unsigned char)(interp ? EV_INTERP_OFF : 0);
             F = j >= 0.0 ? e->hkl.F[(long)j] : e->default_F;
         }
-        w->acc[i] += F * F * L * L;
+        w->acc[i] = fma(F * F, L * L, w->acc[i]);
     }
 }
 

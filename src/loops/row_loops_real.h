@@ -6,6 +6,7 @@
  *   REAL         the type of the per-sample arithmetic
  *   L(name)      a loop's name with the precision's suffix
  *   P(name)      a physics term of that type (physics.h: nbi_name_d/_f)
+ *   FMA          fma or fmaf
  *   DIRS(w, c)   the sample directions of that type (c: x, y or z)
  *   ACC(w)       the sums the loops add to (double: w->acc; single: float
  *                sums w->accf, flushed into w->acc every NB_SINGLE_FLUSH
@@ -57,7 +58,7 @@ static void L(accumulate_flat)(const nb_experiment *e, const pass *p, int interp
             const REAL h = P(miller_index)(m[0], dx[i], dy[i], dz[i]);
             const REAL k = P(miller_index)(m[1], dx[i], dy[i], dz[i]);
             const REAL l = P(miller_index)(m[2], dx[i], dy[i], dz[i]);
-            acc[i] += F2 * P(lattice_square2)(h, k, l, Na, Nb, Nc);
+            acc[i] = FMA(F2, P(lattice_square2)(h, k, l, Na, Nb, Nc), acc[i]);
         }
     }
     AFTER_PASS(w);
@@ -81,7 +82,7 @@ static void L(accumulate_flat)(const nb_experiment *e, const pass *p, int interp
             const REAL r = P(grating_chebyshev)(P(miller_index)(m[0], dx[i], dy[i], dz[i]), NN)    \
                            * P(grating_chebyshev)(P(miller_index)(m[1], dx[i], dy[i], dz[i]), NN)  \
                            * P(grating_chebyshev)(P(miller_index)(m[2], dx[i], dy[i], dz[i]), NN); \
-            acc[i] += F2 * (r * r);                                                                \
+            acc[i] = FMA(F2, r * r, acc[i]);                                                       \
         }                                                                                          \
         AFTER_PASS(w);                                                                             \
     }
@@ -151,3 +152,4 @@ static void L(accumulate_hkl)(const nb_experiment *e, const pass *p, int interp,
 #undef AFTER_PASS
 #undef LAT
 #undef HKL
+#undef FMA
