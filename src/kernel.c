@@ -7,6 +7,7 @@
  * detector layer scales the whole pixel.
  */
 #include "kernel.h"
+#include "row_loops.h"
 
 #include <math.h>
 
@@ -21,12 +22,15 @@ static int as_index(double x, int *i)
     return 1;
 }
 
-/* Squared lattice factor of the crystal at fractional (h,k,l) (physics.h). */
-static double lattice_factor2(const nb_crystal *x, double h, double k, double l)
+/* Squared lattice factor of the crystal at fractional (h,k,l) (physics.h;
+   the parallelepiped's through the loops of the experiment's instruction
+   set, row_loops.h). */
+static double lattice_factor2(const nb_experiment *e, double h, double k, double l)
 {
+    const nb_crystal *x = &e->xtal;
     double L, s_round;
     if (x->shape == NB_SHAPE_SQUARE)
-        return nbi_lattice_square2_d(h, k, l, x->Na, x->Nb, x->Nc);
+        return e->loops->lattice_square2(h, k, l, x->Na, x->Nb, x->Nc);
     L = nbi_lattice_shape(x->shape, x->Na, x->Nb, x->Nc, x->fudge, x->astar, x->bstar, x->cstar, h, k, l,
                           &s_round);
     return L * L;
@@ -39,7 +43,7 @@ static double structure_factor(const nb_experiment *e, double h, double k, doubl
     int ih, ik, il;
     if (*interp) {
         if (nb_hkl_interp_ok(&e->hkl, h, k, l))
-            return nb_hkl_interpolate(&e->hkl, h, k, l);
+            return e->loops->interpolate(&e->hkl, h, k, l);
         *interp = 0;
         if (!out->interp_off) {
             out->interp_off = 1;
@@ -75,7 +79,7 @@ static void sweep(const nb_experiment *e, vec3 S, pixel_state *ps, nbi_pixel *ou
         double k = c[3] * S.x + c[4] * S.y + c[5] * S.z;
         double l = c[6] * S.x + c[7] * S.y + c[8] * S.z;
         double h0 = round_index(h), k0 = round_index(k), l0 = round_index(l);
-        double L2 = lattice_factor2(x, h, k, l), F_cell;
+        double L2 = lattice_factor2(e, h, k, l), F_cell;
         if (L2 == 0.0 && e->water_m == 0.0)
             continue;
         F_cell = structure_factor(e, h, k, l, h0, k0, l0, &ps->interp, out);

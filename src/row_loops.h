@@ -91,6 +91,11 @@ typedef struct nbi_row_loops {
     void (*pixel_factors_uncut)(const nb_experiment *e, nbi_row *w);
     /* pixel values from the sums; returns the solid-angle sum */
     double (*finish_pixels)(const nb_experiment *e, const nbi_row *w, double *value);
+    /* one sample's terms for the reference-order kernel (kernel.c), compiled
+       for this instruction set so that their fused multiply-adds are
+       instructions where the processor has them */
+    double (*lattice_square2)(double h, double k, double l, double Na, double Nb, double Nc);
+    double (*interpolate)(const nb_hkl *t, double h, double k, double l);
 } nbi_row_loops;
 
 extern const nbi_row_loops nbi_row_loops_baseline;

@@ -197,6 +197,16 @@ static double finish_pixels(const nb_experiment *e, const nbi_row *w, double *va
 }
 
 
+static double lattice_square2(double h, double k, double l, double Na, double Nb, double Nc)
+{
+    return nbi_lattice_square2_d(h, k, l, Na, Nb, Nc);
+}
+
+static double interpolate(const nb_hkl *t, double h, double k, double l)
+{
+    return nb_hkl_interpolate(t, h, k, l);
+}
+
 const nbi_row_loops NBI_LOOPS_TABLE = {
     NBI_LOOPS_ISA,
     accumulate_flat_d,
@@ -214,4 +224,6 @@ const nbi_row_loops NBI_LOOPS_TABLE = {
     flat_directions,
     pixel_factors_uncut,
     finish_pixels,
+    lattice_square2,
+    interpolate,
 };
