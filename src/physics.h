@@ -39,6 +39,31 @@
 #define NB_INLINE static inline
 #endif
 
+/* p = Horner's rule at z over the coefficient table c (at most 12 entries,
+   highest power first, c[0] already in p), with the multiply-add FMA,
+   written out: each step is there only if the table has that entry (a
+   constant condition), so no loop is left inside a vector loop. */
+#define NB_HORNER_STEP(FMA, c, k, z, p)                                                            \
+    if ((k) < sizeof c / sizeof c[0])                                                              \
+        p = FMA(p, z, c[(k) < sizeof c / sizeof c[0] ? (k) : 0]);
+#define NB_HORNER(FMA, c, z, p)                                                                    \
+    do {                                                                                           \
+        NB_HORNER_STEP(FMA, c, 1, z, p) NB_HORNER_STEP(FMA, c, 2, z, p)                            \
+        NB_HORNER_STEP(FMA, c, 3, z, p) NB_HORNER_STEP(FMA, c, 4, z, p)                            \
+        NB_HORNER_STEP(FMA, c, 5, z, p) NB_HORNER_STEP(FMA, c, 6, z, p)                            \
+        NB_HORNER_STEP(FMA, c, 7, z, p) NB_HORNER_STEP(FMA, c, 8, z, p)                            \
+        NB_HORNER_STEP(FMA, c, 9, z, p) NB_HORNER_STEP(FMA, c, 10, z, p)                           \
+        NB_HORNER_STEP(FMA, c, 11, z, p)                                                           \
+    } while (0)
+
+/* Loops over a constant number of terms that must be unrolled (a loop left
+   inside a vector loop stops its vectorisation). */
+#if defined(__GNUC__) || defined(__clang__)
+#define NB_UNROLL _Pragma("GCC unroll 16")
+#else
+#define NB_UNROLL
+#endif
+
 /* Coefficients of sin(pi x) = x P(x^2) and cos(pi x) = Q(x^2) on |x| <= 1/2,
    highest power first.  Double: Taylor degrees 19 and 22 (relative error of
    sin below 6e-16, absolute error of cos below 3e-16); float: degrees 11 and

@@ -15,14 +15,12 @@
  * undefined again at the end.
  */
 
-/* sin(pi x) for |x| <= 1/2: the odd polynomial x P(x^2), P's coefficients
-   highest first (the loop is unrolled: the count is a constant). */
+/* sin(pi x) for |x| <= 1/2: the odd polynomial x P(x^2). */
 NB_INLINE REAL R(sinpi_reduced)(REAL x)
 {
     const REAL z = x * x;
     REAL p = R(sinpi_coef)[0];
-    for (unsigned i = 1; i < sizeof R(sinpi_coef) / sizeof R(sinpi_coef)[0]; ++i)
-        p = R_FMA(p, z, R(sinpi_coef)[i]);
+    NB_HORNER(R_FMA, R(sinpi_coef), z, p);
     return x * p;
 }
 
@@ -31,8 +29,7 @@ NB_INLINE REAL R(cospi_reduced)(REAL x)
 {
     const REAL z = x * x;
     REAL p = R(cospi_coef)[0];
-    for (unsigned i = 1; i < sizeof R(cospi_coef) / sizeof R(cospi_coef)[0]; ++i)
-        p = R_FMA(p, z, R(cospi_coef)[i]);
+    NB_HORNER(R_FMA, R(cospi_coef), z, p);
     return p;
 }
 
@@ -46,8 +43,9 @@ NB_INLINE void R(grating_pair)(REAL h, REAL N, REAL *num, REAL *den)
     const REAL d = h - R_RINT(h);
     const REAL y = N * d;
     const int flat = R_FABS(y) < R_GRATING_FLAT;
-    *num = flat ? N : R(sinpi_reduced)(y - R_RINT(y));
-    *den = flat ? (REAL)1 : R(sinpi_reduced)(d);
+    const REAL sn = R(sinpi_reduced)(y - R_RINT(y)), sd = R(sinpi_reduced)(d); /* both: no branch */
+    *num = flat ? N : sn;
+    *den = flat ? (REAL)1 : sd;
 }
 
 /* Lattice factor of a parallelepiped of Na x Nb x Nc cells, squared:
@@ -73,6 +71,7 @@ NB_INLINE REAL R(grating_chebyshev)(REAL h, const int N)
     REAL u_prev = 1, u = c2;
     if (N == 1)
         return 1;
+    NB_UNROLL
     for (int m = 2; m < N; ++m) {
         const REAL t = R_FMA(c2, u, -u_prev);
         u_prev = u;
