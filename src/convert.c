@@ -1,7 +1,7 @@
 /*
- * render.c - from the float image to what the writers store: SMV header
- * values, scaled 16-bit counts, 8-bit greyscale and the Poisson noise image,
- * each exactly as nanoBragg derives them.
+ * convert.c - converts the float image into what the writers store: scaled
+ * 16-bit counts, 8-bit greyscale and the Poisson noise image, and gives the
+ * SMV header values of the experiment, each exactly as nanoBragg derives them.
  */
 #include <math.h>
 #include <string.h>
