@@ -102,35 +102,26 @@ static void sampling(const nb_config *cfg, nb_experiment *exp, nb_sweep *h, nb_s
                      const nb_log *log)
 {
     nb_info *in = &exp->info;
-    nb_sweep phi = {cfg->osc_rad, cfg->phistep_rad, cfg->phisteps};
-    nb_sweep thick = {cfg->detector_thick_m, -1.0, cfg->detector_thicksteps};
-    double mu = cfg->detector_mu, spread = cfg->mosaic_spread_rad;
-    int domains = cfg->mosaic_domains;
+    nb_sampling sm;
 
-    nb_sweep_resolve_phi(&phi);
     *h = (nb_sweep){cfg->hdivrange_rad, cfg->hdivstep_rad, cfg->hdivsteps};
     *v = (nb_sweep){cfg->vdivrange_rad, cfg->vdivstep_rad, cfg->vdivsteps};
     *d = (nb_sweep){cfg->dispersion, -1.0, cfg->dispsteps};
     nb_sweep_resolve_grid(h);
     nb_sweep_resolve_grid(v);
     nb_sweep_resolve_grid(d);
-    nb_sweep_resolve_thick(&thick);
-    if (thick.range > 0.0 && mu < 0.0) {
-        mu = 1.0 / thick.range;
-        nbi_log(log, NB_LOG_WARN, "WARNING: setting detector attenuation depth to %g m", mu);
-    }
-    nb_resolve_mosaic(&spread, &domains, log);
+    nbi_sampling_resolve(cfg, log, &sm);
 
-    exp->xtal.phisteps = in->phisteps = phi.count;
-    exp->xtal.phi0_rad = in->phi0_rad = cfg->phi0_rad;
-    exp->xtal.phistep_rad = in->phistep_rad = phi.step;
-    in->osc_rad = phi.range;
-    exp->det.thicksteps = in->thicksteps = thick.count;
-    exp->det.thick_m = in->detector_thick_m = thick.range;
-    exp->det.thickstep_m = in->detector_thickstep_m = thick.step;
-    exp->det.mu = in->detector_mu = mu;
-    exp->xtal.domains = in->mosaic_domains = domains;
-    exp->xtal.mosaic_spread_rad = in->mosaic_spread_rad = spread;
+    exp->xtal.phisteps = in->phisteps = sm.phi.count;
+    exp->xtal.phi0_rad = in->phi0_rad = sm.phi0_rad;
+    exp->xtal.phistep_rad = in->phistep_rad = sm.phi.step;
+    in->osc_rad = sm.phi.range;
+    exp->det.thicksteps = in->thicksteps = sm.thick.count;
+    exp->det.thick_m = in->detector_thick_m = sm.thick.range;
+    exp->det.thickstep_m = in->detector_thickstep_m = sm.thick.step;
+    exp->det.mu = in->detector_mu = sm.mu;
+    exp->xtal.domains = in->mosaic_domains = sm.mosaic_domains;
+    exp->xtal.mosaic_spread_rad = in->mosaic_spread_rad = sm.mosaic_spread_rad;
     in->hdivrange_rad = h->range;
     in->hdivstep_rad = h->step;
     in->vdivrange_rad = v->range;
