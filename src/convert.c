@@ -13,30 +13,31 @@
 
 void nb_experiment_smv_info(const nb_experiment *e, nb_smv_info *h)
 {
-    const nb_info *in = &e->info;
-    double px = in->pixel_m;
+    const nb_detector *d = &e->det;
+    const nbi_centres *c = &d->centres;
+    double px = d->pixel_m;
     memset(h, 0, sizeof *h);
-    h->fpixels = in->fpixels;
-    h->spixels = in->spixels;
+    h->fpixels = d->fpixels;
+    h->spixels = d->spixels;
     h->pixel_mm = px * 1000.0;
-    h->distance_mm = in->distance_m * 1000.0;
-    h->wavelength_A = in->lambda0_m * 1e10;
-    h->beam_center_x_mm = in->Xbeam_m * 1000.0;
-    h->beam_center_y_mm = in->Ybeam_m * 1000;
-    h->adxv_center_x_mm = in->Fbeam_m * 1000.0;
-    h->adxv_center_y_mm = (in->detsize_s_m - in->Sbeam_m) * 1000;
-    h->mosflm_center_x_mm = (in->Sbeam_m - 0.5 * px) * 1000.0;
-    h->mosflm_center_y_mm = (in->Fbeam_m - 0.5 * px) * 1000;
-    h->denzo_x_beam_mm = (in->Sbeam_m - 0.0 * px) * 1000.0;
-    h->denzo_y_beam_mm = (in->Fbeam_m - 0.0 * px) * 1000;
-    memcpy(h->dials_origin_mm, in->dials_origin_mm, sizeof h->dials_origin_mm);
-    h->xds_orgx = in->ORGX;
-    h->xds_orgy = in->ORGY;
-    h->close_distance_mm = in->close_distance_m * 1000.0;
-    h->phi_deg = in->phi0_rad * RTD;
-    h->osc_start_deg = in->phi0_rad * RTD;
-    h->osc_range_deg = in->osc_rad * RTD;
-    h->twotheta_deg = in->twotheta_rad * RTD;
+    h->distance_mm = d->distance_m * 1000.0;
+    h->wavelength_A = e->beam.lambda0_m * 1e10;
+    h->beam_center_x_mm = c->Xbeam_m * 1000.0;
+    h->beam_center_y_mm = c->Ybeam_m * 1000;
+    h->adxv_center_x_mm = c->Fbeam_m * 1000.0;
+    h->adxv_center_y_mm = (d->size_s_m - c->Sbeam_m) * 1000;
+    h->mosflm_center_x_mm = (c->Sbeam_m - 0.5 * px) * 1000.0;
+    h->mosflm_center_y_mm = (c->Fbeam_m - 0.5 * px) * 1000;
+    h->denzo_x_beam_mm = (c->Sbeam_m - 0.0 * px) * 1000.0;
+    h->denzo_y_beam_mm = (c->Fbeam_m - 0.0 * px) * 1000;
+    memcpy(h->dials_origin_mm, d->dials_origin_mm, sizeof h->dials_origin_mm);
+    h->xds_orgx = d->ORGX;
+    h->xds_orgy = d->ORGY;
+    h->close_distance_mm = d->close_distance_m * 1000.0;
+    h->phi_deg = e->xtal.phi0_rad * RTD;
+    h->osc_start_deg = e->xtal.phi0_rad * RTD;
+    h->osc_range_deg = e->xtal.osc_rad * RTD;
+    h->twotheta_deg = d->twotheta_rad * RTD;
 }
 
 static int in_roi(const nb_detector *d, int f, int s)
