@@ -30,9 +30,9 @@ void nb_experiment_smv_info(const nb_experiment *e, nb_smv_info *h)
     h->mosflm_center_y_mm = (c->Fbeam_m - 0.5 * px) * 1000;
     h->denzo_x_beam_mm = (c->Sbeam_m - 0.0 * px) * 1000.0;
     h->denzo_y_beam_mm = (c->Fbeam_m - 0.0 * px) * 1000;
-    memcpy(h->dials_origin_mm, d->dials_origin_mm, sizeof h->dials_origin_mm);
-    h->xds_orgx = d->ORGX;
-    h->xds_orgy = d->ORGY;
+    memcpy(h->dials_origin_mm, d->origins.dials_origin_mm, sizeof h->dials_origin_mm);
+    h->xds_orgx = d->origins.ORGX;
+    h->xds_orgy = d->origins.ORGY;
     h->close_distance_mm = d->close_distance_m * 1000.0;
     h->phi_deg = e->xtal.phi0_rad * RTD;
     h->osc_start_deg = e->xtal.phi0_rad * RTD;

@@ -98,7 +98,7 @@ static void log_matrix(const nb_log *log, const char *title, const char *n1, con
     nbi_log(log, NB_LOG_INFO, "Z: %11.8f %11.8f %11.8f", a.z, b.z, c.z);
 }
 
-static nb_status orient(const nb_config *cfg, cell_vectors *cv, nbi_cell *out, const nb_log *log,
+static nb_status orient(const nb_config *cfg, cell_vectors *cv, nbi_cell_params *out, const nb_log *log,
                         nb_error *err)
 {
     double mis[3] = {cfg->misset_rad[0], cfg->misset_rad[1], cfg->misset_rad[2]};
@@ -158,11 +158,12 @@ static void regenerate(const nb_config *cfg, cell_vectors *cv)
 
 static void log_cell(const nbi_cell *c, const nb_log *log)
 {
-    nbi_log(log, NB_LOG_INFO, "Unit Cell: %g %g %g %g %g %g", c->len_A[0], c->len_A[1], c->len_A[2],
-            c->deg[0], c->deg[1], c->deg[2]);
-    nbi_log(log, NB_LOG_INFO, "Recp Cell: %g %g %g %g %g %g", c->rlen[0], c->rlen[1], c->rlen[2],
-            c->rdeg[0], c->rdeg[1], c->rdeg[2]);
-    nbi_log(log, NB_LOG_INFO, "volume = %g A^3", c->volume_A3);
+    const nbi_cell_params *p = &c->params;
+    nbi_log(log, NB_LOG_INFO, "Unit Cell: %g %g %g %g %g %g", p->len_A[0], p->len_A[1], p->len_A[2],
+            p->deg[0], p->deg[1], p->deg[2]);
+    nbi_log(log, NB_LOG_INFO, "Recp Cell: %g %g %g %g %g %g", p->rlen[0], p->rlen[1], p->rlen[2],
+            p->rdeg[0], p->rdeg[1], p->rdeg[2]);
+    nbi_log(log, NB_LOG_INFO, "volume = %g A^3", p->volume_A3);
     log_matrix(log, "real-space cell vectors (Angstrom):", "a", "b", "c", c->a, c->b, c->c);
     log_matrix(log, "reciprocal-space cell vectors (Angstrom^-1):", "a_star", "b_star", "c_star", c->as,
                c->bs, c->cs);
@@ -176,15 +177,15 @@ nb_status nbi_crystal_cell(const nb_config *cfg, const nb_log *log, nbi_cell *ou
     memset(out, 0, sizeof *out);
     if (cfg->user_cell)
         reciprocal_from_cell(cfg, &cv, log);
-    st = orient(cfg, &cv, out, log, err);
+    st = orient(cfg, &cv, &out->params, log, err);
     if (st != NB_OK)
         return st;
     regenerate(cfg, &cv);
     if (!(cv.V_cell > 0.0 || cv.V_cell < 0.0) || !isfinite(cv.V_cell))
         return nbi_fail(err, NB_ERR_INVALID, "the unit cell has no volume (check -cell or -mat)");
-    cell_params(cv.a, cv.b, cv.c, cv.V_cell, out->len_A, out->deg);
-    cell_params(cv.as, cv.bs, cv.cs, 1.0 / cv.V_cell, out->rlen, out->rdeg);
-    out->volume_A3 = cv.V_cell;
+    cell_params(cv.a, cv.b, cv.c, cv.V_cell, out->params.len_A, out->params.deg);
+    cell_params(cv.as, cv.bs, cv.cs, 1.0 / cv.V_cell, out->params.rlen, out->params.rdeg);
+    out->params.volume_A3 = cv.V_cell;
     out->a = cv.a;
     out->b = cv.b;
     out->c = cv.c;
@@ -308,13 +309,7 @@ static void put_description(const nb_config *cfg, const nbi_cell *cell, const nb
     x->astar = cell->as;
     x->bstar = cell->bs;
     x->cstar = cell->cs;
-    memcpy(x->cell_A, cell->len_A, sizeof x->cell_A);
-    memcpy(x->cell_deg, cell->deg, sizeof x->cell_deg);
-    memcpy(x->rcell, cell->rlen, sizeof x->rcell);
-    memcpy(x->rcell_deg, cell->rdeg, sizeof x->rcell_deg);
-    x->volume_A3 = cell->volume_A3;
-    memcpy(x->misset_deg, cell->misset_deg, sizeof x->misset_deg);
-    x->misset_random = cell->misset_random;
+    x->params = cell->params;
     x->spindle = spindle;
     x->phisteps = sampling->phi.count;
     x->phi0_rad = sampling->phi0_rad;

@@ -9,14 +9,11 @@
 
 #include "experiment.h"
 
-/* The oriented cell: real and reciprocal vectors (Angstrom, 1/Angstrom),
-   their lengths and angles, the volume and the misset applied. */
+/* The oriented cell: real and reciprocal vectors (Angstrom, 1/Angstrom)
+   and what reports state about them. */
 typedef struct nbi_cell {
     vec3 a, b, c, as, bs, cs;
-    double len_A[3], deg[3], rlen[3], rdeg[3];
-    double volume_A3;
-    double misset_deg[3];
-    int misset_random;
+    nbi_cell_params params;
 } nbi_cell;
 
 /* The crystal's size: unit cells along each axis, metres, and the

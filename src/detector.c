@@ -184,12 +184,12 @@ static void derive_centres(const nbi_panel *panel, const nbi_frame *frame, doubl
     c->Sbeam_m = v3_dot(s, nv);
     p->distance_m = close / ratio;
     p->close_distance_m = close;
-    p->ORGX = c->Fclose_m / panel->pixel_m + 0.5;
-    p->ORGY = c->Sclose_m / panel->pixel_m + 0.5;
-    p->dials_origin_mm[0] = 1000.0 * v3_dot(pix0, v3(0, 0, 1));
-    p->dials_origin_mm[1] = 1000.0 * v3_dot(pix0, v3(0, 1, 0));
-    p->dials_origin_mm[2] = 1000.0 * v3_dot(pix0, v3(-1, 0, 0));
-    p->incident_xds = v3(v3_dot(beam, f), v3_dot(beam, s), v3_dot(beam, o));
+    p->origins.ORGX = c->Fclose_m / panel->pixel_m + 0.5;
+    p->origins.ORGY = c->Sclose_m / panel->pixel_m + 0.5;
+    p->origins.dials_origin_mm[0] = 1000.0 * v3_dot(pix0, v3(0, 0, 1));
+    p->origins.dials_origin_mm[1] = 1000.0 * v3_dot(pix0, v3(0, 1, 0));
+    p->origins.dials_origin_mm[2] = 1000.0 * v3_dot(pix0, v3(-1, 0, 0));
+    p->origins.incident_xds = v3(v3_dot(beam, f), v3_dot(beam, s), v3_dot(beam, o));
 }
 
 void nbi_detector_place(const nb_config *cfg, const nbi_panel *panel, const nbi_frame *frame,
@@ -228,8 +228,8 @@ void nbi_detector_place(const nb_config *cfg, const nbi_panel *panel, const nbi_
     out->odet = o;
     out->pix0 = pix0;
     derive_centres(panel, frame, ratio, out);
-    nbi_log(log, NB_LOG_INFO, "XDS incident beam: %g %g %g", out->incident_xds.x, out->incident_xds.y,
-            out->incident_xds.z);
+    nbi_log(log, NB_LOG_INFO, "XDS incident beam: %g %g %g", out->origins.incident_xds.x,
+            out->origins.incident_xds.y, out->origins.incident_xds.z);
 }
 
 void nbi_detector_oversample(int requested, double xtal_max_m, double rpix_m, const nb_log *log,
@@ -272,10 +272,7 @@ static void put_geometry(const nbi_panel *panel, const nbi_frame *frame, const n
     d->distance_m = place->distance_m;
     d->close_distance_m = place->close_distance_m;
     d->centres = place->centres;
-    d->ORGX = place->ORGX;
-    d->ORGY = place->ORGY;
-    memcpy(d->dials_origin_mm, place->dials_origin_mm, sizeof d->dials_origin_mm);
-    d->incident_xds = place->incident_xds;
+    d->origins = place->origins;
 }
 
 /* Sub-pixels, layers and the kernels' switches. */

@@ -35,9 +35,7 @@ typedef struct nbi_placement {
     vec3 fdet, sdet, odet, pix0;
     double distance_m, close_distance_m;
     nbi_centres centres;
-    double ORGX, ORGY;
-    double dials_origin_mm[3];
-    vec3 incident_xds;
+    nbi_origins origins;
 } nbi_placement;
 
 /* Sub-pixels per pixel side: as used, as recommended, and whether chosen. */

@@ -24,6 +24,13 @@ typedef struct nbi_centres {
     double Fbeam_m, Sbeam_m, Fclose_m, Sclose_m;
 } nbi_centres;
 
+/* The detector's origin as XDS and DIALS state it. */
+typedef struct nbi_origins {
+    double ORGX, ORGY;                /* XDS: the near point, pixels */
+    double dials_origin_mm[3];        /* DIALS: pix0 in its lab frame */
+    vec3 incident_xds;                /* the beam along fdet, sdet, odet */
+} nbi_origins;
+
 /* The detector: geometry, layers and sampling (detector.c). */
 typedef struct nb_detector {
     int fpixels, spixels;
@@ -44,9 +51,7 @@ typedef struct nb_detector {
     vec3 twotheta_axis;               /* as given or set by the convention */
     double twotheta_rad;
     nbi_centres centres;              /* of the placed detector */
-    double ORGX, ORGY;                /* XDS origin, pixels */
-    double dials_origin_mm[3];
-    vec3 incident_xds;                /* the beam along fdet, sdet, odet */
+    nbi_origins origins;
     int recommended_oversample;
     int oversample_auto;              /* oversample was chosen, not given */
 } nb_detector;
@@ -67,6 +72,17 @@ typedef struct nb_sources {
     double *weight;    /* as listed; nanoBragg does not weight by it */
 } nb_sources;
 
+/* What reports state about a cell: lengths (Angstrom) and angles (degrees)
+   of its real and reciprocal (1/Angstrom) vectors, its volume and the
+   misset that turned it. */
+typedef struct nbi_cell_params {
+    double len_A[3], deg[3];
+    double rlen[3], rdeg[3];
+    double volume_A3;
+    double misset_deg[3];
+    int misset_random;
+} nbi_cell_params;
+
 /* The crystal: cell, size, spindle sweep and mosaic domains (crystal.c). */
 typedef struct nb_crystal {
     double Na, Nb, Nc;
@@ -86,11 +102,7 @@ typedef struct nb_crystal {
     int first_differs;              /* cells_first != cells */
     /* Not read by the kernels: for reports and file headers. */
     vec3 a_A, b_A, c_A;             /* Angstrom, phi = 0, no mosaic (after misset) */
-    double cell_A[3], cell_deg[3];  /* lengths and angles of a, b, c */
-    double rcell[3], rcell_deg[3];  /* of astar, bstar, cstar (1/Angstrom) */
-    double volume_A3;
-    double misset_deg[3];
-    int misset_random;
+    nbi_cell_params params;
     double size_m[3];               /* Na |a|, Nb |b|, Nc |c| */
     double molecular_weight;
     vec3 spindle;                   /* unit rotation axis */

@@ -28,16 +28,16 @@ static void detector_info(const nb_detector *d, nb_info *in)
     in->Yclose_m = c->Yclose_m;
     in->Fclose_m = c->Fclose_m;
     in->Sclose_m = c->Sclose_m;
-    in->ORGX = d->ORGX;
-    in->ORGY = d->ORGY;
-    memcpy(in->dials_origin_mm, d->dials_origin_mm, sizeof in->dials_origin_mm);
+    in->ORGX = d->origins.ORGX;
+    in->ORGY = d->origins.ORGY;
+    memcpy(in->dials_origin_mm, d->origins.dials_origin_mm, sizeof in->dials_origin_mm);
     v3_store(d->fdet, in->fdet);
     v3_store(d->sdet, in->sdet);
     v3_store(d->odet, in->odet);
     v3_store(d->pix0, in->pix0_m);
     in->twotheta_rad = d->twotheta_rad;
     v3_store(d->twotheta_axis, in->twotheta_axis);
-    v3_store(d->incident_xds, in->incident_beam_xds);
+    v3_store(d->origins.incident_xds, in->incident_beam_xds);
     memcpy(in->roi, d->roi, sizeof in->roi);
 }
 
@@ -84,19 +84,19 @@ static void crystal_info(const nb_crystal *x, nb_info *in)
     in->Na = x->Na;
     in->Nb = x->Nb;
     in->Nc = x->Nc;
-    memcpy(in->cell_A, x->cell_A, sizeof in->cell_A);
-    memcpy(in->cell_deg, x->cell_deg, sizeof in->cell_deg);
-    memcpy(in->rcell, x->rcell, sizeof in->rcell);
-    memcpy(in->rcell_deg, x->rcell_deg, sizeof in->rcell_deg);
-    in->volume_A3 = x->volume_A3;
+    memcpy(in->cell_A, x->params.len_A, sizeof in->cell_A);
+    memcpy(in->cell_deg, x->params.deg, sizeof in->cell_deg);
+    memcpy(in->rcell, x->params.rlen, sizeof in->rcell);
+    memcpy(in->rcell_deg, x->params.rdeg, sizeof in->rcell_deg);
+    in->volume_A3 = x->params.volume_A3;
     v3_store(x->a_A, in->a_A);
     v3_store(x->b_A, in->b_A);
     v3_store(x->c_A, in->c_A);
     v3_store(x->astar, in->astar);
     v3_store(x->bstar, in->bstar);
     v3_store(x->cstar, in->cstar);
-    memcpy(in->misset_deg, x->misset_deg, sizeof in->misset_deg);
-    in->misset_random = x->misset_random;
+    memcpy(in->misset_deg, x->params.misset_deg, sizeof in->misset_deg);
+    in->misset_random = x->params.misset_random;
     memcpy(in->xtal_size_m, x->size_m, sizeof in->xtal_size_m);
     in->molecular_weight = x->molecular_weight;
 }

@@ -15,12 +15,13 @@ static double angle_deg(const double a[3], const double b[3])
     return acos(dot(a, b) / mag(a) / mag(b)) / DEG;
 }
 
-static void store(vec3 v, double out[3])
-{
-    out[0] = v.x;
-    out[1] = v.y;
-    out[2] = v.z;
-}
+/* assert_vec for a vec3. */
+#define assert_v3(v, ex, ey, ez, tol)                                                              \
+    do {                                                                                           \
+        const vec3 v3_ = (v);                                                                      \
+        const double a3_[3] = {v3_.x, v3_.y, v3_.z};                                               \
+        vec_impl(a3_, (ex), (ey), (ez), (tol), #v, __FILE__, __LINE__);                            \
+    } while (0)
 
 /* A cell edge in metres, as the rotated-cell tables hold it. */
 static vec3 edge_m(vec3 edge_A) { return v3_scale(edge_A, 1e-10); }
@@ -36,23 +37,16 @@ static void test_cubic_cell(void **state)
     nb_config cfg;
     nb_experiment *e;
     const nb_info *in;
-    double v[3];
     (void)state;
     base_config(&cfg);
     e = create(&cfg);
     in = nb_experiment_info(e);
-    store(e->xtal.a_A, v);
-    assert_vec(v, 100, 0, 0, 1e-10);
-    store(e->xtal.b_A, v);
-    assert_vec(v, 0, 100, 0, 1e-10);
-    store(e->xtal.c_A, v);
-    assert_vec(v, 0, 0, 100, 1e-10);
-    store(e->xtal.astar, v);
-    assert_vec(v, 0.01, 0, 0, 1e-15);
-    store(e->xtal.bstar, v);
-    assert_vec(v, 0, 0.01, 0, 1e-15);
-    store(e->xtal.cstar, v);
-    assert_vec(v, 0, 0, 0.01, 1e-15);
+    assert_v3(e->xtal.a_A, 100, 0, 0, 1e-10);
+    assert_v3(e->xtal.b_A, 0, 100, 0, 1e-10);
+    assert_v3(e->xtal.c_A, 0, 0, 100, 1e-10);
+    assert_v3(e->xtal.astar, 0.01, 0, 0, 1e-15);
+    assert_v3(e->xtal.bstar, 0, 0.01, 0, 1e-15);
+    assert_v3(e->xtal.cstar, 0, 0, 0.01, 1e-15);
     assert_vec(in->a_A, 100, 0, 0, 1e-10);
     assert_vec(in->cell_A, 100, 100, 100, 1e-10);
     assert_vec(in->cell_deg, 90, 90, 90, 1e-10);
