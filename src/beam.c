@@ -220,27 +220,39 @@ static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const n
     return st;
 }
 
-nb_status nbi_beam_sources(const nb_config *cfg, const nb_sweep *hdiv, const nb_sweep *vdiv,
-                           const nb_sweep *disp, nb_experiment *exp, const nb_log *log, nb_error *err)
+nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nb_beam *out, nb_error *err)
 {
-    nb_sources *src = &exp->src;
-    vec3 beam = v3_from(exp->info.beam);
-    double lambda0 = exp->info.lambda0_m;
+    nb_status st;
+    out->lambda0_m = cfg->lambda0_m;
+    out->dir = dir;
+    out->hdiv = (nb_sweep){cfg->hdivrange_rad, cfg->hdivstep_rad, cfg->hdivsteps};
+    out->vdiv = (nb_sweep){cfg->vdivrange_rad, cfg->vdivstep_rad, cfg->vdivsteps};
+    out->disp = (nb_sweep){cfg->dispersion, -1.0, cfg->dispsteps};
+    nb_sweep_resolve_grid(&out->hdiv);
+    nb_sweep_resolve_grid(&out->vdiv);
+    nb_sweep_resolve_grid(&out->disp);
+    if (!cfg->source_path && (st = nbi_beam_check(&out->hdiv, &out->vdiv, &out->disp, err)) != NB_OK)
+        return st;
+    out->divsteps = nbi_divergence_count(&out->hdiv, &out->vdiv, cfg->round_div);
+    return NB_OK;
+}
+
+nb_status nbi_beam_sources(const char *source_path, int round_div, const nb_beam *beam, vec3 polar,
+                           const nb_log *log, nb_sources *out, nb_error *err)
+{
     nb_status st;
 
-    if (cfg->source_path) {
-        st = sources_from_file(cfg->source_path, beam, lambda0, src, err);
+    if (source_path) {
+        st = sources_from_file(source_path, beam->dir, beam->lambda0_m, out, err);
         if (st == NB_OK) {
-            nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", src->n);
-            for (int i = 0; i < src->n; ++i)
-                finish_source(src, i, log);
+            nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", out->n);
+            for (int i = 0; i < out->n; ++i)
+                finish_source(out, i, log);
         }
     } else {
-        st = sources_from_grid(hdiv, vdiv, disp, cfg->round_div, beam, exp->polar_vector, lambda0, src,
-                               log, err);
+        st = sources_from_grid(&beam->hdiv, &beam->vdiv, &beam->disp, round_div, beam->dir, polar,
+                               beam->lambda0_m, out, log, err);
     }
-    if (st == NB_OK)
-        exp->info.sources = src->n;
     return st;
 }
 

@@ -23,14 +23,24 @@ NB_WARN_UNUSED nb_status nbi_beam_check(const nb_sweep *h, const nb_sweep *v, co
 int nbi_divergence_count(const nb_sweep *h, const nb_sweep *v, int round_div);
 
 /*
- * Build exp->src.  With cfg->source_path, read X Y Z weight lambda(m) columns
- * (missing values: along -beam at 10 m, weight 1, lambda0); otherwise the
- * divergence x dispersion grid around beam (unit vectors beam, polar, vert).
- * Directions are normalised.  Log lines as nanoBragg prints them.
+ * The beam: wavelength cfg->lambda0_m, unit direction dir, the divergence and
+ * dispersion sweeps of cfg resolved, and the divergence points kept by the
+ * elliptical trim.  Without a source file, grids of more than NB_MAX_SOURCES
+ * points are refused (NB_ERR_RANGE) before they are walked.
  */
-NB_WARN_UNUSED nb_status nbi_beam_sources(const nb_config *cfg, const nb_sweep *hdiv,
-                                          const nb_sweep *vdiv, const nb_sweep *disp,
-                                          nb_experiment *exp, const nb_log *log, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nb_beam *out, nb_error *err);
+
+/*
+ * The sources of the beam.  With a source file, read X Y Z weight lambda(m)
+ * columns (missing values: along -dir at 10 m, weight 1, lambda0);
+ * otherwise the divergence x dispersion grid around beam->dir (unit vectors
+ * dir, polar, dir x polar; round_div: elliptically trimmed).  Directions are
+ * normalised.  Log lines as nanoBragg prints them.  On failure out may hold
+ * an allocation (nbi_sources_free).
+ */
+NB_WARN_UNUSED nb_status nbi_beam_sources(const char *source_path, int round_div, const nb_beam *beam,
+                                          vec3 polar, const nb_log *log, nb_sources *out,
+                                          nb_error *err);
 
 void nbi_sources_free(nb_sources *src);
 

@@ -9,6 +9,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rng.h"
 #include "textio.h"
@@ -97,7 +98,7 @@ static void log_matrix(const nb_log *log, const char *title, const char *n1, con
     nbi_log(log, NB_LOG_INFO, "Z: %11.8f %11.8f %11.8f", a.z, b.z, c.z);
 }
 
-static nb_status orient(const nb_config *cfg, nb_experiment *exp, cell_vectors *cv, const nb_log *log,
+static nb_status orient(const nb_config *cfg, cell_vectors *cv, nbi_cell_params *out, const nb_log *log,
                         nb_error *err)
 {
     double mis[3] = {cfg->misset_rad[0], cfg->misset_rad[1], cfg->misset_rad[2]};
@@ -105,7 +106,7 @@ static nb_status orient(const nb_config *cfg, nb_experiment *exp, cell_vectors *
 
     if (cfg->mat_path) {
         double m[9];
-        double s = 1e-10 / exp->info.lambda0_m;
+        double s = 1e-10 / cfg->lambda0_m;
         nb_status st = nb_read_matrix(cfg->mat_path, m, err);
         if (st != NB_OK)
             return st;
@@ -114,7 +115,8 @@ static nb_status orient(const nb_config *cfg, nb_experiment *exp, cell_vectors *
         cv->bs = v3_scale(v3(m[1], m[4], m[7]), s);
         cv->cs = v3_scale(v3(m[2], m[5], m[8]), s);
     }
-    if (cfg->misset_mode < 0) {
+    out->misset_random = cfg->misset_mode < 0;
+    if (out->misset_random) {
         nb_rng rng;
         double umat[9];
         nb_rng_init(&rng, cfg->misset_seed);
@@ -122,7 +124,6 @@ static nb_status orient(const nb_config *cfg, nb_experiment *exp, cell_vectors *
         nb_umat_to_misset(umat, mis);
         nbi_log(log, NB_LOG_INFO, "random orientation misset angles: %f %f %f deg", mis[0] * RTD,
                 mis[1] * RTD, mis[2] * RTD);
-        exp->info.misset_random = 1;
     }
     if (apply) {
         cv->as = v3_rotate_xyz(cv->as, mis[0], mis[1], mis[2]);
@@ -130,7 +131,7 @@ static nb_status orient(const nb_config *cfg, nb_experiment *exp, cell_vectors *
         cv->cs = v3_rotate_xyz(cv->cs, mis[0], mis[1], mis[2]);
     }
     for (int i = 0; i < 3; ++i)
-        exp->info.misset_deg[i] = apply ? mis[i] * RTD : 0.0;
+        out->misset_deg[i] = apply ? mis[i] * RTD : 0.0;
     return NB_OK;
 }
 
@@ -155,106 +156,88 @@ static void regenerate(const nb_config *cfg, cell_vectors *cv)
     cv->V_cell = V_cell;
 }
 
-nb_status nbi_crystal_cell(const nb_config *cfg, nb_experiment *exp, const nb_log *log, nb_error *err)
+static void log_cell(const nbi_cell *c, const nb_log *log)
+{
+    const nbi_cell_params *p = &c->params;
+    nbi_log(log, NB_LOG_INFO, "Unit Cell: %g %g %g %g %g %g", p->len_A[0], p->len_A[1], p->len_A[2],
+            p->deg[0], p->deg[1], p->deg[2]);
+    nbi_log(log, NB_LOG_INFO, "Recp Cell: %g %g %g %g %g %g", p->rlen[0], p->rlen[1], p->rlen[2],
+            p->rdeg[0], p->rdeg[1], p->rdeg[2]);
+    nbi_log(log, NB_LOG_INFO, "volume = %g A^3", p->volume_A3);
+    log_matrix(log, "real-space cell vectors (Angstrom):", "a", "b", "c", c->a, c->b, c->c);
+    log_matrix(log, "reciprocal-space cell vectors (Angstrom^-1):", "a_star", "b_star", "c_star", c->as,
+               c->bs, c->cs);
+}
+
+nb_status nbi_crystal_cell(const nb_config *cfg, const nb_log *log, nbi_cell *out, nb_error *err)
 {
     cell_vectors cv = {0};
-    nb_info *in = &exp->info;
     nb_status st;
 
+    memset(out, 0, sizeof *out);
     if (cfg->user_cell)
         reciprocal_from_cell(cfg, &cv, log);
-    st = orient(cfg, exp, &cv, log, err);
+    st = orient(cfg, &cv, &out->params, log, err);
     if (st != NB_OK)
         return st;
     regenerate(cfg, &cv);
     if (!(cv.V_cell > 0.0 || cv.V_cell < 0.0) || !isfinite(cv.V_cell))
         return nbi_fail(err, NB_ERR_INVALID, "the unit cell has no volume (check -cell or -mat)");
-    cell_params(cv.a, cv.b, cv.c, cv.V_cell, in->cell_A, in->cell_deg);
-    cell_params(cv.as, cv.bs, cv.cs, 1.0 / cv.V_cell, in->rcell, in->rcell_deg);
-    in->volume_A3 = cv.V_cell;
-    nbi_log(log, NB_LOG_INFO, "Unit Cell: %g %g %g %g %g %g", in->cell_A[0], in->cell_A[1], in->cell_A[2],
-            in->cell_deg[0], in->cell_deg[1], in->cell_deg[2]);
-    nbi_log(log, NB_LOG_INFO, "Recp Cell: %g %g %g %g %g %g", in->rcell[0], in->rcell[1], in->rcell[2],
-            in->rcell_deg[0], in->rcell_deg[1], in->rcell_deg[2]);
-    nbi_log(log, NB_LOG_INFO, "volume = %g A^3", cv.V_cell);
-    log_matrix(log, "real-space cell vectors (Angstrom):", "a", "b", "c", cv.a, cv.b, cv.c);
-    log_matrix(log, "reciprocal-space cell vectors (Angstrom^-1):", "a_star", "b_star", "c_star", cv.as,
-               cv.bs, cv.cs);
-    v3_store(cv.a, in->a_A);
-    v3_store(cv.b, in->b_A);
-    v3_store(cv.c, in->c_A);
-    v3_store(cv.as, in->astar);
-    v3_store(cv.bs, in->bstar);
-    v3_store(cv.cs, in->cstar);
-    exp->xtal.a0 = v3_scale(cv.a, 1e-10);
-    exp->xtal.b0 = v3_scale(cv.b, 1e-10);
-    exp->xtal.c0 = v3_scale(cv.c, 1e-10);
-    exp->xtal.astar = cv.as;
-    exp->xtal.bstar = cv.bs;
-    exp->xtal.cstar = cv.cs;
+    cell_params(cv.a, cv.b, cv.c, cv.V_cell, out->params.len_A, out->params.deg);
+    cell_params(cv.as, cv.bs, cv.cs, 1.0 / cv.V_cell, out->params.rlen, out->params.rdeg);
+    out->params.volume_A3 = cv.V_cell;
+    out->a = cv.a;
+    out->b = cv.b;
+    out->c = cv.c;
+    out->as = cv.as;
+    out->bs = cv.bs;
+    out->cs = cv.cs;
+    log_cell(out, log);
     return NB_OK;
 }
 
-void nbi_crystal_size(const nb_config *cfg, nb_experiment *exp, const nb_log *log)
+/* The cell's edges in metres, as the rotated-cell tables hold them. */
+static void edges_m(vec3 a_A, vec3 b_A, vec3 c_A, vec3 edge[3])
 {
-    nb_crystal *x = &exp->xtal;
-    nb_info *in = &exp->info;
-    double la = v3_mag(x->a0), lb = v3_mag(x->b0), lc = v3_mag(x->c0), xmax, rpix, volume;
-    int rec;
+    edge[0] = v3_scale(a_A, 1e-10);
+    edge[1] = v3_scale(b_A, 1e-10);
+    edge[2] = v3_scale(c_A, 1e-10);
+}
 
-    x->shape = cfg->shape;
-    x->fudge = cfg->fudge;
-    x->Na = cfg->Na;
-    x->Nb = cfg->Nb;
-    x->Nc = cfg->Nc;
-    if (in->xtal_size_m[0] > 0) x->Na = ceil(in->xtal_size_m[0] / la);
-    if (in->xtal_size_m[1] > 0) x->Nb = ceil(in->xtal_size_m[1] / lb);
-    if (in->xtal_size_m[2] > 0) x->Nc = ceil(in->xtal_size_m[2] / lc);
-    if (x->Na <= 1.0) x->Na = 1.0;
-    if (x->Nb <= 1.0) x->Nb = 1.0;
-    if (x->Nc <= 1.0) x->Nc = 1.0;
-    in->xtal_size_m[0] = la * x->Na;
-    in->xtal_size_m[1] = lb * x->Nb;
-    in->xtal_size_m[2] = lc * x->Nc;
-    nbi_log(log, NB_LOG_INFO, "crystal is %g x %g x %g microns", in->xtal_size_m[0] * 1e6,
-            in->xtal_size_m[1] * 1e6, in->xtal_size_m[2] * 1e6);
-    xmax = fmax(in->xtal_size_m[0], fmax(in->xtal_size_m[1], in->xtal_size_m[2]));
-    rpix = in->lambda0_m * exp->det.distance_m / exp->det.pixel_m;
-    {
-        /* capped before conversion: the samples-per-pixel limit refuses it */
-        double r = ceil(3.0 * xmax / rpix);
-        rec = r >= 1e6 ? 1000000 : r >= 1.0 ? (int)r : 1;
-    }
-    in->recommended_oversample = rec;
-    in->oversample = cfg->oversample;
-    if (in->oversample <= 0) {
-        in->oversample = rec;
-        nbi_log(log, NB_LOG_INFO, "auto-selected %d-fold oversampling", in->oversample);
-    }
-    if (in->oversample < rec) {
-        nbi_log(log, NB_LOG_WARN, "WARNING: maximum dimension of sample is %g A", xmax * 1e10);
-        nbi_log(log, NB_LOG_WARN, "         but reciprocal pixel size is %g A", rpix * 1e10);
-        nbi_log(log, NB_LOG_WARN, "         intensity may vary significantly across a pixel!");
-        nbi_log(log, NB_LOG_WARN, "         recommend -oversample %d to work around this", rec);
-    }
-    volume = in->xtal_size_m[0] * in->xtal_size_m[1] * in->xtal_size_m[2];
-    in->molecular_weight = volume * 1.2e6 * NB_AVOGADRO / (x->Na * x->Nb * x->Nc);
-    nbi_log(log, NB_LOG_INFO, "approximate MW = %g", in->molecular_weight);
-    in->Na = x->Na;
-    in->Nb = x->Nb;
-    in->Nc = x->Nc;
+void nbi_crystal_size(const nb_config *cfg, const nbi_cell *cell, const double sample_m[3],
+                      const nb_log *log, nbi_size *out)
+{
+    vec3 edge[3];
+    double la, lb, lc, volume;
+
+    edges_m(cell->a, cell->b, cell->c, edge);
+    la = v3_mag(edge[0]);
+    lb = v3_mag(edge[1]);
+    lc = v3_mag(edge[2]);
+    out->Na = sample_m[0] > 0 ? ceil(sample_m[0] / la) : cfg->Na;
+    out->Nb = sample_m[1] > 0 ? ceil(sample_m[1] / lb) : cfg->Nb;
+    out->Nc = sample_m[2] > 0 ? ceil(sample_m[2] / lc) : cfg->Nc;
+    if (out->Na <= 1.0) out->Na = 1.0;
+    if (out->Nb <= 1.0) out->Nb = 1.0;
+    if (out->Nc <= 1.0) out->Nc = 1.0;
+    out->size_m[0] = la * out->Na;
+    out->size_m[1] = lb * out->Nb;
+    out->size_m[2] = lc * out->Nc;
+    nbi_log(log, NB_LOG_INFO, "crystal is %g x %g x %g microns", out->size_m[0] * 1e6,
+            out->size_m[1] * 1e6, out->size_m[2] * 1e6);
+    volume = out->size_m[0] * out->size_m[1] * out->size_m[2];
+    out->molecular_weight = volume * 1.2e6 * NB_AVOGADRO / (out->Na * out->Nb * out->Nc);
 }
 
 /* Orientation a sweep leaves at each phi step, starting from 'entry': the
    rotation is skipped where phi == 0, keeping the previous orientation. */
-static void phi_orientations(const nb_crystal *x, vec3 spindle, const vec3 entry[3], vec3 *out)
+static void phi_orientations(const nb_crystal *x, const vec3 base[3], const vec3 entry[3], vec3 *out)
 {
-    const vec3 base[3] = {x->a0, x->b0, x->c0};
     for (int t = 0; t < x->phisteps; ++t) {
         double phi = x->phi0_rad + x->phistep_rad * t;
         for (int j = 0; j < 3; ++j) {
             if (phi != 0.0)
-                out[3 * t + j] = v3_rotate_axis(base[j], spindle, phi);
+                out[3 * t + j] = v3_rotate_axis(base[j], x->spindle, phi);
             else
                 out[3 * t + j] = t == 0 ? entry[j] : out[3 * (t - 1) + j];
         }
@@ -275,24 +258,11 @@ static void fill_cells(const nb_crystal *x, const vec3 *ap, double *cells)
         }
 }
 
-nb_status nbi_crystal_orientations(const nb_config *cfg, nb_experiment *exp, const nb_log *log,
-                                   nb_error *err)
+/* Mosaic domain rotations from the seeded generator; domain 0 is the identity. */
+static void mosaic_domains(long seed, nb_crystal *x)
 {
-    nb_crystal *x = &exp->xtal;
-    vec3 spindle = v3_from(exp->info.spindle), entry[3] = {x->a0, x->b0, x->c0}, *ap;
-    size_t ncell = (size_t)x->phisteps * (size_t)x->domains * 9;
     nb_rng rng;
-
-    x->umats = calloc((size_t)x->domains * 9, sizeof(double));
-    x->cells = calloc(ncell, sizeof(double));
-    x->cells_first = calloc(ncell, sizeof(double));
-    ap = calloc((size_t)x->phisteps * 3, sizeof(vec3));
-    if (!x->umats || !x->cells || !x->cells_first || !ap) {
-        free(ap);
-        return nbi_fail(err, NB_ERR_NOMEM, "out of memory for %d phi steps x %d mosaic domains",
-                        x->phisteps, x->domains);
-    }
-    nb_rng_init(&rng, cfg->mosaic_seed);
+    nb_rng_init(&rng, seed);
     for (int m = 0; m < x->domains; ++m) {
         double *u = x->umats + 9 * m;
         nb_rng_mosaic_umat(&rng, (float)x->mosaic_spread_rad, u);
@@ -301,19 +271,76 @@ nb_status nbi_crystal_orientations(const nb_config *cfg, nb_experiment *exp, con
                 u[i] = (i % 4 == 0) ? 1.0 : 0.0;
         }
     }
-    nbi_log(log, NB_LOG_INFO, "  created a total of %d mosaic domains", x->domains);
+}
 
-    phi_orientations(x, spindle, entry, ap);
+/* The rotated-cell tables of the first and of every later phi sweep. */
+static void cell_tables(nb_crystal *x, vec3 *ap, size_t ncell)
+{
+    vec3 base[3], entry[3];
+    edges_m(x->a_A, x->b_A, x->c_A, base);
+    memcpy(entry, base, sizeof entry);
+    phi_orientations(x, base, entry, ap);
     fill_cells(x, ap, x->cells_first);
     entry[0] = ap[3 * (x->phisteps - 1) + 0];
     entry[1] = ap[3 * (x->phisteps - 1) + 1];
     entry[2] = ap[3 * (x->phisteps - 1) + 2];
-    phi_orientations(x, spindle, entry, ap);
+    phi_orientations(x, base, entry, ap);
     fill_cells(x, ap, x->cells);
     x->first_differs = 0;
     for (size_t i = 0; i < ncell; ++i)
         if (x->cells[i] != x->cells_first[i])
             x->first_differs = 1;
+}
+
+/* Cell, size, shape and sweeps: everything but the tables. */
+static void put_description(const nb_config *cfg, const nbi_cell *cell, const nbi_size *size,
+                            const nb_sampling *sampling, vec3 spindle, nb_crystal *x)
+{
+    x->Na = size->Na;
+    x->Nb = size->Nb;
+    x->Nc = size->Nc;
+    memcpy(x->size_m, size->size_m, sizeof x->size_m);
+    x->molecular_weight = size->molecular_weight;
+    x->shape = cfg->shape;
+    x->fudge = cfg->fudge;
+    x->a_A = cell->a;
+    x->b_A = cell->b;
+    x->c_A = cell->c;
+    x->astar = cell->as;
+    x->bstar = cell->bs;
+    x->cstar = cell->cs;
+    x->params = cell->params;
+    x->spindle = spindle;
+    x->phisteps = sampling->phi.count;
+    x->phi0_rad = sampling->phi0_rad;
+    x->phistep_rad = sampling->phi.step;
+    x->osc_rad = sampling->phi.range;
+    x->domains = sampling->mosaic_domains;
+    x->mosaic_spread_rad = sampling->mosaic_spread_rad;
+}
+
+nb_status nbi_crystal_create(const nb_config *cfg, const nbi_cell *cell, const nbi_size *size,
+                             const nb_sampling *sampling, vec3 spindle, const nb_log *log, nb_crystal *out,
+                             nb_error *err)
+{
+    size_t ncell;
+    vec3 *ap;
+
+    memset(out, 0, sizeof *out);
+    put_description(cfg, cell, size, sampling, spindle, out);
+    ncell = (size_t)out->phisteps * (size_t)out->domains * 9;
+    out->umats = calloc((size_t)out->domains * 9, sizeof(double));
+    out->cells = calloc(ncell, sizeof(double));
+    out->cells_first = calloc(ncell, sizeof(double));
+    ap = calloc((size_t)out->phisteps * 3, sizeof(vec3));
+    if (!out->umats || !out->cells || !out->cells_first || !ap) {
+        free(ap);
+        return nbi_fail(err, NB_ERR_NOMEM, "out of memory for %d phi steps x %d mosaic domains",
+                        out->phisteps, out->domains);
+    }
+    mosaic_domains(cfg->mosaic_seed, out);
+    nbi_log(log, NB_LOG_INFO, "  created a total of %d mosaic domains", out->domains);
+    cell_tables(out, ap, ncell);
     free(ap);
     return NB_OK;
 }

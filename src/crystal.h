@@ -1,26 +1,48 @@
 /*
  * crystal.h - the crystal: unit cell from -cell or a MOSFLM matrix, misset
  * (explicit or random), size in unit cells, mosaic domains and the rotated
- * cells for every phi step x mosaic domain.
+ * cells for every phi step x mosaic domain.  Each stage takes the results of
+ * the earlier ones and fills its own; nbi_crystal_create puts them together.
  */
 #ifndef NB_CRYSTAL_H
 #define NB_CRYSTAL_H
 
 #include "experiment.h"
 
-/* Build the real and reciprocal cell (exp->xtal.a0.., astar..) and log them as
-   nanoBragg does.  Needs exp->info.lambda0_m for a matrix file. */
-NB_WARN_UNUSED nb_status nbi_crystal_cell(const nb_config *cfg, nb_experiment *exp, const nb_log *log,
+/* The oriented cell: real and reciprocal vectors (Angstrom, 1/Angstrom)
+   and what reports state about them. */
+typedef struct nbi_cell {
+    vec3 a, b, c, as, bs, cs;
+    nbi_cell_params params;
+} nbi_cell;
+
+/* The crystal's size: unit cells along each axis, metres, and the
+   approximate molecular weight nanoBragg prints. */
+typedef struct nbi_size {
+    double Na, Nb, Nc;
+    double size_m[3];
+    double molecular_weight;
+} nbi_size;
+
+/* Build the real and reciprocal cell and log them as nanoBragg does.  A
+   matrix file is read with cfg->lambda0_m; a random misset is drawn from
+   cfg->misset_seed.  Fails on an unreadable matrix or a cell of no volume. */
+NB_WARN_UNUSED nb_status nbi_crystal_cell(const nb_config *cfg, const nb_log *log, nbi_cell *out,
                                           nb_error *err);
 
-/* Na, Nb, Nc from the sample size (clamped to >= 1), crystal size, auto
-   oversampling and the approximate molecular weight. */
-void nbi_crystal_size(const nb_config *cfg, nb_experiment *exp, const nb_log *log);
+/* Na, Nb, Nc from the sample size sample_m (0: use cfg's N; clamped to
+   >= 1), the crystal size and the approximate molecular weight. */
+void nbi_crystal_size(const nb_config *cfg, const nbi_cell *cell, const double sample_m[3],
+                      const nb_log *log, nbi_size *out);
 
-/* Mosaic domain rotations from the seeded generator, and the rotated-cell
-   tables for the kernel.  exp->xtal.phisteps/phi0/phistep/domains/spread set. */
-NB_WARN_UNUSED nb_status nbi_crystal_orientations(const nb_config *cfg, nb_experiment *exp,
-                                                  const nb_log *log, nb_error *err);
+/* The crystal: cell, size, cfg's shape, the spindle sweep and mosaic domains
+   of sampling about the unit axis spindle, with the mosaic domain rotations
+   (from cfg->mosaic_seed) and the rotated-cell tables for the kernels.
+   NB_ERR_NOMEM (what was allocated is in out: nbi_crystal_free). */
+NB_WARN_UNUSED nb_status nbi_crystal_create(const nb_config *cfg, const nbi_cell *cell,
+                                            const nbi_size *size, const nb_sampling *sampling,
+                                            vec3 spindle, const nb_log *log, nb_crystal *out,
+                                            nb_error *err);
 
 void nbi_crystal_free(nb_crystal *x);
 

@@ -7,15 +7,18 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
 #define NB_MAX_PIXELS_PER_AXIS 1000000
 #define NB_MAX_PIXELS (1L << 30)
 
-nb_status nbi_detector_size(const nb_config *cfg, nb_experiment *exp, nb_error *err)
+#define NB_MAX_SAMPLES_PER_PIXEL (1L << 24) /* sub-pixels x detector layers */
+
+nb_status nbi_detector_size(const nb_config *cfg, nbi_panel *out, nb_error *err)
 {
-    nb_info *in = &exp->info;
     double pixel = cfg->pixel_m;
     double fsize = cfg->detsize_f_m, ssize = cfg->detsize_s_m;
     double nf, ns;
@@ -32,16 +35,16 @@ nb_status nbi_detector_size(const nb_config *cfg, nb_experiment *exp, nb_error *
         return nbi_fail(err, NB_ERR_INVALID, "detector has no pixels (%g x %g)", nf, ns);
     if (nf > NB_MAX_PIXELS_PER_AXIS || ns > NB_MAX_PIXELS_PER_AXIS || nf * ns > (double)NB_MAX_PIXELS)
         return nbi_fail(err, NB_ERR_RANGE, "detector of %.0f x %.0f pixels is too large", nf, ns);
-    exp->det.fpixels = in->fpixels = (int)nf;
-    exp->det.spixels = in->spixels = (int)ns;
-    exp->det.pixel_m = in->pixel_m = pixel;
-    in->detsize_f_m = fsize;
-    in->detsize_s_m = ssize;
+    out->fpixels = (int)nf;
+    out->spixels = (int)ns;
+    out->pixel_m = pixel;
+    out->size_f_m = fsize;
+    out->size_s_m = ssize;
     return NB_OK;
 }
 
 typedef struct basis {
-    double beam[3], fdet[3], sdet[3], odet[3], twotheta[3], polar[3], spindle[3];
+    vec3 beam, fdet, sdet, odet, twotheta, polar, spindle;
 } basis;
 
 static const basis BASIS_ADXV = {{0, 0, 1}, {1, 0, 0}, {0, -1, 0}, {0, 0, 1},
@@ -53,114 +56,103 @@ static const basis BASIS_XDS = {{0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1},
 static const basis BASIS_DIALS = {{0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1},
                                   {0, 1, 0}, {0, 1, 0}, {0, 1, 0}};
 
-static void copy3(double dst[3], const double src[3])
+static void apply_basis(nbi_frame *fr, const basis *b)
 {
-    dst[0] = src[0];
-    dst[1] = src[1];
-    dst[2] = src[2];
-}
-
-static void apply_basis(nb_info *in, double twotheta_axis[3], const basis *b)
-{
-    copy3(in->beam, b->beam);
-    copy3(in->fdet, b->fdet);
-    copy3(in->sdet, b->sdet);
-    copy3(in->odet, b->odet);
-    copy3(twotheta_axis, b->twotheta);
-    copy3(in->polar, b->polar);
-    copy3(in->spindle, b->spindle);
+    fr->beam = b->beam;
+    fr->fdet = b->fdet;
+    fr->sdet = b->sdet;
+    fr->odet = b->odet;
+    fr->twotheta_axis = b->twotheta;
+    fr->polar = b->polar;
+    fr->spindle = b->spindle;
 }
 
 /* Beam-centre defaults of each convention; Fclose/Sclose as resolved. */
-static void convention_centres(const nb_config *cfg, nb_info *in, double twotheta_axis[3])
+static void convention_centres(const nb_config *cfg, const nbi_panel *panel, nbi_frame *fr)
 {
-    double pixel = in->pixel_m, fsize = in->detsize_f_m, ssize = in->detsize_s_m;
-    double X = in->Xbeam_m, Y = in->Ybeam_m;
+    nbi_centres *c = &fr->centres;
+    double pixel = panel->pixel_m, fsize = panel->size_f_m, ssize = panel->size_s_m;
+    double X = cfg->Xbeam_m, Y = cfg->Ybeam_m;
     switch (cfg->convention) {
     case NB_CONV_ADXV:
         if (nb_is_unset(X)) X = (fsize + pixel) / 2.0;
         if (nb_is_unset(Y)) Y = (ssize - pixel) / 2.0;
-        apply_basis(in, twotheta_axis, &BASIS_ADXV);
-        in->Fbeam_m = X;
-        in->Sbeam_m = ssize - Y;
-        in->pivot = NB_PIVOT_BEAM;
+        apply_basis(fr, &BASIS_ADXV);
+        c->Fbeam_m = X;
+        c->Sbeam_m = ssize - Y;
+        fr->pivot = NB_PIVOT_BEAM;
         break;
     case NB_CONV_MOSFLM:
     case NB_CONV_DENZO: {
         double half = cfg->convention == NB_CONV_MOSFLM ? 0.5 * pixel : 0.0 * pixel;
         if (nb_is_unset(X)) X = (ssize + pixel) / 2.0;
         if (nb_is_unset(Y)) Y = (fsize + pixel) / 2.0;
-        apply_basis(in, twotheta_axis, &BASIS_MOSFLM);
-        in->Fbeam_m = Y + half;
-        in->Sbeam_m = X + half;
-        in->pivot = NB_PIVOT_BEAM;
+        apply_basis(fr, &BASIS_MOSFLM);
+        c->Fbeam_m = Y + half;
+        c->Sbeam_m = X + half;
+        fr->pivot = NB_PIVOT_BEAM;
         break;
     }
     case NB_CONV_XDS:
     case NB_CONV_DIALS:
-        if (nb_is_unset(X)) X = in->Xclose_m;
-        if (nb_is_unset(Y)) Y = in->Yclose_m;
-        apply_basis(in, twotheta_axis, cfg->convention == NB_CONV_XDS ? &BASIS_XDS : &BASIS_DIALS);
-        in->Fbeam_m = X;
-        in->Sbeam_m = Y;
-        in->pivot = NB_PIVOT_SAMPLE;
+        if (nb_is_unset(X)) X = c->Xclose_m;
+        if (nb_is_unset(Y)) Y = c->Yclose_m;
+        apply_basis(fr, cfg->convention == NB_CONV_XDS ? &BASIS_XDS : &BASIS_DIALS);
+        c->Fbeam_m = X;
+        c->Sbeam_m = Y;
+        fr->pivot = NB_PIVOT_SAMPLE;
         break;
     case NB_CONV_CUSTOM:
-        if (nb_is_unset(X)) X = in->Xclose_m;
-        if (nb_is_unset(Y)) Y = in->Yclose_m;
-        in->Fbeam_m = X;
-        in->Sbeam_m = Y;
-        in->Fclose_m = X;
-        in->Sclose_m = Y;
+        if (nb_is_unset(X)) X = c->Xclose_m;
+        if (nb_is_unset(Y)) Y = c->Yclose_m;
+        c->Fbeam_m = X;
+        c->Sbeam_m = Y;
+        c->Fclose_m = X;
+        c->Sclose_m = Y;
         break;
     }
-    in->Xbeam_m = X;
-    in->Ybeam_m = Y;
+    c->Xbeam_m = X;
+    c->Ybeam_m = Y;
 }
 
-void nbi_detector_convention(const nb_config *cfg, nb_experiment *exp, const nb_log *log)
+/* Unit vectors of the frame (odet generated from fdet x sdet if it has no
+   length 1); the two-theta axis is left as it is. */
+static void normalise(nbi_frame *fr, const nb_log *log)
 {
-    nb_info *in = &exp->info;
-    double pixel = in->pixel_m;
-    vec3 u, polar;
-    double *tt = in->twotheta_axis;
-
-    in->convention = cfg->convention;
-    in->pivot = cfg->pivot;
-    copy3(in->beam, cfg->beam_vector);
-    copy3(in->fdet, cfg->fdet_vector);
-    copy3(in->sdet, cfg->sdet_vector);
-    copy3(in->odet, cfg->odet_vector);
-    copy3(in->polar, cfg->polar_vector);
-    copy3(in->spindle, cfg->spindle_vector);
-    copy3(tt, cfg->twotheta_axis);
-
-    in->Fclose_m = nb_is_unset(cfg->ORGX) ? in->detsize_f_m / 2.0 : (cfg->ORGX - 0.5) * pixel;
-    in->Sclose_m = nb_is_unset(cfg->ORGY) ? in->detsize_s_m / 2.0 : (cfg->ORGY - 0.5) * pixel;
-    in->Xclose_m = nb_is_unset(cfg->Xclose_m) ? in->Fclose_m : cfg->Xclose_m;
-    in->Yclose_m = nb_is_unset(cfg->Yclose_m) ? in->Sclose_m : cfg->Yclose_m;
-    in->Fbeam_m = in->Fclose_m;
-    in->Sbeam_m = in->Sclose_m;
-    in->Xbeam_m = cfg->Xbeam_m;
-    in->Ybeam_m = cfg->Ybeam_m;
-    convention_centres(cfg, in, tt);
-
-    v3_unit(v3_from(in->beam), &u);
-    v3_store(u, in->beam);
-    v3_unit(v3_from(in->fdet), &u);
-    v3_store(u, in->fdet);
-    v3_unit(v3_from(in->sdet), &u);
-    v3_store(u, in->sdet);
-    if (v3_unit(v3_from(in->odet), &u) != 1.0) {
+    v3_unit(fr->beam, &fr->beam);
+    v3_unit(fr->fdet, &fr->fdet);
+    v3_unit(fr->sdet, &fr->sdet);
+    if (v3_unit(fr->odet, &fr->odet) != 1.0) {
         nbi_log(log, NB_LOG_WARN, "WARNING: auto-generating odet_vector");
-        v3_unit(v3_cross(v3_from(in->fdet), v3_from(in->sdet)), &u);
+        v3_unit(v3_cross(fr->fdet, fr->sdet), &fr->odet);
     }
-    v3_store(u, in->odet);
-    v3_unit(v3_from(in->polar), &polar);
-    v3_store(polar, in->polar);
-    v3_unit(v3_from(in->spindle), &u);
-    v3_store(u, in->spindle);
-    exp->polar_vector = polar;
+    v3_unit(fr->polar, &fr->polar);
+    v3_unit(fr->spindle, &fr->spindle);
+}
+
+void nbi_detector_frame(const nb_config *cfg, const nbi_panel *panel, const nb_log *log, nbi_frame *out)
+{
+    nbi_centres *c = &out->centres;
+    double pixel = panel->pixel_m;
+
+    out->convention = cfg->convention;
+    out->pivot = cfg->pivot;
+    out->beam = v3_from(cfg->beam_vector);
+    out->fdet = v3_from(cfg->fdet_vector);
+    out->sdet = v3_from(cfg->sdet_vector);
+    out->odet = v3_from(cfg->odet_vector);
+    out->polar = v3_from(cfg->polar_vector);
+    out->spindle = v3_from(cfg->spindle_vector);
+    out->twotheta_axis = v3_from(cfg->twotheta_axis);
+
+    c->Fclose_m = nb_is_unset(cfg->ORGX) ? panel->size_f_m / 2.0 : (cfg->ORGX - 0.5) * pixel;
+    c->Sclose_m = nb_is_unset(cfg->ORGY) ? panel->size_s_m / 2.0 : (cfg->ORGY - 0.5) * pixel;
+    c->Xclose_m = nb_is_unset(cfg->Xclose_m) ? c->Fclose_m : cfg->Xclose_m;
+    c->Yclose_m = nb_is_unset(cfg->Yclose_m) ? c->Sclose_m : cfg->Yclose_m;
+    c->Fbeam_m = c->Fclose_m;
+    c->Sbeam_m = c->Sclose_m;
+    convention_centres(cfg, panel, out);
+    normalise(out, log);
 }
 
 static const char *convention_name(nb_convention c)
@@ -176,15 +168,40 @@ static const char *convention_name(nb_convention c)
     return "custom";
 }
 
-void nbi_detector_place(const nb_config *cfg, nb_experiment *exp, const nb_log *log)
+/* Near point, beam spot, distance and origins of the placed detector. */
+static void derive_centres(const nbi_panel *panel, const nbi_frame *frame, double ratio, nbi_placement *p)
 {
-    nb_info *in = &exp->info;
+    vec3 beam = frame->beam, f = p->fdet, s = p->sdet, o = p->odet, pix0 = p->pix0, nv;
+    nbi_centres *c = &p->centres;
+    double close;
+
+    *c = frame->centres;
+    c->Fclose_m = -v3_dot(pix0, f);
+    c->Sclose_m = -v3_dot(pix0, s);
+    close = v3_dot(pix0, o);
+    nv = v3_sub(v3_scale(beam, close / ratio), pix0);
+    c->Fbeam_m = v3_dot(f, nv);
+    c->Sbeam_m = v3_dot(s, nv);
+    p->distance_m = close / ratio;
+    p->close_distance_m = close;
+    p->origins.ORGX = c->Fclose_m / panel->pixel_m + 0.5;
+    p->origins.ORGY = c->Sclose_m / panel->pixel_m + 0.5;
+    p->origins.dials_origin_mm[0] = 1000.0 * v3_dot(pix0, v3(0, 0, 1));
+    p->origins.dials_origin_mm[1] = 1000.0 * v3_dot(pix0, v3(0, 1, 0));
+    p->origins.dials_origin_mm[2] = 1000.0 * v3_dot(pix0, v3(-1, 0, 0));
+    p->origins.incident_xds = v3(v3_dot(beam, f), v3_dot(beam, s), v3_dot(beam, o));
+}
+
+void nbi_detector_place(const nb_config *cfg, const nbi_panel *panel, const nbi_frame *frame,
+                        const nb_log *log, nbi_placement *out)
+{
     const double *rot = cfg->detector_rot_rad;
-    vec3 beam = v3_from(in->beam), f = v3_from(in->fdet), s = v3_from(in->sdet);
-    vec3 o = v3_from(in->odet), tt = v3_from(in->twotheta_axis), pix0, nv;
+    const nbi_centres *c = &frame->centres;
+    vec3 beam = frame->beam, f = frame->fdet, s = frame->sdet, o = frame->odet;
+    vec3 tt = frame->twotheta_axis, pix0;
     double ratio, close, distance = cfg->distance_m;
 
-    nbi_log(log, NB_LOG_INFO, "%s convention selected.", convention_name(in->convention));
+    nbi_log(log, NB_LOG_INFO, "%s convention selected.", convention_name(frame->convention));
     ratio = v3_dot(beam, v3_rotate_xyz(o, rot[0], rot[1], rot[2]));
     if (ratio == 0.0)
         ratio = DBL_MIN;
@@ -192,49 +209,118 @@ void nbi_detector_place(const nb_config *cfg, nb_experiment *exp, const nb_log *
     distance = close / ratio;
 
     pix0 = v3_from(cfg->pix0_vector_m);
-    if (in->pivot == NB_PIVOT_SAMPLE) {
+    if (frame->pivot == NB_PIVOT_SAMPLE) {
         nbi_log(log, NB_LOG_INFO, "pivoting detector around sample");
-        pix0 = v3_add(v3_sub(v3_scale(f, -in->Fclose_m), v3_scale(s, in->Sclose_m)), v3_scale(o, close));
+        pix0 = v3_add(v3_sub(v3_scale(f, -c->Fclose_m), v3_scale(s, c->Sclose_m)), v3_scale(o, close));
         pix0 = v3_rotate_xyz(pix0, rot[0], rot[1], rot[2]);
         pix0 = v3_rotate_axis(pix0, tt, cfg->twotheta_rad);
     }
     f = v3_rotate_axis(v3_rotate_xyz(f, rot[0], rot[1], rot[2]), tt, cfg->twotheta_rad);
     s = v3_rotate_axis(v3_rotate_xyz(s, rot[0], rot[1], rot[2]), tt, cfg->twotheta_rad);
     o = v3_rotate_axis(v3_rotate_xyz(o, rot[0], rot[1], rot[2]), tt, cfg->twotheta_rad);
-    if (in->pivot == NB_PIVOT_BEAM) {
+    if (frame->pivot == NB_PIVOT_BEAM) {
         nbi_log(log, NB_LOG_INFO, "pivoting detector around direct beam spot");
-        pix0 = v3_add(v3_sub(v3_scale(f, -in->Fbeam_m), v3_scale(s, in->Sbeam_m)), v3_scale(beam, distance));
+        pix0 = v3_add(v3_sub(v3_scale(f, -c->Fbeam_m), v3_scale(s, c->Sbeam_m)), v3_scale(beam, distance));
     }
+    out->twotheta_rad = cfg->twotheta_rad;
+    out->fdet = f;
+    out->sdet = s;
+    out->odet = o;
+    out->pix0 = pix0;
+    derive_centres(panel, frame, ratio, out);
+    nbi_log(log, NB_LOG_INFO, "XDS incident beam: %g %g %g", out->origins.incident_xds.x,
+            out->origins.incident_xds.y, out->origins.incident_xds.z);
+}
 
-    in->Fclose_m = -v3_dot(pix0, f);
-    in->Sclose_m = -v3_dot(pix0, s);
-    close = v3_dot(pix0, o);
-    nv = v3_sub(v3_scale(beam, close / ratio), pix0);
-    in->Fbeam_m = v3_dot(f, nv);
-    in->Sbeam_m = v3_dot(s, nv);
-    distance = close / ratio;
-    in->ORGX = in->Fclose_m / in->pixel_m + 0.5;
-    in->ORGY = in->Sclose_m / in->pixel_m + 0.5;
-    in->dials_origin_mm[0] = 1000.0 * v3_dot(pix0, v3(0, 0, 1));
-    in->dials_origin_mm[1] = 1000.0 * v3_dot(pix0, v3(0, 1, 0));
-    in->dials_origin_mm[2] = 1000.0 * v3_dot(pix0, v3(-1, 0, 0));
-    in->incident_beam_xds[0] = v3_dot(beam, f);
-    in->incident_beam_xds[1] = v3_dot(beam, s);
-    in->incident_beam_xds[2] = v3_dot(beam, o);
-    nbi_log(log, NB_LOG_INFO, "XDS incident beam: %g %g %g", in->incident_beam_xds[0],
-            in->incident_beam_xds[1], in->incident_beam_xds[2]);
+void nbi_detector_oversample(int requested, double xtal_max_m, double rpix_m, const nb_log *log,
+                             nbi_subpixels *out)
+{
+    /* capped before conversion: the samples-per-pixel limit refuses it */
+    double r = ceil(3.0 * xtal_max_m / rpix_m);
+    out->recommended = r >= 1e6 ? 1000000 : r >= 1.0 ? (int)r : 1;
+    out->oversample = requested;
+    out->automatic = requested <= 0;
+    if (out->automatic) {
+        out->oversample = out->recommended;
+        nbi_log(log, NB_LOG_INFO, "auto-selected %d-fold oversampling", out->oversample);
+    }
+    if (out->oversample < out->recommended) {
+        nbi_log(log, NB_LOG_WARN, "WARNING: maximum dimension of sample is %g A", xtal_max_m * 1e10);
+        nbi_log(log, NB_LOG_WARN, "         but reciprocal pixel size is %g A", rpix_m * 1e10);
+        nbi_log(log, NB_LOG_WARN, "         intensity may vary significantly across a pixel!");
+        nbi_log(log, NB_LOG_WARN, "         recommend -oversample %d to work around this", out->recommended);
+    }
+}
 
-    v3_store(f, in->fdet);
-    v3_store(s, in->sdet);
-    v3_store(o, in->odet);
-    v3_store(pix0, in->pix0_m);
-    in->distance_m = distance;
-    in->close_distance_m = close;
-    in->twotheta_rad = cfg->twotheta_rad;
-    exp->det.fdet = f;
-    exp->det.sdet = s;
-    exp->det.odet = o;
-    exp->det.pix0 = pix0;
-    exp->det.distance_m = distance;
-    exp->det.close_distance_m = close;
+/* The geometry of the placed detector, and what reports state about it. */
+static void put_geometry(const nbi_panel *panel, const nbi_frame *frame, const nbi_placement *place,
+                         nb_detector *d)
+{
+    d->fpixels = panel->fpixels;
+    d->spixels = panel->spixels;
+    d->pixel_m = panel->pixel_m;
+    d->size_f_m = panel->size_f_m;
+    d->size_s_m = panel->size_s_m;
+    d->convention = frame->convention;
+    d->pivot = frame->pivot;
+    d->twotheta_axis = frame->twotheta_axis;
+    d->twotheta_rad = place->twotheta_rad;
+    d->fdet = place->fdet;
+    d->sdet = place->sdet;
+    d->odet = place->odet;
+    d->pix0 = place->pix0;
+    d->distance_m = place->distance_m;
+    d->close_distance_m = place->close_distance_m;
+    d->centres = place->centres;
+    d->origins = place->origins;
+}
+
+/* Sub-pixels, layers and the kernels' switches. */
+static void put_sampling(const nb_config *cfg, const nb_sampling *sampling, const nbi_subpixels *sub,
+                         nb_detector *d)
+{
+    d->oversample = sub->oversample;
+    d->recommended_oversample = sub->recommended;
+    d->oversample_auto = sub->automatic;
+    d->subpixel_m = d->pixel_m / d->oversample;
+    d->thicksteps = sampling->thick.count;
+    d->thick_m = sampling->thick.range;
+    d->thickstep_m = sampling->thick.step;
+    d->mu = sampling->mu;
+    d->curved = cfg->curved_detector;
+    d->point_pixel = cfg->point_pixel;
+    d->oversample_thick = cfg->oversample_thick;
+    d->oversample_polar = cfg->oversample_polar;
+    d->oversample_omega = cfg->oversample_omega;
+}
+
+nb_status nbi_detector_create(const nb_config *cfg, const nbi_panel *panel, const nbi_frame *frame,
+                              const nbi_placement *place, const nb_sampling *sampling, const int roi[4],
+                              const nbi_subpixels *sub, nb_detector *out, nb_error *err)
+{
+    const double os = sub->oversample;
+    memset(out, 0, sizeof *out);
+    if (os * os * sampling->thick.count > (double)NB_MAX_SAMPLES_PER_PIXEL)
+        return nbi_fail(err, NB_ERR_RANGE,
+                        "%s%d x %d sub-pixels x %d detector layers per pixel is too many (at most %ld)%s",
+                        sub->automatic ? "auto-selected " : "", sub->oversample, sub->oversample,
+                        sampling->thick.count, NB_MAX_SAMPLES_PER_PIXEL,
+                        sub->automatic ? ": check -pixel (mm) and the crystal size, or set -oversample" : "");
+    put_geometry(panel, frame, place, out);
+    put_sampling(cfg, sampling, sub, out);
+    memcpy(out->roi, roi, sizeof out->roi);
+    if (cfg->mask) {
+        const size_t bytes = (size_t)out->fpixels * (size_t)out->spixels * sizeof(uint16_t);
+        out->mask = malloc(bytes);
+        if (!out->mask)
+            return nbi_fail(err, NB_ERR_NOMEM, "out of memory for the mask");
+        memcpy(out->mask, cfg->mask, bytes);
+    }
+    return NB_OK;
+}
+
+void nbi_detector_free(nb_detector *det)
+{
+    free(det->mask);
+    det->mask = NULL;
 }

@@ -1,17 +1,30 @@
 /*
  * experiment.c - nb_experiment_create: resolves a configuration into a
- * ready-to-render experiment, in nanoBragg's order (detector size, beam
- * intensity, conventions, sampling, detector placement, crystal, structure
- * factors, sources, mosaic domains), logging what nanoBragg prints.
+ * ready-to-render experiment.  build() runs the set-up stages in nanoBragg's
+ * order, which is also the order of the lines they log.  Each stage takes the
+ * configuration and the results of earlier stages as const and fills its own
+ * result; no stage changes another's:
+ *
+ *   panel (detector size)  ->  beam intensity (fluence; sample clipped by
+ *   the beam)  ->  frame (convention: axes, beam centre, pivot)  ->  region
+ *   (ROI)  ->  sampling (phi, layers, mosaic)  ->  placement (the rotated,
+ *   placed detector)  ->  interpolation  ->  cell  ->  crystal size  ->
+ *   sub-pixels (from crystal size and placement)  ->  structure factors  ->
+ *   beam (divergence, dispersion)  ->  sources  ->  crystal (mosaic domains,
+ *   rotated cells)  ->  detector  ->  limits
+ *
+ * The experiment keeps the last stages' results (beam, sources, crystal,
+ * detector, structure factors and its own parameters); nb_info is filled
+ * from them once, at the end (info.c).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "beam.h"
 #include "crystal.h"
 #include "detector.h"
+#include "info.h"
 #include "row_loops.h"
 #include "sampling.h"
 #include "util.h"
@@ -19,61 +32,66 @@
 #define RTD (180.0 * M_1_PI)
 #define NB_MAX_STEPS_PER_PIXEL 1000000000000L
 #define NB_MAX_ORIENTATIONS (1L << 20)      /* phi steps x mosaic domains */
-#define NB_MAX_SAMPLES_PER_PIXEL (1L << 24) /* sub-pixels x detector layers */
 
-/* Beam intensity: fluence from flux, sample clipped by the beam. */
-static void beam_intensity(const nb_config *cfg, nb_experiment *exp, const nb_log *log)
+/* What the stages resolve on the way to the experiment's parts. */
+typedef struct stages {
+    nbi_panel panel;
+    double sample_m[3];     /* crystal size asked for, clipped by the beam (0: use N) */
+    nbi_frame frame;
+    int roi[4];             /* inclusive */
+    nb_sampling sampling;
+    nbi_placement place;
+    int interpolate;        /* asked for or auto-selected */
+    nbi_cell cell;
+    nbi_size size;
+    nbi_subpixels sub;
+} stages;
+
+/* Beam intensity (exp's fluence, flux, exposure_s, beamsize_m): fluence from
+   flux, and the sample size clipped by the beam. */
+static void beam_intensity(const nb_config *cfg, const nb_log *log, nb_experiment *exp, double sample_m[3])
 {
-    nb_info *in = &exp->info;
     double fluence = cfg->fluence, flux = cfg->flux, exposure = cfg->exposure_s, bs = cfg->beamsize_m;
-    in->xtal_size_m[0] = cfg->sample_x_m;
-    in->xtal_size_m[1] = cfg->sample_y_m;
-    in->xtal_size_m[2] = cfg->sample_z_m;
+    sample_m[0] = cfg->sample_x_m;
+    sample_m[1] = cfg->sample_y_m;
+    sample_m[2] = cfg->sample_z_m;
     if (flux != 0.0 && exposure > 0.0 && bs >= 0)
         fluence = flux * exposure / bs / bs;
     if (bs >= 0) {
-        if (bs < in->xtal_size_m[1]) {
+        if (bs < sample_m[1]) {
             nbi_log(log, NB_LOG_WARN, "WARNING: clipping sample (%lg m high) with beam (%lg m)",
-                    in->xtal_size_m[1], bs);
-            in->xtal_size_m[1] = bs;
+                    sample_m[1], bs);
+            sample_m[1] = bs;
         }
-        if (bs < in->xtal_size_m[2]) {
+        if (bs < sample_m[2]) {
             nbi_log(log, NB_LOG_WARN, "WARNING: clipping sample (%lg m wide) with beam (%lg m)",
-                    in->xtal_size_m[2], bs);
-            in->xtal_size_m[2] = bs;
+                    sample_m[2], bs);
+            sample_m[2] = bs;
         }
     }
     if (exposure > 0.0)
         flux = fluence / exposure * bs * bs;
-    in->fluence = exp->fluence = fluence;
-    in->flux = flux;
-    in->exposure_s = exposure;
-    in->beamsize_m = bs;
+    exp->fluence = fluence;
+    exp->flux = flux;
+    exp->exposure_s = exposure;
+    exp->beamsize_m = bs;
 }
 
-static nb_status region(const nb_config *cfg, nb_experiment *exp, nb_error *err)
+/* The region of interest, inclusive, and a check of the mask's size. */
+static nb_status region(const nb_config *cfg, const nbi_panel *panel, int roi[4], nb_error *err)
 {
-    int *r = exp->det.roi, nf = exp->det.fpixels, ns = exp->det.spixels;
-    r[0] = cfg->roi[0] < 0 ? 0 : cfg->roi[0];
-    r[1] = cfg->roi[1] < 0 ? nf : cfg->roi[1];
-    r[2] = cfg->roi[2] < 0 ? 0 : cfg->roi[2];
-    r[3] = cfg->roi[3] < 0 ? ns : cfg->roi[3];
-    memcpy(exp->info.roi, r, sizeof exp->info.roi);
-    if (r[0] > r[1] || r[2] > r[3] || r[0] >= nf || r[2] >= ns)
+    const int nf = panel->fpixels, ns = panel->spixels;
+    roi[0] = cfg->roi[0] < 0 ? 0 : cfg->roi[0];
+    roi[1] = cfg->roi[1] < 0 ? nf : cfg->roi[1];
+    roi[2] = cfg->roi[2] < 0 ? 0 : cfg->roi[2];
+    roi[3] = cfg->roi[3] < 0 ? ns : cfg->roi[3];
+    if (roi[0] > roi[1] || roi[2] > roi[3] || roi[0] >= nf || roi[2] >= ns)
         return nbi_fail(err, NB_ERR_INVALID,
-                        "-roi %d %d %d %d selects no pixel of the %dx%d detector", r[0], r[1], r[2],
-                        r[3], nf, ns);
-    if (cfg->mask) {
-        size_t n;
-        if (cfg->mask_width != nf || cfg->mask_height != ns)
-            return nbi_fail(err, NB_ERR_INVALID, "the mask has %dx%d pixels but the detector %dx%d",
-                            cfg->mask_width, cfg->mask_height, nf, ns);
-        n = (size_t)nf * (size_t)ns;
-        exp->det.mask = malloc(n * sizeof(uint16_t));
-        if (!exp->det.mask)
-            return nbi_fail(err, NB_ERR_NOMEM, "out of memory for the mask");
-        memcpy(exp->det.mask, cfg->mask, n * sizeof(uint16_t));
-    }
+                        "-roi %d %d %d %d selects no pixel of the %dx%d detector", roi[0], roi[1], roi[2],
+                        roi[3], nf, ns);
+    if (cfg->mask && (cfg->mask_width != nf || cfg->mask_height != ns))
+        return nbi_fail(err, NB_ERR_INVALID, "the mask has %dx%d pixels but the detector %dx%d",
+                        cfg->mask_width, cfg->mask_height, nf, ns);
     return NB_OK;
 }
 
@@ -97,72 +115,32 @@ static nb_status check_inputs(const nb_config *cfg, nb_error *err)
     return NB_OK;
 }
 
-/* Resolve every sweep (phi, divergence, dispersion, layers, mosaic). */
-static void sampling(const nb_config *cfg, nb_experiment *exp, nb_sweep *h, nb_sweep *v, nb_sweep *d,
-                     const nb_log *log)
-{
-    nb_info *in = &exp->info;
-    nb_sweep phi = {cfg->osc_rad, cfg->phistep_rad, cfg->phisteps};
-    nb_sweep thick = {cfg->detector_thick_m, -1.0, cfg->detector_thicksteps};
-    double mu = cfg->detector_mu, spread = cfg->mosaic_spread_rad;
-    int domains = cfg->mosaic_domains;
-
-    nb_sweep_resolve_phi(&phi);
-    *h = (nb_sweep){cfg->hdivrange_rad, cfg->hdivstep_rad, cfg->hdivsteps};
-    *v = (nb_sweep){cfg->vdivrange_rad, cfg->vdivstep_rad, cfg->vdivsteps};
-    *d = (nb_sweep){cfg->dispersion, -1.0, cfg->dispsteps};
-    nb_sweep_resolve_grid(h);
-    nb_sweep_resolve_grid(v);
-    nb_sweep_resolve_grid(d);
-    nb_sweep_resolve_thick(&thick);
-    if (thick.range > 0.0 && mu < 0.0) {
-        mu = 1.0 / thick.range;
-        nbi_log(log, NB_LOG_WARN, "WARNING: setting detector attenuation depth to %g m", mu);
-    }
-    nb_resolve_mosaic(&spread, &domains, log);
-
-    exp->xtal.phisteps = in->phisteps = phi.count;
-    exp->xtal.phi0_rad = in->phi0_rad = cfg->phi0_rad;
-    exp->xtal.phistep_rad = in->phistep_rad = phi.step;
-    in->osc_rad = phi.range;
-    exp->det.thicksteps = in->thicksteps = thick.count;
-    exp->det.thick_m = in->detector_thick_m = thick.range;
-    exp->det.thickstep_m = in->detector_thickstep_m = thick.step;
-    exp->det.mu = in->detector_mu = mu;
-    exp->xtal.domains = in->mosaic_domains = domains;
-    exp->xtal.mosaic_spread_rad = in->mosaic_spread_rad = spread;
-    in->hdivrange_rad = h->range;
-    in->hdivstep_rad = h->step;
-    in->vdivrange_rad = v->range;
-    in->vdivstep_rad = v->step;
-    in->dispersion = d->range;
-    in->dispsteps = d->count;
-}
-
 /* Sizes the kernel's tables are built for. */
-static nb_status sampling_limits(const nb_experiment *exp, nb_error *err)
+static nb_status sampling_limits(const nb_sampling *sm, nb_error *err)
 {
-    const nb_crystal *x = &exp->xtal;
-    if ((double)x->phisteps * x->domains > (double)NB_MAX_ORIENTATIONS)
+    if ((double)sm->phi.count * sm->mosaic_domains > (double)NB_MAX_ORIENTATIONS)
         return nbi_fail(err, NB_ERR_RANGE, "%d phi steps x %d mosaic domains is too many (at most %ld)",
-                        x->phisteps, x->domains, NB_MAX_ORIENTATIONS);
+                        sm->phi.count, sm->mosaic_domains, NB_MAX_ORIENTATIONS);
     return NB_OK;
 }
 
-static void choose_interpolation(const nb_config *cfg, nb_experiment *exp, const nb_log *log)
+/* Tricubic interpolation of structure factors: asked for, or chosen for
+   crystals of at most 2 cells along an axis. */
+static int choose_interpolation(const nb_config *cfg, const nb_log *log)
 {
-    exp->interpolate = cfg->interpolate == NB_INTERP_ON;
-    if (cfg->interpolate == NB_INTERP_AUTO) {
-        if (cfg->Na <= 2 || cfg->Nb <= 2 || cfg->Nc <= 2) {
-            nbi_log(log, NB_LOG_INFO, "auto-selected tricubic interpolation of structure factors");
-            exp->interpolate = 1;
-        } else {
-            nbi_log(log, NB_LOG_INFO, "auto-selected no interpolation");
-        }
+    if (cfg->interpolate != NB_INTERP_AUTO)
+        return cfg->interpolate == NB_INTERP_ON;
+    if (cfg->Na <= 2 || cfg->Nb <= 2 || cfg->Nc <= 2) {
+        nbi_log(log, NB_LOG_INFO, "auto-selected tricubic interpolation of structure factors");
+        return 1;
     }
+    nbi_log(log, NB_LOG_INFO, "auto-selected no interpolation");
+    return 0;
 }
 
-static nb_status structure_factors(const nb_config *cfg, nb_experiment *exp, const nb_log *log,
+/* The structure-factor table (exp->hkl) from -hkl, writing the Fdump cache,
+   or from the cache; none with -default_F only. */
+static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_experiment *exp,
                                    nb_error *err)
 {
     nb_status st;
@@ -184,7 +162,7 @@ static nb_status structure_factors(const nb_config *cfg, nb_experiment *exp, con
         st = nb_hkl_read_fdump(cfg->fdump_path, &exp->hkl, &rerr);
         if (st == NB_OK) {
             nbi_log(log, NB_LOG_INFO, "reading Fs from %s", cfg->fdump_path);
-            exp->info.hkl_from_fdump = 1;
+            exp->hkl_from_fdump = 1;
         } else if (st == NB_ERR_NOMEM) {
             return nbi_fail(err, st, "%s", rerr.msg);
         } else {
@@ -194,84 +172,52 @@ static nb_status structure_factors(const nb_config *cfg, nb_experiment *exp, con
         }
     }
     exp->have_hkl = exp->hkl.count > 0;
-    exp->info.hkls = exp->hkl.count;
-    if (!exp->have_hkl)
-        exp->interpolate = 0;
-    exp->info.interpolate = exp->interpolate;
     return NB_OK;
 }
 
-static void log_sweeps(const nb_experiment *exp, const nb_log *log)
+static void log_sweeps(const nb_sampling *sm, const nb_log *log)
 {
-    for (int t = 0; t < exp->det.thicksteps; ++t)
-        nbi_log(log, NB_LOG_INFO, "thick%d = %g um", t, exp->det.thickstep_m * t * 1e6);
-    for (int t = 0; t < exp->xtal.phisteps; ++t)
-        nbi_log(log, NB_LOG_INFO, "phi%d = %g", t, (exp->xtal.phi0_rad + exp->xtal.phistep_rad * t) * RTD);
+    for (int t = 0; t < sm->thick.count; ++t)
+        nbi_log(log, NB_LOG_INFO, "thick%d = %g um", t, sm->thick.step * t * 1e6);
+    for (int t = 0; t < sm->phi.count; ++t)
+        nbi_log(log, NB_LOG_INFO, "phi%d = %g", t, (sm->phi0_rad + sm->phi.step * t) * RTD);
 }
 
-/* Which kernel runs and whether -precision single applies to it: the row
-   kernel's float loops cover parallelepiped crystals without interpolation;
-   everything else is summed in double. */
-static void choose_precision(nb_experiment *exp)
+/* The sub-pixels: enough to resolve the crystal's largest dimension on the
+   placed detector, unless given; then the molecular weight, as nanoBragg
+   prints them. */
+static void subpixels(const nb_config *cfg, const nbi_panel *panel, const nbi_placement *place,
+                      const nbi_size *size, const nb_log *log, nbi_subpixels *out)
 {
-    nb_info *in = &exp->info;
-    const int row = nbi_row_kernel_ok(exp);
-    in->kernel = row ? "row" : "reference-order";
-    in->precision_used = exp->precision;
-    in->precision_note = NULL;
-    if (exp->precision != NB_PRECISION_SINGLE)
-        return;
-    if (!row)
-        in->precision_note = "-oversample_thick/polar/omega use the reference-order kernel";
-    else if (exp->xtal.shape != NB_SHAPE_SQUARE)
-        in->precision_note = "single precision covers parallelepiped crystals (-square_xtal) only";
-    else if (exp->interpolate)
-        in->precision_note = "single precision does not cover interpolated structure factors";
-    if (in->precision_note)
-        in->precision_used = NB_PRECISION_DOUBLE;
+    const double *m = size->size_m;
+    const double xmax = fmax(m[0], fmax(m[1], m[2]));
+    const double rpix = cfg->lambda0_m * place->distance_m / panel->pixel_m;
+    nbi_detector_oversample(cfg->oversample, xmax, rpix, log, out);
+    nbi_log(log, NB_LOG_INFO, "approximate MW = %g", size->molecular_weight);
 }
 
-static nb_status finish(const nb_config *cfg, nb_experiment *exp, nb_error *err)
+/* The experiment's own parameters: polarization, cuts, background, the
+   number of kernel steps per pixel (refused when too many), execution. */
+static nb_status finish(const nb_config *cfg, vec3 polar, nb_experiment *exp, nb_error *err)
 {
-    nb_detector *det = &exp->det;
-    nb_info *in = &exp->info;
-    double os = in->oversample;
-    if (os * os * det->thicksteps > (double)NB_MAX_SAMPLES_PER_PIXEL)
-        return nbi_fail(err, NB_ERR_RANGE,
-                        "%s%d x %d sub-pixels x %d detector layers per pixel is too many (at most %ld)%s",
-                        cfg->oversample <= 0 ? "auto-selected " : "", in->oversample, in->oversample,
-                        det->thicksteps, NB_MAX_SAMPLES_PER_PIXEL,
-                        cfg->oversample <= 0 ? ": check -pixel (mm) and the crystal size, or set -oversample" : "");
-    det->oversample = in->oversample;
-    det->subpixel_m = det->pixel_m / det->oversample;
-    det->curved = cfg->curved_detector;
-    det->point_pixel = cfg->point_pixel;
-    det->oversample_thick = cfg->oversample_thick;
-    det->oversample_polar = cfg->oversample_polar;
-    det->oversample_omega = cfg->oversample_omega;
+    const nb_detector *det = &exp->det;
+    const double os = det->oversample;
     exp->polarization = cfg->polarization;
     exp->nopolar = cfg->nopolar;
+    exp->polar_vector = polar;
     exp->dmin_m = cfg->dmin_m;
-    exp->water_m = in->water_m = cfg->water_m;
+    exp->water_m = cfg->water_m;
     exp->I_bg = 2.57 * 2.57 * NB_R_E_SQR * exp->fluence * cfg->water_m * cfg->water_m * cfg->water_m * 1e6
                 * NB_AVOGADRO / 18.0;
     exp->threads = cfg->threads;
     exp->precision = cfg->precision;
     exp->loops = nbi_row_loops_for(cfg->isa);
-    in->isa = exp->loops->isa;
     if ((double)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * os * os * det->thicksteps
         > (double)NB_MAX_STEPS_PER_PIXEL)
         return nbi_fail(err, NB_ERR_RANGE, "too many samples per pixel (%d sources x %d domains x %d "
                         "phi steps x %d^2 sub-pixels)", exp->src.n, exp->xtal.domains,
                         exp->xtal.phisteps, det->oversample);
-    exp->steps = in->steps = (long)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * det->oversample
-                             * det->oversample;
-    in->samples_per_pixel = exp->steps * det->thicksteps;
-    in->oversample_auto = cfg->oversample <= 0;
-    choose_precision(exp);
-    in->polar[0] = exp->polar_vector.x;
-    in->polar[1] = exp->polar_vector.y;
-    in->polar[2] = exp->polar_vector.z;
+    exp->steps = (long)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * det->oversample * det->oversample;
     return NB_OK;
 }
 
@@ -288,38 +234,44 @@ static nb_status validate(const nb_config *cfg, nb_error *err)
     return NB_OK;
 }
 
+/* The stages in order (see the top of this file). */
 static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *log, nb_error *err)
 {
-    nb_sweep h, v, d;
-    nb_status st = validate(cfg, err);
-    if (st == NB_OK)
-        st = nbi_detector_size(cfg, exp, err);
+    stages s;
+    nb_status st;
+
+    if ((st = validate(cfg, err)) != NB_OK || (st = nbi_detector_size(cfg, &s.panel, err)) != NB_OK)
+        return st;
+    beam_intensity(cfg, log, exp, s.sample_m);
+    nbi_detector_frame(cfg, &s.panel, log, &s.frame);
+    if ((st = region(cfg, &s.panel, s.roi, err)) != NB_OK || (st = check_inputs(cfg, err)) != NB_OK)
+        return st;
+    nbi_sampling_resolve(cfg, log, &s.sampling);
+    if ((st = sampling_limits(&s.sampling, err)) != NB_OK)
+        return st;
+    nbi_detector_place(cfg, &s.panel, &s.frame, log, &s.place);
+    s.interpolate = choose_interpolation(cfg, log);
+    if ((st = nbi_crystal_cell(cfg, log, &s.cell, err)) != NB_OK)
+        return st;
+    nbi_crystal_size(cfg, &s.cell, s.sample_m, log, &s.size);
+    subpixels(cfg, &s.panel, &s.place, &s.size, log, &s.sub);
+    if ((st = structure_factors(cfg, log, exp, err)) != NB_OK)
+        return st;
+    exp->interpolate = s.interpolate && exp->have_hkl;
+    log_sweeps(&s.sampling, log);
+    if ((st = nbi_beam_resolve(cfg, s.frame.beam, &exp->beam, err)) != NB_OK)
+        return st;
+    st = nbi_beam_sources(cfg->source_path, cfg->round_div, &exp->beam, s.frame.polar, log, &exp->src, err);
     if (st != NB_OK)
         return st;
-    exp->info.lambda0_m = cfg->lambda0_m;
-    beam_intensity(cfg, exp, log);
-    nbi_detector_convention(cfg, exp, log);
-    if ((st = region(cfg, exp, err)) != NB_OK || (st = check_inputs(cfg, err)) != NB_OK)
+    st = nbi_crystal_create(cfg, &s.cell, &s.size, &s.sampling, s.frame.spindle, log, &exp->xtal, err);
+    if (st != NB_OK)
         return st;
-    sampling(cfg, exp, &h, &v, &d, log);
-    if ((st = sampling_limits(exp, err)) != NB_OK)
+    st = nbi_detector_create(cfg, &s.panel, &s.frame, &s.place, &s.sampling, s.roi, &s.sub, &exp->det, err);
+    if (st != NB_OK || (st = finish(cfg, s.frame.polar, exp, err)) != NB_OK)
         return st;
-    nbi_detector_place(cfg, exp, log);
-    choose_interpolation(cfg, exp, log);
-    if ((st = nbi_crystal_cell(cfg, exp, log, err)) != NB_OK)
-        return st;
-    nbi_crystal_size(cfg, exp, log);
-    if ((st = structure_factors(cfg, exp, log, err)) != NB_OK)
-        return st;
-    log_sweeps(exp, log);
-    if (!cfg->source_path && (st = nbi_beam_check(&h, &v, &d, err)) != NB_OK)
-        return st;
-    exp->info.divsteps = nbi_divergence_count(&h, &v, cfg->round_div);
-    if ((st = nbi_beam_sources(cfg, &h, &v, &d, exp, log, err)) != NB_OK)
-        return st;
-    if ((st = nbi_crystal_orientations(cfg, exp, log, err)) != NB_OK)
-        return st;
-    return finish(cfg, exp, err);
+    nbi_info_fill(exp, &exp->info);
+    return NB_OK;
 }
 
 nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log, nb_experiment **out,
@@ -347,7 +299,7 @@ void nb_experiment_free(nb_experiment *exp)
     nbi_sources_free(&exp->src);
     nbi_crystal_free(&exp->xtal);
     nb_hkl_free(&exp->hkl);
-    free(exp->det.mask);
+    nbi_detector_free(&exp->det);
     free(exp);
 }
 

@@ -1,19 +1,37 @@
 /*
  * experiment.h - the resolved, ready-to-render experiment (private layout).
- * Built once by nb_experiment_create (setup modules: detector, beam, crystal,
- * hkl) and then only read by the kernel.
+ * Built once by nb_experiment_create (set-up stages: detector, beam, crystal,
+ * hkl) and then only read by the kernels and the converters.
  */
 #ifndef NB_EXPERIMENT_H
 #define NB_EXPERIMENT_H
 
 #include "hkl.h"
 #include "nanobragg.h"
+#include "sampling.h"
 #include "vec3.h"
 
 /* Thomson cross section (m^2) and Avogadro's number, as nanoBragg uses them. */
 #define NB_R_E_SQR 7.94079248018965e-30
 #define NB_AVOGADRO 6.02214179e23
 
+/* Where the direct beam and the near point (the foot of the perpendicular
+   from the sample) lie on the detector, in metres from the corner of its
+   first pixel: as a convention names them (X, Y) and along the fast and
+   slow axes (F, S). */
+typedef struct nbi_centres {
+    double Xbeam_m, Ybeam_m, Xclose_m, Yclose_m;
+    double Fbeam_m, Sbeam_m, Fclose_m, Sclose_m;
+} nbi_centres;
+
+/* The detector's origin as XDS and DIALS state it. */
+typedef struct nbi_origins {
+    double ORGX, ORGY;                /* XDS: the near point, pixels */
+    double dials_origin_mm[3];        /* DIALS: pix0 in its lab frame */
+    vec3 incident_xds;                /* the beam along fdet, sdet, odet */
+} nbi_origins;
+
+/* The detector: geometry, layers and sampling (detector.c). */
 typedef struct nb_detector {
     int fpixels, spixels;
     double pixel_m, subpixel_m;
@@ -26,7 +44,26 @@ typedef struct nb_detector {
     int oversample_thick, oversample_polar, oversample_omega;
     int roi[4];       /* inclusive fast min/max, slow min/max */
     uint16_t *mask;   /* owned copy, or NULL */
+    /* Not read by the kernels: for reports and file headers. */
+    nb_convention convention;
+    nb_pivot pivot;
+    double size_f_m, size_s_m;
+    vec3 twotheta_axis;               /* as given or set by the convention */
+    double twotheta_rad;
+    nbi_centres centres;              /* of the placed detector */
+    nbi_origins origins;
+    int recommended_oversample;
+    int oversample_auto;              /* oversample was chosen, not given */
 } nb_detector;
+
+/* The incident beam (beam.c). */
+typedef struct nb_beam {
+    double lambda0_m;
+    vec3 dir;                   /* unit vector from the source towards the sample */
+    nb_sweep hdiv, vdiv;        /* divergence, radians */
+    nb_sweep disp;              /* dispersion, a fraction of lambda0 */
+    int divsteps;               /* divergence points kept by the elliptical trim */
+} nb_beam;
 
 typedef struct nb_sources {
     int n;
@@ -35,32 +72,56 @@ typedef struct nb_sources {
     double *weight;    /* as listed; nanoBragg does not weight by it */
 } nb_sources;
 
+/* What reports state about a cell: lengths (Angstrom) and angles (degrees)
+   of its real and reciprocal (1/Angstrom) vectors, its volume and the
+   misset that turned it. */
+typedef struct nbi_cell_params {
+    double len_A[3], deg[3];
+    double rlen[3], rdeg[3];
+    double volume_A3;
+    double misset_deg[3];
+    int misset_random;
+} nbi_cell_params;
+
+/* The crystal: cell, size, spindle sweep and mosaic domains (crystal.c). */
 typedef struct nb_crystal {
     double Na, Nb, Nc;
     nb_shape shape;
     double fudge;
-    vec3 a0, b0, c0;                /* metres, phi = 0, no mosaic */
     vec3 astar, bstar, cstar;       /* 1/Angstrom, for the Gauss/tophat radius */
     int phisteps;
     double phi0_rad, phistep_rad;
     int domains;
     double mosaic_spread_rad;
     double *umats;                  /* domains x 9 */
-    /* Rotated cells (a,b,c: 9 doubles) per phi step x domain.  cells_first is
-       what the very first phi sweep of a run sees, cells what every later
-       sweep sees: nanoBragg skips the rotation at phi = 0 and keeps whatever
-       orientation the previous sweep left behind. */
+    /* Rotated cells (a,b,c: 9 doubles, metres) per phi step x domain.
+       cells_first is what the very first phi sweep of a run sees, cells what
+       every later sweep sees: nanoBragg skips the rotation at phi = 0 and
+       keeps whatever orientation the previous sweep left behind. */
     double *cells, *cells_first;
     int first_differs;              /* cells_first != cells */
+    /* Not read by the kernels: for reports and file headers. */
+    vec3 a_A, b_A, c_A;             /* Angstrom, phi = 0, no mosaic (after misset) */
+    nbi_cell_params params;
+    double size_m[3];               /* Na |a|, Nb |b|, Nc |c| */
+    double molecular_weight;
+    vec3 spindle;                   /* unit rotation axis */
+    double osc_rad;                 /* the range the phi steps cover */
 } nb_crystal;
 
+/*
+ * Each part is the result of one set-up stage (see experiment.c, which runs
+ * them in order) and is written only by it.  info is filled from the parts
+ * once, at the end of nb_experiment_create, and nothing in the library reads it.
+ */
 struct nb_experiment {
-    nb_info info;
     nb_detector det;
+    nb_beam beam;
     nb_sources src;
     nb_crystal xtal;
     nb_hkl hkl;
     int have_hkl;                   /* hkls > 0 */
+    int hkl_from_fdump;             /* hkl was read from the Fdump cache */
     double default_F;
     int interpolate;
     double polarization;
@@ -69,11 +130,12 @@ struct nb_experiment {
     double dmin_m;
     double water_m;
     double I_bg;                    /* water background per pixel (nanoBragg's units) */
-    double fluence;
+    double fluence, flux, exposure_s, beamsize_m;
     long steps;
     int threads;
     nb_precision precision;
     const struct nbi_row_loops *loops; /* the row kernel's vector loops (isa.c) */
+    nb_info info;
 };
 
 #endif

@@ -120,7 +120,7 @@ static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixe
 static vec3 curved_position(const nb_experiment *e, vec3 p)
 {
     const nb_detector *d = &e->det;
-    vec3 beam = v3_from(e->info.beam);
+    vec3 beam = e->beam.dir;
     vec3 v = v3(d->distance_m * beam.x, d->distance_m * beam.y, d->distance_m * beam.z);
     v = v3_rotate_axis(v, d->sdet, p.y / d->distance_m);
     return v3_rotate_axis(v, d->fdet, p.z / d->distance_m);

@@ -1,118 +1,98 @@
 /*
- * render.c - from the float image to what the writers store: SMV header
- * values, scaled 16-bit counts, 8-bit greyscale and the Poisson noise image,
- * each exactly as nanoBragg derives them.
+ * render.c - the threaded rendering loop.  Every pixel's value depends only
+ * on the experiment and the interpolation state it starts with, so rows may
+ * be rendered in any order, by any number of threads.
  */
-#include <math.h>
-#include <string.h>
+#include "render.h"
 
-#include "experiment.h"
-#include "noise.h"
-
-#define RTD (180.0 * M_1_PI)
-
-void nb_experiment_smv_info(const nb_experiment *e, nb_smv_info *h)
-{
-    const nb_info *in = &e->info;
-    double px = in->pixel_m;
-    memset(h, 0, sizeof *h);
-    h->fpixels = in->fpixels;
-    h->spixels = in->spixels;
-    h->pixel_mm = px * 1000.0;
-    h->distance_mm = in->distance_m * 1000.0;
-    h->wavelength_A = in->lambda0_m * 1e10;
-    h->beam_center_x_mm = in->Xbeam_m * 1000.0;
-    h->beam_center_y_mm = in->Ybeam_m * 1000;
-    h->adxv_center_x_mm = in->Fbeam_m * 1000.0;
-    h->adxv_center_y_mm = (in->detsize_s_m - in->Sbeam_m) * 1000;
-    h->mosflm_center_x_mm = (in->Sbeam_m - 0.5 * px) * 1000.0;
-    h->mosflm_center_y_mm = (in->Fbeam_m - 0.5 * px) * 1000;
-    h->denzo_x_beam_mm = (in->Sbeam_m - 0.0 * px) * 1000.0;
-    h->denzo_y_beam_mm = (in->Fbeam_m - 0.0 * px) * 1000;
-    memcpy(h->dials_origin_mm, in->dials_origin_mm, sizeof h->dials_origin_mm);
-    h->xds_orgx = in->ORGX;
-    h->xds_orgy = in->ORGY;
-    h->close_distance_mm = in->close_distance_m * 1000.0;
-    h->phi_deg = in->phi0_rad * RTD;
-    h->osc_start_deg = in->phi0_rad * RTD;
-    h->osc_range_deg = in->osc_rad * RTD;
-    h->twotheta_deg = in->twotheta_rad * RTD;
-}
-
-static int in_roi(const nb_detector *d, int f, int s)
-{
-    return !(f < d->roi[0] || f > d->roi[1] || s < d->roi[2] || s > d->roi[3]);
-}
-
-/* Columns [*f0, *f1) of the ROI that lie on the detector. */
-static void roi_columns(const nb_detector *d, int *f0, int *f1)
-{
-    *f0 = d->roi[0] < 0 ? 0 : d->roi[0];
-    *f1 = d->roi[1] + 1 > d->fpixels ? d->fpixels : d->roi[1] + 1;
-}
-
-/* nanoBragg's conversion of one photon count to an SMV count. */
-static inline uint16_t to_count(float photons, double scale, double adc)
-{
-    double v = photons * scale + adc;
-    v = v <= 65535.0 ? v : 65535.0; /* NaN too */
-    v = v >= 0.0 ? v : 0.0;
-    /* nanoBragg rounds with floorf((float)(v + 0.5)); the argument is
-       positive here, where truncation is the same and vectorises */
-    return (uint16_t)(int)(float)(v + 0.5);
-}
-
-void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *scale, double adc,
-                        uint16_t *counts)
-{
-    const nb_detector *d = &e->det;
-    const double sc = *scale <= 0.0 ? (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0) : *scale;
-    int f0, f1;
-    *scale = sc;
-    roi_columns(d, &f0, &f1);
-    memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
 #ifdef NB_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#include <omp.h>
 #endif
-    for (int s = 0; s < d->spixels; ++s) {
-        const float *row = img->data + (long)s * d->fpixels;
-        uint16_t *out = counts + (long)s * d->fpixels;
-        if (s < d->roi[2] || s > d->roi[3])
+
+#include "kernel_row.h"
+
+void nbi_store_pixel(float *data, uint8_t *flags, long idx, const nbi_pixel *px)
+{
+    data[idx] = (float)px->value;
+    flags[idx] = (uint8_t)((px->swept ? NBI_PIX_SWEPT : 0) | (px->interp_off ? NBI_PIX_INTERP_OFF : 0));
+}
+
+/* One row with the reference kernel, pixel by pixel. */
+static double reference_row(const nb_experiment *e, int s, int f_start, int interp, float *data,
+                            uint8_t *flags)
+{
+    const nb_detector *d = &e->det;
+    double omega = 0.0;
+    for (int f = f_start; f < d->fpixels; ++f) {
+        nbi_pixel px;
+        if (!nbi_pixel_rendered(d, f, s))
             continue;
-        for (int f = f0; f < f1; ++f)
-            out[f] = to_count(row[f], sc, adc);
+        nbi_render_pixel(e, f, s, interp, 0, &px);
+        nbi_store_pixel(data, flags, (long)s * d->fpixels + f, &px);
+        omega += px.omega_sum;
     }
+    return omega;
 }
 
-void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale, double fallback_scale,
-                     uint8_t *bytes)
+/* Count n more pixels rendered; the first thread reports the fraction. */
+static void report_progress(const nb_log *log, long *done, long n, double total)
+{
+    long now;
+#ifdef NB_HAVE_OPENMP
+#pragma omp atomic capture
+#endif
+    now = *done += n;
+#ifdef NB_HAVE_OPENMP
+    if (omp_get_thread_num() != 0)
+        return;
+#endif
+    log->progress(log->progress_ctx, total > 0 ? (double)now / total : 1.0);
+}
+
+nb_status nbi_render_range(const nb_experiment *e, long start, int interp, float *data, uint8_t *flags,
+                           double *omega_rows, const nb_log *log)
 {
     const nb_detector *d = &e->det;
-    if (*scale <= 0.0) {
-        *scale = fallback_scale;
-        if (img->rmsd_roi > 0.0)
-            *scale = 250.0 / (5.0 * img->rmsd_roi);
-    }
-    for (int s = 0; s < d->spixels; ++s)
-        for (int f = 0; f < d->fpixels; ++f) {
-            long i = (long)s * d->fpixels + f;
-            double v;
-            bytes[i] = 0;
-            if (!in_roi(d, f, s))
+    const int nf = d->fpixels, ns = d->spixels, fast = nbi_row_kernel_ok(e);
+    const int s0 = (int)(start / nf);
+    int threads = e->threads, nomem = 0;
+    long done_pixels = 0;
+    const double total = (double)nf * ns - (double)start;
+    const nb_progress_fn progress = log ? log->progress : NULL;
+    (void)threads;
+#ifdef NB_HAVE_OPENMP
+#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads()) reduction(| : nomem)
+#endif
+    {
+        nbi_row w = {0};
+        int ok = !fast || nbi_row_init(&w, e) == NB_OK;
+        nomem |= !ok;
+#ifdef NB_HAVE_OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (int s = s0; s < ns; ++s) {
+            int f_start = s == s0 ? (int)(start % nf) : 0;
+            double omega;
+            if (!ok)
                 continue;
-            v = img->data[i] * *scale;
-            if (!(v <= 255.0))
-                v = 255.0;
-            if (!(v >= 0.0))
-                v = 0.0;
-            bytes[i] = (uint8_t)v;
+            if (fast) {
+                omega = 0.0;
+                for (int f = f_start; f < nf; f += w.chunk) {
+                    const int f_end = f + w.chunk < nf ? f + w.chunk : nf;
+                    omega += nbi_render_row(e, s, f, f_end, interp, &w, data, flags);
+                    if (progress)
+                        report_progress(log, &done_pixels, f_end - f, total);
+                }
+            } else {
+                omega = reference_row(e, s, f_start, interp, data, flags);
+                if (progress)
+                    report_progress(log, &done_pixels, nf - f_start, total);
+            }
+            if (omega_rows)
+                omega_rows[s] = omega;
         }
-}
-
-void nb_image_to_noise(const nb_experiment *e, const nb_image *img, long *seed, double adc,
-                       uint16_t *counts, double *photons, long *overloads)
-{
-    const nb_detector *d = &e->det;
-    memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
-    nb_noise_counts(img->data, d->fpixels, d->spixels, d->roi, seed, adc, counts, photons, overloads);
+        if (fast)
+            nbi_row_free(&w);
+    }
+    return nomem ? NB_ERR_NOMEM : NB_OK;
 }

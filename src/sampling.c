@@ -116,3 +116,20 @@ void nb_resolve_mosaic(double *spread, int *domains, const nb_log *log)
         *domains = 1;
     }
 }
+
+void nbi_sampling_resolve(const nb_config *cfg, const nb_log *log, nb_sampling *out)
+{
+    out->phi0_rad = cfg->phi0_rad;
+    out->phi = (nb_sweep){cfg->osc_rad, cfg->phistep_rad, cfg->phisteps};
+    nb_sweep_resolve_phi(&out->phi);
+    out->thick = (nb_sweep){cfg->detector_thick_m, -1.0, cfg->detector_thicksteps};
+    nb_sweep_resolve_thick(&out->thick);
+    out->mu = cfg->detector_mu;
+    if (out->thick.range > 0.0 && out->mu < 0.0) {
+        out->mu = 1.0 / out->thick.range;
+        nbi_log(log, NB_LOG_WARN, "WARNING: setting detector attenuation depth to %g m", out->mu);
+    }
+    out->mosaic_spread_rad = cfg->mosaic_spread_rad;
+    out->mosaic_domains = cfg->mosaic_domains;
+    nb_resolve_mosaic(&out->mosaic_spread_rad, &out->mosaic_domains, log);
+}

@@ -15,17 +15,21 @@ static double angle_deg(const double a[3], const double b[3])
     return acos(dot(a, b) / mag(a) / mag(b)) / DEG;
 }
 
-static void store(vec3 v, double out[3])
-{
-    out[0] = v.x;
-    out[1] = v.y;
-    out[2] = v.z;
-}
+/* assert_vec for a vec3. */
+#define assert_v3(v, ex, ey, ez, tol)                                                              \
+    do {                                                                                           \
+        const vec3 v3_ = (v);                                                                      \
+        const double a3_[3] = {v3_.x, v3_.y, v3_.z};                                               \
+        vec_impl(a3_, (ex), (ey), (ez), (tol), #v, __FILE__, __LINE__);                            \
+    } while (0)
+
+/* A cell edge in metres, as the rotated-cell tables hold it. */
+static vec3 edge_m(vec3 edge_A) { return v3_scale(edge_A, 1e-10); }
 
 /* ------------------------------------------------------------ cells */
 
 /* -cell 100 100 100 90 90 90: nanoBragg puts a* along x, b* in the xy plane:
-   a0 = (100, 0, 0) A = (1e-8, 0, 0) m, b0 = (0, 1e-8, 0), c0 = (0, 0, 1e-8);
+   a = (100, 0, 0) A, b = (0, 100, 0) A, c = (0, 0, 100) A;
    a* = (0.01, 0, 0) 1/A etc.; V = 100^3 = 1e6 A^3.  (cos 90 deg is 6e-17,
    not 0, so off-axis components are ~1e-15 A, hence the tolerances.) */
 static void test_cubic_cell(void **state)
@@ -33,23 +37,16 @@ static void test_cubic_cell(void **state)
     nb_config cfg;
     nb_experiment *e;
     const nb_info *in;
-    double v[3];
     (void)state;
     base_config(&cfg);
     e = create(&cfg);
     in = nb_experiment_info(e);
-    store(e->xtal.a0, v);
-    assert_vec(v, 1e-8, 0, 0, 1e-20);
-    store(e->xtal.b0, v);
-    assert_vec(v, 0, 1e-8, 0, 1e-20);
-    store(e->xtal.c0, v);
-    assert_vec(v, 0, 0, 1e-8, 1e-20);
-    store(e->xtal.astar, v);
-    assert_vec(v, 0.01, 0, 0, 1e-15);
-    store(e->xtal.bstar, v);
-    assert_vec(v, 0, 0.01, 0, 1e-15);
-    store(e->xtal.cstar, v);
-    assert_vec(v, 0, 0, 0.01, 1e-15);
+    assert_v3(e->xtal.a_A, 100, 0, 0, 1e-10);
+    assert_v3(e->xtal.b_A, 0, 100, 0, 1e-10);
+    assert_v3(e->xtal.c_A, 0, 0, 100, 1e-10);
+    assert_v3(e->xtal.astar, 0.01, 0, 0, 1e-15);
+    assert_v3(e->xtal.bstar, 0, 0.01, 0, 1e-15);
+    assert_v3(e->xtal.cstar, 0, 0, 0.01, 1e-15);
     assert_vec(in->a_A, 100, 0, 0, 1e-10);
     assert_vec(in->cell_A, 100, 100, 100, 1e-10);
     assert_vec(in->cell_deg, 90, 90, 90, 1e-10);
@@ -150,9 +147,12 @@ static void test_triclinic_cell(void **state)
         assert_near(in->rcell_deg[0], 105.532, 5e-4);
         assert_near(atan2(in->cell_A[0] / V / bs / cs, cosa) / DEG, 105.535, 5e-4); /* nanoBragg's */
     }
-    /* the metre copies used by the kernel are the Angstrom vectors * 1e-10 */
-    assert_near(e->xtal.a0.x, nb_experiment_info(e)->a_A[0] * 1e-10, 1e-22);
-    assert_near(e->xtal.c0.z, nb_experiment_info(e)->c_A[2] * 1e-10, 1e-22);
+    /* the report's vectors are the crystal's; the kernels' tables hold them
+       in metres (phi = 0, one domain: unrotated) */
+    assert_true(e->xtal.a_A.x == nb_experiment_info(e)->a_A[0]);
+    assert_true(e->xtal.c_A.z == nb_experiment_info(e)->c_A[2]);
+    assert_true(e->xtal.cells[0] == edge_m(e->xtal.a_A).x);
+    assert_true(e->xtal.cells[8] == edge_m(e->xtal.c_A).z);
     nb_experiment_free(e);
 }
 
@@ -268,9 +268,9 @@ static void test_mosaic_domains(void **state)
         assert_true(angle <= spread * (1 + 1e-6));
         if (angle > 1e-6)
             moved++;
-        /* phi step 0 (phi0 = 0: no rotation) of domain m is U_m a0 etc. */
+        /* phi step 0 (phi0 = 0: no rotation) of domain m is U_m a etc. */
         for (int j = 0; j < 3; ++j) {
-            vec3 base = j == 0 ? e->xtal.a0 : j == 1 ? e->xtal.b0 : e->xtal.c0;
+            vec3 base = edge_m(j == 0 ? e->xtal.a_A : j == 1 ? e->xtal.b_A : e->xtal.c_A);
             const double *cell = e->xtal.cells_first + 9 * m + 3 * j;
             assert_near(cell[0], u[0] * base.x + u[1] * base.y + u[2] * base.z, 1e-22);
             assert_near(cell[1], u[3] * base.x + u[4] * base.y + u[5] * base.z, 1e-22);
@@ -285,13 +285,13 @@ static void test_mosaic_domains(void **state)
     e = create(&cfg);
     assert_int_equal(e->xtal.domains, 1);
     assert_true(e->xtal.mosaic_spread_rad == 0.0);
-    assert_true(e->xtal.cells_first[0] == e->xtal.a0.x);
+    assert_true(e->xtal.cells_first[0] == edge_m(e->xtal.a_A).x);
     nb_experiment_free(e);
 }
 
 /* ------------------------------------------------------------ phi */
 
-/* The cell a0 = L (1,0,0), b0 = L (0,1,0), c0 = L (0,0,1) (L = 1e-8 m)
+/* The cell a = L (1,0,0), b = L (0,1,0), c = L (0,0,1) (L = 1e-8 m)
    turned by phi about the MOSFLM spindle (0,0,1), right-handed:
    a -> L (cos, sin, 0), b -> L (-sin, cos, 0), c unchanged. */
 static void assert_cell_at(const double *cell, double phi_deg)
@@ -305,7 +305,7 @@ static void assert_cell_at(const double *cell, double phi_deg)
 /* -phi 0 -osc 10 -phisteps 5: step 10/5 = 2 deg, steps at 0, 2, 4, 6, 8.
    nanoBragg skips the rotation when phi == 0 and keeps the orientation it
    had: the first sweep of the run starts from the unrotated cell
-   (cells_first[0] = a0, b0, c0 exactly) but every later sweep starts from
+   (cells_first[0] = a, b, c exactly, in metres) but every later sweep starts from
    where the previous one ended, the 8 deg cell (cells[0]).  Steps 1..4 are
    2, 4, 6, 8 deg in both tables. */
 static void test_phi_table(void **state)
@@ -321,10 +321,13 @@ static void test_phi_table(void **state)
     assert_int_equal(e->xtal.phisteps, 5);
     assert_near(e->xtal.phistep_rad, 2 * DEG, 1e-16);
     assert_int_equal(nb_experiment_info(e)->steps, 5);
-    assert_true(e->xtal.cells_first[0] == e->xtal.a0.x && e->xtal.cells_first[1] == e->xtal.a0.y
-                && e->xtal.cells_first[2] == e->xtal.a0.z);
-    assert_true(e->xtal.cells_first[3] == e->xtal.b0.x && e->xtal.cells_first[4] == e->xtal.b0.y
-                && e->xtal.cells_first[8] == e->xtal.c0.z);
+    {
+        const vec3 a = edge_m(e->xtal.a_A), b = edge_m(e->xtal.b_A), c = edge_m(e->xtal.c_A);
+        assert_true(e->xtal.cells_first[0] == a.x && e->xtal.cells_first[1] == a.y
+                    && e->xtal.cells_first[2] == a.z);
+        assert_true(e->xtal.cells_first[3] == b.x && e->xtal.cells_first[4] == b.y
+                    && e->xtal.cells_first[8] == c.z);
+    }
     assert_cell_at(e->xtal.cells_first, 0.0);
     assert_cell_at(e->xtal.cells, 8.0);
     for (int t = 1; t < 5; ++t) {

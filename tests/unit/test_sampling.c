@@ -281,50 +281,48 @@ static void test_w1_sources(void **state)
 static void check_sources(int round_div)
 {
     nb_config cfg;
-    nb_experiment *e = calloc(1, sizeof *e);
-    nb_sweep h = {0.02, -1.0, 3}, v = {0.02, -1.0, 3}, d = {0.1, -1.0, 3};
+    nb_beam beam;
+    nb_sources src = {0};
     nb_error err;
     double sum[3] = {0, 0, 0};
     int n = 0;
-    assert_non_null(e);
     nb_config_init(&cfg);
     cfg.round_div = round_div;
-    nb_sweep_resolve_grid(&h);
-    nb_sweep_resolve_grid(&v);
-    nb_sweep_resolve_grid(&d);
-    assert_near(h.step, 0.01, 1e-18);
-    assert_near(d.step, 0.05, 1e-17);
-    e->info.beam[0] = 1.0;
-    e->info.lambda0_m = 1e-10;
-    e->polar_vector = v3(0, 0, 1);
-    assert_int_equal(nbi_beam_sources(&cfg, &h, &v, &d, e, NULL, &err), NB_OK);
-    assert_int_equal(e->src.n, round_div ? 15 : 27);
-    assert_int_equal(e->info.sources, e->src.n);
+    cfg.lambda0_m = 1e-10;
+    cfg.hdivrange_rad = cfg.vdivrange_rad = 0.02;
+    cfg.hdivsteps = cfg.vdivsteps = 3;
+    cfg.dispersion = 0.1;
+    cfg.dispsteps = 3;
+    assert_int_equal(nbi_beam_resolve(&cfg, v3(1, 0, 0), &beam, &err), NB_OK);
+    assert_near(beam.hdiv.step, 0.01, 1e-18);
+    assert_near(beam.disp.step, 0.05, 1e-17);
+    assert_int_equal(beam.divsteps, round_div ? 5 : 9);
+    assert_int_equal(nbi_beam_sources(NULL, cfg.round_div, &beam, v3(0, 0, 1), NULL, &src, &err), NB_OK);
+    assert_int_equal(src.n, round_div ? 15 : 27);
     for (int i = 0; i < 3; ++i)
         for (int j = 0; j < 3; ++j) {
             double hd = 0.01 * (i - 1), vd = 0.01 * (j - 1);
             if (round_div && i != 1 && j != 1)
                 continue; /* corner */
             for (int k = 0; k < 3; ++k, ++n) {
-                double x = e->src.x[n], y = e->src.y[n], z = e->src.z[n];
+                double x = src.x[n], y = src.y[n], z = src.z[n];
                 assert_near(x * x + y * y + z * z, 1.0, 1e-15);
                 assert_near(x, -cos(vd) * cos(hd), 1e-15);
                 assert_near(y, -sin(vd), 1e-15);
                 assert_near(z, -cos(vd) * sin(hd), 1e-15);
-                assert_near(e->src.lambda_m[n], 1e-10 * (0.95 + 0.05 * k), 1e-25);
-                assert_near(e->src.weight[n], 1.0 / e->src.n, 1e-16);
+                assert_near(src.lambda_m[n], 1e-10 * (0.95 + 0.05 * k), 1e-25);
+                assert_near(src.weight[n], 1.0 / src.n, 1e-16);
                 sum[0] += x;
                 sum[1] += y;
                 sum[2] += z;
             }
         }
-    assert_int_equal(n, e->src.n);
+    assert_int_equal(n, src.n);
     /* symmetric about -beam: the mean direction is along (-1, 0, 0) */
     assert_true(sum[0] < 0.0);
     assert_near(sum[1], 0.0, 1e-15);
     assert_near(sum[2], 0.0, 1e-15);
-    nbi_sources_free(&e->src);
-    free(e);
+    nbi_sources_free(&src);
 }
 
 static void test_source_grid(void **state)

@@ -1,0 +1,119 @@
+/*
+ * convert.c - converts the float image into what the writers store: scaled
+ * 16-bit counts, 8-bit greyscale and the Poisson noise image, and gives the
+ * SMV header values of the experiment, each exactly as nanoBragg derives them.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "experiment.h"
+#include "noise.h"
+
+#define RTD (180.0 * M_1_PI)
+
+void nb_experiment_smv_info(const nb_experiment *e, nb_smv_info *h)
+{
+    const nb_detector *d = &e->det;
+    const nbi_centres *c = &d->centres;
+    double px = d->pixel_m;
+    memset(h, 0, sizeof *h);
+    h->fpixels = d->fpixels;
+    h->spixels = d->spixels;
+    h->pixel_mm = px * 1000.0;
+    h->distance_mm = d->distance_m * 1000.0;
+    h->wavelength_A = e->beam.lambda0_m * 1e10;
+    h->beam_center_x_mm = c->Xbeam_m * 1000.0;
+    h->beam_center_y_mm = c->Ybeam_m * 1000;
+    h->adxv_center_x_mm = c->Fbeam_m * 1000.0;
+    h->adxv_center_y_mm = (d->size_s_m - c->Sbeam_m) * 1000;
+    h->mosflm_center_x_mm = (c->Sbeam_m - 0.5 * px) * 1000.0;
+    h->mosflm_center_y_mm = (c->Fbeam_m - 0.5 * px) * 1000;
+    h->denzo_x_beam_mm = (c->Sbeam_m - 0.0 * px) * 1000.0;
+    h->denzo_y_beam_mm = (c->Fbeam_m - 0.0 * px) * 1000;
+    memcpy(h->dials_origin_mm, d->origins.dials_origin_mm, sizeof h->dials_origin_mm);
+    h->xds_orgx = d->origins.ORGX;
+    h->xds_orgy = d->origins.ORGY;
+    h->close_distance_mm = d->close_distance_m * 1000.0;
+    h->phi_deg = e->xtal.phi0_rad * RTD;
+    h->osc_start_deg = e->xtal.phi0_rad * RTD;
+    h->osc_range_deg = e->xtal.osc_rad * RTD;
+    h->twotheta_deg = d->twotheta_rad * RTD;
+}
+
+static int in_roi(const nb_detector *d, int f, int s)
+{
+    return !(f < d->roi[0] || f > d->roi[1] || s < d->roi[2] || s > d->roi[3]);
+}
+
+/* Columns [*f0, *f1) of the ROI that lie on the detector. */
+static void roi_columns(const nb_detector *d, int *f0, int *f1)
+{
+    *f0 = d->roi[0] < 0 ? 0 : d->roi[0];
+    *f1 = d->roi[1] + 1 > d->fpixels ? d->fpixels : d->roi[1] + 1;
+}
+
+/* nanoBragg's conversion of one photon count to an SMV count. */
+static inline uint16_t to_count(float photons, double scale, double adc)
+{
+    double v = photons * scale + adc;
+    v = v <= 65535.0 ? v : 65535.0; /* NaN too */
+    v = v >= 0.0 ? v : 0.0;
+    /* nanoBragg rounds with floorf((float)(v + 0.5)); the argument is
+       positive here, where truncation is the same and vectorises */
+    return (uint16_t)(int)(float)(v + 0.5);
+}
+
+void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *scale, double adc,
+                        uint16_t *counts)
+{
+    const nb_detector *d = &e->det;
+    const double sc = *scale <= 0.0 ? (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0) : *scale;
+    int f0, f1;
+    *scale = sc;
+    roi_columns(d, &f0, &f1);
+    memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
+#ifdef NB_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int s = 0; s < d->spixels; ++s) {
+        const float *row = img->data + (long)s * d->fpixels;
+        uint16_t *out = counts + (long)s * d->fpixels;
+        if (s < d->roi[2] || s > d->roi[3])
+            continue;
+        for (int f = f0; f < f1; ++f)
+            out[f] = to_count(row[f], sc, adc);
+    }
+}
+
+void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale, double fallback_scale,
+                     uint8_t *bytes)
+{
+    const nb_detector *d = &e->det;
+    if (*scale <= 0.0) {
+        *scale = fallback_scale;
+        if (img->rmsd_roi > 0.0)
+            *scale = 250.0 / (5.0 * img->rmsd_roi);
+    }
+    for (int s = 0; s < d->spixels; ++s)
+        for (int f = 0; f < d->fpixels; ++f) {
+            long i = (long)s * d->fpixels + f;
+            double v;
+            bytes[i] = 0;
+            if (!in_roi(d, f, s))
+                continue;
+            v = img->data[i] * *scale;
+            if (!(v <= 255.0))
+                v = 255.0;
+            if (!(v >= 0.0))
+                v = 0.0;
+            bytes[i] = (uint8_t)v;
+        }
+}
+
+void nb_image_to_noise(const nb_experiment *e, const nb_image *img, long *seed, double adc,
+                       uint16_t *counts, double *photons, long *overloads)
+{
+    const nb_detector *d = &e->det;
+    memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
+    nb_noise_counts(img->data, d->fpixels, d->spixels, d->roi, seed, adc, counts, photons, overloads);
+}

@@ -1,0 +1,99 @@
+/*
+ * stats.c - image statistics as nanoBragg computes them, from per-row sums
+ * computed in parallel and added in row order, so that every number is the
+ * same bit for bit at any thread count.
+ */
+#include "stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Statistics of one row: sums over rendered pixels, the first maximum, and
+   the squared deviations from avg over the ROI (when avg is given). */
+typedef struct row_stats {
+    double sum, sumsqr, max, dev, dev_all;
+    long n, m;
+    int max_f;
+} row_stats;
+
+static void row_statistics(const nb_experiment *e, const float *data, int s, const double *avg, row_stats *r)
+{
+    const nb_detector *d = &e->det;
+    const float *row = data + (long)s * d->fpixels;
+    const int f0 = d->roi[0] < 0 ? 0 : d->roi[0];
+    const int f1 = d->roi[1] + 1 > d->fpixels ? d->fpixels : d->roi[1] + 1;
+    const uint16_t *mask = d->mask ? d->mask + (long)s * d->fpixels : NULL;
+    memset(r, 0, sizeof *r);
+    r->max_f = -1;
+    if (s < d->roi[2] || s > d->roi[3])
+        return;
+    if (avg) { /* rendered pixels; and every ROI pixel, masked ones too, as nanoBragg */
+        for (int f = f0; f < f1; ++f) {
+            const double dev = (row[f] - *avg) * (row[f] - *avg);
+            r->dev_all += dev;
+            if (!mask || mask[f])
+                r->dev += dev;
+        }
+        r->m = f1 > f0 ? f1 - f0 : 0;
+        return;
+    }
+    for (int f = f0; f < f1; ++f) {
+        const double v = row[f];
+        if (mask && !mask[f])
+            continue;
+        if (v > r->max) {
+            r->max = v;
+            r->max_f = f;
+        }
+        r->sum += v;
+        r->sumsqr += v * v;
+        ++r->n;
+    }
+}
+
+nb_status nbi_image_statistics(const nb_experiment *e, nb_image *img)
+{
+    const nb_detector *d = &e->det;
+    const int ns = d->spixels;
+    row_stats *rows = malloc((size_t)ns * sizeof *rows);
+    double sum = 0.0, sumsqr = 0.0, dev = 0.0, dev_all = 0.0, avg;
+    long n = 0, m = 0;
+    if (!rows)
+        return NB_ERR_NOMEM;
+#ifdef NB_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int s = 0; s < ns; ++s)
+        row_statistics(e, img->data, s, NULL, &rows[s]);
+    img->max_I = 0.0;
+    img->max_I_x_m = img->max_I_y_m = 0.0;
+    for (int s = 0; s < ns; ++s) {
+        if (rows[s].max_f >= 0 && rows[s].max > img->max_I) {
+            img->max_I = rows[s].max;
+            img->max_I_x_m = d->subpixel_m * (rows[s].max_f * d->oversample + d->oversample - 1) + d->subpixel_m / 2.0;
+            img->max_I_y_m = d->subpixel_m * (s * d->oversample + d->oversample - 1) + d->subpixel_m / 2.0;
+        }
+        sum += rows[s].sum;
+        sumsqr += rows[s].sumsqr;
+        n += rows[s].n;
+    }
+    img->rendered = n;
+    avg = sum / (n <= 0 ? 1 : n);
+    img->mean = avg;
+    img->rms = sqrt(sumsqr / ((n <= 1 ? 2 : n) - 1));
+#ifdef NB_HAVE_OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int s = 0; s < ns; ++s)
+        row_statistics(e, img->data, s, &avg, &rows[s]);
+    for (int s = 0; s < ns; ++s) {
+        dev += rows[s].dev;
+        dev_all += rows[s].dev_all;
+        m += rows[s].m;
+    }
+    img->rmsd = sqrt(dev / ((n <= 1 ? 2 : n) - 1));
+    img->rmsd_roi = sqrt(dev_all / ((m <= 1 ? 2 : m) - 1));
+    free(rows);
+    return NB_OK;
+}
