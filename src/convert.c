@@ -8,6 +8,7 @@
 
 #include "experiment.h"
 #include "noise.h"
+#include "roi.h"
 
 #define RTD (180.0 * M_1_PI)
 
@@ -40,18 +41,6 @@ void nb_experiment_smv_info(const nb_experiment *e, nb_smv_info *h)
     h->twotheta_deg = d->twotheta_rad * RTD;
 }
 
-static int in_roi(const nb_detector *d, int f, int s)
-{
-    return !(f < d->roi[0] || f > d->roi[1] || s < d->roi[2] || s > d->roi[3]);
-}
-
-/* Columns [*f0, *f1) of the ROI that lie on the detector. */
-static void roi_columns(const nb_detector *d, int *f0, int *f1)
-{
-    *f0 = d->roi[0] < 0 ? 0 : d->roi[0];
-    *f1 = d->roi[1] + 1 > d->fpixels ? d->fpixels : d->roi[1] + 1;
-}
-
 /* nanoBragg's conversion of one photon count to an SMV count. */
 static inline uint16_t to_count(float photons, double scale, double adc)
 {
@@ -70,7 +59,7 @@ void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *sca
     const double sc = *scale <= 0.0 ? (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0) : *scale;
     int f0, f1;
     *scale = sc;
-    roi_columns(d, &f0, &f1);
+    nbi_roi_columns(d->roi, d->fpixels, &f0, &f1);
     memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
 #ifdef NB_HAVE_OPENMP
 #pragma omp parallel for schedule(static)
@@ -78,7 +67,7 @@ void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *sca
     for (int s = 0; s < d->spixels; ++s) {
         const float *row = img->data + (long)s * d->fpixels;
         uint16_t *out = counts + (long)s * d->fpixels;
-        if (s < d->roi[2] || s > d->roi[3])
+        if (!nbi_roi_has_row(d->roi, s))
             continue;
         for (int f = f0; f < f1; ++f)
             out[f] = to_count(row[f], sc, adc);
@@ -99,7 +88,7 @@ void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale,
             long i = (long)s * d->fpixels + f;
             double v;
             bytes[i] = 0;
-            if (!in_roi(d, f, s))
+            if (!nbi_roi_has(d->roi, f, s))
                 continue;
             v = img->data[i] * *scale;
             if (!(v <= 255.0))

@@ -8,6 +8,7 @@
 
 #include "experiment.h"
 #include "physics.h"
+#include "roi.h"
 
 /* What rendering one pixel reports besides its value. */
 typedef struct nbi_pixel {
@@ -33,7 +34,7 @@ void nbi_render_pixel(const nb_experiment *exp, int fpixel, int spixel, int inte
 /* Whether pixel (f, s) is rendered: inside the ROI and not masked. */
 static inline int nbi_pixel_rendered(const nb_detector *d, int f, int s)
 {
-    if (f < d->roi[0] || f > d->roi[1] || s < d->roi[2] || s > d->roi[3])
+    if (!nbi_roi_has(d->roi, f, s))
         return 0;
     return !d->mask || d->mask[(long)s * d->fpixels + f] != 0;
 }

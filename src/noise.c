@@ -7,6 +7,7 @@
 #include "noise.h"
 
 #include "rng.h"
+#include "roi.h"
 
 /* The reference casts the double to unsigned short; values below 0 (a negative
    adc) or NaN would be undefined there, and are 0 here. */
@@ -26,12 +27,12 @@ void nb_noise_counts(const float *img, int fpixels, int spixels, const int roi[4
     int f, s;
     nb_rng_init(&rng, *seed);
     for (s = 0; s < spixels; ++s) {
-        if (s < roi[2] || s > roi[3])
+        if (!nbi_roi_has_row(roi, s))
             continue;
         for (f = 0; f < fpixels; ++f) {
             long i = (long)s * fpixels + f;
             double test;
-            if (f < roi[0] || f > roi[1])
+            if (!nbi_roi_has(roi, f, s))
                 continue;
             test = nb_rng_poisson(&rng, img[i]);
             sum += test;

@@ -4,6 +4,7 @@
  * same bit for bit at any thread count.
  */
 #include "stats.h"
+#include "roi.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,12 +22,12 @@ static void row_statistics(const nb_experiment *e, const float *data, int s, con
 {
     const nb_detector *d = &e->det;
     const float *row = data + (long)s * d->fpixels;
-    const int f0 = d->roi[0] < 0 ? 0 : d->roi[0];
-    const int f1 = d->roi[1] + 1 > d->fpixels ? d->fpixels : d->roi[1] + 1;
+    int f0, f1;
     const uint16_t *mask = d->mask ? d->mask + (long)s * d->fpixels : NULL;
     memset(r, 0, sizeof *r);
     r->max_f = -1;
-    if (s < d->roi[2] || s > d->roi[3])
+    nbi_roi_columns(d->roi, d->fpixels, &f0, &f1);
+    if (!nbi_roi_has_row(d->roi, s))
         return;
     if (avg) { /* rendered pixels; and every ROI pixel, masked ones too, as nanoBragg */
         for (int f = f0; f < f1; ++f) {
