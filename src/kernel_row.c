@@ -19,6 +19,10 @@
  * sub-pixel, absorption from the last layer's first sub-pixel.  The
  * -oversample_thick/polar/omega switches make the sum order-dependent and
  * use the reference kernel instead (nbi_row_kernel_ok).
+ *
+ * This file is the driver (scratch space, layout, per-pixel factors, the
+ * choice of loop); the loops themselves are in loops/row_loops.c, compiled
+ * per instruction set, and the physics they evaluate in physics.h.
  */
 #include "row_loops.h"
 
