@@ -114,7 +114,8 @@ static void kernel_info(const nb_experiment *exp, nb_info *in)
     if (exp->precision != NB_PRECISION_SINGLE)
         return;
     if (!row)
-        in->precision_note = "-oversample_thick/polar/omega use the reference-order kernel";
+        in->precision_note = "the reference-order kernel (-oversample_thick/polar/omega, or over a million "
+                             "samples per pixel) sums in double";
     else if (exp->xtal.shape != NB_SHAPE_SQUARE)
         in->precision_note = "single precision covers parallelepiped crystals (-square_xtal) only";
     else if (exp->interpolate)

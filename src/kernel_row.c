@@ -33,10 +33,16 @@
    stay in cache. */
 #define NBI_ROW_SAMPLES 4096
 
+/* Samples per pixel beyond which the row kernel's scratch space (about 100
+   bytes a sample, per thread) would grow past ~100 MiB: such pixels are
+   rendered one sample at a time by the reference kernel instead. */
+#define NBI_ROW_MAX_PER_PIXEL (1L << 20)
+
 int nbi_row_kernel_ok(const nb_experiment *e)
 {
     const nb_detector *d = &e->det;
-    return !d->oversample_thick && !d->oversample_polar && !d->oversample_omega;
+    return !d->oversample_thick && !d->oversample_polar && !d->oversample_omega
+           && (long)d->thicksteps * d->oversample * d->oversample <= NBI_ROW_MAX_PER_PIXEL;
 }
 
 nb_status nbi_row_init(nbi_row *w, const nb_experiment *e)

@@ -27,8 +27,9 @@ typedef struct nbi_row {
     int *f, *swept;             /* fast index; some source passed -dmin */
 } nbi_row;
 
-/* Whether the row kernel computes this experiment as nanoBragg does (not with
-   -oversample_thick/polar/omega, whose sums depend on the loop order). */
+/* Whether the row kernel renders this experiment: not with
+   -oversample_thick/polar/omega, whose sums depend on the loop order, nor
+   with more than about a million samples per pixel (its scratch space). */
 int nbi_row_kernel_ok(const nb_experiment *e);
 
 NB_WARN_UNUSED nb_status nbi_row_init(nbi_row *w, const nb_experiment *e);
