@@ -3,9 +3,18 @@
  * noise), written as one output set: every file is staged whole, and only
  * when all of them are complete are they renamed into place, so a failure
  * leaves none of them behind.
+ *
+ * The float file is staged by a second thread while this one converts the
+ * image to SMV counts; the set is touched by one thread at a time (the
+ * writer's add, then, after the join, the others), so the files, their
+ * order in the set and the printed lines are the same as written serially.
  */
 #include <stdio.h>
 #include <stdlib.h>
+
+#ifdef NB_HAVE_PTHREADS
+#include <pthread.h>
+#endif
 
 #include "app.h"
 
@@ -40,18 +49,63 @@ static nb_status stage_pgm(nb_outputs *set, app_options *o, const nb_experiment 
     return st;
 }
 
+/* Staging the float file: what the writer is given and what it returns. */
+typedef struct float_job {
+    nb_outputs *set;
+    const char *path;
+    const float *data;
+    size_t n;
+    nb_status st;
+    nb_error err;
+    int threaded; /* staged by the writer thread (finish_float joins it) */
+#ifdef NB_HAVE_PTHREADS
+    pthread_t writer;
+#endif
+} float_job;
+
+static void *stage_float(void *arg)
+{
+    float_job *job = arg;
+    job->st = nb_outputs_add_float(job->set, job->path, job->data, job->n, &job->err);
+    return NULL;
+}
+
+/* Stage the float file on a writer thread, or here if none can start. */
+static void start_float(float_job *job)
+{
+#ifdef NB_HAVE_PTHREADS
+    job->threaded = pthread_create(&job->writer, NULL, stage_float, job) == 0;
+#endif
+    if (!job->threaded)
+        stage_float(job);
+}
+
+/* Wait for the float file; its status (and message in *err). */
+static nb_status finish_float(float_job *job, nb_error *err)
+{
+#ifdef NB_HAVE_PTHREADS
+    if (job->threaded)
+        pthread_join(job->writer, NULL);
+#endif
+    if (job->st != NB_OK)
+        *err = job->err;
+    return job->st;
+}
+
 /* Stage the four outputs in order, printing nanoBragg's lines between them. */
 static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment *exp,
                            const nb_image *img, uint16_t *counts, nb_error *err)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
+    float_job job = {.set = set, .path = o->float_path, .data = img->data, .n = n};
     nb_status st;
     printf("writing %s as %zu %zu-byte floats\n", o->float_path, n, sizeof(float));
-    st = nb_outputs_add_float(set, o->float_path, img->data, n, err);
+    start_float(&job);
     printf("max_I = %g  at %g %g\n", img->max_I, img->max_I_x_m, img->max_I_y_m);
     printf("mean= %g rms= %g rmsd= %g\n", img->mean, img->rms, img->rmsd);
     nb_image_to_counts(exp, img, &o->int_scale, o->adc, counts);
     printf("intfile_scale = %g\n", o->int_scale);
+    st = finish_float(&job, err);
     if (st == NB_OK)
         st = stage_counts(set, o->int_path, exp, counts, err);
     if (st == NB_OK && o->write_pgm)

@@ -60,17 +60,25 @@ void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *sca
     int f0, f1;
     *scale = sc;
     nbi_roi_columns(d->roi, d->fpixels, &f0, &f1);
-    memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
+    if (f0 > d->fpixels)
+        f0 = d->fpixels;
+    if (f1 < f0)
+        f1 = f0;
+    /* each row written once: zeros outside the ROI, counts inside */
 #ifdef NB_HAVE_OPENMP
 #pragma omp parallel for schedule(static)
 #endif
     for (int s = 0; s < d->spixels; ++s) {
         const float *row = img->data + (long)s * d->fpixels;
         uint16_t *out = counts + (long)s * d->fpixels;
-        if (!nbi_roi_has_row(d->roi, s))
+        if (!nbi_roi_has_row(d->roi, s)) {
+            memset(out, 0, (size_t)d->fpixels * sizeof *out);
             continue;
+        }
+        memset(out, 0, (size_t)f0 * sizeof *out);
         for (int f = f0; f < f1; ++f)
             out[f] = to_count(row[f], sc, adc);
+        memset(out + f1, 0, (size_t)(d->fpixels - f1) * sizeof *out);
     }
 }
 
