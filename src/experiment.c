@@ -139,7 +139,8 @@ static int choose_interpolation(const nb_config *cfg, const nb_log *log)
 }
 
 /* The structure-factor table (exp->hkl) from -hkl, writing the Fdump cache,
-   or from the cache; none with -default_F only. */
+   or from the cache; none with -default_F only.  With -precision single
+   also its float copy. */
 static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_experiment *exp,
                                    nb_error *err)
 {
@@ -172,6 +173,8 @@ static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_e
         }
     }
     exp->have_hkl = exp->hkl.count > 0;
+    if (exp->have_hkl && cfg->precision == NB_PRECISION_SINGLE)
+        return nb_hkl_make_single(&exp->hkl, err);
     return NB_OK;
 }
 

@@ -363,7 +363,23 @@ void nb_hkl_free(nb_hkl *t)
     if (!t)
         return;
     free(t->F);
+    free(t->F_single);
     t->F = NULL;
+    t->F_single = NULL;
+}
+
+nb_status nb_hkl_make_single(nb_hkl *t, nb_error *err)
+{
+    const size_t n = t->F ? ((size_t)t->h_range + 1) * ((size_t)t->k_range + 1) * ((size_t)t->l_range + 1) : 0;
+    if (n == 0 || t->F_single)
+        return NB_OK;
+    t->F_single = malloc(n * sizeof(float));
+    if (!t->F_single)
+        return nbi_fail(err, NB_ERR_NOMEM, "cannot allocate %zu bytes for the single-precision HKL grid",
+                        n * sizeof(float));
+    for (size_t i = 0; i < n; ++i)
+        t->F_single[i] = (float)t->F[i];
+    return NB_OK;
 }
 
 /* ------------------------------------------------------------ lookup */
@@ -378,9 +394,6 @@ double nb_hkl_nearest(const nb_hkl *t, int h, int k, int l, double default_F)
 
 int nb_hkl_interp_ok(const nb_hkl *t, double h, double k, double l)
 {
-    /* nanoBragg's test in double arithmetic, negated so that NaN is refused */
-    return (h - t->h_min + 3) <= t->h_range && h - 2 >= t->h_min
-           && (k - t->k_min + 3) <= t->k_range && k - 2 >= t->k_min
-           && (l - t->l_min + 3) <= t->l_range && l - 2 >= t->l_min;
+    return nbi_interp_ok_d(nb_hkl_grid(t), h, k, l);
 }
 

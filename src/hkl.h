@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "nanobragg.h"
+#include "physics.h"
 
 /*
  * A dense grid of F over [h_min,h_max] x [k_min,k_max] x [l_min,l_max].
@@ -19,6 +20,7 @@ typedef struct nb_hkl {
     int h_min, h_max, k_min, k_max, l_min, l_max;
     int h_range, k_range, l_range;
     double *F; /* owned */
+    float *F_single; /* owned: F in float for -precision single (nb_hkl_make_single), or NULL */
     long count; /* entries read from text (nanoBragg's "hkls") or h*k*l ranges from Fdump */
 } nb_hkl;
 
@@ -51,44 +53,39 @@ void nb_hkl_free(nb_hkl *t);
 /* F at integer (h,k,l), or default_F outside the grid (or for an empty table). */
 double nb_hkl_nearest(const nb_hkl *t, int h, int k, int l, double default_F);
 
-/* nanoBragg's test for a safe 4x4x4 neighbourhood around fractional (h,k,l):
-   false when h-h_min+3 > h_range or h-2 < h_min (same for k, l). */
-int nb_hkl_interp_ok(const nb_hkl *t, double h, double k, double l);
-
-/* Lagrange weights of the nodes f-1, f, f+1, f+2 at f + t. */
-static inline void nb_hkl_lagrange_weights(double t, double w[4])
+/* The grid as the physics terms read it (physics_real.h): F in double, or
+   F_single in float (NULL until nb_hkl_make_single). */
+static inline nbi_grid_d nb_hkl_grid(const nb_hkl *t)
 {
-    const double a = t + 1.0, b = t - 1.0, c = t - 2.0;
-    w[0] = -t * b * c * (1.0 / 6.0);
-    w[1] = a * b * c * 0.5;
-    w[2] = -a * t * c * 0.5;
-    w[3] = a * t * b * (1.0 / 6.0);
+    const nbi_grid_d g = {t->F, t->h_min, t->h_max, t->k_min, t->k_max, t->l_min, t->l_max,
+                          t->h_range, t->k_range, t->l_range,
+                          (t->k_range + 1) * (t->l_range + 1), t->l_range + 1};
+    return g;
 }
 
-/* Tricubic interpolation at fractional (h,k,l): the Lagrange interpolant of
-   the 4x4x4 grid points floor(x)-1 .. floor(x)+2 (nanoBragg's polin3), in
-   tensor-product form (weights per axis, then one weighted sum over the 64
-   points; equal to nanoBragg's nested polint up to rounding).  Caller must
-   have checked nb_hkl_interp_ok().  Inline so that it is compiled for the
-   kernel's instruction set. */
+static inline nbi_grid_f nb_hkl_grid_single(const nb_hkl *t)
+{
+    const nbi_grid_f g = {t->F_single, (float)t->h_min, (float)t->h_max, (float)t->k_min, (float)t->k_max,
+                          (float)t->l_min, (float)t->l_max, (float)t->h_range, (float)t->k_range,
+                          (float)t->l_range, (t->k_range + 1) * (t->l_range + 1), t->l_range + 1};
+    return g;
+}
+
+/* Fill t->F_single, F rounded to float, for -precision single (again: no-op). */
+NB_WARN_UNUSED nb_status nb_hkl_make_single(nb_hkl *t, nb_error *err);
+
+/* nanoBragg's test for a safe 4x4x4 neighbourhood around fractional (h,k,l):
+   false when h-h_min+3 > h_range or h-2 < h_min (same for k, l); see
+   nbi_interp_ok_d. */
+int nb_hkl_interp_ok(const nb_hkl *t, double h, double k, double l);
+
+/* Tricubic interpolation at fractional (h,k,l) (nanoBragg's polin3; the
+   formula is nbi_interpolate_d in physics_real.h, which the vector loops
+   evaluate too).  Caller must have checked nb_hkl_interp_ok().  Inline so
+   that it is compiled for the kernel's instruction set. */
 static inline double nb_hkl_interpolate(const nb_hkl *t, double h, double k, double l)
 {
-    const double hf = floor(h), kf = floor(k), lf = floor(l);
-    const long kstride = t->l_range + 1, hstride = (long)(t->k_range + 1) * kstride;
-    const double *base = t->F + nb_hkl_index(t, (int)hf - 1, (int)kf - 1, (int)lf - 1);
-    double wh[4], wk[4], wl[4], sum = 0.0;
-    nb_hkl_lagrange_weights(h - hf, wh);
-    nb_hkl_lagrange_weights(k - kf, wk);
-    nb_hkl_lagrange_weights(l - lf, wl);
-    for (int i = 0; i < 4; ++i) {
-        double plane = 0.0;
-        for (int j = 0; j < 4; ++j) {
-            const double *y = base + i * hstride + j * kstride;
-            plane = fma(wk[j], fma(wl[3], y[3], fma(wl[2], y[2], fma(wl[1], y[1], wl[0] * y[0]))), plane);
-        }
-        sum = fma(wh[i], plane, sum);
-    }
-    return sum;
+    return nbi_interpolate_d(nb_hkl_grid(t), h, k, l);
 }
 
 #endif

@@ -231,7 +231,7 @@ static nbi_accumulate_fn choose_loop(const nb_experiment *e, int interp)
     if (x->shape != NB_SHAPE_SQUARE)
         return L->general;
     if (interp)
-        return L->square_interp;
+        return single ? L->single_interp : L->square_interp;
     if (!e->have_hkl && e->dmin_m <= 0.0 && N == x->Nb && N == x->Nc && N >= 2 && N <= 12 && N == (int)N)
         return L->cube[single][(int)N];
     if (single)

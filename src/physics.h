@@ -12,6 +12,8 @@
  *   polarization (Kahn)                    nbi_polarization
  *   solid angle and obliquity              nbi_solid_angle
  *   sensor capture fraction                nbi_capture_fraction
+ *   structure factor, nearest reflection   nbi_nearest_index_d/_f (physics_real.h)
+ *   structure factor, tricubic             nbi_interp_ok_d/_f, nbi_interpolate_d/_f
  *
  * The terms the vector loops evaluate per sample exist in double and in
  * float, from one text (physics_real.h).
@@ -90,6 +92,8 @@ static const float nbi_cospi_coef_f[] = {0.001929574296809733f, -0.0258068908005
 #define REAL double
 #define R(name) nbi_##name##_d
 #define R_RINT rint
+#define R_FLOOR floor
+#define R_CEIL ceil
 #define R_FABS fabs
 #define R_SQRT sqrt
 #define R_FMA fma
@@ -99,6 +103,8 @@ static const float nbi_cospi_coef_f[] = {0.001929574296809733f, -0.0258068908005
 #define REAL float
 #define R(name) nbi_##name##_f
 #define R_RINT rintf
+#define R_FLOOR floorf
+#define R_CEIL ceilf
 #define R_FABS fabsf
 #define R_SQRT sqrtf
 #define R_FMA fmaf

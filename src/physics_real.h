@@ -6,7 +6,8 @@
  *
  *   REAL            the type
  *   R(name)         name with the type's suffix
- *   R_RINT, R_FABS, R_SQRT, R_FMA   the math functions of the type
+ *   R_RINT, R_FLOOR, R_CEIL, R_FABS, R_SQRT, R_FMA   the math functions
+ *                   of the type
  *   R_GRATING_FLAT  |N delta| below which sin(N pi h)/sin(pi h) = N to the
  *                   type's precision
  *
@@ -102,9 +103,109 @@ NB_INLINE int R(within_dmin)(REAL dx, REAL dy, REAL dz, REAL ix, REAL iy, REAL i
     return !(stol > stol_max);
 }
 
+/* The HKL grid of structure factors as the look-ups read it: the table F
+   in this type (hkl.h: nb_hkl's storage, one padding plane per axis, l
+   fastest), the index bounds, the ranges (h_range = h_max - h_min + 1) and
+   the strides of h and k in entries.  The table has fewer than 2^27
+   entries, so int indices suffice. */
+typedef struct R(grid) {
+    const REAL *F;
+    REAL h_min, h_max, k_min, k_max, l_min, l_max;
+    REAL h_range, k_range, l_range;
+    int hstride, kstride;
+} R(grid);
+
+/* x clamped to [0, hi] (0 for NaN), branch-free for the vector loops. */
+NB_INLINE REAL R(clamp)(REAL x, REAL hi)
+{
+    x = x > 0 ? x : 0;
+    return x < hi ? x : hi;
+}
+
+/* Index in g.F of the reflection nearest to fractional (h, k, l) (rounded
+   as nanoBragg does, ceil(x - 0.5)); *inside: 0 where that reflection is
+   outside the grid (or an index is NaN), and the index is then that of a
+   grid point nearby (converted without overflow). */
+NB_INLINE int R(nearest_index)(R(grid) g, REAL h, REAL k, REAL l, int *inside)
+{
+    const REAL h0 = R_CEIL(h - (REAL)0.5), k0 = R_CEIL(k - (REAL)0.5), l0 = R_CEIL(l - (REAL)0.5);
+    *inside = (h0 >= g.h_min) & (h0 <= g.h_max) & (k0 >= g.k_min) & (k0 <= g.k_max) & (l0 >= g.l_min)
+              & (l0 <= g.l_max);
+    return (int)R(clamp)(h0 - g.h_min, g.h_max - g.h_min) * g.hstride
+           + (int)R(clamp)(k0 - g.k_min, g.k_max - g.k_min) * g.kstride
+           + (int)R(clamp)(l0 - g.l_min, g.l_max - g.l_min);
+}
+
+/* nanoBragg's test for a safe 4x4x4 neighbourhood around fractional
+   (h, k, l): false when h - h_min + 3 > h_range or h - 2 < h_min (the same
+   for k and l), or an index is NaN.  Never true unless every range is at
+   least 5. */
+NB_INLINE int R(interp_ok)(R(grid) g, REAL h, REAL k, REAL l)
+{
+    return ((h - g.h_min + 3) <= g.h_range) & (h - 2 >= g.h_min) & ((k - g.k_min + 3) <= g.k_range)
+           & (k - 2 >= g.k_min) & ((l - g.l_min + 3) <= g.l_range) & (l - 2 >= g.l_min);
+}
+
+/* Lagrange weights of the nodes f-1, f, f+1, f+2 at f + t. */
+NB_INLINE void R(lagrange_weights)(REAL t, REAL w[4])
+{
+    const REAL a = t + 1, b = t - 1, c = t - 2;
+    w[0] = -t * b * c * ((REAL)1 / 6);
+    w[1] = a * b * c * (REAL)0.5;
+    w[2] = -a * t * c * (REAL)0.5;
+    w[3] = a * t * b * ((REAL)1 / 6);
+}
+
+/* The two halves of the tricubic interpolation (R(interpolate)): where
+   and with which weights, then the weighted sum.  R(interp_weights) gives
+   the index in g.F of the grid point (floor(h)-1, floor(k)-1, floor(l)-1)
+   and the Lagrange weights of the four nodes on each axis. */
+NB_INLINE int R(interp_weights)(R(grid) g, REAL h, REAL k, REAL l, REAL wh[4], REAL wk[4], REAL wl[4])
+{
+    const REAL hf = R_FLOOR(h), kf = R_FLOOR(k), lf = R_FLOOR(l);
+    R(lagrange_weights)(h - hf, wh);
+    R(lagrange_weights)(k - kf, wk);
+    R(lagrange_weights)(l - lf, wl);
+    /* clamped (no effect where R(interp_ok) holds) so that any sample converts safely */
+    return ((int)R(clamp)(hf - g.h_min, g.h_range) - 1) * g.hstride
+           + ((int)R(clamp)(kf - g.k_min, g.k_range) - 1) * g.kstride + (int)R(clamp)(lf - g.l_min, g.l_range) - 1;
+}
+
+/* The weighted sum over the 4x4x4 points from F[base], l innermost. */
+NB_INLINE REAL R(interp_sum)(const REAL *F, int base, int hstride, int kstride, const REAL wh[4],
+                             const REAL wk[4], const REAL wl[4])
+{
+    REAL sum = 0;
+    NB_UNROLL
+    for (int i = 0; i < 4; ++i) {
+        REAL plane = 0;
+        NB_UNROLL
+        for (int j = 0; j < 4; ++j) {
+            const REAL *y = F + base + i * hstride + j * kstride;
+            plane = R_FMA(wk[j], R_FMA(wl[3], y[3], R_FMA(wl[2], y[2], R_FMA(wl[1], y[1], wl[0] * y[0]))), plane);
+        }
+        sum = R_FMA(wh[i], plane, sum);
+    }
+    return sum;
+}
+
+/* Tricubic interpolation at fractional (h, k, l): the Lagrange interpolant
+   of the 4x4x4 grid points floor(x)-1 .. floor(x)+2 (nanoBragg's polin3), in
+   tensor-product form: weights per axis, then one weighted sum over the 64
+   points (equal to nanoBragg's nested polint up to rounding).  The caller
+   has checked R(interp_ok). */
+NB_INLINE REAL R(interpolate)(R(grid) g, REAL h, REAL k, REAL l)
+{
+    REAL wh[4], wk[4], wl[4];
+    const int base = R(interp_weights)(g, h, k, l, wh, wk, wl);
+    return R(interp_sum)(g.F, base, g.hstride, g.kstride, wh, wk, wl);
+}
+
 #undef REAL
 #undef R
 #undef R_RINT
+#undef R_FLOOR
+#undef R_CEIL
 #undef R_FABS
 #undef R_SQRT
 #undef R_FMA

@@ -36,21 +36,6 @@ enum {
    indices, is ~1e-16, where the formula gives 0 or anything). */
 #define ROUND_EXACT_S 1e-5
 
-/* The HKL table as the vector loops read it (copied out of the experiment so
-   the compiler can keep it in registers). */
-typedef struct table {
-    double h_min, h_max, k_min, k_max, l_min, l_max, default_F;
-    double kstride, hstride;
-} table;
-
-static inline table table_of(const nb_experiment *e)
-{
-    const nb_hkl *t = &e->hkl;
-    table v = {t->h_min, t->h_max, t->k_min, t->k_max, t->l_min, t->l_max, e->default_F,
-               t->l_range + 1, (t->k_range + 1) * (t->l_range + 1)};
-    return v;
-}
-
 /* One orientation x source over all samples of the row: the Miller-index
    maps h = (a/lambda).d - (a.i)/lambda (physics.h) and the -dmin cut. */
 typedef struct pass {
@@ -83,7 +68,7 @@ typedef void (*nbi_accumulate_fn)(const nb_experiment *e, const pass *p, int int
 /* The loops of one instruction set. */
 typedef struct nbi_row_loops {
     const char *isa; /* e.g. "x86-64-v3 (AVX2, FMA)" */
-    nbi_accumulate_fn square_flat, square_hkl, square_interp, single_flat, single_hkl, general;
+    nbi_accumulate_fn square_flat, square_hkl, square_interp, single_flat, single_hkl, single_interp, general;
     nbi_accumulate_fn cube[2][13]; /* [single][N], N x N x N crystals, 2 <= N <= 12 */
     /* directions and distances of sample q of every pixel of the run */
     void (*flat_directions)(const nb_detector *d, int s, int q, int t, int subF, int subS, nbi_row *w);

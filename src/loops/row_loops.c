@@ -23,22 +23,6 @@
 #define NBI_LOOPS_ISA "the compiler's baseline"
 #endif
 
-/* Index of the nearest reflection in the table, or -1 outside it; in double
-   arithmetic (exact: the table has fewer than 2^27 entries) so that the
-   vector loops need no integer lanes. */
-NB_INLINE double nearest_index(table t, double h, double k, double l)
-{
-    const double h0 = ceil(h - 0.5), k0 = ceil(k - 0.5), l0 = ceil(l - 0.5);
-    double idx = (h0 - t.h_min) * t.hstride + (k0 - t.k_min) * t.kstride + (l0 - t.l_min);
-    idx = h0 < t.h_min ? -1.0 : idx;
-    idx = h0 > t.h_max ? -1.0 : idx;
-    idx = k0 < t.k_min ? -1.0 : idx;
-    idx = k0 > t.k_max ? -1.0 : idx;
-    idx = l0 < t.l_min ? -1.0 : idx;
-    idx = l0 > t.l_max ? -1.0 : idx;
-    return idx;
-}
-
 /* Double precision: directions and sums in double. */
 #define REAL double
 #define L(name) name##_d
@@ -48,6 +32,7 @@ NB_INLINE double nearest_index(table t, double h, double k, double l)
 #define AFTER_PASS(w) ((void)(w))
 #define LAT(w) ((w)->lat)
 #define HKL(w) ((w)->hkl)
+#define GRID(e) nb_hkl_grid(&(e)->hkl)
 #define FMA fma
 #include "row_loops_real.h"
 
@@ -65,38 +50,15 @@ NB_INLINE double nearest_index(table t, double h, double k, double l)
     } while (0)
 #define LAT(w) ((w)->latf)
 #define HKL(w) ((w)->hklf)
+#define GRID(e) nb_hkl_grid_single(&(e)->hkl)
 #define FMA fmaf
 #include "row_loops_real.h"
-
-/* Interpolated structure factors (parallelepiped crystal): the vector loop,
-   then the interpolation, recording where it would leave the table. */
-static void accumulate_square_interp(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
-{
-    const int n = w->n;
-    const double *hh = w->hkl, *kk = w->hkl + n, *ll = w->hkl + 2 * n;
-    const table t = table_of(e);
-    (void)interp;
-    miller_and_lattice_d(e, p, w);
-    for (int i = 0; i < n; ++i) {
-        double F;
-        if (w->lat[i] < 0.0)
-            continue;
-        if (nb_hkl_interp_ok(&e->hkl, hh[i], kk[i], ll[i])) {
-            F = nb_hkl_interpolate(&e->hkl, hh[i], kk[i], ll[i]);
-        } else {
-            const double j = e->have_hkl ? nearest_index(t, hh[i], kk[i], ll[i]) : -1.0;
-            w->event[i] |= EV_INTERP_OFF;
-            F = j >= 0.0 ? e->hkl.F[(long)j] : e->default_F;
-        }
-        w->acc[i] = fma(F * F, w->lat[i], w->acc[i]);
-    }
-}
 
 /* Other crystal shapes: nanoBragg's formulas, one sample at a time. */
 static void accumulate_general(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
 {
     const nb_crystal *x = &e->xtal;
-    const table tab = table_of(e);
+    const nbi_grid_d g = nb_hkl_grid(&e->hkl);
     for (int i = 0; i < w->n; ++i) {
         const double h = nbi_miller_index_d(p->H, w->dx[i], w->dy[i], w->dz[i]);
         const double k = nbi_miller_index_d(p->K, w->dx[i], w->dy[i], w->dz[i]);
@@ -111,12 +73,13 @@ static void accumulate_general(const nb_experiment *e, const pass *p, int interp
         /* nanoBragg looks no further where the lattice factor is exactly 0 */
         if (L == 0.0 && e->water_m == 0.0)
             continue;
-        if (interp && nb_hkl_interp_ok(&e->hkl, h, k, l)) {
-            F = nb_hkl_interpolate(&e->hkl, h, k, l);
+        if (interp && nbi_interp_ok_d(g, h, k, l)) {
+            F = nbi_interpolate_d(g, h, k, l);
         } else {
-            const double j = e->have_hkl ? nearest_index(tab, h, k, l) : -1.0;
+            int inside = 0;
+            const int j = e->have_hkl ? nbi_nearest_index_d(g, h, k, l, &inside) : 0;
             w->event[i] |= (unsigned char)(interp ? EV_INTERP_OFF : 0);
-            F = j >= 0.0 ? e->hkl.F[(long)j] : e->default_F;
+            F = inside ? g.F[j] : e->default_F;
         }
         w->acc[i] = fma(F * F, L * L, w->acc[i]);
     }
@@ -211,9 +174,10 @@ const nbi_row_loops NBI_LOOPS_TABLE = {
     NBI_LOOPS_ISA,
     accumulate_flat_d,
     accumulate_hkl_d,
-    accumulate_square_interp,
+    accumulate_interp_d,
     accumulate_flat_f,
     accumulate_hkl_f,
+    accumulate_interp_f,
     accumulate_general,
     {{NULL, NULL, accumulate_cube_2_d, accumulate_cube_3_d, accumulate_cube_4_d, accumulate_cube_5_d,
       accumulate_cube_6_d, accumulate_cube_7_d, accumulate_cube_8_d, accumulate_cube_9_d,
