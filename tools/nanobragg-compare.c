@@ -2,7 +2,7 @@
  * nanobragg-compare.c - compare an output of nanobragg with a reference file,
  * with the tolerances of the reference corpus (tests/reference/SOURCE-README.md).
  *
- *   nanobragg-compare [--quiet] [--bitwise] [--pearson R] EXPECTED ACTUAL
+ *   nanobragg-compare [--quiet] [--bitwise] [--pearson R] [--sum-rel X] EXPECTED ACTUAL
  *
  * The kind of file comes from EXPECTED's name (*.bin float image, *.img SMV,
  * *.pgm PGM; an SMV whose basename starts with "noise" is a noise image), or
@@ -16,6 +16,8 @@
  *   --bitwise  the two files are byte-identical
  *   --pearson R  float images: only require Pearson r >= R (no NaN/Inf);
  *              for reduced-precision runs
+ *   --sum-rel X  float images: also require the image sums to agree,
+ *              |sum(ours) - sum(ref)| <= X*|sum(ref)|
  * A short report goes to stdout (--quiet: only when the comparison fails).
  * Exit status: 0 pass, 1 fail, 2 usage or I/O error.
  */
@@ -50,6 +52,7 @@ typedef struct {
 typedef struct {
     size_t n, within;
     double r, max_abs;
+    double sum_ref, sum_ours;
 } pixel_stats;
 
 typedef struct {
@@ -59,6 +62,7 @@ typedef struct {
 
 static int quiet;
 static double min_pearson = -1.0; /* --pearson R: float images need only r >= R */
+static double max_sum_rel = -1.0; /* --sum-rel X: float image sums within X relative */
 static char report[8192];
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -165,8 +169,11 @@ static void pixel_compare(const double *ref, const double *ours, size_t n, doubl
     s->n = n;
     s->within = 0;
     s->max_abs = 0;
+    s->sum_ref = s->sum_ours = 0;
     for (i = 0; i < n; i++) {
         double d = fabs(ours[i] - ref[i]);
+        s->sum_ref += ref[i];
+        s->sum_ours += ours[i];
         if (d <= rel * fabs(ref[i]) + abs_tol)
             s->within++;
         if (d > s->max_abs)
@@ -246,6 +253,12 @@ static int compare_float(const blob *ref, const blob *ours)
         pass = s.r >= min_pearson;
     else
         pass = s.r >= FLOAT_MIN_R && enough_within(&s);
+    if (max_sum_rel >= 0.0) {
+        const double diff = fabs(s.sum_ours - s.sum_ref);
+        say("float: sums %.9g (expected) and %.9g, relative difference %.3g (allowed %g)\n", s.sum_ref,
+            s.sum_ours, s.sum_ref != 0 ? diff / fabs(s.sum_ref) : diff, max_sum_rel);
+        pass = pass && diff <= max_sum_rel * fabs(s.sum_ref);
+    }
     return pass ? EXIT_PASS : EXIT_DIFF;
 }
 
@@ -537,7 +550,10 @@ static int compare_bitwise(const blob *ref, const blob *ours)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: nanobragg-compare [--quiet] [--bitwise] [--pearson R] EXPECTED ACTUAL\n"
+    fprintf(stderr, "usage: nanobragg-compare [--quiet] [--bitwise] [--pearson R] [--sum-rel X] EXPECTED ACTUAL\n"
+                    "  --bitwise    the files must be byte-identical\n"
+                    "  --pearson R  float images: only Pearson r >= R is required\n"
+                    "  --sum-rel X  float images: the image sums must also agree within X relative\n"
                     "exit status: 0 pass, 1 differ, 2 usage or I/O error\n");
     return EXIT_ERROR;
 }
@@ -580,6 +596,12 @@ int main(int argc, char **argv)
             char *end;
             min_pearson = strtod(argv[++i], &end);
             if (*end || !(min_pearson >= -1.0 && min_pearson <= 1.0))
+                return usage();
+        }
+        else if (strcmp(argv[i], "--sum-rel") == 0 && i + 1 < argc) {
+            char *end;
+            max_sum_rel = strtod(argv[++i], &end);
+            if (*end || !(max_sum_rel >= 0.0))
                 return usage();
         }
         else
