@@ -904,21 +904,21 @@ void app_print_version(void)
 #else
     printf(", without OpenMP\n");
 #endif
-    printf("kernel instruction sets: %s%s%s (NB_ISA=baseline|avx2|avx512 chooses); this processor "
-           "runs %s\n", nb_isa_available(NB_ISA_BASELINE) ? "baseline" : "",
-           nb_isa_available(NB_ISA_AVX2) ? ", avx2" : "", nb_isa_available(NB_ISA_AVX512) ? ", avx512" : "",
-           nb_kernel_isa());
+    printf("kernel instruction sets:");
+    for (nb_isa i = NB_ISA_BASELINE; nb_isa_name(i); ++i)
+        if (nb_isa_available(i))
+            printf(" %s", nb_isa_name(i));
+    printf(" (NB_ISA chooses); this processor runs %s\n", nb_kernel_isa());
 }
 
 int app_isa_from_env(app_options *o)
 {
-    static const char *const names[] = {"auto", "baseline", "avx2", "avx512"};
     const char *v = getenv("NB_ISA");
     if (!v || !*v)
         return 0;
-    for (int i = 0; i < 4; ++i)
-        if (strcmp(v, names[i]) == 0) {
-            o->cfg.isa = (nb_isa)i;
+    for (nb_isa i = NB_ISA_AUTO; nb_isa_name(i); ++i)
+        if (strcmp(v, nb_isa_name(i)) == 0) {
+            o->cfg.isa = i;
             return 0;
         }
     fprintf(stderr, "nanobragg: error: NB_ISA=%s: expected auto, baseline, avx2 or avx512\n", v);

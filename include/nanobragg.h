@@ -276,6 +276,9 @@ void nb_experiment_free(nb_experiment *exp);
 const char *nb_kernel_isa(void);
 /* 1 if this build and processor can run isa's loops (NB_ISA_AUTO: always). */
 int nb_isa_available(nb_isa isa);
+/* The name of isa as NB_ISA spells it ("auto", "baseline", "avx2",
+   "avx512"), or NULL for a value that is no nb_isa. */
+const char *nb_isa_name(nb_isa isa);
 const nb_info *nb_experiment_info(const nb_experiment *exp);
 
 /* ---------------------------------------------------------------- simulate */

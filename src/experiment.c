@@ -226,10 +226,9 @@ static nb_status finish(const nb_config *cfg, vec3 polar, nb_experiment *exp, nb
 
 static nb_status validate(const nb_config *cfg, nb_error *err)
 {
-    static const char *const isa_names[] = {"auto", "baseline", "avx2", "avx512"};
-    if ((unsigned)cfg->isa > NB_ISA_AVX512 || !nbi_row_loops_for(cfg->isa))
+    if (!nb_isa_name(cfg->isa) || !nbi_row_loops_for(cfg->isa))
         return nbi_fail(err, NB_ERR_INVALID, "instruction set %s is not available on this processor or in this build",
-                        (unsigned)cfg->isa <= NB_ISA_AVX512 ? isa_names[cfg->isa] : "(unknown)");
+                        nb_isa_name(cfg->isa) ? nb_isa_name(cfg->isa) : "(unknown)");
     if (!(cfg->lambda0_m > 0.0) || !isfinite(cfg->lambda0_m))
         return nbi_fail(err, NB_ERR_INVALID, "wavelength must be positive (got %g A)", cfg->lambda0_m * 1e10);
     if (cfg->oversample > 1000)

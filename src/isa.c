@@ -58,3 +58,10 @@ int nb_isa_available(nb_isa isa)
 {
     return nbi_row_loops_for(isa) != NULL;
 }
+
+/* Contract in nanobragg.h. */
+const char *nb_isa_name(nb_isa isa)
+{
+    static const char *const names[] = {"auto", "baseline", "avx2", "avx512"};
+    return (unsigned)isa < sizeof names / sizeof names[0] ? names[isa] : NULL;
+}
