@@ -29,8 +29,8 @@ static int cmp(const void *a, const void *b)
    resolved and the trimmed grid points counted first, untimed). */
 static int generate(const nb_config *cfg, double *us)
 {
-    nb_beam beam;
-    nb_sources src = {0};
+    nbi_beam beam;
+    nbi_sources src = {0};
     nb_error err;
     nb_status st;
     double t0;

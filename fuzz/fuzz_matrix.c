@@ -1,6 +1,6 @@
 /*
  * fuzz_matrix.c - libFuzzer target for the MOSFLM A-matrix reader
- * (nb_read_matrix).
+ * (nbi_read_matrix).
  */
 #include "fuzz_common.h"
 #include "textio.h"
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     volatile double sink = 0;
     int i;
     fuzz_write_temp(data, size);
-    if (nb_read_matrix(fuzz_path, m, &err) == NB_OK)
+    if (nbi_read_matrix(fuzz_path, m, &err) == NB_OK)
         for (i = 0; i < 9; i++)
             sink += m[i];
     (void)sink;

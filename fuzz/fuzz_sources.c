@@ -1,6 +1,6 @@
 /*
  * fuzz_sources.c - libFuzzer target for the numeric table reader
- * (nb_read_columns) as the source list uses it: five columns
+ * (nbi_read_columns) as the source list uses it: five columns
  * X Y Z weight lambda.
  */
 #include <math.h>
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     volatile double sink = 0;
     int i;
     fuzz_write_temp(data, size);
-    if (nb_read_columns(fuzz_path, NCOLS, cols, &nrows, &err) == NB_OK) {
+    if (nbi_read_columns(fuzz_path, NCOLS, cols, &nrows, &err) == NB_OK) {
         if (nrows == 0)
             abort(); /* an empty table is an error */
         for (i = 0; i < NCOLS; i++)

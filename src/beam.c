@@ -13,19 +13,19 @@
    half-step allowance for even counts. */
 /* nanoBragg's elliptical trim, one axis' share: (x^2 - step^2/4 [even
    counts])/range^2.  A grid point is kept when 4 (h + v) <= 1.1. */
-static double ellipse_term(const nb_sweep *g, double x)
+static double ellipse_term(const nbi_sweep *g, double x)
 {
     return (x * x - g->step * g->step / 4.0 * (1 - g->count % 2)) / g->range / g->range;
 }
 
-static int div_point_kept(const nb_sweep *h, const nb_sweep *v, double hdiv, double vdiv, int round_div)
+static int div_point_kept(const nbi_sweep *h, const nbi_sweep *v, double hdiv, double vdiv, int round_div)
 {
     return !round_div || !((ellipse_term(h, hdiv) + ellipse_term(v, vdiv)) * 4.0 > 1.1);
 }
 
 /* Kept flags of the whole grid (h major) and their count; kept may be NULL.
    Each axis' share of the trim test is computed once per grid line. */
-static int grid_kept(const nb_sweep *h, const nb_sweep *v, int round_div, unsigned char *kept)
+static int grid_kept(const nbi_sweep *h, const nbi_sweep *v, int round_div, unsigned char *kept)
 {
     double *vt = round_div ? malloc((size_t)v->count * sizeof *vt) : NULL;
     int n = 0;
@@ -46,12 +46,12 @@ static int grid_kept(const nb_sweep *h, const nb_sweep *v, int round_div, unsign
     return n;
 }
 
-int nbi_divergence_count(const nb_sweep *h, const nb_sweep *v, int round_div)
+int nbi_divergence_count(const nbi_sweep *h, const nbi_sweep *v, int round_div)
 {
     return grid_kept(h, v, round_div, NULL);
 }
 
-nb_status nbi_beam_check(const nb_sweep *h, const nb_sweep *v, const nb_sweep *disp, nb_error *err)
+nb_status nbi_beam_check(const nbi_sweep *h, const nbi_sweep *v, const nbi_sweep *disp, nb_error *err)
 {
     double n = (double)h->count * (double)v->count * (double)disp->count;
     if (n > (double)NB_MAX_SOURCES)
@@ -62,7 +62,7 @@ nb_status nbi_beam_check(const nb_sweep *h, const nb_sweep *v, const nb_sweep *d
 }
 
 /* All per-source arrays in one block (src->x owns it). */
-static nb_status alloc_sources(nb_sources *src, long n, nb_error *err)
+static nb_status alloc_sources(nbi_sources *src, long n, nb_error *err)
 {
     double *block, **arrays[] = {&src->x, &src->y, &src->z, &src->lambda_m, &src->weight};
     const size_t count = sizeof arrays / sizeof arrays[0];
@@ -77,12 +77,12 @@ static nb_status alloc_sources(nb_sources *src, long n, nb_error *err)
     return NB_OK;
 }
 
-static nb_status sources_from_file(const char *path, vec3 beam, double lambda0, nb_sources *src,
+static nb_status sources_from_file(const char *path, vec3 beam, double lambda0, nbi_sources *src,
                                    nb_error *err)
 {
     double *col[5] = {NULL, NULL, NULL, NULL, NULL};
     size_t n = 0;
-    nb_status st = nb_read_columns(path, 5, col, &n, err);
+    nb_status st = nbi_read_columns(path, 5, col, &n, err);
     if (st == NB_OK)
         st = alloc_sources(src, (long)n, err);
     for (size_t i = 0; st == NB_OK && i < n; ++i) {
@@ -109,7 +109,7 @@ static vec3 unit_of(vec3 v)
     return v3_scale(v, 1.0 / v3_mag(v));
 }
 
-static void copy_direction(nb_sources *src, int from, int to)
+static void copy_direction(nbi_sources *src, int from, int to)
 {
     src->x[to] = src->x[from];
     src->y[to] = src->y[from];
@@ -123,7 +123,7 @@ static void log_source(const nb_log *log, vec3 raw, double weight, double lambda
 }
 
 /* Unit direction of listed source i. */
-static void finish_source(nb_sources *src, int i, const nb_log *log)
+static void finish_source(nbi_sources *src, int i, const nb_log *log)
 {
     vec3 raw = v3(src->x[i], src->y[i], src->z[i]), u;
     if (log && log->fn)
@@ -135,7 +135,7 @@ static void finish_source(nb_sources *src, int i, const nb_log *log)
 }
 
 /* Sine and cosine of each grid angle (range/2 below the centre upwards). */
-static void grid_angles(const nb_sweep *g, double *angle, double *sn, double *cs)
+static void grid_angles(const nbi_sweep *g, double *angle, double *sn, double *cs)
 {
     for (int i = 0; i < g->count; ++i) {
         angle[i] = g->step * i - g->range / 2.0;
@@ -144,7 +144,7 @@ static void grid_angles(const nb_sweep *g, double *angle, double *sn, double *cs
     }
 }
 
-static void log_grid(const nb_sweep *h, const nb_sweep *v, const nb_sweep *d, int round_div, double lambda0,
+static void log_grid(const nbi_sweep *h, const nbi_sweep *v, const nbi_sweep *d, int round_div, double lambda0,
                      const nb_log *log)
 {
     if (!log || !log->fn)
@@ -161,8 +161,8 @@ static void log_grid(const nb_sweep *h, const nb_sweep *v, const nb_sweep *d, in
 
 /* The divergence grid, rotated about the polarization axis (vertical angle)
    then about beam x polar (horizontal angle), times the wavelengths. */
-static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const nb_sweep *d, int round_div,
-                                   vec3 beam, vec3 polar, double lambda0, nb_sources *src,
+static nb_status sources_from_grid(const nbi_sweep *h, const nbi_sweep *v, const nbi_sweep *d, int round_div,
+                                   vec3 beam, vec3 polar, double lambda0, nbi_sources *src,
                                    const nb_log *log, nb_error *err)
 {
     double *tab = malloc(6 * ((size_t)h->count + (size_t)v->count) * sizeof(double));
@@ -220,25 +220,25 @@ static nb_status sources_from_grid(const nb_sweep *h, const nb_sweep *v, const n
     return st;
 }
 
-nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nb_beam *out, nb_error *err)
+nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nbi_beam *out, nb_error *err)
 {
     nb_status st;
     out->lambda0_m = cfg->lambda0_m;
     out->dir = dir;
-    out->hdiv = (nb_sweep){cfg->hdivrange_rad, cfg->hdivstep_rad, cfg->hdivsteps};
-    out->vdiv = (nb_sweep){cfg->vdivrange_rad, cfg->vdivstep_rad, cfg->vdivsteps};
-    out->disp = (nb_sweep){cfg->dispersion, -1.0, cfg->dispsteps};
-    nb_sweep_resolve_grid(&out->hdiv);
-    nb_sweep_resolve_grid(&out->vdiv);
-    nb_sweep_resolve_grid(&out->disp);
+    out->hdiv = (nbi_sweep){cfg->hdivrange_rad, cfg->hdivstep_rad, cfg->hdivsteps};
+    out->vdiv = (nbi_sweep){cfg->vdivrange_rad, cfg->vdivstep_rad, cfg->vdivsteps};
+    out->disp = (nbi_sweep){cfg->dispersion, -1.0, cfg->dispsteps};
+    nbi_sweep_resolve_grid(&out->hdiv);
+    nbi_sweep_resolve_grid(&out->vdiv);
+    nbi_sweep_resolve_grid(&out->disp);
     if (!cfg->source_path && (st = nbi_beam_check(&out->hdiv, &out->vdiv, &out->disp, err)) != NB_OK)
         return st;
     out->divsteps = nbi_divergence_count(&out->hdiv, &out->vdiv, cfg->round_div);
     return NB_OK;
 }
 
-nb_status nbi_beam_sources(const char *source_path, int round_div, const nb_beam *beam, vec3 polar,
-                           const nb_log *log, nb_sources *out, nb_error *err)
+nb_status nbi_beam_sources(const char *source_path, int round_div, const nbi_beam *beam, vec3 polar,
+                           const nb_log *log, nbi_sources *out, nb_error *err)
 {
     nb_status st;
 
@@ -256,7 +256,7 @@ nb_status nbi_beam_sources(const char *source_path, int round_div, const nb_beam
     return st;
 }
 
-void nbi_sources_free(nb_sources *src)
+void nbi_sources_free(nbi_sources *src)
 {
     free(src->x); /* owns every per-source array */
     src->x = src->y = src->z = src->lambda_m = src->weight = NULL;

@@ -16,11 +16,11 @@
 #define NB_MAX_SOURCES 100000000L
 
 /* Refuse grids (before walking them) of more than NB_MAX_SOURCES points. */
-NB_WARN_UNUSED nb_status nbi_beam_check(const nb_sweep *h, const nb_sweep *v, const nb_sweep *disp,
+NB_WARN_UNUSED nb_status nbi_beam_check(const nbi_sweep *h, const nbi_sweep *v, const nbi_sweep *disp,
                                         nb_error *err);
 
 /* Number of divergence grid points kept by the elliptical (round) trim. */
-int nbi_divergence_count(const nb_sweep *h, const nb_sweep *v, int round_div);
+int nbi_divergence_count(const nbi_sweep *h, const nbi_sweep *v, int round_div);
 
 /*
  * The beam: wavelength cfg->lambda0_m, unit direction dir, the divergence and
@@ -28,7 +28,7 @@ int nbi_divergence_count(const nb_sweep *h, const nb_sweep *v, int round_div);
  * elliptical trim.  Without a source file, grids of more than NB_MAX_SOURCES
  * points are refused (NB_ERR_RANGE) before they are walked.
  */
-NB_WARN_UNUSED nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nb_beam *out, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nbi_beam *out, nb_error *err);
 
 /*
  * The sources of the beam.  With a source file, read X Y Z weight lambda(m)
@@ -38,10 +38,10 @@ NB_WARN_UNUSED nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nb_bea
  * normalised.  Log lines as nanoBragg prints them.  On failure out may hold
  * an allocation (nbi_sources_free).
  */
-NB_WARN_UNUSED nb_status nbi_beam_sources(const char *source_path, int round_div, const nb_beam *beam,
-                                          vec3 polar, const nb_log *log, nb_sources *out,
+NB_WARN_UNUSED nb_status nbi_beam_sources(const char *source_path, int round_div, const nbi_beam *beam,
+                                          vec3 polar, const nb_log *log, nbi_sources *out,
                                           nb_error *err);
 
-void nbi_sources_free(nb_sources *src);
+void nbi_sources_free(nbi_sources *src);
 
 #endif

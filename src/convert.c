@@ -14,7 +14,7 @@
 
 void nb_experiment_smv_info(const nb_experiment *e, nb_smv_info *h)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const nbi_centres *c = &d->centres;
     double px = d->pixel_m;
     memset(h, 0, sizeof *h);
@@ -55,7 +55,7 @@ static inline uint16_t to_count(float photons, double scale, double adc)
 void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *scale, double adc,
                         uint16_t *counts)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const double sc = *scale <= 0.0 ? (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0) : *scale;
     int f0, f1;
     *scale = sc;
@@ -85,7 +85,7 @@ void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *sca
 void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale, double fallback_scale,
                      uint8_t *bytes)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     if (*scale <= 0.0) {
         *scale = fallback_scale;
         if (img->rmsd_roi > 0.0)
@@ -110,7 +110,7 @@ void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale,
 void nb_image_to_noise(const nb_experiment *e, const nb_image *img, long *seed, double adc,
                        uint16_t *counts, double *photons, long *overloads)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
-    nb_noise_counts(img->data, d->fpixels, d->spixels, d->roi, seed, adc, counts, photons, overloads);
+    nbi_noise_counts(img->data, d->fpixels, d->spixels, d->roi, seed, adc, counts, photons, overloads);
 }

@@ -107,7 +107,7 @@ static nb_status orient(const nb_config *cfg, cell_vectors *cv, nbi_cell_params 
     if (cfg->mat_path) {
         double m[9];
         double s = 1e-10 / cfg->lambda0_m;
-        nb_status st = nb_read_matrix(cfg->mat_path, m, err);
+        nb_status st = nbi_read_matrix(cfg->mat_path, m, err);
         if (st != NB_OK)
             return st;
         nbi_log(log, NB_LOG_INFO, "reading %s", cfg->mat_path);
@@ -117,11 +117,11 @@ static nb_status orient(const nb_config *cfg, cell_vectors *cv, nbi_cell_params 
     }
     out->misset_random = cfg->misset_mode < 0;
     if (out->misset_random) {
-        nb_rng rng;
+        nbi_rng rng;
         double umat[9];
-        nb_rng_init(&rng, cfg->misset_seed);
-        nb_rng_mosaic_umat(&rng, 90.0f, umat);
-        nb_umat_to_misset(umat, mis);
+        nbi_rng_init(&rng, cfg->misset_seed);
+        nbi_rng_mosaic_umat(&rng, 90.0f, umat);
+        nbi_umat_to_misset(umat, mis);
         nbi_log(log, NB_LOG_INFO, "random orientation misset angles: %f %f %f deg", mis[0] * RTD,
                 mis[1] * RTD, mis[2] * RTD);
     }
@@ -231,7 +231,7 @@ void nbi_crystal_size(const nb_config *cfg, const nbi_cell *cell, const double s
 
 /* Orientation a sweep leaves at each phi step, starting from 'entry': the
    rotation is skipped where phi == 0, keeping the previous orientation. */
-static void phi_orientations(const nb_crystal *x, const vec3 base[3], const vec3 entry[3], vec3 *out)
+static void phi_orientations(const nbi_crystal *x, const vec3 base[3], const vec3 entry[3], vec3 *out)
 {
     for (int t = 0; t < x->phisteps; ++t) {
         double phi = x->phi0_rad + x->phistep_rad * t;
@@ -244,7 +244,7 @@ static void phi_orientations(const nb_crystal *x, const vec3 base[3], const vec3
     }
 }
 
-static void fill_cells(const nb_crystal *x, const vec3 *ap, double *cells)
+static void fill_cells(const nbi_crystal *x, const vec3 *ap, double *cells)
 {
     for (int t = 0; t < x->phisteps; ++t)
         for (int m = 0; m < x->domains; ++m) {
@@ -259,13 +259,13 @@ static void fill_cells(const nb_crystal *x, const vec3 *ap, double *cells)
 }
 
 /* Mosaic domain rotations from the seeded generator; domain 0 is the identity. */
-static void mosaic_domains(long seed, nb_crystal *x)
+static void mosaic_domains(long seed, nbi_crystal *x)
 {
-    nb_rng rng;
-    nb_rng_init(&rng, seed);
+    nbi_rng rng;
+    nbi_rng_init(&rng, seed);
     for (int m = 0; m < x->domains; ++m) {
         double *u = x->umats + 9 * m;
-        nb_rng_mosaic_umat(&rng, (float)x->mosaic_spread_rad, u);
+        nbi_rng_mosaic_umat(&rng, (float)x->mosaic_spread_rad, u);
         if (m == 0) {
             for (int i = 0; i < 9; ++i)
                 u[i] = (i % 4 == 0) ? 1.0 : 0.0;
@@ -274,7 +274,7 @@ static void mosaic_domains(long seed, nb_crystal *x)
 }
 
 /* The rotated-cell tables of the first and of every later phi sweep. */
-static void cell_tables(nb_crystal *x, vec3 *ap, size_t ncell)
+static void cell_tables(nbi_crystal *x, vec3 *ap, size_t ncell)
 {
     vec3 base[3], entry[3];
     edges_m(x->a_A, x->b_A, x->c_A, base);
@@ -294,7 +294,7 @@ static void cell_tables(nb_crystal *x, vec3 *ap, size_t ncell)
 
 /* Cell, size, shape and sweeps: everything but the tables. */
 static void put_description(const nb_config *cfg, const nbi_cell *cell, const nbi_size *size,
-                            const nb_sampling *sampling, vec3 spindle, nb_crystal *x)
+                            const nbi_sampling *sampling, vec3 spindle, nbi_crystal *x)
 {
     x->Na = size->Na;
     x->Nb = size->Nb;
@@ -320,7 +320,7 @@ static void put_description(const nb_config *cfg, const nbi_cell *cell, const nb
 }
 
 nb_status nbi_crystal_create(const nb_config *cfg, const nbi_cell *cell, const nbi_size *size,
-                             const nb_sampling *sampling, vec3 spindle, const nb_log *log, nb_crystal *out,
+                             const nbi_sampling *sampling, vec3 spindle, const nb_log *log, nbi_crystal *out,
                              nb_error *err)
 {
     size_t ncell;
@@ -345,7 +345,7 @@ nb_status nbi_crystal_create(const nb_config *cfg, const nbi_cell *cell, const n
     return NB_OK;
 }
 
-void nbi_crystal_free(nb_crystal *x)
+void nbi_crystal_free(nbi_crystal *x)
 {
     free(x->umats);
     free(x->cells);

@@ -40,10 +40,10 @@ void nbi_crystal_size(const nb_config *cfg, const nbi_cell *cell, const double s
    (from cfg->mosaic_seed) and the rotated-cell tables for the kernels.
    NB_ERR_NOMEM (what was allocated is in out: nbi_crystal_free). */
 NB_WARN_UNUSED nb_status nbi_crystal_create(const nb_config *cfg, const nbi_cell *cell,
-                                            const nbi_size *size, const nb_sampling *sampling,
-                                            vec3 spindle, const nb_log *log, nb_crystal *out,
+                                            const nbi_size *size, const nbi_sampling *sampling,
+                                            vec3 spindle, const nb_log *log, nbi_crystal *out,
                                             nb_error *err);
 
-void nbi_crystal_free(nb_crystal *x);
+void nbi_crystal_free(nbi_crystal *x);
 
 #endif

@@ -254,7 +254,7 @@ void nbi_detector_oversample(int requested, double xtal_max_m, double rpix_m, co
 
 /* The geometry of the placed detector, and what reports state about it. */
 static void put_geometry(const nbi_panel *panel, const nbi_frame *frame, const nbi_placement *place,
-                         nb_detector *d)
+                         nbi_detector *d)
 {
     d->fpixels = panel->fpixels;
     d->spixels = panel->spixels;
@@ -276,8 +276,8 @@ static void put_geometry(const nbi_panel *panel, const nbi_frame *frame, const n
 }
 
 /* Sub-pixels, layers and the kernels' switches. */
-static void put_sampling(const nb_config *cfg, const nb_sampling *sampling, const nbi_subpixels *sub,
-                         nb_detector *d)
+static void put_sampling(const nb_config *cfg, const nbi_sampling *sampling, const nbi_subpixels *sub,
+                         nbi_detector *d)
 {
     d->oversample = sub->oversample;
     d->recommended_oversample = sub->recommended;
@@ -295,8 +295,8 @@ static void put_sampling(const nb_config *cfg, const nb_sampling *sampling, cons
 }
 
 nb_status nbi_detector_create(const nb_config *cfg, const nbi_panel *panel, const nbi_frame *frame,
-                              const nbi_placement *place, const nb_sampling *sampling, const int roi[4],
-                              const nbi_subpixels *sub, nb_detector *out, nb_error *err)
+                              const nbi_placement *place, const nbi_sampling *sampling, const int roi[4],
+                              const nbi_subpixels *sub, nbi_detector *out, nb_error *err)
 {
     const double os = sub->oversample;
     memset(out, 0, sizeof *out);
@@ -319,7 +319,7 @@ nb_status nbi_detector_create(const nb_config *cfg, const nbi_panel *panel, cons
     return NB_OK;
 }
 
-void nbi_detector_free(nb_detector *det)
+void nbi_detector_free(nbi_detector *det)
 {
     free(det->mask);
     det->mask = NULL;

@@ -68,9 +68,9 @@ void nbi_detector_oversample(int requested, double xtal_max_m, double rpix_m, co
    it).  NB_ERR_RANGE if the samples per pixel are too many, NB_ERR_NOMEM. */
 NB_WARN_UNUSED nb_status nbi_detector_create(const nb_config *cfg, const nbi_panel *panel,
                                              const nbi_frame *frame, const nbi_placement *place,
-                                             const nb_sampling *sampling, const int roi[4],
-                                             const nbi_subpixels *sub, nb_detector *out, nb_error *err);
+                                             const nbi_sampling *sampling, const int roi[4],
+                                             const nbi_subpixels *sub, nbi_detector *out, nb_error *err);
 
-void nbi_detector_free(nb_detector *det);
+void nbi_detector_free(nbi_detector *det);
 
 #endif

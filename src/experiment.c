@@ -39,7 +39,7 @@ typedef struct stages {
     double sample_m[3];     /* crystal size asked for, clipped by the beam (0: use N) */
     nbi_frame frame;
     int roi[4];             /* inclusive */
-    nb_sampling sampling;
+    nbi_sampling sampling;
     nbi_placement place;
     int interpolate;        /* asked for or auto-selected */
     nbi_cell cell;
@@ -116,7 +116,7 @@ static nb_status check_inputs(const nb_config *cfg, nb_error *err)
 }
 
 /* Sizes the kernel's tables are built for. */
-static nb_status sampling_limits(const nb_sampling *sm, nb_error *err)
+static nb_status sampling_limits(const nbi_sampling *sm, nb_error *err)
 {
     if ((double)sm->phi.count * sm->mosaic_domains > (double)NB_MAX_ORIENTATIONS)
         return nbi_fail(err, NB_ERR_RANGE, "%d phi steps x %d mosaic domains is too many (at most %ld)",
@@ -148,19 +148,19 @@ static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_e
     exp->default_F = cfg->default_F;
     if (cfg->hkl_path) {
         nbi_log(log, NB_LOG_INFO, "counting entries in %s", cfg->hkl_path);
-        st = nb_hkl_read_text(cfg->hkl_path, cfg->default_F, log, &exp->hkl, err);
+        st = nbi_hkl_read_text(cfg->hkl_path, cfg->default_F, log, &exp->hkl, err);
         if (st != NB_OK)
             return st;
         if (cfg->fdump_path) {
             nb_error werr;
-            if (nb_hkl_write_fdump(cfg->fdump_path, &exp->hkl, &werr) == NB_OK)
+            if (nbi_hkl_write_fdump(cfg->fdump_path, &exp->hkl, &werr) == NB_OK)
                 nbi_log(log, NB_LOG_INFO, "writing dump file for next time: %s", cfg->fdump_path);
             else
                 nbi_log(log, NB_LOG_WARN, "WARNING: unable to write dump file: %s", werr.msg);
         }
     } else if (file_exists(cfg->fdump_path)) {
         nb_error rerr;
-        st = nb_hkl_read_fdump(cfg->fdump_path, &exp->hkl, &rerr);
+        st = nbi_hkl_read_fdump(cfg->fdump_path, &exp->hkl, &rerr);
         if (st == NB_OK) {
             nbi_log(log, NB_LOG_INFO, "reading Fs from %s", cfg->fdump_path);
             exp->hkl_from_fdump = 1;
@@ -174,11 +174,11 @@ static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_e
     }
     exp->have_hkl = exp->hkl.count > 0;
     if (exp->have_hkl && cfg->precision == NB_PRECISION_SINGLE)
-        return nb_hkl_make_single(&exp->hkl, err);
+        return nbi_hkl_make_single(&exp->hkl, err);
     return NB_OK;
 }
 
-static void log_sweeps(const nb_sampling *sm, const nb_log *log)
+static void log_sweeps(const nbi_sampling *sm, const nb_log *log)
 {
     for (int t = 0; t < sm->thick.count; ++t)
         nbi_log(log, NB_LOG_INFO, "thick%d = %g um", t, sm->thick.step * t * 1e6);
@@ -203,7 +203,7 @@ static void subpixels(const nb_config *cfg, const nbi_panel *panel, const nbi_pl
    number of kernel steps per pixel (refused when too many), execution. */
 static nb_status finish(const nb_config *cfg, vec3 polar, nb_experiment *exp, nb_error *err)
 {
-    const nb_detector *det = &exp->det;
+    const nbi_detector *det = &exp->det;
     const double os = det->oversample;
     exp->polarization = cfg->polarization;
     exp->nopolar = cfg->nopolar;
@@ -300,7 +300,7 @@ void nb_experiment_free(nb_experiment *exp)
         return;
     nbi_sources_free(&exp->src);
     nbi_crystal_free(&exp->xtal);
-    nb_hkl_free(&exp->hkl);
+    nbi_hkl_free(&exp->hkl);
     nbi_detector_free(&exp->det);
     free(exp);
 }

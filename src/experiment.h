@@ -32,7 +32,7 @@ typedef struct nbi_origins {
 } nbi_origins;
 
 /* The detector: geometry, layers and sampling (detector.c). */
-typedef struct nb_detector {
+typedef struct nbi_detector {
     int fpixels, spixels;
     double pixel_m, subpixel_m;
     int oversample;
@@ -54,23 +54,23 @@ typedef struct nb_detector {
     nbi_origins origins;
     int recommended_oversample;
     int oversample_auto;              /* oversample was chosen, not given */
-} nb_detector;
+} nbi_detector;
 
 /* The incident beam (beam.c). */
-typedef struct nb_beam {
+typedef struct nbi_beam {
     double lambda0_m;
     vec3 dir;                   /* unit vector from the source towards the sample */
-    nb_sweep hdiv, vdiv;        /* divergence, radians */
-    nb_sweep disp;              /* dispersion, a fraction of lambda0 */
+    nbi_sweep hdiv, vdiv;        /* divergence, radians */
+    nbi_sweep disp;              /* dispersion, a fraction of lambda0 */
     int divsteps;               /* divergence points kept by the elliptical trim */
-} nb_beam;
+} nbi_beam;
 
-typedef struct nb_sources {
+typedef struct nbi_sources {
     int n;
     double *x, *y, *z; /* unit vectors from the sample towards each source */
     double *lambda_m;
     double *weight;    /* as listed; nanoBragg does not weight by it */
-} nb_sources;
+} nbi_sources;
 
 /* What reports state about a cell: lengths (Angstrom) and angles (degrees)
    of its real and reciprocal (1/Angstrom) vectors, its volume and the
@@ -84,7 +84,7 @@ typedef struct nbi_cell_params {
 } nbi_cell_params;
 
 /* The crystal: cell, size, spindle sweep and mosaic domains (crystal.c). */
-typedef struct nb_crystal {
+typedef struct nbi_crystal {
     double Na, Nb, Nc;
     nb_shape shape;
     double fudge;
@@ -107,7 +107,7 @@ typedef struct nb_crystal {
     double molecular_weight;
     vec3 spindle;                   /* unit rotation axis */
     double osc_rad;                 /* the range the phi steps cover */
-} nb_crystal;
+} nbi_crystal;
 
 /*
  * Each part is the result of one set-up stage (see experiment.c, which runs
@@ -115,11 +115,11 @@ typedef struct nb_crystal {
  * once, at the end of nb_experiment_create, and nothing in the library reads it.
  */
 struct nb_experiment {
-    nb_detector det;
-    nb_beam beam;
-    nb_sources src;
-    nb_crystal xtal;
-    nb_hkl hkl;
+    nbi_detector det;
+    nbi_beam beam;
+    nbi_sources src;
+    nbi_crystal xtal;
+    nbi_hkl hkl;
     int have_hkl;                   /* hkls > 0 */
     int hkl_from_fdump;             /* hkl was read from the Fdump cache */
     double default_F;

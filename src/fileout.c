@@ -32,7 +32,7 @@
 enum { TARGET_NEW, TARGET_REGULAR, TARGET_SPECIAL };
 
 struct nb_outputs {
-    nb_fileout *files; /* staged members, in the order added */
+    nbi_fileout *files; /* staged members, in the order added */
     size_t count, cap;
     int spoiled;       /* an add failed: publish writes nothing */
 };
@@ -46,7 +46,7 @@ static char *dup_string(const char *s)
     return d;
 }
 
-static void release(nb_fileout *f)
+static void release(nbi_fileout *f)
 {
     free(f->path);
     free(f->tmp_path);
@@ -72,7 +72,7 @@ static char *temp_name(const char *path, const void *salt, unsigned n)
 
 /* Create the temporary exclusively; returns its descriptor, or -1 (errno
    set) with f->tmp_path NULL. */
-static int create_temp(nb_fileout *f)
+static int create_temp(nbi_fileout *f)
 {
     unsigned n;
     for (n = 0; n < NBI_TMP_TRIES; n++) {
@@ -123,7 +123,7 @@ static int target_kind(const char *path, mode_t *mode, nb_error *err)
  * names path: NB_ERR_IO (directory, missing or unwritable directory, ...) or
  * NB_ERR_NOMEM.  A replaced regular file keeps its permission bits.
  */
-nb_status nb_fileout_open(nb_fileout *f, const char *path, nb_error *err)
+nb_status nbi_fileout_open(nbi_fileout *f, const char *path, nb_error *err)
 {
     mode_t mode = 0;
     int kind, fd, saved;
@@ -148,13 +148,13 @@ nb_status nb_fileout_open(nb_fileout *f, const char *path, nb_error *err)
     saved = errno;
     if (fd >= 0)
         close(fd);
-    nb_fileout_abort(f);
+    nbi_fileout_abort(f);
     return nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", path, strerror(saved));
 }
 
 /* Append n bytes; after a failure (or a failed open) writes are ignored and
    the first error is kept in f->failed (an errno value) for finish. */
-void nb_fileout_write(nb_fileout *f, const void *data, size_t n)
+void nbi_fileout_write(nbi_fileout *f, const void *data, size_t n)
 {
     if (!f->fp || f->failed || n == 0)
         return;
@@ -164,7 +164,7 @@ void nb_fileout_write(nb_fileout *f, const void *data, size_t n)
 }
 
 /* Flush and close the stream; returns 0 or an errno value. */
-static int close_stream(nb_fileout *f)
+static int close_stream(nbi_fileout *f)
 {
     int e = f->failed;
     errno = 0;
@@ -178,25 +178,25 @@ static int close_stream(nb_fileout *f)
 }
 
 /* Contract in fileout.h. */
-nb_status nb_fileout_finish(nb_fileout *f, nb_error *err)
+nb_status nbi_fileout_finish(nbi_fileout *f, nb_error *err)
 {
     nb_status st;
     int e;
     if (!f->fp) {
-        nb_fileout_abort(f);
+        nbi_fileout_abort(f);
         return nbi_fail(err, NB_ERR_IO, "cannot write output: file not open");
     }
     e = close_stream(f);
     if (!e)
         return NB_OK;
     st = nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", f->path, strerror(e));
-    nb_fileout_abort(f);
+    nbi_fileout_abort(f);
     return st;
 }
 
 /* Rename a finished temporary over its target; 0 or an errno value.  Once
    renamed, f->tmp_path is NULL (abort then removes nothing). */
-static int rename_into_place(nb_fileout *f)
+static int rename_into_place(nbi_fileout *f)
 {
     if (!f->tmp_path)
         return 0; /* written in place */
@@ -208,12 +208,12 @@ static int rename_into_place(nb_fileout *f)
 }
 
 /* Contract in fileout.h. */
-nb_status nb_fileout_publish(nb_fileout *f, nb_error *err)
+nb_status nbi_fileout_publish(nbi_fileout *f, nb_error *err)
 {
     nb_status st;
     int e;
     if (f->fp || !f->path) {
-        nb_fileout_abort(f);
+        nbi_fileout_abort(f);
         return nbi_fail(err, NB_ERR_IO, "cannot write output: file not finished");
     }
     e = rename_into_place(f);
@@ -222,21 +222,21 @@ nb_status nb_fileout_publish(nb_fileout *f, nb_error *err)
         return NB_OK;
     }
     st = nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", f->path, strerror(e));
-    nb_fileout_abort(f);
+    nbi_fileout_abort(f);
     return st;
 }
 
 /* finish, then publish: NB_OK, or NB_ERR_IO naming the target; either way f
    no longer owns anything. */
-nb_status nb_fileout_commit(nb_fileout *f, nb_error *err)
+nb_status nbi_fileout_commit(nbi_fileout *f, nb_error *err)
 {
-    nb_status st = nb_fileout_finish(f, err);
-    return st == NB_OK ? nb_fileout_publish(f, err) : st;
+    nb_status st = nbi_fileout_finish(f, err);
+    return st == NB_OK ? nbi_fileout_publish(f, err) : st;
 }
 
 /* Close and delete the temporary; safe on a zeroed f, twice, or after a
    failed open. */
-void nb_fileout_abort(nb_fileout *f)
+void nbi_fileout_abort(nbi_fileout *f)
 {
     if (!f)
         return;
@@ -253,7 +253,7 @@ void nb_fileout_abort(nb_fileout *f)
 /* Contract in nanobragg.h: a temporary is created and removed at once. */
 nb_status nb_output_check(const char *path, nb_error *err)
 {
-    nb_fileout probe;
+    nbi_fileout probe;
     mode_t mode = 0;
     int kind = target_kind(path, &mode, err), fd, saved;
     if (kind < 0)
@@ -272,7 +272,7 @@ nb_status nb_output_check(const char *path, nb_error *err)
     saved = errno;
     if (fd >= 0)
         close(fd);
-    nb_fileout_abort(&probe);
+    nbi_fileout_abort(&probe);
     if (fd < 0)
         return nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", path, strerror(saved));
     return NB_OK;
@@ -336,7 +336,7 @@ static void discard(nb_outputs *set)
 {
     size_t i;
     for (i = 0; i < set->count; i++)
-        nb_fileout_abort(&set->files[i]);
+        nbi_fileout_abort(&set->files[i]);
     set->count = 0;
 }
 
@@ -360,7 +360,7 @@ nb_status nbi_outputs_spoil(nb_outputs *set, nb_status status)
 static int reserve(nb_outputs *set)
 {
     size_t cap = set->cap ? 2 * set->cap : 4;
-    nb_fileout *files;
+    nbi_fileout *files;
     if (set->count < set->cap)
         return 0;
     files = realloc(set->files, cap * sizeof *files);
@@ -382,7 +382,7 @@ static size_t find_clash(const nb_outputs *set, const char *path)
 }
 
 /* Contract in fileout.h; every failure spoils the set. */
-nb_status nbi_outputs_begin(nb_outputs *set, const char *path, nb_fileout **out, nb_error *err)
+nb_status nbi_outputs_begin(nb_outputs *set, const char *path, nbi_fileout **out, nb_error *err)
 {
     nb_status st = NB_OK;
     size_t k;
@@ -400,7 +400,7 @@ nb_status nbi_outputs_begin(nb_outputs *set, const char *path, nb_fileout **out,
     else if (reserve(set) != 0)
         st = nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory", path);
     else
-        st = nb_fileout_open(&set->files[set->count], path, err);
+        st = nbi_fileout_open(&set->files[set->count], path, err);
     if (st != NB_OK)
         return nbi_outputs_spoil(set, st);
     *out = &set->files[set->count++];
@@ -408,9 +408,9 @@ nb_status nbi_outputs_begin(nb_outputs *set, const char *path, nb_fileout **out,
 }
 
 /* Contract in fileout.h. */
-nb_status nbi_outputs_end(nb_outputs *set, nb_fileout *f, nb_error *err)
+nb_status nbi_outputs_end(nb_outputs *set, nbi_fileout *f, nb_error *err)
 {
-    return nbi_outputs_spoil(set, nb_fileout_finish(f, err));
+    return nbi_outputs_spoil(set, nbi_fileout_finish(f, err));
 }
 
 /* Contract in nanobragg.h. */

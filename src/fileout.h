@@ -5,7 +5,7 @@
  *
  * One file goes through three steps: open (creates the temporary), write,
  * finish (flush and close, every step checked) and publish (rename into
- * place); nb_fileout_commit does the last two at once.  The output sets of
+ * place); nbi_fileout_commit does the last two at once.  The output sets of
  * nanobragg.h (nb_outputs) finish each member when it is added and publish
  * them all together, so that a set of outputs is written all or nothing.
  */
@@ -17,45 +17,45 @@
 
 #include "nanobragg.h"
 
-typedef struct nb_fileout {
+typedef struct nbi_fileout {
     FILE *fp;       /* open while writing; NULL once finished */
     char *path;     /* final name (owned copy); NULL once published or aborted */
     char *tmp_path; /* temporary name (owned); NULL when written in place */
     int failed;     /* errno of the first failed write, else 0 */
     int created;    /* the target did not exist when it was opened */
-} nb_fileout;
+} nbi_fileout;
 
 /* Open a temporary beside path.  Fails (nothing created) if path is a
    directory or its directory is not writable.  A target that exists and is
    neither a regular file nor a directory (/dev/null, a FIFO) is opened in
    place.  On NB_OK end with commit, or finish then publish, or abort. */
-NB_WARN_UNUSED nb_status nb_fileout_open(nb_fileout *f, const char *path, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_fileout_open(nbi_fileout *f, const char *path, nb_error *err);
 /* Append bytes; a failure is remembered and reported by finish/commit. */
-void nb_fileout_write(nb_fileout *f, const void *data, size_t n);
+void nbi_fileout_write(nbi_fileout *f, const void *data, size_t n);
 /* Flush and close, checking every step: NB_OK with the complete temporary
    still unpublished, or NB_ERR_IO naming the target after removing the
    temporary (f then owns nothing). */
-NB_WARN_UNUSED nb_status nb_fileout_finish(nb_fileout *f, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_fileout_finish(nbi_fileout *f, nb_error *err);
 /* Rename a finished temporary over its target: NB_OK, or NB_ERR_IO naming
    the target after removing the temporary; either way f owns nothing after. */
-NB_WARN_UNUSED nb_status nb_fileout_publish(nb_fileout *f, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_fileout_publish(nbi_fileout *f, nb_error *err);
 /* finish, then publish. */
-NB_WARN_UNUSED nb_status nb_fileout_commit(nb_fileout *f, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_fileout_commit(nbi_fileout *f, nb_error *err);
 /* Close and remove the temporary, open or finished (for error paths); safe
    on a zeroed f, twice, or after a failed open. */
-void nb_fileout_abort(nb_fileout *f);
+void nbi_fileout_abort(nbi_fileout *f);
 
 /* ------------------------------------------- output sets (nanobragg.h) */
 
 /* For the nb_outputs_add_* writers: check path against the set (NULL set,
    an earlier failure, or a member that is the same file: NB_ERR_INVALID) and
-   open a new member on it.  On NB_OK *out is open for nb_fileout_write and
+   open a new member on it.  On NB_OK *out is open for nbi_fileout_write and
    stays valid until nbi_outputs_end. */
-NB_WARN_UNUSED nb_status nbi_outputs_begin(nb_outputs *set, const char *path, nb_fileout **out,
+NB_WARN_UNUSED nb_status nbi_outputs_begin(nb_outputs *set, const char *path, nbi_fileout **out,
                                            nb_error *err);
 /* Finish the member begin returned; on failure it is removed and the set
    spoiled (publish will refuse it). */
-NB_WARN_UNUSED nb_status nbi_outputs_end(nb_outputs *set, nb_fileout *f, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_outputs_end(nb_outputs *set, nbi_fileout *f, nb_error *err);
 /* Mark set (may be NULL) as failed and return status: for an add that fails
    before it calls begin (a bad size, say). */
 nb_status nbi_outputs_spoil(nb_outputs *set, nb_status status);

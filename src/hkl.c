@@ -127,7 +127,7 @@ static nb_status read_entries(FILE *fp, const char *path, const nb_log *log, hkl
 }
 
 /* Set the index bounds and ranges of t from the entries. */
-static void set_bounds(nb_hkl *t, const hkl_list *list)
+static void set_bounds(nbi_hkl *t, const hkl_list *list)
 {
     size_t i;
     t->h_min = t->h_max = list->v[0].h;
@@ -148,7 +148,7 @@ static void set_bounds(nb_hkl *t, const hkl_list *list)
 }
 
 /* Allocate t->F (zeroed) for t's ranges, at most HKL_MAX_BYTES. */
-static nb_status alloc_grid(nb_hkl *t, const char *path, nb_error *err)
+static nb_status alloc_grid(nbi_hkl *t, const char *path, nb_error *err)
 {
     size_t bytes = nbi_checked_size((size_t)t->h_range + 1, (size_t)t->k_range + 1,
                                     (size_t)t->l_range + 1, sizeof(double), HKL_MAX_BYTES);
@@ -164,24 +164,24 @@ static nb_status alloc_grid(nb_hkl *t, const char *path, nb_error *err)
 }
 
 /* Fill the non-padding cells with default_F (nanoBragg skips this for 0). */
-static void fill_default(nb_hkl *t, double default_F)
+static void fill_default(nbi_hkl *t, double default_F)
 {
     int h, k, l;
     if (default_F == 0.0)
         return;
     for (h = t->h_min; h <= t->h_max; h++)
         for (k = t->k_min; k <= t->k_max; k++) {
-            double *row = t->F + nb_hkl_index(t, h, k, t->l_min);
+            double *row = t->F + nbi_hkl_index(t, h, k, t->l_min);
             for (l = 0; l < t->l_range; l++)
                 row[l] = default_F;
         }
 }
 
-nb_status nb_hkl_read_text(const char *path, double default_F, const nb_log *log, nb_hkl *out,
+nb_status nbi_hkl_read_text(const char *path, double default_F, const nb_log *log, nbi_hkl *out,
                            nb_error *err)
 {
     hkl_list list = {NULL, 0, 0};
-    nb_hkl t;
+    nbi_hkl t;
     nb_status st;
     size_t i;
     FILE *fp;
@@ -205,14 +205,14 @@ nb_status nb_hkl_read_text(const char *path, double default_F, const nb_log *log
         goto fail;
     fill_default(&t, default_F);
     for (i = 0; i < list.n; i++) /* later duplicates win, as in nanoBragg */
-        t.F[nb_hkl_index(&t, list.v[i].h, list.v[i].k, list.v[i].l)] = list.v[i].F;
+        t.F[nbi_hkl_index(&t, list.v[i].h, list.v[i].k, list.v[i].l)] = list.v[i].F;
     t.count = (long)list.n;
     free(list.v);
     *out = t;
     return NB_OK;
 fail:
     free(list.v);
-    nb_hkl_free(&t);
+    nbi_hkl_free(&t);
     return st;
 }
 
@@ -254,7 +254,7 @@ static int fdump_read_header(FILE *fp, long v[6], long *len)
 }
 
 /* Validate header values and set t's bounds; 0 if not sane. */
-static int fdump_set_bounds(nb_hkl *t, const long v[6])
+static int fdump_set_bounds(nbi_hkl *t, const long v[6])
 {
     int i;
     for (i = 0; i < 6; i++)
@@ -290,7 +290,7 @@ static long file_size(FILE *fp)
 
 /* Read header and grid from an open Fdump file into t.  The size is checked
    against the header before anything is allocated. */
-static nb_status fdump_load(FILE *fp, const char *path, nb_hkl *t, nb_error *err)
+static nb_status fdump_load(FILE *fp, const char *path, nbi_hkl *t, nb_error *err)
 {
     long v[6], header_len, file_len;
     long long need;
@@ -316,9 +316,9 @@ static nb_status fdump_load(FILE *fp, const char *path, nb_hkl *t, nb_error *err
     return NB_OK;
 }
 
-nb_status nb_hkl_read_fdump(const char *path, nb_hkl *out, nb_error *err)
+nb_status nbi_hkl_read_fdump(const char *path, nbi_hkl *out, nb_error *err)
 {
-    nb_hkl t;
+    nbi_hkl t;
     nb_status st;
     FILE *fp;
     memset(out, 0, sizeof *out);
@@ -329,7 +329,7 @@ nb_status nb_hkl_read_fdump(const char *path, nb_hkl *out, nb_error *err)
     st = fdump_load(fp, path, &t, err);
     fclose(fp);
     if (st != NB_OK) {
-        nb_hkl_free(&t);
+        nbi_hkl_free(&t);
         return st;
     }
     /* nanoBragg's "hkls" after reading a dump: the product of the ranges */
@@ -338,9 +338,9 @@ nb_status nb_hkl_read_fdump(const char *path, nb_hkl *out, nb_error *err)
     return NB_OK;
 }
 
-nb_status nb_hkl_write_fdump(const char *path, const nb_hkl *t, nb_error *err)
+nb_status nbi_hkl_write_fdump(const char *path, const nbi_hkl *t, nb_error *err)
 {
-    nb_fileout f;
+    nbi_fileout f;
     char header[160];
     size_t n;
     nb_status st;
@@ -350,15 +350,15 @@ nb_status nb_hkl_write_fdump(const char *path, const nb_hkl *t, nb_error *err)
     len = snprintf(header, sizeof header, "%d %d %d %d %d %d\n\f", t->h_min, t->h_max, t->k_min,
                    t->k_max, t->l_min, t->l_max);
     n = (size_t)(t->h_range + 1) * (size_t)(t->k_range + 1) * (size_t)(t->l_range + 1);
-    st = nb_fileout_open(&f, path, err);
+    st = nbi_fileout_open(&f, path, err);
     if (st != NB_OK)
         return st;
-    nb_fileout_write(&f, header, (size_t)len);
-    nb_fileout_write(&f, t->F, n * sizeof(double));
-    return nb_fileout_commit(&f, err);
+    nbi_fileout_write(&f, header, (size_t)len);
+    nbi_fileout_write(&f, t->F, n * sizeof(double));
+    return nbi_fileout_commit(&f, err);
 }
 
-void nb_hkl_free(nb_hkl *t)
+void nbi_hkl_free(nbi_hkl *t)
 {
     if (!t)
         return;
@@ -368,7 +368,7 @@ void nb_hkl_free(nb_hkl *t)
     t->F_single = NULL;
 }
 
-nb_status nb_hkl_make_single(nb_hkl *t, nb_error *err)
+nb_status nbi_hkl_make_single(nbi_hkl *t, nb_error *err)
 {
     const size_t n = t->F ? ((size_t)t->h_range + 1) * ((size_t)t->k_range + 1) * ((size_t)t->l_range + 1) : 0;
     if (n == 0 || t->F_single)
@@ -384,16 +384,16 @@ nb_status nb_hkl_make_single(nb_hkl *t, nb_error *err)
 
 /* ------------------------------------------------------------ lookup */
 
-double nb_hkl_nearest(const nb_hkl *t, int h, int k, int l, double default_F)
+double nbi_hkl_nearest(const nbi_hkl *t, int h, int k, int l, double default_F)
 {
     if (t && t->F && t->count && h >= t->h_min && h <= t->h_max && k >= t->k_min
         && k <= t->k_max && l >= t->l_min && l <= t->l_max)
-        return t->F[nb_hkl_index(t, h, k, l)];
+        return t->F[nbi_hkl_index(t, h, k, l)];
     return default_F;
 }
 
-int nb_hkl_interp_ok(const nb_hkl *t, double h, double k, double l)
+int nbi_hkl_interp_ok(const nbi_hkl *t, double h, double k, double l)
 {
-    return nbi_interp_ok_d(nb_hkl_grid(t), h, k, l);
+    return nbi_interp_ok_d(nbi_hkl_grid(t), h, k, l);
 }
 

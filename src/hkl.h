@@ -16,16 +16,16 @@
  * dimensions (h_range+1) x (k_range+1) x (l_range+1), l fastest, where
  * h_range = h_max - h_min + 1.  Padding entries are 0.
  */
-typedef struct nb_hkl {
+typedef struct nbi_hkl {
     int h_min, h_max, k_min, k_max, l_min, l_max;
     int h_range, k_range, l_range;
     double *F; /* owned */
-    float *F_single; /* owned: F in float for -precision single (nb_hkl_make_single), or NULL */
+    float *F_single; /* owned: F in float for -precision single (nbi_hkl_make_single), or NULL */
     long count; /* entries read from text (nanoBragg's "hkls") or h*k*l ranges from Fdump */
-} nb_hkl;
+} nbi_hkl;
 
 /* Index of (h,k,l) in F; caller guarantees it is inside the grid. */
-static inline long nb_hkl_index(const nb_hkl *t, int h, int k, int l)
+static inline long nbi_hkl_index(const nbi_hkl *t, int h, int k, int l)
 {
     return ((long)(h - t->h_min) * (t->k_range + 1) + (k - t->k_min)) * (long)(t->l_range + 1)
            + (l - t->l_min);
@@ -39,23 +39,23 @@ static inline long nb_hkl_index(const nb_hkl *t, int h, int k, int l)
  * hold default_F.  Errors (unreadable file, a line with fewer than four numbers,
  * non-numeric text, no reflections, a grid over 1 GiB) name the file and line.
  */
-NB_WARN_UNUSED nb_status nb_hkl_read_text(const char *path, double default_F, const nb_log *log,
-                                          nb_hkl *out, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_hkl_read_text(const char *path, double default_F, const nb_log *log,
+                                          nbi_hkl *out, nb_error *err);
 
 /* Read / write nanoBragg's Fdump.bin: text line "h_min h_max k_min k_max l_min l_max\n\f"
    then the padded grid as native doubles.  The reader checks the header and the
    file size and refuses anything inconsistent (NB_ERR_FORMAT). */
-NB_WARN_UNUSED nb_status nb_hkl_read_fdump(const char *path, nb_hkl *out, nb_error *err);
-NB_WARN_UNUSED nb_status nb_hkl_write_fdump(const char *path, const nb_hkl *t, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_hkl_read_fdump(const char *path, nbi_hkl *out, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_hkl_write_fdump(const char *path, const nbi_hkl *t, nb_error *err);
 
-void nb_hkl_free(nb_hkl *t);
+void nbi_hkl_free(nbi_hkl *t);
 
 /* F at integer (h,k,l), or default_F outside the grid (or for an empty table). */
-double nb_hkl_nearest(const nb_hkl *t, int h, int k, int l, double default_F);
+double nbi_hkl_nearest(const nbi_hkl *t, int h, int k, int l, double default_F);
 
 /* The grid as the physics terms read it (physics_real.h): F in double, or
-   F_single in float (NULL until nb_hkl_make_single). */
-static inline nbi_grid_d nb_hkl_grid(const nb_hkl *t)
+   F_single in float (NULL until nbi_hkl_make_single). */
+static inline nbi_grid_d nbi_hkl_grid(const nbi_hkl *t)
 {
     const nbi_grid_d g = {t->F, t->h_min, t->h_max, t->k_min, t->k_max, t->l_min, t->l_max,
                           t->h_range, t->k_range, t->l_range,
@@ -63,7 +63,7 @@ static inline nbi_grid_d nb_hkl_grid(const nb_hkl *t)
     return g;
 }
 
-static inline nbi_grid_f nb_hkl_grid_single(const nb_hkl *t)
+static inline nbi_grid_f nbi_hkl_grid_single(const nbi_hkl *t)
 {
     const nbi_grid_f g = {t->F_single, (float)t->h_min, (float)t->h_max, (float)t->k_min, (float)t->k_max,
                           (float)t->l_min, (float)t->l_max, (float)t->h_range, (float)t->k_range,
@@ -72,20 +72,20 @@ static inline nbi_grid_f nb_hkl_grid_single(const nb_hkl *t)
 }
 
 /* Fill t->F_single, F rounded to float, for -precision single (again: no-op). */
-NB_WARN_UNUSED nb_status nb_hkl_make_single(nb_hkl *t, nb_error *err);
+NB_WARN_UNUSED nb_status nbi_hkl_make_single(nbi_hkl *t, nb_error *err);
 
 /* nanoBragg's test for a safe 4x4x4 neighbourhood around fractional (h,k,l):
    false when h-h_min+3 > h_range or h-2 < h_min (same for k, l); see
    nbi_interp_ok_d. */
-int nb_hkl_interp_ok(const nb_hkl *t, double h, double k, double l);
+int nbi_hkl_interp_ok(const nbi_hkl *t, double h, double k, double l);
 
 /* Tricubic interpolation at fractional (h,k,l) (nanoBragg's polin3; the
    formula is nbi_interpolate_d in physics_real.h, which the vector loops
-   evaluate too).  Caller must have checked nb_hkl_interp_ok().  Inline so
+   evaluate too).  Caller must have checked nbi_hkl_interp_ok().  Inline so
    that it is compiled for the kernel's instruction set. */
-static inline double nb_hkl_interpolate(const nb_hkl *t, double h, double k, double l)
+static inline double nbi_hkl_interpolate(const nbi_hkl *t, double h, double k, double l)
 {
-    return nbi_interpolate_d(nb_hkl_grid(t), h, k, l);
+    return nbi_interpolate_d(nbi_hkl_grid(t), h, k, l);
 }
 
 #endif

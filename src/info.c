@@ -8,7 +8,7 @@
 
 #include "row_loops.h"
 
-static void detector_info(const nb_detector *d, nb_info *in)
+static void detector_info(const nbi_detector *d, nb_info *in)
 {
     const nbi_centres *c = &d->centres;
     in->convention = d->convention;
@@ -41,7 +41,7 @@ static void detector_info(const nb_detector *d, nb_info *in)
     memcpy(in->roi, d->roi, sizeof in->roi);
 }
 
-static void sampling_info(const nb_detector *d, nb_info *in)
+static void sampling_info(const nbi_detector *d, nb_info *in)
 {
     in->oversample = d->oversample;
     in->recommended_oversample = d->recommended_oversample;
@@ -54,7 +54,7 @@ static void sampling_info(const nb_detector *d, nb_info *in)
 
 static void beam_info(const nb_experiment *exp, nb_info *in)
 {
-    const nb_beam *b = &exp->beam;
+    const nbi_beam *b = &exp->beam;
     v3_store(b->dir, in->beam);
     v3_store(exp->polar_vector, in->polar);
     in->lambda0_m = b->lambda0_m;
@@ -72,7 +72,7 @@ static void beam_info(const nb_experiment *exp, nb_info *in)
     in->beamsize_m = exp->beamsize_m;
 }
 
-static void crystal_info(const nb_crystal *x, nb_info *in)
+static void crystal_info(const nbi_crystal *x, nb_info *in)
 {
     v3_store(x->spindle, in->spindle);
     in->mosaic_domains = x->domains;

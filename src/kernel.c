@@ -27,7 +27,7 @@ static int as_index(double x, int *i)
    set, row_loops.h). */
 static double lattice_factor2(const nb_experiment *e, double h, double k, double l)
 {
-    const nb_crystal *x = &e->xtal;
+    const nbi_crystal *x = &e->xtal;
     double L, s_round;
     if (x->shape == NB_SHAPE_SQUARE)
         return e->loops->lattice_square2(h, k, l, x->Na, x->Nb, x->Nc);
@@ -42,7 +42,7 @@ static double structure_factor(const nb_experiment *e, double h, double k, doubl
 {
     int ih, ik, il;
     if (*interp) {
-        if (nb_hkl_interp_ok(&e->hkl, h, k, l))
+        if (nbi_hkl_interp_ok(&e->hkl, h, k, l))
             return e->loops->interpolate(&e->hkl, h, k, l);
         *interp = 0;
         if (!out->interp_off) {
@@ -56,7 +56,7 @@ static double structure_factor(const nb_experiment *e, double h, double k, doubl
         }
     }
     if (e->have_hkl && as_index(h0, &ih) && as_index(k0, &ik) && as_index(l0, &il))
-        return nb_hkl_nearest(&e->hkl, ih, ik, il, e->default_F);
+        return nbi_hkl_nearest(&e->hkl, ih, ik, il, e->default_F);
     return e->default_F;
 }
 
@@ -70,8 +70,8 @@ typedef struct pixel_state {
 /* Sum over phi steps and mosaic domains for one scattering vector. */
 static void sweep(const nb_experiment *e, vec3 S, pixel_state *ps, nbi_pixel *out)
 {
-    const nb_crystal *x = &e->xtal;
-    const nb_detector *d = &e->det;
+    const nbi_crystal *x = &e->xtal;
+    const nbi_detector *d = &e->det;
     const int n = x->phisteps * x->domains;
     for (int i = 0; i < n; ++i) {
         const double *c = ps->cells + 9 * i;
@@ -95,7 +95,7 @@ static void sweep(const nb_experiment *e, vec3 S, pixel_state *ps, nbi_pixel *ou
 /* All sources for one sub-pixel whose unit direction is diff. */
 static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixel *out)
 {
-    const nb_sources *src = &e->src;
+    const nbi_sources *src = &e->src;
     for (int s = 0; s < src->n; ++s) {
         vec3 inc = v3(-src->x[s], -src->y[s], -src->z[s]);
         double lambda = src->lambda_m[s];
@@ -119,7 +119,7 @@ static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixe
    flat position's y and z as angles about the slow and fast axes. */
 static vec3 curved_position(const nb_experiment *e, vec3 p)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     vec3 beam = e->beam.dir;
     vec3 v = v3(d->distance_m * beam.x, d->distance_m * beam.y, d->distance_m * beam.z);
     v = v3_rotate_axis(v, d->sdet, p.y / d->distance_m);
@@ -129,7 +129,7 @@ static vec3 curved_position(const nb_experiment *e, vec3 p)
 vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int subF, int subS,
                             double *airpath)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const int os = d->oversample;
     const double sub = d->subpixel_m;
     vec3 pos = nbi_detector_point(d->fdet, d->sdet, d->odet, d->pix0, nbi_subpixel_offset(sub, f, os, subF),
@@ -144,7 +144,7 @@ vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int sub
 static void subpixel(const nb_experiment *e, int f, int s, int t, int subF, int subS, pixel_state *ps,
                      nbi_pixel *out)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     double airpath;
     vec3 diff = nbi_subpixel_direction(e, f, s, t, subF, subS, &airpath);
     if (ps->omega == 0.0 || d->oversample_omega)
@@ -158,7 +158,7 @@ static void subpixel(const nb_experiment *e, int f, int s, int t, int subF, int 
 void nbi_render_pixel(const nb_experiment *e, int fpixel, int spixel, int interpolate, int first_sweep,
                       nbi_pixel *out)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const int os = d->oversample;
     pixel_state ps;
     double test;

@@ -24,7 +24,7 @@ typedef struct nbi_pixel {
  * Render pixel (fpixel, spixel).  interpolate: whether tricubic interpolation
  * is still on when the pixel starts (it switches off for good at the first
  * neighbourhood outside the grid).  first_sweep: this pixel holds the first
- * phi sweep of the run (see nb_crystal.cells_first).
+ * phi sweep of the run (see nbi_crystal.cells_first).
  */
 void nbi_render_pixel(const nb_experiment *exp, int fpixel, int spixel, int interpolate,
                       int first_sweep, nbi_pixel *out);
@@ -32,7 +32,7 @@ void nbi_render_pixel(const nb_experiment *exp, int fpixel, int spixel, int inte
 /* ---- pieces shared with the row kernel (kernel_row.c) ---- */
 
 /* Whether pixel (f, s) is rendered: inside the ROI and not masked. */
-static inline int nbi_pixel_rendered(const nb_detector *d, int f, int s)
+static inline int nbi_pixel_rendered(const nbi_detector *d, int f, int s)
 {
     if (!nbi_roi_has(d->roi, f, s))
         return 0;

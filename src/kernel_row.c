@@ -40,14 +40,14 @@
 
 int nbi_row_kernel_ok(const nb_experiment *e)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     return !d->oversample_thick && !d->oversample_polar && !d->oversample_omega
            && (long)d->thicksteps * d->oversample * d->oversample <= NBI_ROW_MAX_PER_PIXEL;
 }
 
 nb_status nbi_row_init(nbi_row *w, const nb_experiment *e)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const size_t per_pixel = (size_t)d->thicksteps * d->oversample * d->oversample;
     size_t np = NBI_ROW_SAMPLES / per_pixel, n;
     if (np < 1)
@@ -110,7 +110,7 @@ void nbi_row_free(nbi_row *w)
    and source (in loop order) that pass -dmin.  *swept: some did. */
 static double pixel_polar(const nb_experiment *e, const nbi_row *w, int j, int *swept)
 {
-    const nb_sources *src = &e->src;
+    const nbi_sources *src = &e->src;
     const int per_pixel = w->n / w->np;
     double polar = e->nopolar ? 1.0 : 0.0;
     *swept = 0;
@@ -142,7 +142,7 @@ static double pixel_polar(const nb_experiment *e, const nbi_row *w, int j, int *
    the last layer) and polarization. */
 static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_row *w)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const int os = d->oversample, per_pixel = d->thicksteps * os * os;
     int np = 0;
     for (int f = f_start; f < f_end; ++f)
@@ -201,7 +201,7 @@ static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_ro
    source s: h = (a/lambda).d - (a.i)/lambda. */
 static void make_pass(const nb_experiment *e, const double *c, int s, pass *p)
 {
-    const nb_sources *src = &e->src;
+    const nbi_sources *src = &e->src;
     const double il = 1.0 / src->lambda_m[s];
     const double ix = -src->x[s], iy = -src->y[s], iz = -src->z[s];
     nbi_miller_d *m[3] = {&p->H, &p->K, &p->L};
@@ -225,7 +225,7 @@ static void make_pass(const nb_experiment *e, const double *c, int s, pass *p)
 static nbi_accumulate_fn choose_loop(const nb_experiment *e, int interp)
 {
     const nbi_row_loops *L = e->loops;
-    const nb_crystal *x = &e->xtal;
+    const nbi_crystal *x = &e->xtal;
     const double N = x->Na;
     const int single = e->precision == NB_PRECISION_SINGLE;
     if (x->shape != NB_SHAPE_SQUARE)
@@ -242,8 +242,8 @@ static nbi_accumulate_fn choose_loop(const nb_experiment *e, int interp)
 double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int interp, nbi_row *w,
                       float *data, unsigned char *flags)
 {
-    const nb_detector *d = &e->det;
-    const nb_crystal *x = &e->xtal;
+    const nbi_detector *d = &e->det;
+    const nbi_crystal *x = &e->xtal;
     const int ncells = x->phisteps * x->domains, single = e->precision == NB_PRECISION_SINGLE;
     const nbi_accumulate_fn accumulate = choose_loop(e, interp);
     double omega_sum = 0.0;

@@ -18,14 +18,14 @@ static uint16_t to_count(double v)
     return (uint16_t)v;
 }
 
-void nb_noise_counts(const float *img, int fpixels, int spixels, const int roi[4], long *seed,
+void nbi_noise_counts(const float *img, int fpixels, int spixels, const int roi[4], long *seed,
                      double adc, uint16_t *counts, double *photons, long *overloads)
 {
-    nb_rng rng;
+    nbi_rng rng;
     double sum = 0.0;
     long over = 0;
     int f, s;
-    nb_rng_init(&rng, *seed);
+    nbi_rng_init(&rng, *seed);
     for (s = 0; s < spixels; ++s) {
         if (!nbi_roi_has_row(roi, s))
             continue;
@@ -34,7 +34,7 @@ void nb_noise_counts(const float *img, int fpixels, int spixels, const int roi[4
             double test;
             if (!nbi_roi_has(roi, f, s))
                 continue;
-            test = nb_rng_poisson(&rng, img[i]);
+            test = nbi_rng_poisson(&rng, img[i]);
             sum += test;
             test += adc;
             if (test > 65535.0) {

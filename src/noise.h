@@ -16,7 +16,7 @@
  * the ROI are not written (the caller zeroes counts).  *photons is the sum of
  * the deviates, *overloads the number of clipped pixels.
  */
-void nb_noise_counts(const float *img, int fpixels, int spixels, const int roi[4], long *seed,
+void nbi_noise_counts(const float *img, int fpixels, int spixels, const int roi[4], long *seed,
                      double adc, uint16_t *counts, double *photons, long *overloads);
 
 #endif

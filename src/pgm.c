@@ -32,7 +32,7 @@ nb_status nb_outputs_add_pgm(nb_outputs *set, const char *path, int width, int h
                              const uint8_t *bytes, double scale, nb_error *err)
 {
     char header[128];
-    nb_fileout *out = NULL;
+    nbi_fileout *out = NULL;
     size_t n = 0;
     int len = 0;
     nb_status st = format_pgm(path, width, height, bytes, scale, header, sizeof header, &len, &n,
@@ -41,8 +41,8 @@ nb_status nb_outputs_add_pgm(nb_outputs *set, const char *path, int width, int h
         st = nbi_outputs_begin(set, path, &out, err);
     if (st != NB_OK)
         return nbi_outputs_spoil(set, st);
-    nb_fileout_write(out, header, (size_t)len);
-    nb_fileout_write(out, bytes, n);
+    nbi_fileout_write(out, header, (size_t)len);
+    nbi_fileout_write(out, bytes, n);
     return nbi_outputs_end(set, out, err);
 }
 

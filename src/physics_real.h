@@ -104,7 +104,7 @@ NB_INLINE int R(within_dmin)(REAL dx, REAL dy, REAL dz, REAL ix, REAL iy, REAL i
 }
 
 /* The HKL grid of structure factors as the look-ups read it: the table F
-   in this type (hkl.h: nb_hkl's storage, one padding plane per axis, l
+   in this type (hkl.h: nbi_hkl's storage, one padding plane per axis, l
    fastest), the index bounds, the ranges (h_range = h_max - h_min + 1) and
    the strides of h and k in entries.  The table has fewer than 2^27
    entries, so int indices suffice. */

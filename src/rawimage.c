@@ -21,7 +21,7 @@ static int host_is_big_endian(void)
 }
 
 /* Write n floats byte-reversed (big-endian hosts), a chunk at a time. */
-static void write_swapped(nb_fileout *out, const float *data, size_t n)
+static void write_swapped(nbi_fileout *out, const float *data, size_t n)
 {
     unsigned char buf[SWAP_CHUNK * 4];
     while (n > 0) {
@@ -33,7 +33,7 @@ static void write_swapped(nb_fileout *out, const float *data, size_t n)
             buf[i + 2] = src[i + 1];
             buf[i + 3] = src[i];
         }
-        nb_fileout_write(out, buf, 4 * k);
+        nbi_fileout_write(out, buf, 4 * k);
         data += k;
         n -= k;
     }
@@ -53,7 +53,7 @@ static nb_status check_float(const char *path, const float *data, size_t n, nb_e
 nb_status nb_outputs_add_float(nb_outputs *set, const char *path, const float *data, size_t n,
                                nb_error *err)
 {
-    nb_fileout *out = NULL;
+    nbi_fileout *out = NULL;
     nb_status st = check_float(path, data, n, err);
     if (st == NB_OK)
         st = nbi_outputs_begin(set, path, &out, err);
@@ -62,7 +62,7 @@ nb_status nb_outputs_add_float(nb_outputs *set, const char *path, const float *d
     if (host_is_big_endian())
         write_swapped(out, data, n);
     else
-        nb_fileout_write(out, data, n * sizeof *data);
+        nbi_fileout_write(out, data, n * sizeof *data);
     return nbi_outputs_end(set, out, err);
 }
 

@@ -21,7 +21,7 @@ void nbi_store_pixel(float *data, uint8_t *flags, long idx, const nbi_pixel *px)
 static double reference_row(const nb_experiment *e, int s, int f_start, int interp, float *data,
                             uint8_t *flags)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     double omega = 0.0;
     for (int f = f_start; f < d->fpixels; ++f) {
         nbi_pixel px;
@@ -52,7 +52,7 @@ static void report_progress(const nb_log *log, long *done, long n, double total)
 nb_status nbi_render_range(const nb_experiment *e, long start, int interp, float *data, uint8_t *flags,
                            double *omega_rows, const nb_log *log)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const int nf = d->fpixels, ns = d->spixels, fast = nbi_row_kernel_ok(e);
     const int s0 = (int)(start / nf);
     int threads = e->threads, nomem = 0;

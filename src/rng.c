@@ -7,7 +7,7 @@
  * C type the reference gives it: ran1, gaussdev and poidev work in float with
  * some subexpressions promoted to double by double constants; gammln takes
  * and returns float but computes in double.  The state nanoBragg keeps in
- * function statics lives in nb_rng instead.
+ * function statics lives in nbi_rng instead.
  */
 #include "rng.h"
 
@@ -28,7 +28,7 @@
 #define RNG_EPS 1.2e-7
 #define RNG_RNMX (1.0 - RNG_EPS)
 
-void nb_rng_init(nb_rng *r, long seed)
+void nbi_rng_init(nbi_rng *r, long seed)
 {
     int j;
     r->idum = seed;
@@ -42,7 +42,7 @@ void nb_rng_init(nb_rng *r, long seed)
 }
 
 /* One step of the Park-Miller generator on r->idum (Schrage, no overflow). */
-static void rng_step(nb_rng *r)
+static void rng_step(nbi_rng *r)
 {
     long k = r->idum / RNG_IQ;
     r->idum = RNG_IA * (r->idum - k * RNG_IQ) - RNG_IR * k;
@@ -52,7 +52,7 @@ static void rng_step(nb_rng *r)
 
 /* Load the shuffle table after 8 warm-up steps, as ran1 does when idum <= 0.
    A positive seed reaching here (only on a fresh struct) becomes 1, as in NR. */
-static void rng_reload(nb_rng *r)
+static void rng_reload(nbi_rng *r)
 {
     int j;
     if (-(r->idum) < 1)
@@ -67,7 +67,7 @@ static void rng_reload(nb_rng *r)
     r->iy = r->iv[0];
 }
 
-float nb_rng_ran1(nb_rng *r)
+float nbi_rng_ran1(nbi_rng *r)
 {
     int j;
     float temp;
@@ -82,7 +82,7 @@ float nb_rng_ran1(nb_rng *r)
     return temp;
 }
 
-float nb_rng_gauss(nb_rng *r)
+float nbi_rng_gauss(nbi_rng *r)
 {
     float fac, rsq, v1, v2;
     if (r->gauss_have) {
@@ -90,8 +90,8 @@ float nb_rng_gauss(nb_rng *r)
         return r->gauss_spare;
     }
     do {
-        v1 = (float)(2.0 * nb_rng_ran1(r) - 1.0);
-        v2 = (float)(2.0 * nb_rng_ran1(r) - 1.0);
+        v1 = (float)(2.0 * nbi_rng_ran1(r) - 1.0);
+        v2 = (float)(2.0 * nbi_rng_ran1(r) - 1.0);
         rsq = v1 * v1 + v2 * v2;
     } while (rsq >= 1.0 || rsq == 0);
     fac = (float)sqrt(-2.0 * log(rsq) / rsq);
@@ -119,7 +119,7 @@ static float rng_gammln(float xx)
 
 /* poidev's direct method for small means: count uniform deviates until
    their product falls below exp(-xm). */
-static float rng_poisson_small(nb_rng *r, float xm)
+static float rng_poisson_small(nbi_rng *r, float xm)
 {
     float em = -1.0f, t = 1.0f;
     if (xm != r->poi_oldm) {
@@ -128,13 +128,13 @@ static float rng_poisson_small(nb_rng *r, float xm)
     }
     do {
         ++em;
-        t *= nb_rng_ran1(r);
+        t *= nbi_rng_ran1(r);
     } while (t > r->poi_g);
     return em;
 }
 
 /* poidev's rejection method against a Lorentzian comparison function. */
-static float rng_poisson_large(nb_rng *r, float xm)
+static float rng_poisson_large(nbi_rng *r, float xm)
 {
     float em, t, y;
     if (xm != r->poi_oldm) {
@@ -145,20 +145,20 @@ static float rng_poisson_large(nb_rng *r, float xm)
     }
     do {
         do {
-            y = (float)tan(M_PI * nb_rng_ran1(r));
+            y = (float)tan(M_PI * nbi_rng_ran1(r));
             em = r->poi_sq * y + xm;
         } while (em < 0.0);
         em = (float)floor(em);
         t = (float)(0.9 * (1.0 + y * y)
                     * exp(em * r->poi_alxm - rng_gammln((float)(em + 1.0)) - r->poi_g));
-    } while (nb_rng_ran1(r) > t);
+    } while (nbi_rng_ran1(r) > t);
     return em;
 }
 
-float nb_rng_poisson(nb_rng *r, float xm)
+float nbi_rng_poisson(nbi_rng *r, float xm)
 {
     if (xm > 1.0e6) {
-        float dev = nb_rng_gauss(r);
+        float dev = nbi_rng_gauss(r);
         return (float)(xm + sqrt(xm) * dev);
     }
     if (xm < 12.0)
@@ -166,15 +166,15 @@ float nb_rng_poisson(nb_rng *r, float xm)
     return rng_poisson_large(r, xm);
 }
 
-void nb_rng_mosaic_umat(nb_rng *r, float mosaicity, double umat[9])
+void nbi_rng_mosaic_umat(nbi_rng *r, float mosaicity, double umat[9])
 {
     double r1, r2, r3, xyrad, rot, v1, v2, v3;
     double t1, t2, t3, t6, t7, t8, t9, t11, t12, t15, t19, t20, t24;
 
     /* three uniform deviates on [-1:1], drawn in this order */
-    r1 = 2.0 * nb_rng_ran1(r) - 1.0;
-    r2 = 2.0 * nb_rng_ran1(r) - 1.0;
-    r3 = 2.0 * nb_rng_ran1(r) - 1.0;
+    r1 = 2.0 * nbi_rng_ran1(r) - 1.0;
+    r2 = 2.0 * nbi_rng_ran1(r) - 1.0;
+    r3 = 2.0 * nbi_rng_ran1(r) - 1.0;
 
     xyrad = sqrt(1.0 - r2 * r2);
     /* powf and a float product, as the reference */
@@ -258,7 +258,7 @@ static void rows_set_unit(double row[3], int axis)
     row[2] = axis == 2 ? 1.0 : 0.0;
 }
 
-void nb_umat_to_misset(const double umat[9], double missets[3])
+void nbi_umat_to_misset(const double umat[9], double missets[3])
 {
     double u[3][3], mx, my, mz;
     int i;

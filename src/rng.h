@@ -6,28 +6,28 @@
 #ifndef NB_RNG_H
 #define NB_RNG_H
 
-typedef struct nb_rng {
+typedef struct nbi_rng {
     long idum;      /* nanoBragg's seed variable (negative means "reinitialise") */
     long iy;
     long iv[32];
     int gauss_have; /* gaussdev keeps a spare deviate */
     float gauss_spare;
     float poi_oldm, poi_sq, poi_alxm, poi_g; /* poidev's cache */
-} nb_rng;
+} nbi_rng;
 
 /* Start a generator from nanoBragg's seed value (e.g. -12345678 for the
    default mosaic seed, -seed for "-seed N"). */
-void nb_rng_init(nb_rng *r, long seed);
-float nb_rng_ran1(nb_rng *r);
-float nb_rng_gauss(nb_rng *r);
+void nbi_rng_init(nbi_rng *r, long seed);
+float nbi_rng_ran1(nbi_rng *r);
+float nbi_rng_gauss(nbi_rng *r);
 /* Poisson deviate of mean xm (Gaussian approximation above 1e6), as poidev. */
-float nb_rng_poisson(nb_rng *r, float xm);
+float nbi_rng_poisson(nbi_rng *r, float xm);
 
 /* Random rotation within a spherical cap of the given angular size (radians),
    nanoBragg's mosaic_rotation_umat; umat is row-major 3x3. */
-void nb_rng_mosaic_umat(nb_rng *r, float mosaicity, double umat[9]);
+void nbi_rng_mosaic_umat(nbi_rng *r, float mosaicity, double umat[9]);
 
 /* Rotation matrix to misset angles (rotx, roty, rotz in radians), umat2misset. */
-void nb_umat_to_misset(const double umat[9], double missets[3]);
+void nbi_umat_to_misset(const double umat[9], double missets[3]);
 
 #endif

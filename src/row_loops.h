@@ -71,7 +71,7 @@ typedef struct nbi_row_loops {
     nbi_accumulate_fn square_flat, square_hkl, square_interp, single_flat, single_hkl, single_interp, general;
     nbi_accumulate_fn cube[2][13]; /* [single][N], N x N x N crystals, 2 <= N <= 12 */
     /* directions and distances of sample q of every pixel of the run */
-    void (*flat_directions)(const nb_detector *d, int s, int q, int t, int subF, int subS, nbi_row *w);
+    void (*flat_directions)(const nbi_detector *d, int s, int q, int t, int subF, int subS, nbi_row *w);
     /* solid angle and polarization of every pixel (no -dmin cut) */
     void (*pixel_factors_uncut)(const nb_experiment *e, nbi_row *w);
     /* pixel values from the sums; returns the solid-angle sum */
@@ -80,7 +80,7 @@ typedef struct nbi_row_loops {
        for this instruction set so that their fused multiply-adds are
        instructions where the processor has them */
     double (*lattice_square2)(double h, double k, double l, double Na, double Nb, double Nc);
-    double (*interpolate)(const nb_hkl *t, double h, double k, double l);
+    double (*interpolate)(const nbi_hkl *t, double h, double k, double l);
 } nbi_row_loops;
 
 extern const nbi_row_loops nbi_row_loops_baseline;

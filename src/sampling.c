@@ -20,7 +20,7 @@ static int count_of(double range, double step)
 
 /* No count given: from range and step.  "Range only" means two points a whole
    range apart for a grid, half a range apart for layers and phi. */
-static void auto_count(nb_sweep *s, int halve)
+static void auto_count(nbi_sweep *s, int halve)
 {
     if (s->range < 0.0) {
         if (s->step <= 0.0) {
@@ -45,7 +45,7 @@ static void auto_count(nb_sweep *s, int halve)
  * range for a grid, half of it for layers), and the range assumed when only
  * a count is given (1 for a grid, 0.5 um for layers).
  */
-static void resolve_sweep(nb_sweep *s, int layers, double default_range)
+static void resolve_sweep(nbi_sweep *s, int layers, double default_range)
 {
     if (s->count <= 0) {
         auto_count(s, layers);
@@ -69,9 +69,9 @@ static void resolve_sweep(nb_sweep *s, int layers, double default_range)
     }
 }
 
-void nb_sweep_resolve_grid(nb_sweep *s) { resolve_sweep(s, 0, 1.0); }
+void nbi_sweep_resolve_grid(nbi_sweep *s) { resolve_sweep(s, 0, 1.0); }
 
-void nb_sweep_resolve_phi(nb_sweep *s)
+void nbi_sweep_resolve_phi(nbi_sweep *s)
 {
     if (s->count < 0) {
         auto_count(s, 1);
@@ -92,9 +92,9 @@ void nb_sweep_resolve_phi(nb_sweep *s)
     }
 }
 
-void nb_sweep_resolve_thick(nb_sweep *s) { resolve_sweep(s, 1, 0.5e-6); }
+void nbi_sweep_resolve_thick(nbi_sweep *s) { resolve_sweep(s, 1, 0.5e-6); }
 
-void nb_resolve_mosaic(double *spread, int *domains, const nb_log *log)
+void nbi_resolve_mosaic(double *spread, int *domains, const nb_log *log)
 {
     if (*domains <= 0) {
         if (*spread < 0.0) {
@@ -117,13 +117,13 @@ void nb_resolve_mosaic(double *spread, int *domains, const nb_log *log)
     }
 }
 
-void nbi_sampling_resolve(const nb_config *cfg, const nb_log *log, nb_sampling *out)
+void nbi_sampling_resolve(const nb_config *cfg, const nb_log *log, nbi_sampling *out)
 {
     out->phi0_rad = cfg->phi0_rad;
-    out->phi = (nb_sweep){cfg->osc_rad, cfg->phistep_rad, cfg->phisteps};
-    nb_sweep_resolve_phi(&out->phi);
-    out->thick = (nb_sweep){cfg->detector_thick_m, -1.0, cfg->detector_thicksteps};
-    nb_sweep_resolve_thick(&out->thick);
+    out->phi = (nbi_sweep){cfg->osc_rad, cfg->phistep_rad, cfg->phisteps};
+    nbi_sweep_resolve_phi(&out->phi);
+    out->thick = (nbi_sweep){cfg->detector_thick_m, -1.0, cfg->detector_thicksteps};
+    nbi_sweep_resolve_thick(&out->thick);
     out->mu = cfg->detector_mu;
     if (out->thick.range > 0.0 && out->mu < 0.0) {
         out->mu = 1.0 / out->thick.range;
@@ -131,5 +131,5 @@ void nbi_sampling_resolve(const nb_config *cfg, const nb_log *log, nb_sampling *
     }
     out->mosaic_spread_rad = cfg->mosaic_spread_rad;
     out->mosaic_domains = cfg->mosaic_domains;
-    nb_resolve_mosaic(&out->mosaic_spread_rad, &out->mosaic_domains, log);
+    nbi_resolve_mosaic(&out->mosaic_spread_rad, &out->mosaic_domains, log);
 }

@@ -20,7 +20,7 @@ static long first_flagged(const uint8_t *flags, long n, long from, uint8_t bit)
 
 nb_status nbi_serial_order_fixes(const nb_experiment *e, float *data, uint8_t *flags, const nb_log *log)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const long n = (long)d->fpixels * d->spixels;
     long first, off;
     nbi_pixel px;

@@ -13,7 +13,7 @@
  * Given the image rendered in any order (data, with the NBI_PIX_* flags of
  * every pixel), re-render with the reference kernel exactly the pixels whose
  * value nanoBragg's serial order decides: the first pixel that runs a phi
- * sweep (it sees the orientation nb_crystal.cells_first describes), and the
+ * sweep (it sees the orientation nbi_crystal.cells_first describes), and the
  * pixel where tricubic interpolation switches itself off, after which every
  * later pixel is rendered again without interpolation (with nanoBragg's two
  * warnings on log).  NB_OK, or NB_ERR_NOMEM.

@@ -14,7 +14,7 @@
 
 nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, nb_error *err)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const long n = (long)d->fpixels * d->spixels;
     uint8_t *flags;
     double *omega_rows;

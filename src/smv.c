@@ -113,7 +113,7 @@ nb_status nb_outputs_add_smv(nb_outputs *set, const char *path, const nb_smv_inf
 {
     char header[SMV_MAX_WRITTEN];
     long hb = 0;
-    nb_fileout *out = NULL;
+    nbi_fileout *out = NULL;
     size_t bytes = 0;
     nb_status st = check_smv(path, info, counts, &bytes, err);
     if (st == NB_OK)
@@ -122,8 +122,8 @@ nb_status nb_outputs_add_smv(nb_outputs *set, const char *path, const nb_smv_inf
         st = nbi_outputs_begin(set, path, &out, err);
     if (st != NB_OK)
         return nbi_outputs_spoil(set, st);
-    nb_fileout_write(out, header, (size_t)hb);
-    nb_fileout_write(out, counts, bytes); /* host order, as BYTE_ORDER says */
+    nbi_fileout_write(out, header, (size_t)hb);
+    nbi_fileout_write(out, counts, bytes); /* host order, as BYTE_ORDER says */
     return nbi_outputs_end(set, out, err);
 }
 

@@ -21,7 +21,7 @@ typedef struct row_stats {
 
 static void row_statistics(const nb_experiment *e, const float *data, int s, const double *avg, row_stats *r)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const float *row = data + (long)s * d->fpixels;
     int f0, f1;
     const uint16_t *mask = d->mask ? d->mask + (long)s * d->fpixels : NULL;
@@ -97,7 +97,7 @@ static void row_block_statistics(const float *data, int nf, int s, int f0, int f
    side by side when there is no mask, the other rows one by one. */
 static void all_rows(const nb_experiment *e, const float *data, const double *avg, row_stats *rows)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const int ns = d->spixels, nblocks = (ns + STATS_BLOCK - 1) / STATS_BLOCK;
     int f0, f1;
     nbi_roi_columns(d->roi, d->fpixels, &f0, &f1);
@@ -117,7 +117,7 @@ static void all_rows(const nb_experiment *e, const float *data, const double *av
 
 nb_status nbi_image_statistics(const nb_experiment *e, nb_image *img)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const int ns = d->spixels;
     row_stats *rows = malloc((size_t)ns * sizeof *rows);
     double sum = 0.0, sumsqr = 0.0, dev = 0.0, dev_all = 0.0, avg;

@@ -126,7 +126,7 @@ static nb_status read_table(FILE *fp, const char *path, table *t, nb_error *err)
     return st;
 }
 
-nb_status nb_read_columns(const char *path, int ncols, double **cols, size_t *nrows,
+nb_status nbi_read_columns(const char *path, int ncols, double **cols, size_t *nrows,
                           nb_error *err)
 {
     table t;
@@ -179,7 +179,7 @@ static int next_token(FILE *fp, char *buf, size_t size)
     return 1;
 }
 
-nb_status nb_read_matrix(const char *path, double m[9], nb_error *err)
+nb_status nbi_read_matrix(const char *path, double m[9], nb_error *err)
 {
     char tok[MATRIX_MAX_TOKEN];
     double v[9];

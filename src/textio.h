@@ -17,7 +17,7 @@
  * is a malloc'd array of *nrows doubles (caller frees each); an empty table is
  * an error.
  */
-NB_WARN_UNUSED nb_status nb_read_columns(const char *path, int ncols, double **cols, size_t *nrows,
+NB_WARN_UNUSED nb_status nbi_read_columns(const char *path, int ncols, double **cols, size_t *nrows,
                                          nb_error *err);
 
 /*
@@ -26,6 +26,6 @@ NB_WARN_UNUSED nb_status nb_read_columns(const char *path, int ncols, double **c
  * cell, is ignored).  m[0..8] are the nine numbers in file order, so
  * a* = (m[0], m[3], m[6]), b* = (m[1], m[4], m[7]), c* = (m[2], m[5], m[8]).
  */
-NB_WARN_UNUSED nb_status nb_read_matrix(const char *path, double m[9], nb_error *err);
+NB_WARN_UNUSED nb_status nbi_read_matrix(const char *path, double m[9], nb_error *err);
 
 #endif

@@ -406,7 +406,7 @@ int main(int argc, char **argv)
 {
     options o;
     table_job job;
-    nb_fileout out = {0};
+    nbi_fileout out = {0};
     nb_error err;
     size_t count = 0;
     int max[3], k, rc;
@@ -422,16 +422,16 @@ int main(int argc, char **argv)
     }
     if (index_limits(&o, max) != 0)
         return EXIT_USAGE;
-    if (nb_fileout_open(&out, o.out, &err) != NB_OK) {
+    if (nbi_fileout_open(&out, o.out, &err) != NB_OK) {
         fprintf(stderr, PROG ": %s\n", err.msg);
         return EXIT_IO;
     }
     rc = make_table(&job, max, out.fp, &count);
-    if (rc == 0 && nb_fileout_commit(&out, &err) != NB_OK) {
+    if (rc == 0 && nbi_fileout_commit(&out, &err) != NB_OK) {
         fprintf(stderr, PROG ": %s\n", err.msg);
         rc = EXIT_IO;
     }
-    nb_fileout_abort(&out);
+    nbi_fileout_abort(&out);
     for (k = 0; k < 3; k++)
         phase_table_free(&job.axis[k]);
     free(job.pair_re);

@@ -283,9 +283,9 @@ static unsigned char gray_level(float v, double white, double black, const optio
 static int write_png(const char *path, const unsigned char *gray, const image *img)
 {
     png_image png;
-    nb_fileout out = {0};
+    nbi_fileout out = {0};
     nb_error err;
-    if (nb_fileout_open(&out, path, &err) != NB_OK) {
+    if (nbi_fileout_open(&out, path, &err) != NB_OK) {
         fprintf(stderr, PROG ": %s\n", err.msg);
         return -1;
     }
@@ -296,10 +296,10 @@ static int write_png(const char *path, const unsigned char *gray, const image *i
     png.format = PNG_FORMAT_GRAY;
     if (!png_image_write_to_stdio(&png, out.fp, 0, gray, 0, NULL)) {
         fprintf(stderr, PROG ": cannot write %s: %s\n", path, png.message);
-        nb_fileout_abort(&out);
+        nbi_fileout_abort(&out);
         return -1;
     }
-    if (nb_fileout_commit(&out, &err) != NB_OK) {
+    if (nbi_fileout_commit(&out, &err) != NB_OK) {
         fprintf(stderr, PROG ": %s\n", err.msg);
         return -1;
     }

@@ -32,7 +32,7 @@
 #define AFTER_PASS(w) ((void)(w))
 #define LAT(w) ((w)->lat)
 #define HKL(w) ((w)->hkl)
-#define GRID(e) nb_hkl_grid(&(e)->hkl)
+#define GRID(e) nbi_hkl_grid(&(e)->hkl)
 #define FMA fma
 #include "row_loops_real.h"
 
@@ -50,15 +50,15 @@
     } while (0)
 #define LAT(w) ((w)->latf)
 #define HKL(w) ((w)->hklf)
-#define GRID(e) nb_hkl_grid_single(&(e)->hkl)
+#define GRID(e) nbi_hkl_grid_single(&(e)->hkl)
 #define FMA fmaf
 #include "row_loops_real.h"
 
 /* Other crystal shapes: nanoBragg's formulas, one sample at a time. */
 static void accumulate_general(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
 {
-    const nb_crystal *x = &e->xtal;
-    const nbi_grid_d g = nb_hkl_grid(&e->hkl);
+    const nbi_crystal *x = &e->xtal;
+    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
     for (int i = 0; i < w->n; ++i) {
         const double h = nbi_miller_index_d(p->H, w->dx[i], w->dy[i], w->dz[i]);
         const double k = nbi_miller_index_d(p->K, w->dx[i], w->dy[i], w->dz[i]);
@@ -87,7 +87,7 @@ static void accumulate_general(const nb_experiment *e, const pass *p, int interp
 
 /* Unit directions and distances of sample q (sub-pixel subF, subS of layer t)
    of every pixel of the run: samples q*np .. q*np + np - 1. */
-static void flat_directions(const nb_detector *d, int s, int q, int t, int subF, int subS, nbi_row *w)
+static void flat_directions(const nbi_detector *d, int s, int q, int t, int subF, int subS, nbi_row *w)
 {
     const int np = w->np, os = d->oversample, base = q * np;
     const double sub = d->subpixel_m;
@@ -111,8 +111,8 @@ static void flat_directions(const nb_detector *d, int s, int q, int t, int subF,
    polarization (first sample, first source), all pixels at once. */
 static void pixel_factors_uncut(const nb_experiment *e, nbi_row *w)
 {
-    const nb_detector *d = &e->det;
-    const nb_sources *src = &e->src;
+    const nbi_detector *d = &e->det;
+    const nbi_sources *src = &e->src;
     const int np = w->np;
     const double pixel = d->pixel_m, close = d->close_distance_m, kahn = e->polarization;
     const double ix = -src->x[0], iy = -src->y[0], iz = -src->z[0];
@@ -165,9 +165,9 @@ static double lattice_square2(double h, double k, double l, double Na, double Nb
     return nbi_lattice_square2_d(h, k, l, Na, Nb, Nc);
 }
 
-static double interpolate(const nb_hkl *t, double h, double k, double l)
+static double interpolate(const nbi_hkl *t, double h, double k, double l)
 {
-    return nb_hkl_interpolate(t, h, k, l);
+    return nbi_hkl_interpolate(t, h, k, l);
 }
 
 const nbi_row_loops NBI_LOOPS_TABLE = {

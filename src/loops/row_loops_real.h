@@ -12,7 +12,7 @@
  *                sums w->accf, flushed into w->acc every NB_SINGLE_FLUSH
  *                passes by AFTER_PASS(w))
  *   LAT(w), HKL(w)  scratch for the table look-up loops
- *   GRID(e)      the HKL grid in this type (hkl.h: nb_hkl_grid, nb_hkl_grid_single)
+ *   GRID(e)      the HKL grid in this type (hkl.h: nbi_hkl_grid, nbi_hkl_grid_single)
  *
  * Each loop adds, for one pass (orientation x source), F^2 times the
  * squared lattice factor of every sample of the run.  The parameters are
@@ -134,7 +134,7 @@ static void L(accumulate_hkl)(const nb_experiment *e, const pass *p, int interp,
 {
     const int n = w->n;
     const REAL *lat = LAT(w), *hh = HKL(w), *kk = HKL(w) + n, *ll = HKL(w) + 2 * n;
-    const nbi_grid_d g = nb_hkl_grid(&e->hkl);
+    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
     (void)interp;
     L(miller_and_lattice)(e, p, w);
     for (int i = 0; i < n; ++i) {

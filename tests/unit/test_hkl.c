@@ -89,18 +89,18 @@ static const char small_hkl[] = "# h k l F sigma\n"
                                 "\t1 2 -1  40\r\n";
 
 /* Read small_hkl with default_F = dflt. */
-static void read_small(nb_hkl *t, double dflt, char path[64])
+static void read_small(nbi_hkl *t, double dflt, char path[64])
 {
     nb_error err;
     write_text(path, small_hkl);
-    assert_int_equal(nb_hkl_read_text(path, dflt, NULL, t, &err), NB_OK);
+    assert_int_equal(nbi_hkl_read_text(path, dflt, NULL, t, &err), NB_OK);
 }
 
 /* ------------------------------------------------------------ text reader */
 
 static void test_read_ranges_and_lookup(void **state)
 {
-    nb_hkl t;
+    nbi_hkl t;
     char path[64];
     (void)state;
     read_small(&t, 7.0, path);
@@ -114,47 +114,47 @@ static void test_read_ranges_and_lookup(void **state)
     assert_int_equal(t.k_range, 3);
     assert_int_equal(t.l_range, 5);
     assert_int_equal(t.count, 4);
-    assert_true(nb_hkl_nearest(&t, 0, 0, 0, -1.0) == 10.0);
-    assert_true(nb_hkl_nearest(&t, 1, 0, 0, -1.0) == 20.0);
-    assert_true(nb_hkl_nearest(&t, -1, 2, 3, -1.0) == 30.5);
-    assert_true(nb_hkl_nearest(&t, 1, 2, -1, -1.0) == 40.0);
+    assert_true(nbi_hkl_nearest(&t, 0, 0, 0, -1.0) == 10.0);
+    assert_true(nbi_hkl_nearest(&t, 1, 0, 0, -1.0) == 20.0);
+    assert_true(nbi_hkl_nearest(&t, -1, 2, 3, -1.0) == 30.5);
+    assert_true(nbi_hkl_nearest(&t, 1, 2, -1, -1.0) == 40.0);
     /* inside the grid but not in the file: default_F fill */
-    assert_true(nb_hkl_nearest(&t, 0, 1, 1, -1.0) == 7.0);
-    assert_true(nb_hkl_nearest(&t, -1, 0, -1, -1.0) == 7.0);
+    assert_true(nbi_hkl_nearest(&t, 0, 1, 1, -1.0) == 7.0);
+    assert_true(nbi_hkl_nearest(&t, -1, 0, -1, -1.0) == 7.0);
     /* outside the grid: the caller's default */
-    assert_true(nb_hkl_nearest(&t, 2, 0, 0, -1.0) == -1.0);
-    assert_true(nb_hkl_nearest(&t, 0, 0, 4, -2.0) == -2.0);
+    assert_true(nbi_hkl_nearest(&t, 2, 0, 0, -1.0) == -1.0);
+    assert_true(nbi_hkl_nearest(&t, 0, 0, 4, -2.0) == -2.0);
     /* padding planes stay 0 (as nanoBragg's Fdump) */
-    assert_true(t.F[nb_hkl_index(&t, 2, 0, 0)] == 0.0);
-    assert_true(t.F[nb_hkl_index(&t, 0, 3, 0)] == 0.0);
-    assert_true(t.F[nb_hkl_index(&t, 0, 0, 4)] == 0.0);
-    nb_hkl_free(&t);
+    assert_true(t.F[nbi_hkl_index(&t, 2, 0, 0)] == 0.0);
+    assert_true(t.F[nbi_hkl_index(&t, 0, 3, 0)] == 0.0);
+    assert_true(t.F[nbi_hkl_index(&t, 0, 0, 4)] == 0.0);
+    nbi_hkl_free(&t);
     remove(path);
 }
 
 static void test_read_default_zero(void **state)
 {
-    nb_hkl t;
+    nbi_hkl t;
     char path[64];
     (void)state;
     read_small(&t, 0.0, path);
-    assert_true(nb_hkl_nearest(&t, 0, 1, 1, 5.0) == 0.0);
-    assert_true(nb_hkl_nearest(&t, 1, 0, 0, 5.0) == 20.0);
-    nb_hkl_free(&t);
-    nb_hkl_free(&t); /* idempotent */
-    nb_hkl_free(NULL);
+    assert_true(nbi_hkl_nearest(&t, 0, 1, 1, 5.0) == 0.0);
+    assert_true(nbi_hkl_nearest(&t, 1, 0, 0, 5.0) == 20.0);
+    nbi_hkl_free(&t);
+    nbi_hkl_free(&t); /* idempotent */
+    nbi_hkl_free(NULL);
     remove(path);
 }
 
 /* A bad line fails with "FILE:LINE: expected 'h k l F'". */
 static void expect_bad_line(const char *text, int lineno)
 {
-    nb_hkl t;
+    nbi_hkl t;
     nb_error err;
     char path[64], want[128];
     write_text(path, text);
     err.msg[0] = '\0';
-    assert_int_equal(nb_hkl_read_text(path, 0.0, NULL, &t, &err), NB_ERR_PARSE);
+    assert_int_equal(nbi_hkl_read_text(path, 0.0, NULL, &t, &err), NB_ERR_PARSE);
     snprintf(want, sizeof want, "%s:%d: expected 'h k l F'", path, lineno);
     assert_string_equal(err.msg, want);
     assert_null(t.F);
@@ -163,7 +163,7 @@ static void expect_bad_line(const char *text, int lineno)
 
 static void test_read_errors(void **state)
 {
-    nb_hkl t;
+    nbi_hkl t;
     nb_error err;
     char path[64];
     (void)state;
@@ -174,22 +174,22 @@ static void test_read_errors(void **state)
     expect_bad_line("nan 0 0 1\n", 1);
     /* no entries at all */
     write_text(path, "# only a comment\n\n");
-    assert_int_equal(nb_hkl_read_text(path, 0.0, NULL, &t, &err), NB_ERR_PARSE);
+    assert_int_equal(nbi_hkl_read_text(path, 0.0, NULL, &t, &err), NB_ERR_PARSE);
     assert_non_null(strstr(err.msg, path));
     remove(path);
     /* missing file */
-    assert_int_equal(nb_hkl_read_text("/nonexistent/x.hkl", 0.0, NULL, &t, &err), NB_ERR_IO);
+    assert_int_equal(nbi_hkl_read_text("/nonexistent/x.hkl", 0.0, NULL, &t, &err), NB_ERR_IO);
     assert_non_null(strstr(err.msg, "/nonexistent/x.hkl"));
     /* a grid over 1 GiB: (1001+1) x (1001+1) x (201+1) doubles */
     write_text(path, "0 0 0 1\n1000 1000 200 1\n");
-    assert_int_equal(nb_hkl_read_text(path, 0.0, NULL, &t, &err), NB_ERR_RANGE);
+    assert_int_equal(nbi_hkl_read_text(path, 0.0, NULL, &t, &err), NB_ERR_RANGE);
     assert_non_null(strstr(err.msg, path));
     remove(path);
 }
 
 static void test_read_noninteger_warning(void **state)
 {
-    nb_hkl t;
+    nbi_hkl t;
     nb_error err;
     capture cap;
     nb_log log;
@@ -199,7 +199,7 @@ static void test_read_noninteger_warning(void **state)
     log.fn = capture_fn;
     log.ctx = &cap;
     write_text(path, "0 0 0 1\n1.7 0 0 2\n\n-1.5 1 0.25 3\n");
-    assert_int_equal(nb_hkl_read_text(path, 0.0, &log, &t, &err), NB_OK);
+    assert_int_equal(nbi_hkl_read_text(path, 0.0, &log, &t, &err), NB_OK);
     assert_int_equal(cap.lines, 3);
     /* "line" counts entries before this one, as nanoBragg does */
     assert_string_equal(cap.text, "WARNING: non-integer value for h (1.7) at line 1\n"
@@ -209,9 +209,9 @@ static void test_read_noninteger_warning(void **state)
     assert_int_equal(t.h_min, -1);
     assert_int_equal(t.h_max, 1);
     assert_int_equal(t.l_max, 0);
-    assert_true(nb_hkl_nearest(&t, 1, 0, 0, 0.0) == 2.0);
-    assert_true(nb_hkl_nearest(&t, -1, 1, 0, 0.0) == 3.0);
-    nb_hkl_free(&t);
+    assert_true(nbi_hkl_nearest(&t, 1, 0, 0, 0.0) == 2.0);
+    assert_true(nbi_hkl_nearest(&t, -1, 1, 0, 0.0) == 3.0);
+    nbi_hkl_free(&t);
     remove(path);
 }
 
@@ -219,7 +219,7 @@ static void test_read_noninteger_warning(void **state)
 
 static void test_fdump_round_trip(void **state)
 {
-    nb_hkl t, u;
+    nbi_hkl t, u;
     nb_error err;
     char hkl[64], dump[64];
     const char header[] = "-1 1 0 2 -1 3\n\f";
@@ -228,13 +228,13 @@ static void test_fdump_round_trip(void **state)
     (void)state;
     read_small(&t, 7.0, hkl);
     write_text(dump, "");
-    assert_int_equal(nb_hkl_write_fdump(dump, &t, &err), NB_OK);
+    assert_int_equal(nbi_hkl_write_fdump(dump, &t, &err), NB_OK);
     /* header + (3+1)*(3+1)*(5+1) doubles */
     bytes = slurp(dump, &len);
     assert_int_equal(len, (long)strlen(header) + 4 * 4 * 6 * 8);
     assert_memory_equal(bytes, header, strlen(header));
     assert_memory_equal(bytes + strlen(header), t.F, 4 * 4 * 6 * 8);
-    assert_int_equal(nb_hkl_read_fdump(dump, &u, &err), NB_OK);
+    assert_int_equal(nbi_hkl_read_fdump(dump, &u, &err), NB_OK);
     assert_int_equal(u.h_min, -1);
     assert_int_equal(u.h_max, 1);
     assert_int_equal(u.k_min, 0);
@@ -244,9 +244,9 @@ static void test_fdump_round_trip(void **state)
     assert_int_equal(u.l_range, 5);
     assert_int_equal(u.count, 3 * 3 * 5);
     assert_memory_equal(u.F, t.F, 4 * 4 * 6 * 8);
-    assert_true(nb_hkl_nearest(&u, -1, 2, 3, 0.0) == 30.5);
-    nb_hkl_free(&t);
-    nb_hkl_free(&u);
+    assert_true(nbi_hkl_nearest(&u, -1, 2, 3, 0.0) == 30.5);
+    nbi_hkl_free(&t);
+    nbi_hkl_free(&u);
     free(bytes);
     remove(hkl);
     remove(dump);
@@ -255,7 +255,7 @@ static void test_fdump_round_trip(void **state)
 /* A file of the given header followed by nbytes of zero doubles must be refused. */
 static void expect_bad_fdump(const char *header, size_t nbytes)
 {
-    nb_hkl t;
+    nbi_hkl t;
     nb_error err;
     char path[64];
     size_t hl = strlen(header);
@@ -264,7 +264,7 @@ static void expect_bad_fdump(const char *header, size_t nbytes)
     memcpy(buf, header, hl);
     write_temp(path, buf, hl + nbytes);
     err.msg[0] = '\0';
-    assert_int_equal(nb_hkl_read_fdump(path, &t, &err), NB_ERR_FORMAT);
+    assert_int_equal(nbi_hkl_read_fdump(path, &t, &err), NB_ERR_FORMAT);
     assert_non_null(strstr(err.msg, path));
     assert_null(t.F);
     free(buf);
@@ -273,7 +273,7 @@ static void expect_bad_fdump(const char *header, size_t nbytes)
 
 static void test_fdump_rejects(void **state)
 {
-    nb_hkl t;
+    nbi_hkl t;
     nb_error err;
     (void)state;
     /* 0..1 on each axis: (2+1)^3 doubles = 216 bytes */
@@ -285,7 +285,7 @@ static void test_fdump_rejects(void **state)
     expect_bad_fdump("1 0 0 1 0 1\n\f", 216);     /* max < min */
     expect_bad_fdump("0 10000 0 0 0 0\n\f", 64);  /* range 10001 */
     expect_bad_fdump("", 0);                      /* empty */
-    assert_int_equal(nb_hkl_read_fdump("/nonexistent/Fdump.bin", &t, &err), NB_ERR_IO);
+    assert_int_equal(nbi_hkl_read_fdump("/nonexistent/Fdump.bin", &t, &err), NB_ERR_IO);
 }
 
 /* ------------------------------------------------------------ interpolation */
@@ -297,7 +297,7 @@ static double poly(double h, double k, double l)
            + 0.01 * (l * l * l - 2.0 * l) + h * k * l + 3.0;
 }
 
-static void make_poly_grid(nb_hkl *t)
+static void make_poly_grid(nbi_hkl *t)
 {
     int h, k, l;
     memset(t, 0, sizeof *t);
@@ -309,31 +309,31 @@ static void make_poly_grid(nb_hkl *t)
     for (h = t->h_min; h <= t->h_max; h++)
         for (k = t->k_min; k <= t->k_max; k++)
             for (l = t->l_min; l <= t->l_max; l++)
-                t->F[nb_hkl_index(t, h, k, l)] = poly(h, k, l);
+                t->F[nbi_hkl_index(t, h, k, l)] = poly(h, k, l);
 }
 
 static void test_interp_ok_bounds(void **state)
 {
-    nb_hkl t;
+    nbi_hkl t;
     (void)state;
     make_poly_grid(&t);
     /* h in [h_min+2, h_min+h_range-3] = [-1, 3]; k in [0, 4]; l in [2, 6] */
-    assert_true(nb_hkl_interp_ok(&t, -1.0, 0.0, 2.0));
-    assert_true(nb_hkl_interp_ok(&t, 3.0, 4.0, 6.0));
-    assert_true(nb_hkl_interp_ok(&t, 1.5, 2.5, 4.5));
-    assert_false(nb_hkl_interp_ok(&t, -1.000001, 2.0, 4.0));
-    assert_false(nb_hkl_interp_ok(&t, 3.000001, 2.0, 4.0));
-    assert_false(nb_hkl_interp_ok(&t, 1.0, -0.001, 4.0));
-    assert_false(nb_hkl_interp_ok(&t, 1.0, 4.001, 4.0));
-    assert_false(nb_hkl_interp_ok(&t, 1.0, 2.0, 1.999));
-    assert_false(nb_hkl_interp_ok(&t, 1.0, 2.0, 6.001));
-    assert_false(nb_hkl_interp_ok(&t, NAN, 2.0, 4.0));
-    nb_hkl_free(&t);
+    assert_true(nbi_hkl_interp_ok(&t, -1.0, 0.0, 2.0));
+    assert_true(nbi_hkl_interp_ok(&t, 3.0, 4.0, 6.0));
+    assert_true(nbi_hkl_interp_ok(&t, 1.5, 2.5, 4.5));
+    assert_false(nbi_hkl_interp_ok(&t, -1.000001, 2.0, 4.0));
+    assert_false(nbi_hkl_interp_ok(&t, 3.000001, 2.0, 4.0));
+    assert_false(nbi_hkl_interp_ok(&t, 1.0, -0.001, 4.0));
+    assert_false(nbi_hkl_interp_ok(&t, 1.0, 4.001, 4.0));
+    assert_false(nbi_hkl_interp_ok(&t, 1.0, 2.0, 1.999));
+    assert_false(nbi_hkl_interp_ok(&t, 1.0, 2.0, 6.001));
+    assert_false(nbi_hkl_interp_ok(&t, NAN, 2.0, 4.0));
+    nbi_hkl_free(&t);
 }
 
 static void test_interpolate(void **state)
 {
-    nb_hkl t;
+    nbi_hkl t;
     int h, k, l, i;
     (void)state;
     make_poly_grid(&t);
@@ -341,20 +341,20 @@ static void test_interpolate(void **state)
     for (h = -1; h <= 3; h++)
         for (k = 0; k <= 4; k++)
             for (l = 2; l <= 6; l++)
-                assert_true(nb_hkl_interpolate(&t, h, k, l) == t.F[nb_hkl_index(&t, h, k, l)]);
+                assert_true(nbi_hkl_interpolate(&t, h, k, l) == t.F[nbi_hkl_index(&t, h, k, l)]);
     /* exact (to rounding) for the cubic polynomial anywhere it is allowed */
     srand(12345);
     for (i = 0; i < 20000; i++) {
         double x = -1.0 + 4.0 * rand() / RAND_MAX;
         double y = 4.0 * rand() / RAND_MAX;
         double z = 2.0 + 4.0 * rand() / RAND_MAX;
-        assert_true(nb_hkl_interp_ok(&t, x, y, z));
-        assert_true(fabs(nb_hkl_interpolate(&t, x, y, z) - poly(x, y, z)) < 1e-9);
+        assert_true(nbi_hkl_interp_ok(&t, x, y, z));
+        assert_true(fabs(nbi_hkl_interpolate(&t, x, y, z) - poly(x, y, z)) < 1e-9);
     }
     /* one value worked by hand: along l only, F = 3 + 0.01(l^3 - 2l) at h=k=0
        plus (1)(2) = 5 + 0.01 (l^3 - 2l); l = 2.5 -> 5 + 0.01*(15.625-5) */
-    assert_true(fabs(nb_hkl_interpolate(&t, 0.0, 0.0, 2.5) - 5.10625) < 1e-12);
-    nb_hkl_free(&t);
+    assert_true(fabs(nbi_hkl_interpolate(&t, 0.0, 0.0, 2.5) - 5.10625) < 1e-12);
+    nbi_hkl_free(&t);
 }
 
 /* ------------------------------------------------------------ textio */
@@ -371,7 +371,7 @@ static void test_columns(void **state)
                      "\n"
                      "  0.1,0.2,10;2:1.1e-10\n"
                      "!1 2 3\r\n");
-    assert_int_equal(nb_read_columns(path, 5, c, &n, &err), NB_OK);
+    assert_int_equal(nbi_read_columns(path, 5, c, &n, &err), NB_OK);
     assert_int_equal(n, 3);
     assert_true(c[0][0] == 0.0 && c[2][0] == 10.0 && c[3][0] == 1.0 && c[4][0] == 1e-10);
     assert_true(c[0][1] == 0.1 && c[1][1] == 0.2 && c[3][1] == 2.0 && c[4][1] == 1.1e-10);
@@ -391,16 +391,16 @@ static void test_columns_errors(void **state)
     char *longline;
     (void)state;
     write_text(path, "0 0 10 1 1\n\n0 0 abc 1 1\n");
-    assert_int_equal(nb_read_columns(path, 5, c, &n, &err), NB_ERR_PARSE);
+    assert_int_equal(nbi_read_columns(path, 5, c, &n, &err), NB_ERR_PARSE);
     snprintf(want, sizeof want, "%s:3:", path);
     assert_non_null(strstr(err.msg, want));
     assert_null(c[0]);
     remove(path);
     write_text(path, "1 2 3x\n");
-    assert_int_equal(nb_read_columns(path, 5, c, &n, &err), NB_ERR_PARSE);
+    assert_int_equal(nbi_read_columns(path, 5, c, &n, &err), NB_ERR_PARSE);
     remove(path);
     write_text(path, "# nothing\n\n");
-    assert_int_equal(nb_read_columns(path, 5, c, &n, &err), NB_ERR_PARSE);
+    assert_int_equal(nbi_read_columns(path, 5, c, &n, &err), NB_ERR_PARSE);
     remove(path);
     longline = malloc(10300);
     assert_non_null(longline);
@@ -409,11 +409,11 @@ static void test_columns_errors(void **state)
     longline[10240] = '2';
     longline[10299] = '\0';
     write_text(path, longline);
-    assert_int_equal(nb_read_columns(path, 5, c, &n, &err), NB_ERR_PARSE);
+    assert_int_equal(nbi_read_columns(path, 5, c, &n, &err), NB_ERR_PARSE);
     assert_non_null(strstr(err.msg, ":1:"));
     free(longline);
     remove(path);
-    assert_int_equal(nb_read_columns("/nonexistent/src", 5, c, &n, &err), NB_ERR_IO);
+    assert_int_equal(nbi_read_columns("/nonexistent/src", 5, c, &n, &err), NB_ERR_IO);
 }
 
 static void test_matrix(void **state)
@@ -427,24 +427,24 @@ static void test_matrix(void **state)
                      "  0.0088 0.0033 -0.0099\n"
                      "       0.000       0.000       0.000\n"
                      " 1 0 0\n 0 1 0\n 0 0 1\n 78.0 78.0 38.0 90.0 90.0 90.0\n");
-    assert_int_equal(nb_read_matrix(path, m, &err), NB_OK);
+    assert_int_equal(nbi_read_matrix(path, m, &err), NB_OK);
     /* file order: a* = (m[0], m[3], m[6]), b* = (m[1], m[4], m[7]), c* = (m[2], m[5], m[8]) */
     assert_true(m[0] == -0.0123 && m[3] == 0.0011 && m[6] == 0.0088);  /* a* */
     assert_true(m[1] == 0.0045 && m[4] == -0.0150 && m[7] == 0.0033);  /* b* */
     assert_true(m[2] == 0.0067 && m[5] == 0.0022 && m[8] == -0.0099);  /* c* */
     remove(path);
     write_text(path, "1 2 3\n4 5 6\n7 8\n");
-    assert_int_equal(nb_read_matrix(path, m, &err), NB_ERR_PARSE);
+    assert_int_equal(nbi_read_matrix(path, m, &err), NB_ERR_PARSE);
     assert_non_null(strstr(err.msg, path));
     remove(path);
     write_text(path, "1 2 3\n4 x 6\n7 8 9\n");
-    assert_int_equal(nb_read_matrix(path, m, &err), NB_ERR_PARSE);
+    assert_int_equal(nbi_read_matrix(path, m, &err), NB_ERR_PARSE);
     assert_non_null(strstr(err.msg, path));
     remove(path);
     write_text(path, "1 2 3\n4 5 6\n7 8 9z\n");
-    assert_int_equal(nb_read_matrix(path, m, &err), NB_ERR_PARSE);
+    assert_int_equal(nbi_read_matrix(path, m, &err), NB_ERR_PARSE);
     remove(path);
-    assert_int_equal(nb_read_matrix("/nonexistent/A.mat", m, &err), NB_ERR_IO);
+    assert_int_equal(nbi_read_matrix("/nonexistent/A.mat", m, &err), NB_ERR_IO);
 }
 
 int main(void)

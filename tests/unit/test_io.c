@@ -346,7 +346,7 @@ static void fileout_target_is_directory(void **state)
 
 static void fileout_replace_and_abort(void **state)
 {
-    nb_fileout out;
+    nbi_fileout out;
     nb_error err;
     unsigned char *raw;
     size_t size;
@@ -356,17 +356,17 @@ static void fileout_replace_and_abort(void **state)
     spill(in_scratch("old.txt"), "old contents", 12);
     assert_int_equal(chmod(in_scratch("old.txt"), 0640), 0);
     before = count_entries(scratch);
-    assert_int_equal(nb_fileout_open(&out, in_scratch("old.txt"), &err), NB_OK);
-    nb_fileout_write(&out, "new", 3);
+    assert_int_equal(nbi_fileout_open(&out, in_scratch("old.txt"), &err), NB_OK);
+    nbi_fileout_write(&out, "new", 3);
     assert_int_equal(count_entries(scratch), before + 1); /* the temporary */
     raw = slurp(in_scratch("old.txt"), &size);
     assert_int_equal(size, 12); /* untouched until commit */
     free(raw);
-    nb_fileout_abort(&out);
+    nbi_fileout_abort(&out);
     assert_int_equal(count_entries(scratch), before);
-    assert_int_equal(nb_fileout_open(&out, in_scratch("old.txt"), &err), NB_OK);
-    nb_fileout_write(&out, "new", 3);
-    assert_int_equal(nb_fileout_commit(&out, &err), NB_OK);
+    assert_int_equal(nbi_fileout_open(&out, in_scratch("old.txt"), &err), NB_OK);
+    nbi_fileout_write(&out, "new", 3);
+    assert_int_equal(nbi_fileout_commit(&out, &err), NB_OK);
     raw = slurp(in_scratch("old.txt"), &size);
     assert_int_equal(size, 3);
     assert_memory_equal(raw, "new", 3);
@@ -391,19 +391,19 @@ static void fileout_write_error(void **state)
 /* A finished temporary is complete but unpublished; publish renames it. */
 static void fileout_finish_then_publish(void **state)
 {
-    nb_fileout out;
+    nbi_fileout out;
     nb_error err;
     unsigned char *raw;
     size_t size;
     int before = count_entries(scratch);
     (void)state;
-    assert_int_equal(nb_fileout_open(&out, in_scratch("fp.txt"), &err), NB_OK);
-    nb_fileout_write(&out, "data", 4);
-    assert_int_equal(nb_fileout_finish(&out, &err), NB_OK);
+    assert_int_equal(nbi_fileout_open(&out, in_scratch("fp.txt"), &err), NB_OK);
+    nbi_fileout_write(&out, "data", 4);
+    assert_int_equal(nbi_fileout_finish(&out, &err), NB_OK);
     assert_null(out.fp);
     assert_int_equal(access(in_scratch("fp.txt"), F_OK), -1); /* not yet */
     assert_int_equal(count_entries(scratch), before + 1);     /* the temporary */
-    assert_int_equal(nb_fileout_publish(&out, &err), NB_OK);
+    assert_int_equal(nbi_fileout_publish(&out, &err), NB_OK);
     raw = slurp(in_scratch("fp.txt"), &size);
     assert_int_equal(size, 4);
     assert_memory_equal(raw, "data", 4);
@@ -411,13 +411,13 @@ static void fileout_finish_then_publish(void **state)
     assert_int_equal(count_entries(scratch), before + 1);
     assert_int_equal(remove(in_scratch("fp.txt")), 0);
     /* abort after finish removes the temporary */
-    assert_int_equal(nb_fileout_open(&out, in_scratch("fa.txt"), &err), NB_OK);
-    assert_int_equal(nb_fileout_finish(&out, &err), NB_OK);
-    nb_fileout_abort(&out);
+    assert_int_equal(nbi_fileout_open(&out, in_scratch("fa.txt"), &err), NB_OK);
+    assert_int_equal(nbi_fileout_finish(&out, &err), NB_OK);
+    nbi_fileout_abort(&out);
     assert_int_equal(count_entries(scratch), before);
     /* publish before finish is refused and cleans up */
-    assert_int_equal(nb_fileout_open(&out, in_scratch("fb.txt"), &err), NB_OK);
-    assert_int_equal(nb_fileout_publish(&out, &err), NB_ERR_IO);
+    assert_int_equal(nbi_fileout_open(&out, in_scratch("fb.txt"), &err), NB_OK);
+    assert_int_equal(nbi_fileout_publish(&out, &err), NB_ERR_IO);
     assert_int_equal(count_entries(scratch), before);
 }
 

@@ -396,8 +396,8 @@ typedef struct survey {
 
 static void take_survey(const nb_experiment *e, survey *sv)
 {
-    const nb_detector *d = &e->det;
-    const nb_crystal *x = &e->xtal;
+    const nbi_detector *d = &e->det;
+    const nbi_crystal *x = &e->xtal;
     const int os = d->oversample, ncells = x->phisteps * x->domains;
     for (int i = 0; i < 3; ++i) {
         sv->lo[i] = DBL_MAX;
@@ -530,7 +530,7 @@ typedef struct images {
    run's solid-angle sum against the reference's. */
 static void render_rows(const nb_experiment *e, const trial *t, rng *r, int config, images *im)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const int nf = d->fpixels;
     nbi_row w = {0};
     assert_int_equal(nbi_row_init(&w, e), NB_OK);
@@ -563,14 +563,14 @@ static void render_rows(const nb_experiment *e, const trial *t, rng *r, int conf
 }
 
 /* Whether pixel i is compared: rendered, and no interpolation event. */
-static int comparable(const nb_detector *d, const images *im, int i)
+static int comparable(const nbi_detector *d, const images *im, int i)
 {
     return nbi_pixel_rendered(d, i % d->fpixels, i / d->fpixels) && !im->ref[i].interp_off
            && !(im->flags[i] & NBI_PIX_INTERP_OFF);
 }
 
 /* Compare pixel i; max_ref is the image's largest reference value. */
-static void check_pixel(const nb_detector *d, const images *im, int i, double max_ref, int config, tally *tl)
+static void check_pixel(const nbi_detector *d, const images *im, int i, double max_ref, int config, tally *tl)
 {
     const int f = i % d->fpixels, s = i / d->fpixels;
     const double ref = im->ref[i].value, row = im->row[i];
@@ -605,7 +605,7 @@ static void check_pixel(const nb_detector *d, const images *im, int i, double ma
    configuration's number, for messages. */
 static void compare(const nb_experiment *e, const trial *t, rng *r, int config, tally *tl)
 {
-    const nb_detector *d = &e->det;
+    const nbi_detector *d = &e->det;
     const int nf = d->fpixels, n = nf * d->spixels;
     images *im = malloc(sizeof *im);
     double max_ref = 0.0;

@@ -18,43 +18,43 @@ static void test_ran1_seed_minus1(void **state)
 {
     static const float want[5] = {0x1.a9fbbcp-2f, 0x1.78b02ep-4f, 0x1.83483cp-1f,
                                   0x1.0f34dep-1f, 0x1.dc622cp-1f};
-    nb_rng r;
+    nbi_rng r;
     int i;
     float x = 0.0f;
     (void)state;
-    nb_rng_init(&r, -1);
+    nbi_rng_init(&r, -1);
     for (i = 0; i < 5; i++)
-        assert_true(nb_rng_ran1(&r) == want[i]);
+        assert_true(nbi_rng_ran1(&r) == want[i]);
     for (; i < 40; i++)
-        x = nb_rng_ran1(&r);
+        x = nbi_rng_ran1(&r);
     assert_true(x == 0x1.cf2ebp-1f);
     assert_int_equal(r.idum, 1654001669L);
     /* seed 0 is treated as 1, like -1 */
-    nb_rng_init(&r, 0);
-    assert_true(nb_rng_ran1(&r) == want[0]);
+    nbi_rng_init(&r, 0);
+    assert_true(nbi_rng_ran1(&r) == want[0]);
 }
 
 static void test_ran1_mosaic_seed(void **state)
 {
     static const float want[5] = {0x1.882fcp-1f, 0x1.8043ccp-6f, 0x1.2df0a6p-1f,
                                   0x1.11f8d6p-1f, 0x1.f6e70ap-1f};
-    nb_rng r;
+    nbi_rng r;
     int i;
     (void)state;
-    nb_rng_init(&r, -12345678);
+    nbi_rng_init(&r, -12345678);
     for (i = 0; i < 5; i++)
-        assert_true(nb_rng_ran1(&r) == want[i]);
+        assert_true(nbi_rng_ran1(&r) == want[i]);
 }
 
 static void test_ran1_range(void **state)
 {
-    nb_rng r;
+    nbi_rng r;
     double sum = 0.0;
     int i;
     (void)state;
-    nb_rng_init(&r, -99);
+    nbi_rng_init(&r, -99);
     for (i = 0; i < 100000; i++) {
-        float x = nb_rng_ran1(&r);
+        float x = nbi_rng_ran1(&r);
         assert_true(x > 0.0f && x < 1.0f);
         sum += x;
     }
@@ -65,12 +65,12 @@ static void test_gauss_sequence(void **state)
 {
     static const float want[4] = {0x1.14da78p-3f, 0x1.d8d0bep-1f, 0x1.eb9fccp-2f,
                                   0x1.703488p+0f};
-    nb_rng r;
+    nbi_rng r;
     int i;
     (void)state;
-    nb_rng_init(&r, -3);
+    nbi_rng_init(&r, -3);
     for (i = 0; i < 4; i++)
-        assert_true(nb_rng_gauss(&r) == want[i]);
+        assert_true(nbi_rng_gauss(&r) == want[i]);
 }
 
 static void test_poisson_sequences(void **state)
@@ -79,30 +79,30 @@ static void test_poisson_sequences(void **state)
     static const float want50[6] = {54, 35, 48, 56, 47, 55};
     static const float want2e6[6] = {0x1.e83712p+20f, 0x1.e7eeb8p+20f, 0x1.e81d68p+20f,
                                      0x1.e906bcp+20f, 0x1.e82aeap+20f, 0x1.e8544ap+20f};
-    nb_rng r;
+    nbi_rng r;
     int i;
     (void)state;
-    nb_rng_init(&r, -7);
+    nbi_rng_init(&r, -7);
     for (i = 0; i < 6; i++)
-        assert_true(nb_rng_poisson(&r, 3.0f) == want3[i]);
-    nb_rng_init(&r, -7);
+        assert_true(nbi_rng_poisson(&r, 3.0f) == want3[i]);
+    nbi_rng_init(&r, -7);
     for (i = 0; i < 6; i++)
-        assert_true(nb_rng_poisson(&r, 50.0f) == want50[i]);
-    nb_rng_init(&r, -7);
+        assert_true(nbi_rng_poisson(&r, 50.0f) == want50[i]);
+    nbi_rng_init(&r, -7);
     for (i = 0; i < 6; i++)
-        assert_true(nb_rng_poisson(&r, 2e6f) == want2e6[i]);
+        assert_true(nbi_rng_poisson(&r, 2e6f) == want2e6[i]);
 }
 
 /* Mean and variance of n draws of mean m within 5 standard errors. */
 static void check_poisson_moments(float m, long seed)
 {
     const int n = 200000;
-    nb_rng r;
+    nbi_rng r;
     double s = 0.0, s2 = 0.0, mean, var;
     int i;
-    nb_rng_init(&r, seed);
+    nbi_rng_init(&r, seed);
     for (i = 0; i < n; i++) {
-        double x = nb_rng_poisson(&r, m);
+        double x = nbi_rng_poisson(&r, m);
         /* integers, except in the Gaussian branch above 1e6 */
         assert_true(x >= 0.0 && (m > 1e6f || x == floor(x)));
         s += x;
@@ -125,11 +125,11 @@ static void test_poisson_moments(void **state)
 
 static void test_poisson_edge(void **state)
 {
-    nb_rng r;
+    nbi_rng r;
     (void)state;
-    nb_rng_init(&r, -5);
-    assert_true(nb_rng_poisson(&r, 0.0f) == 0.0f);
-    assert_true(nb_rng_poisson(&r, -1.0f) == 0.0f);
+    nbi_rng_init(&r, -5);
+    assert_true(nbi_rng_poisson(&r, 0.0f) == 0.0f);
+    assert_true(nbi_rng_poisson(&r, -1.0f) == 0.0f);
 }
 
 static void check_rotation(const double u[9])
@@ -152,17 +152,17 @@ static void test_mosaic_umat(void **state)
         -0x1.0d97c377c6fbdp-6, 0x1.ffec7c69f1b1cp-1, -0x1.546d2d6bacdf6p-8,
         0x1.f8a9b76b898cap-12, 0x1.54fdd94602394p-8, 0x1.fffe35e91186ap-1};
     static const float spreads[3] = {0.01f, 0.2f, 1.0f};
-    nb_rng r;
+    nbi_rng r;
     double u[9];
     int s, i;
     (void)state;
-    nb_rng_init(&r, -12345678);
-    nb_rng_mosaic_umat(&r, 0.0174533f, u);
+    nbi_rng_init(&r, -12345678);
+    nbi_rng_mosaic_umat(&r, 0.0174533f, u);
     assert_memory_equal(u, want, sizeof want);
     for (s = 0; s < 3; s++)
         for (i = 0; i < 5000; i++) {
             double angle;
-            nb_rng_mosaic_umat(&r, spreads[s], u);
+            nbi_rng_mosaic_umat(&r, spreads[s], u);
             check_rotation(u);
             angle = acos(fmin(1.0, fmax(-1.0, 0.5 * (u[0] + u[4] + u[8] - 1.0))));
             assert_true(angle <= spreads[s] + 1e-6);
@@ -189,18 +189,18 @@ static void test_umat_to_misset(void **state)
 {
     static const double want[3] = {0x1.54fe40b1fd212p-8, -0x1.f8a9b8b267e64p-12,
                                    -0x1.0d9ae2e59e88p-6};
-    nb_rng r;
+    nbi_rng r;
     double u[9], m[3], R[9];
     int i, j;
     (void)state;
-    nb_rng_init(&r, -12345678);
-    nb_rng_mosaic_umat(&r, 0.0174533f, u);
-    nb_umat_to_misset(u, m);
+    nbi_rng_init(&r, -12345678);
+    nbi_rng_mosaic_umat(&r, 0.0174533f, u);
+    nbi_umat_to_misset(u, m);
     assert_memory_equal(m, want, sizeof want);
     /* random orientations (nanoBragg's -misset random uses 90) round-trip */
     for (i = 0; i < 2000; i++) {
-        nb_rng_mosaic_umat(&r, 90.0f, u);
-        nb_umat_to_misset(u, m);
+        nbi_rng_mosaic_umat(&r, 90.0f, u);
+        nbi_umat_to_misset(u, m);
         misset_matrix(m, R);
         for (j = 0; j < 9; j++)
             assert_true(fabs(R[j] - u[j]) < 1e-12);
@@ -208,7 +208,7 @@ static void test_umat_to_misset(void **state)
     /* identity -> zero angles */
     memset(u, 0, sizeof u);
     u[0] = u[4] = u[8] = 1.0;
-    nb_umat_to_misset(u, m);
+    nbi_umat_to_misset(u, m);
     assert_true(m[0] == 0.0 && m[1] == 0.0 && m[2] == 0.0);
 }
 
@@ -220,17 +220,17 @@ static void test_noise_counts(void **state)
     uint16_t counts[F * S];
     double photons, sum = 0.0;
     long seed = -77, overloads;
-    nb_rng r;
+    nbi_rng r;
     int f, s;
     (void)state;
     for (f = 0; f < F * S; f++)
         img[f] = (float)(f % 7) * 10.0f;
     img[2 * F + 2] = 1e9f; /* clipped */
     memset(counts, 0, sizeof counts);
-    nb_noise_counts(img, F, S, roi, &seed, 10.0, counts, &photons, &overloads);
+    nbi_noise_counts(img, F, S, roi, &seed, 10.0, counts, &photons, &overloads);
     assert_int_equal(overloads, 1);
     /* replay: same draws, slow-major, ROI only */
-    nb_rng_init(&r, -77);
+    nbi_rng_init(&r, -77);
     for (s = 0; s < S; s++)
         for (f = 0; f < F; f++) {
             double v;
@@ -238,7 +238,7 @@ static void test_noise_counts(void **state)
                 assert_int_equal(counts[s * F + f], 0);
                 continue;
             }
-            v = nb_rng_poisson(&r, img[s * F + f]);
+            v = nbi_rng_poisson(&r, img[s * F + f]);
             sum += v;
             v += 10.0;
             assert_int_equal(counts[s * F + f], v > 65535.0 ? 65535 : (uint16_t)v);

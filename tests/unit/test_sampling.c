@@ -18,10 +18,10 @@
 /* Resolve {range, step, count} with fn and compare with the expectation. */
 #define check_sweep(fn, r, st, n, er, est, en) \
     sweep_impl(fn, r, st, n, er, est, en, #fn "(" #r ", " #st ", " #n ")", __FILE__, __LINE__)
-static void sweep_impl(void (*fn)(nb_sweep *), double range, double step, int count, double er,
+static void sweep_impl(void (*fn)(nbi_sweep *), double range, double step, int count, double er,
                        double est, int en, const char *what, const char *file, int line)
 {
-    nb_sweep s = {range, step, count};
+    nbi_sweep s = {range, step, count};
     fn(&s);
     if (!(s.count == en && fabs(s.range - er) <= 1e-15 * fabs(er) && fabs(s.step - est) <= 1e-15 * fabs(est))) {
         print_error("%s -> range %.17g step %.17g count %d, expected %.17g %.17g %d\n", what, s.range,
@@ -53,37 +53,37 @@ static void test_grid_rules(void **state)
     (void)state;
     /* count not given */
     /* nothing: one point, no spread */
-    check_sweep(nb_sweep_resolve_grid, -1.0, -1.0, -1, 0.0, 0.0, 1);
+    check_sweep(nbi_sweep_resolve_grid, -1.0, -1.0, -1, 0.0, 0.0, 1);
     /* only step 0.1 mrad: range = step, 2 points */
-    check_sweep(nb_sweep_resolve_grid, -1.0, 0.1e-3, 0, 0.1e-3, 0.1e-3, 2);
+    check_sweep(nbi_sweep_resolve_grid, -1.0, 0.1e-3, 0, 0.1e-3, 0.1e-3, 2);
     /* only range 0.5 mrad: step = range, 2 points */
-    check_sweep(nb_sweep_resolve_grid, 0.5e-3, -1.0, -1, 0.5e-3, 0.5e-3, 2);
+    check_sweep(nbi_sweep_resolve_grid, 0.5e-3, -1.0, -1, 0.5e-3, 0.5e-3, 2);
     /* range 0 (the default dispersion): step 0, 2 points, then the sanity
        check collapses it to one point */
-    check_sweep(nb_sweep_resolve_grid, 0.0, -1.0, -1, 0.0, 0.0, 1);
+    check_sweep(nbi_sweep_resolve_grid, 0.0, -1.0, -1, 0.0, 0.0, 1);
     /* range and step: count = ceil(range/step): 0.5/0.125 = 4 exactly,
        0.5/0.2 = 2.5 -> 3 (the step is kept, so the grid overshoots) */
-    check_sweep(nb_sweep_resolve_grid, 0.5, 0.125, -1, 0.5, 0.125, 4);
-    check_sweep(nb_sweep_resolve_grid, 0.5, 0.2, 0, 0.5, 0.2, 3);
+    check_sweep(nbi_sweep_resolve_grid, 0.5, 0.125, -1, 0.5, 0.125, 4);
+    check_sweep(nbi_sweep_resolve_grid, 0.5, 0.2, 0, 0.5, 0.2, 3);
 
     /* count given */
     /* only count 4: nominal range 1.0 rad, step = range/count = 0.25 (the
        reference divides by count here, not count - 1) */
-    check_sweep(nb_sweep_resolve_grid, -1.0, -1.0, 4, 1.0, 0.25, 4);
+    check_sweep(nbi_sweep_resolve_grid, -1.0, -1.0, 4, 1.0, 0.25, 4);
     /* count and step: range = step and count forced to 2 */
-    check_sweep(nb_sweep_resolve_grid, -1.0, 0.3e-3, 7, 0.3e-3, 0.3e-3, 2);
+    check_sweep(nbi_sweep_resolve_grid, -1.0, 0.3e-3, 7, 0.3e-3, 0.3e-3, 2);
     /* W1: range 0.5 mrad with 25 steps: step = 0.5e-3/24 */
-    check_sweep(nb_sweep_resolve_grid, 0.5e-3, -1.0, 25, 0.5e-3, 0.5e-3 / 24.0, 25);
+    check_sweep(nbi_sweep_resolve_grid, 0.5e-3, -1.0, 25, 0.5e-3, 0.5e-3 / 24.0, 25);
     /* dispersion 0.2% with 9 steps: step = 0.002/8 = 0.00025 */
-    check_sweep(nb_sweep_resolve_grid, 0.002, -1.0, 9, 0.002, 0.00025, 9);
+    check_sweep(nbi_sweep_resolve_grid, 0.002, -1.0, 9, 0.002, 0.00025, 9);
     /* range with a single step: count raised to 2, step = range/1 */
-    check_sweep(nb_sweep_resolve_grid, 0.5e-3, -1.0, 1, 0.5e-3, 0.5e-3, 2);
+    check_sweep(nbi_sweep_resolve_grid, 0.5e-3, -1.0, 1, 0.5e-3, 0.5e-3, 2);
     /* everything given: kept as is */
-    check_sweep(nb_sweep_resolve_grid, 1.0, 0.1, 3, 1.0, 0.1, 3);
+    check_sweep(nbi_sweep_resolve_grid, 1.0, 0.1, 3, 1.0, 0.1, 3);
     /* range 0 with 5 steps: step 0/4 = 0 -> collapsed */
-    check_sweep(nb_sweep_resolve_grid, 0.0, -1.0, 5, 0.0, 0.0, 1);
+    check_sweep(nbi_sweep_resolve_grid, 0.0, -1.0, 5, 0.0, 0.0, 1);
     /* a step of exactly 0 counts as not given here (step <= 0): 1/(3-1) */
-    check_sweep(nb_sweep_resolve_grid, 1.0, 0.0, 3, 1.0, 0.5, 3);
+    check_sweep(nbi_sweep_resolve_grid, 1.0, 0.0, 3, 1.0, 0.5, 3);
 }
 
 /* Phi has its own rules: only osc -> 2 steps of osc/2; steps and osc ->
@@ -93,29 +93,29 @@ static void test_phi_rules(void **state)
 {
     (void)state;
     /* steps not given */
-    check_sweep(nb_sweep_resolve_phi, -1.0, -1.0, -1, 0.0, 0.0, 1);
-    check_sweep(nb_sweep_resolve_phi, -1.0, 0.5 * DEG, -1, 0.5 * DEG, 0.5 * DEG, 2);
+    check_sweep(nbi_sweep_resolve_phi, -1.0, -1.0, -1, 0.0, 0.0, 1);
+    check_sweep(nbi_sweep_resolve_phi, -1.0, 0.5 * DEG, -1, 0.5 * DEG, 0.5 * DEG, 2);
     /* -osc 10: 2 steps of 5 degrees */
-    check_sweep(nb_sweep_resolve_phi, 10 * DEG, -1.0, -1, 10 * DEG, 5 * DEG, 2);
+    check_sweep(nbi_sweep_resolve_phi, 10 * DEG, -1.0, -1, 10 * DEG, 5 * DEG, 2);
     /* -osc 0: 2 steps of 0 (not collapsed: both at phi0) */
-    check_sweep(nb_sweep_resolve_phi, 0.0, -1.0, -1, 0.0, 0.0, 2);
+    check_sweep(nbi_sweep_resolve_phi, 0.0, -1.0, -1, 0.0, 0.0, 2);
     /* -osc 1 -phistep 0.25 (exact in binary): ceil(4) = 4 steps */
-    check_sweep(nb_sweep_resolve_phi, 1.0, 0.25, -1, 1.0, 0.25, 4);
+    check_sweep(nbi_sweep_resolve_phi, 1.0, 0.25, -1, 1.0, 0.25, 4);
     /* -osc 1 -phistep 0.3: ceil(3.33) = 4 */
-    check_sweep(nb_sweep_resolve_phi, 1.0, 0.3, -1, 1.0, 0.3, 4);
+    check_sweep(nbi_sweep_resolve_phi, 1.0, 0.3, -1, 1.0, 0.3, 4);
 
     /* steps given */
     /* -phisteps 4 only: osc = 1 degree, step = osc/4 = 0.25 degree */
-    check_sweep(nb_sweep_resolve_phi, -1.0, -1.0, 4, 1.0 * DEG, 0.25 * DEG, 4);
+    check_sweep(nbi_sweep_resolve_phi, -1.0, -1.0, 4, 1.0 * DEG, 0.25 * DEG, 4);
     /* -phisteps 0: treated as 1, then osc = 1 degree, step = 1 degree */
-    check_sweep(nb_sweep_resolve_phi, -1.0, -1.0, 0, 1.0 * DEG, 1.0 * DEG, 1);
+    check_sweep(nbi_sweep_resolve_phi, -1.0, -1.0, 0, 1.0 * DEG, 1.0 * DEG, 1);
     /* -phisteps 7 -phistep 0.1: osc = step, steps = 2 */
-    check_sweep(nb_sweep_resolve_phi, -1.0, 0.1 * DEG, 7, 0.1 * DEG, 0.1 * DEG, 2);
+    check_sweep(nbi_sweep_resolve_phi, -1.0, 0.1 * DEG, 7, 0.1 * DEG, 0.1 * DEG, 2);
     /* -osc 10 -phisteps 5: step = 10/5 = 2 degrees (divided by steps) */
-    check_sweep(nb_sweep_resolve_phi, 10 * DEG, -1.0, 5, 10 * DEG, 2 * DEG, 5);
+    check_sweep(nbi_sweep_resolve_phi, 10 * DEG, -1.0, 5, 10 * DEG, 2 * DEG, 5);
     /* everything given, including a step of exactly 0: kept */
-    check_sweep(nb_sweep_resolve_phi, 1.0, 0.0, 3, 1.0, 0.0, 3);
-    check_sweep(nb_sweep_resolve_phi, 1.0, 0.5, 3, 1.0, 0.5, 3);
+    check_sweep(nbi_sweep_resolve_phi, 1.0, 0.0, 3, 1.0, 0.0, 3);
+    check_sweep(nbi_sweep_resolve_phi, 1.0, 0.5, 3, 1.0, 0.5, 3);
 }
 
 /* Detector layers: like the grid, except "only thickness" gives 2 layers of
@@ -124,28 +124,28 @@ static void test_thick_rules(void **state)
 {
     (void)state;
     /* layers not given */
-    check_sweep(nb_sweep_resolve_thick, -1.0, -1.0, -1, 0.0, 0.0, 1);
-    check_sweep(nb_sweep_resolve_thick, -1.0, 10e-6, 0, 10e-6, 10e-6, 2);
+    check_sweep(nbi_sweep_resolve_thick, -1.0, -1.0, -1, 0.0, 0.0, 1);
+    check_sweep(nbi_sweep_resolve_thick, -1.0, 10e-6, 0, 10e-6, 10e-6, 2);
     /* -detector_thick 100 um: 2 layers of 50 um */
-    check_sweep(nb_sweep_resolve_thick, 100e-6, -1.0, -1, 100e-6, 50e-6, 2);
+    check_sweep(nbi_sweep_resolve_thick, 100e-6, -1.0, -1, 100e-6, 50e-6, 2);
     /* thickness 0 (the default): collapsed to one layer */
-    check_sweep(nb_sweep_resolve_thick, 0.0, -1.0, -1, 0.0, 0.0, 1);
+    check_sweep(nbi_sweep_resolve_thick, 0.0, -1.0, -1, 0.0, 0.0, 1);
     /* thickness 1 and step 0.25: ceil(4) = 4 layers */
-    check_sweep(nb_sweep_resolve_thick, 1.0, 0.25, -1, 1.0, 0.25, 4);
+    check_sweep(nbi_sweep_resolve_thick, 1.0, 0.25, -1, 1.0, 0.25, 4);
 
     /* layers given */
     /* -detector_thicksteps 5 only: thickness 0.5 um, step 0.5/5 = 0.1 um */
-    check_sweep(nb_sweep_resolve_thick, -1.0, -1.0, 5, 0.5e-6, 0.1e-6, 5);
+    check_sweep(nbi_sweep_resolve_thick, -1.0, -1.0, 5, 0.5e-6, 0.1e-6, 5);
     /* layers and step: thickness = step, 2 layers */
-    check_sweep(nb_sweep_resolve_thick, -1.0, 20e-6, 5, 20e-6, 20e-6, 2);
+    check_sweep(nbi_sweep_resolve_thick, -1.0, 20e-6, 5, 20e-6, 20e-6, 2);
     /* -detector_thick 100 -detector_thicksteps 5: step = 100/(5-1) = 25 um */
-    check_sweep(nb_sweep_resolve_thick, 100e-6, -1.0, 5, 100e-6, 25e-6, 5);
+    check_sweep(nbi_sweep_resolve_thick, 100e-6, -1.0, 5, 100e-6, 25e-6, 5);
     /* one layer asked for: raised to 2, step = thickness/1 */
-    check_sweep(nb_sweep_resolve_thick, 100e-6, -1.0, 1, 100e-6, 100e-6, 2);
+    check_sweep(nbi_sweep_resolve_thick, 100e-6, -1.0, 1, 100e-6, 100e-6, 2);
     /* everything given */
-    check_sweep(nb_sweep_resolve_thick, 100e-6, 10e-6, 3, 100e-6, 10e-6, 3);
+    check_sweep(nbi_sweep_resolve_thick, 100e-6, 10e-6, 3, 100e-6, 10e-6, 3);
     /* zero thickness with layers: collapsed */
-    check_sweep(nb_sweep_resolve_thick, 0.0, -1.0, 4, 0.0, 0.0, 1);
+    check_sweep(nbi_sweep_resolve_thick, 0.0, -1.0, 4, 0.0, 0.0, 1);
 }
 
 /* Mosaic domains: every branch of the reference's rule, with its warnings. */
@@ -171,7 +171,7 @@ static void test_mosaic_rules(void **state)
         nb_log log = {.fn = capture_fn, .ctx = &c};
         double spread = cases[i].spread;
         int domains = cases[i].domains;
-        nb_resolve_mosaic(&spread, &domains, &log);
+        nbi_resolve_mosaic(&spread, &domains, &log);
         assert_int_equal(domains, cases[i].e_domains);
         assert_true(spread == cases[i].e_spread);
         assert_int_equal(c.warnings, cases[i].warnings);
@@ -180,7 +180,7 @@ static void test_mosaic_rules(void **state)
     {
         double spread = 0.01;
         int domains = -1;
-        nb_resolve_mosaic(&spread, &domains, NULL);
+        nbi_resolve_mosaic(&spread, &domains, NULL);
         assert_int_equal(domains, 10);
     }
 }
@@ -199,10 +199,10 @@ static void test_mosaic_rules(void **state)
    With 9 dispersion steps: 497 * 9 = 4473 sources, as the reference makes. */
 static void test_divergence_count(void **state)
 {
-    nb_sweep h = {0.5e-3, -1.0, 25}, v = {0.5e-3, -1.0, 25};
+    nbi_sweep h = {0.5e-3, -1.0, 25}, v = {0.5e-3, -1.0, 25};
     (void)state;
-    nb_sweep_resolve_grid(&h);
-    nb_sweep_resolve_grid(&v);
+    nbi_sweep_resolve_grid(&h);
+    nbi_sweep_resolve_grid(&v);
     assert_int_equal(nbi_divergence_count(&h, &v, 1), 497);
     assert_int_equal(nbi_divergence_count(&h, &v, 1) * 9, 4473);
     /* a square grid keeps every point */
@@ -211,7 +211,7 @@ static void test_divergence_count(void **state)
     /* 3 x 3, range 2, step 1: points -1, 0, 1; corners 4(1/4 + 1/4) = 2 > 1.1
        go, edge points 4(1/4) = 1 stay: 9 - 4 = 5 */
     {
-        nb_sweep a = {2.0, 1.0, 3};
+        nbi_sweep a = {2.0, 1.0, 3};
         assert_int_equal(nbi_divergence_count(&a, &a, 1), 5);
         assert_int_equal(nbi_divergence_count(&a, &a, 0), 9);
     }
@@ -219,18 +219,18 @@ static void test_divergence_count(void **state)
        step^2/4 = 0.25; per axis (x^2 - 0.25)/9 = 2/9 at 1.5 and 0 at 0.5;
        corners 4(4/9) = 1.78 go, (1.5, 0.5) 4(2/9) = 0.89 stays: 16 - 4 = 12 */
     {
-        nb_sweep a = {3.0, 1.0, 4};
+        nbi_sweep a = {3.0, 1.0, 4};
         assert_int_equal(nbi_divergence_count(&a, &a, 1), 12);
     }
     /* 2 x 2, range 1, step 1: (0.25 - 0.25)/1 = 0 everywhere: all 4 stay */
     {
-        nb_sweep a = {1.0, 1.0, 2};
+        nbi_sweep a = {1.0, 1.0, 2};
         assert_int_equal(nbi_divergence_count(&a, &a, 1), 4);
     }
     /* no divergence: the single point is kept (0/0 is not > 1.1) */
     {
-        nb_sweep a = {-1.0, -1.0, -1};
-        nb_sweep_resolve_grid(&a);
+        nbi_sweep a = {-1.0, -1.0, -1};
+        nbi_sweep_resolve_grid(&a);
         assert_int_equal(nbi_divergence_count(&a, &a, 1), 1);
     }
 }
@@ -281,8 +281,8 @@ static void test_w1_sources(void **state)
 static void check_sources(int round_div)
 {
     nb_config cfg;
-    nb_beam beam;
-    nb_sources src = {0};
+    nbi_beam beam;
+    nbi_sources src = {0};
     nb_error err;
     double sum[3] = {0, 0, 0};
     int n = 0;
