@@ -227,12 +227,12 @@ static double now_s(void)
 }
 
 /* A line at every 10%, and every 10 s in between once the fraction moved. */
-static void progress_line(void *ctx, double fraction)
+static int progress_line(void *ctx, double fraction)
 {
     app_progress *p = ctx;
     const double now = now_s(), elapsed = now - p->start_s;
     if (fraction < p->next && (now - p->last_s < 10.0 || fraction <= p->last))
-        return;
+        return 0;
     fprintf(stderr, "nanobragg: %.*f%% done, %.0f s elapsed", fraction < 0.1 ? 1 : 0, fraction * 100.0, elapsed);
     if (fraction > 0.0 && fraction < 1.0)
         fprintf(stderr, ", about %.0f s left", elapsed * (1.0 - fraction) / fraction);
@@ -240,6 +240,7 @@ static void progress_line(void *ctx, double fraction)
     p->last_s = now;
     p->last = fraction;
     p->next = floor(fraction * 10.0 + 1.0) / 10.0;
+    return 0;
 }
 
 void app_progress_setup(const app_options *o, const nb_info *in, app_progress *p, nb_log *log)

@@ -25,9 +25,18 @@ extern "C" {
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NB_WARN_UNUSED __attribute__((warn_unused_result))
+/* Everything declared here is the library's interface; the rest of it is
+   built with hidden visibility. */
+#pragma GCC visibility push(default)
 #else
 #define NB_WARN_UNUSED
 #endif
+
+/* The version of this header; nb_version() gives the library's. */
+#define NB_VERSION_MAJOR 0
+#define NB_VERSION_MINOR 2
+#define NB_VERSION_PATCH 0
+#define NB_VERSION_STRING "0.2.0"
 
 /* ---------------------------------------------------------------- status */
 
@@ -39,7 +48,8 @@ typedef enum {
     NB_ERR_FORMAT,  /* malformed binary input (SMV, Fdump) */
     NB_ERR_INVALID, /* a value or combination of values is not usable */
     NB_ERR_RANGE,   /* a size or count is beyond what can be handled */
-    NB_ERR_USAGE    /* required inputs are missing */
+    NB_ERR_USAGE,   /* required inputs are missing */
+    NB_ERR_CANCELLED /* the progress callback asked to stop; nothing was written */
 } nb_status;
 
 /* The library's version, e.g. "0.1.0" (a static string). */
@@ -60,17 +70,53 @@ typedef enum { NB_LOG_INFO = 0, NB_LOG_WARN = 1 } nb_log_level;
 /* Receives one line of text (without the trailing newline). */
 typedef void (*nb_log_fn)(void *ctx, nb_log_level level, const char *line);
 
-/* Receives the fraction of the image rendered so far (0 to 1). */
-typedef void (*nb_progress_fn)(void *ctx, double fraction);
+/* Receives the fraction of the pixels rendered so far (0 to 1).  Return 0
+   to go on; anything else cancels the render, which then returns
+   NB_ERR_CANCELLED and writes nothing (see nb_simulate, nb_render_region). */
+typedef int (*nb_progress_fn)(void *ctx, double fraction);
 
+/*
+ * The intermediate values of one pixel, as nanoBragg's -printout shows them:
+ * those of the pixel's last sample (last layer, sub-pixel, source, phi step
+ * and mosaic domain), the pixel's total, and the cell of that last sample.
+ */
+typedef struct nb_trace {
+    int fpixel, spixel;
+    double stol;                 /* sin(theta)/lambda of the last sample, 1/Angstrom */
+    double stol_centre;          /* sin(theta)/lambda0 from the pixel position, 1/Angstrom */
+    double pixel_pos_m[3];       /* the last sample's position in the lab frame */
+    double hkl[3];               /* fractional Miller indices */
+    int hkl0[3];                 /* nearest integer indices */
+    double F_cell, F_latt;
+    double I;                    /* the summed intensity before scaling */
+    double steps;                /* samples the sum is divided by */
+    double polar, omega, capture_fraction;
+    double pixel;                /* the pixel's value, photons */
+    double a_A[3], b_A[3], c_A[3]; /* real-space cell of the last sample, Angstrom */
+} nb_trace;
+
+/* Receives the trace of a pixel; called from the rendering thread, after
+   the image is complete, in serial pixel order. */
+typedef void (*nb_trace_fn)(void *ctx, const nb_trace *trace);
+
+/*
+ * Callbacks of the library.  A zero-initialised nb_log has none.  The
+ * callbacks are called from one thread at a time.
+ */
 typedef struct nb_log {
     nb_log_fn fn; /* NULL: messages are dropped */
     void *ctx;
-    /* Optional: called by nb_simulate from one thread, with fractions that
+    /* Optional: called by the renders from one thread, with fractions that
        never decrease, after each run of pixels that thread renders (often:
-       the callback decides what to show); NULL: no progress reports. */
+       the callback decides what to show), and once with 1 at the end;
+       NULL: no progress reports and no way to cancel. */
     nb_progress_fn progress;
     void *progress_ctx;
+    /* Optional: nb_simulate traces pixel (trace_fpixel, trace_spixel), or
+       every rendered pixel when trace_fpixel < 0; NULL: no trace. */
+    nb_trace_fn trace;
+    void *trace_ctx;
+    int trace_fpixel, trace_spixel;
 } nb_log;
 
 /* ---------------------------------------------------------------- config */
@@ -295,10 +341,33 @@ typedef struct nb_image {
     double omega_sum;   /* sum of solid angles over all sub-samples */
 } nb_image;
 
-/* Render the float image.  *img is filled (caller frees with nb_image_free). */
+/* Render the float image.  *img is filled (caller frees with nb_image_free).
+   On any error, NB_ERR_CANCELLED included, img->data is NULL. */
 NB_WARN_UNUSED nb_status nb_simulate(const nb_experiment *exp, const nb_log *log, nb_image *img,
                                      nb_error *err);
 void nb_image_free(nb_image *img);
+
+/*
+ * Render a rectangle of the detector, fast pixels f0 <= f < f0 + width and
+ * slow pixels s0 <= s < s0 + height, into out (width * height floats, fast
+ * index fastest; caller owns), with exactly the values nb_simulate gives
+ * those pixels (pixels outside the ROI or masked are 0).  The whole detector
+ * is f0 = s0 = 0, width = fpixels, height = spixels.  log may be NULL; its
+ * progress callback may cancel.  out is written only on success.
+ * NB_ERR_INVALID for a rectangle not inside the detector or empty;
+ * NB_ERR_NOMEM; NB_ERR_CANCELLED.
+ */
+NB_WARN_UNUSED nb_status nb_render_region(const nb_experiment *exp, int f0, int s0, int width,
+                                          int height, float *out, const nb_log *log, nb_error *err);
+
+/*
+ * Render the pixels index[0..n-1] (each s * fpixels + f; repeats and any
+ * order allowed) into out[0..n-1], with exactly the values nb_simulate
+ * gives them.  Errors as nb_render_region (an index outside the detector is
+ * NB_ERR_INVALID, naming it).  out is written only on success.
+ */
+NB_WARN_UNUSED nb_status nb_render_pixels(const nb_experiment *exp, const size_t *index, size_t n,
+                                          float *out, const nb_log *log, nb_error *err);
 
 /* ---------------------------------------------------------------- outputs */
 
@@ -434,6 +503,10 @@ NB_WARN_UNUSED nb_status nb_smv_read(const char *path, nb_smv_frame *frame, nb_e
 /* Value of the last "KEY=" in the header; returns 0 if the key is absent. */
 int nb_smv_value(const nb_smv_frame *frame, const char *key, double *value);
 void nb_smv_frame_free(nb_smv_frame *frame);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@ const char *nb_strerror(nb_status status)
     case NB_ERR_INVALID: return "invalid value";
     case NB_ERR_RANGE: return "size out of range";
     case NB_ERR_USAGE: return "missing required input";
+    case NB_ERR_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }
