@@ -69,11 +69,19 @@ void app_note_cell(const app_options *o)
            n < 3 ? " (edges equal to a" : "", n < 3 ? ", angles 90 degrees)" : " = 90 degrees");
 }
 
+/* A number the configuration holds, or NaN when it is derived at set-up. */
+static double param(const app_options *o, const char *name)
+{
+    double v;
+    nb_error err;
+    return nb_param_get(o->cfg, name, &v, &err) == NB_OK ? v : NAN;
+}
+
 void app_warn_units(const app_options *o)
 {
     const char *energy = app_flag_value(o, "-energy");
-    const double lambda_A = o->cfg.lambda0_m * 1e10;
-    const int by_energy = energy && (12398.42 / atof(energy)) / 1.0e10 == o->cfg.lambda0_m;
+    const double lambda_A = param(o, "lambda_A");
+    const int by_energy = energy && param(o, "energy_eV") == atof(energy);
     if (by_energy && atof(energy) < LOW_ENERGY_EV)
         warn("-energy %s is in eV: a wavelength of %.4g A (for 12.4 keV x-rays give -energy 12400)",
              energy, lambda_A);
@@ -117,11 +125,13 @@ static void warn_detector(const nb_info *in)
 
 static void warn_cache(const app_options *o, const nb_info *in)
 {
-    if (!in->hkl_from_fdump)
+    const char *fdump = NULL;
+    nb_error err;
+    if (!in->hkl_from_fdump || nb_param_get_string(o->cfg, "fdump_path", &fdump, &err) != NB_OK || !fdump)
         return;
     warn("structure factors come from %s, the cache an earlier run left here, not from -default_F %g; "
          "give -hkl, or remove %s to use -default_F alone",
-         o->cfg.fdump_path, o->cfg.default_F, o->cfg.fdump_path);
+         fdump, param(o, "default_F"), fdump);
 }
 
 /* The pivot a convention imposes, or -1 for the custom convention. */
@@ -195,11 +205,11 @@ static void warn_twotheta(const nb_info *in, const char *conv)
 static void warn_distance(const app_options *o, const nb_info *in)
 {
     const char *d = app_flag_value(o, "-distance");
-    if (!d || nb_is_unset(o->cfg.close_distance_m) || fabs(atof(d) * 1e-3 - in->distance_m) <= 1e-9)
+    if (!d || !nb_param_is_set(o->cfg, "close_distance_mm") || fabs(atof(d) * 1e-3 - in->distance_m) <= 1e-9)
         return;
     warn("-distance %s is not used: the close distance %g mm %s decides, as in nanoBragg; the "
          "distance along the beam is %g mm",
-         d, o->cfg.close_distance_m * 1e3,
+         d, param(o, "close_distance_mm"),
          app_flag_value(o, "-close_distance") ? "(-close_distance)" : "(CLOSE_DISTANCE of the -img/-mask header)",
          in->distance_m * 1e3);
 }

@@ -1,9 +1,11 @@
 /*
  * flags.c - the one flag table of the nanobragg program.  Every flag of
- * nanoBragg, with its aliases, is one row: its arguments, where the value goes,
- * the unit conversion, the allowed range and its help line.  Names match
- * exactly (nanoBragg matched substrings, so that e.g. -twotheta_axis also
- * reset -twotheta); numbers are parsed completely and checked.
+ * nanoBragg, with its aliases, is one row: its arguments, the library
+ * parameter (include/nanobragg.h, nb_param_*) or program option it sets, and
+ * its help line.  Ranges, units and defaults are the library's: a value out
+ * of range is refused by the library's check, whose message the program
+ * prints.  Names match exactly (nanoBragg matched substrings, so that e.g.
+ * -twotheta_axis also reset -twotheta); numbers are parsed completely.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,12 +24,15 @@
 #define BIG 1e300
 
 typedef enum {
-    F_SET,     /* switch: int field = (int)scale */
-    F_REAL,    /* double field = value * scale */
-    F_INT,     /* int field = value */
-    F_NREAL,   /* double field = (integer) value: unit-cell counts */
-    F_VEC3,    /* double[3] field = three values */
-    F_PATH,    /* const char * field = argument */
+    F_SET,     /* program switch: int field = (int)scale */
+    F_REAL,    /* program number: double field = value */
+    F_PATH,    /* program file: const char * field = argument */
+    P_SET,     /* library parameter = scale (a switch) */
+    P_WORD,    /* library parameter = word (a switch for a choice) */
+    P_REAL,    /* library parameter = the number given */
+    P_INT,     /* library parameter = the whole number given */
+    P_VEC,     /* library parameter = the three numbers given */
+    P_PATH,    /* library parameter = the file name given */
     F_SPECIAL  /* handled by the row's function */
 } flag_kind;
 
@@ -69,16 +74,43 @@ struct flag {
     const char *units;
     const char *help;
     flag_fn fn;
-    int topic; /* section of -h */
+    int topic;         /* section of -h */
+    const char *param; /* the library parameter P_* rows set */
+    const char *word;  /* the value of a P_WORD row */
 };
 
-#define CFG(field) offsetof(app_options, cfg.field)
 #define OPT(field) offsetof(app_options, field)
 
 static int fail(const flag *f, const char *what, const char *value)
 {
     fprintf(stderr, "nanobragg: error: %s %s%s%s\n", f->name, what, value ? ": " : "", value ? value : "");
     return 2;
+}
+
+/* Report a value the library refused (its message names the parameter). */
+static int refused(const flag *f, char **args, int used, const nb_error *err)
+{
+    fprintf(stderr, "nanobragg: error: %s", f->name);
+    for (int i = 0; i < used; ++i)
+        fprintf(stderr, " %s", args[i]);
+    fprintf(stderr, ": %s\n", err->msg);
+    return 2;
+}
+
+/* Set parameter name of o's configuration to v[0..n-1]: 0, or 2 after
+   printing the library's reason. */
+static int set_param(app_options *o, const flag *f, const char *name, const double *v, size_t n, char **args,
+                     int used)
+{
+    nb_error err;
+    nb_status st = n == 1 ? nb_param_set(o->cfg, name, v[0], &err) : nb_param_set_array(o->cfg, name, v, n, &err);
+    return st == NB_OK ? 0 : refused(f, args, used, &err);
+}
+
+static int set_word(app_options *o, const flag *f, const char *name, const char *word, char **args, int used)
+{
+    nb_error err;
+    return nb_param_set_string(o->cfg, name, word, &err) == NB_OK ? 0 : refused(f, args, used, &err);
 }
 
 static int parse_real(const char *s, double *v)
@@ -122,7 +154,7 @@ static int numbers(const flag *f, char **args, int avail, int n, double *v)
             snprintf(msg, sizeof msg, "expects a number, got '%s'", args[i]);
             return fail(f, msg, NULL);
         }
-        if (v[i] < f->min || v[i] > f->max) {
+        if (f->kind == F_REAL && (v[i] < f->min || v[i] > f->max)) {
             describe_range(f, range, sizeof range);
             snprintf(msg, sizeof msg, "value %s is out of range (expected %s)", args[i], range);
             return fail(f, msg, NULL);
@@ -140,7 +172,7 @@ static int integer(const flag *f, char **args, int avail, long *v)
         snprintf(msg, sizeof msg, "expects an integer, got '%s'", args[0]);
         return fail(f, msg, NULL);
     }
-    if (*v < f->min || *v > f->max) {
+    if (f->kind == F_SPECIAL && f->max > f->min && (*v < f->min || *v > f->max)) {
         snprintf(msg, sizeof msg, "value %s is out of range (expected %g to %g)", args[0], f->min, f->max);
         return fail(f, msg, NULL);
     }
@@ -152,15 +184,32 @@ static int *ifield(app_options *o, const flag *f) { return (int *)((char *)o + f
 
 /* ---------------------------------------------------------------- specials */
 
-static int fn_N(app_options *o, const flag *f, char **args, int avail, int *used)
+/* A flag taking one number for a library parameter of its own name. */
+static int one_number(app_options *o, const flag *f, const char *param, char **args, int avail, int *used)
+{
+    double v;
+    int rc = numbers(f, args, avail, 1, &v);
+    if (rc)
+        return rc;
+    *used = 1;
+    return set_param(o, f, param, &v, 1, args, 1);
+}
+
+static int one_integer(app_options *o, const flag *f, const char *param, char **args, int avail, int *used)
 {
     long n;
+    double v;
     int rc = integer(f, args, avail, &n);
     if (rc)
         return rc;
-    o->cfg.Na = o->cfg.Nb = o->cfg.Nc = (double)n;
+    v = (double)n;
     *used = 1;
-    return 0;
+    return set_param(o, f, param, &v, 1, args, 1);
+}
+
+static int fn_N(app_options *o, const flag *f, char **args, int avail, int *used)
+{
+    return one_integer(o, f, "N", args, avail, used);
 }
 
 /* -cell a [b c alpha beta gamma]: as many numbers as follow, up to six. */
@@ -172,17 +221,9 @@ static int fn_cell(app_options *o, const flag *f, char **args, int avail, int *u
         ++n;
     if (n == 0)
         return fail(f, "needs the cell: a b c alpha beta gamma (Angstrom, degrees)", NULL);
-    for (int i = 0; i < n; ++i)
-        if (!(v[i] > 0.0) || (i >= 3 && v[i] >= 180.0))
-            return fail(f, "has an impossible value", args[i]);
-    o->cfg.user_cell = 1;
     o->cell_values = n;
-    for (int i = 0; i < 3; ++i) {
-        o->cfg.cell_A[i] = v[i];
-        o->cfg.cell_rad[i] = v[i + 3] / RTD;
-    }
     *used = n;
-    return 0;
+    return set_param(o, f, "cell", v, (size_t)n, args, n);
 }
 
 static int fn_misset(app_options *o, const flag *f, char **args, int avail, int *used)
@@ -190,96 +231,55 @@ static int fn_misset(app_options *o, const flag *f, char **args, int avail, int 
     double v[3];
     int rc;
     if (avail >= 1 && strcmp(args[0], "random") == 0) {
-        o->cfg.misset_mode = -1;
         *used = 1;
-        return 0;
+        v[0] = 1;
+        return set_param(o, f, "misset_random", v, 1, args, 1);
     }
     rc = numbers(f, args, avail, 3, v);
     if (rc)
         return rc;
-    o->cfg.misset_mode = 1;
-    for (int i = 0; i < 3; ++i)
-        o->cfg.misset_rad[i] = v[i] / RTD;
     *used = 3;
-    return 0;
+    return set_param(o, f, "misset_deg", v, 3, args, 3);
 }
 
 static int fn_sample_size(app_options *o, const flag *f, char **args, int avail, int *used)
 {
-    double v;
-    int rc = numbers(f, args, avail, 1, &v);
-    if (rc)
-        return rc;
-    o->cfg.sample_x_m = o->cfg.sample_y_m = o->cfg.sample_z_m = v / 1000;
-    *used = 1;
-    return 0;
+    return one_number(o, f, "xtalsize_mm", args, avail, used);
 }
 
 static int fn_detsize(app_options *o, const flag *f, char **args, int avail, int *used)
 {
-    double v;
-    int rc = numbers(f, args, avail, 1, &v);
-    if (rc)
-        return rc;
-    o->cfg.detsize_f_m = o->cfg.detsize_s_m = v / 1000.0;
-    *used = 1;
-    return 0;
+    return one_number(o, f, "detsize_mm", args, avail, used);
 }
 
 static int fn_detpixels(app_options *o, const flag *f, char **args, int avail, int *used)
 {
-    long n;
-    int rc = integer(f, args, avail, &n);
-    if (rc)
-        return rc;
-    o->cfg.fpixels = o->cfg.spixels = (int)n;
-    *used = 1;
-    return 0;
+    return one_integer(o, f, "detpixels", args, avail, used);
 }
 
 static int fn_divergence(app_options *o, const flag *f, char **args, int avail, int *used)
 {
-    double v;
-    int rc = numbers(f, args, avail, 1, &v);
-    if (rc)
-        return rc;
-    o->cfg.hdivrange_rad = o->cfg.vdivrange_rad = v / 1000.0;
-    *used = 1;
-    return 0;
+    return one_number(o, f, "divergence_mrad", args, avail, used);
 }
 
 static int fn_divsteps(app_options *o, const flag *f, char **args, int avail, int *used)
 {
-    long n;
-    int rc = integer(f, args, avail, &n);
-    if (rc)
-        return rc;
-    o->cfg.hdivsteps = o->cfg.vdivsteps = (int)n;
-    *used = 1;
-    return 0;
+    return one_integer(o, f, "divsteps", args, avail, used);
 }
 
-/* -detector_abs <um>|inf|0: attenuation depth; inf or 0 turn absorption off. */
+/* -detector_abs <um>|inf|0: attenuation depth; inf or 0 turn absorption
+   off and make the sensor thin, as in nanoBragg. */
 static int fn_detector_abs(app_options *o, const flag *f, char **args, int avail, int *used)
 {
-    double v;
+    double v = 0.0;
     int rc;
-    if (avail >= 1 && strcmp(args[0], "inf") == 0) {
-        o->cfg.detector_thick_m = 0.0;
-        o->cfg.detector_mu = 0.0;
-        *used = 1;
-        return 0;
-    }
-    rc = numbers(f, args, avail, 1, &v);
-    if (rc)
+    if (!(avail >= 1 && strcmp(args[0], "inf") == 0) && (rc = numbers(f, args, avail, 1, &v)) != 0)
         return rc;
-    if (v == 0.0) {
-        o->cfg.detector_thick_m = 0.0;
-        o->cfg.detector_mu = 0.0;
-    } else {
-        o->cfg.detector_mu = 1.0 / (v * 1e-6);
-    }
     *used = 1;
+    if ((rc = set_param(o, f, "detector_abs_um", &v, 1, args, 1)) != 0)
+        return rc;
+    if (v == 0.0)
+        return set_param(o, f, "detector_thick_um", &v, 1, args, 1);
     return 0;
 }
 
@@ -287,29 +287,26 @@ static int fn_pivot(app_options *o, const flag *f, char **args, int avail, int *
 {
     if (avail < 1)
         return fail(f, "needs a value", "beam|sample");
-    if (strcmp(args[0], "sample") == 0)
-        o->cfg.pivot = NB_PIVOT_SAMPLE;
-    else if (strcmp(args[0], "beam") == 0)
-        o->cfg.pivot = NB_PIVOT_BEAM;
-    else
+    if (strcmp(args[0], "sample") != 0 && strcmp(args[0], "beam") != 0)
         return fail(f, "expects beam or sample, got", args[0]);
     *used = 1;
-    return 0;
+    return set_word(o, f, "pivot", args[0], args, 1);
 }
 
 static int fn_roi(app_options *o, const flag *f, char **args, int avail, int *used)
 {
+    double v[4];
     if (avail < 4)
         return fail(f, "needs 4 values", f->args);
     for (int i = 0; i < 4; ++i) {
-        long v;
-        int rc = integer(f, args + i, avail - i, &v);
+        long n;
+        int rc = integer(f, args + i, avail - i, &n);
         if (rc)
             return rc;
-        o->cfg.roi[i] = (int)v;
+        v[i] = (double)n;
     }
     *used = 4;
-    return 0;
+    return set_param(o, f, "roi", v, 4, args, 4);
 }
 
 static int fn_two_ints(app_options *o, const flag *f, char **args, int avail, int *used)
@@ -331,28 +328,20 @@ static int fn_two_ints(app_options *o, const flag *f, char **args, int avail, in
 
 static int fn_energy(app_options *o, const flag *f, char **args, int avail, int *used)
 {
-    double v;
-    int rc = numbers(f, args, avail, 1, &v);
-    if (rc)
-        return rc;
-    o->cfg.lambda0_m = (12398.42 / v) / 1.0e10;
-    *used = 1;
-    return 0;
+    return one_number(o, f, "energy_eV", args, avail, used);
 }
 
-/* Seeds are stored negated, as nanoBragg does. */
+/* -seed is the program's (noise); the crystal's seeds are the library's,
+   which keeps them negated as nanoBragg does. */
 static int fn_seed(app_options *o, const flag *f, char **args, int avail, int *used)
 {
     long v;
-    int rc = integer(f, args, avail, &v);
-    if (rc)
+    int rc;
+    if (strcmp(f->name, "-seed") != 0)
+        return one_integer(o, f, f->name + 1, args, avail, used);
+    if ((rc = integer(f, args, avail, &v)) != 0)
         return rc;
-    if (strcmp(f->name, "-seed") == 0)
-        o->seed = -v;
-    else if (strcmp(f->name, "-mosaic_seed") == 0)
-        o->cfg.mosaic_seed = -v;
-    else
-        o->cfg.misset_seed = -v;
+    o->seed = -v;
     *used = 1;
     return 0;
 }
@@ -361,28 +350,19 @@ static int fn_precision(app_options *o, const flag *f, char **args, int avail, i
 {
     if (avail < 1)
         return fail(f, "needs a value", "single|double");
-    if (strcmp(args[0], "single") == 0)
-        o->cfg.precision = NB_PRECISION_SINGLE;
-    else if (strcmp(args[0], "double") == 0)
-        o->cfg.precision = NB_PRECISION_DOUBLE;
-    else
+    if (strcmp(args[0], "single") != 0 && strcmp(args[0], "double") != 0)
         return fail(f, "expects single or double, got", args[0]);
     *used = 1;
-    return 0;
+    return set_word(o, f, "precision", args[0], args, 1);
 }
 
 /* -polar sets the Kahn factor and turns polarization back on (a later
    -nopolar turns it off again): the last of the two wins, as in nanoBragg. */
 static int fn_polar(app_options *o, const flag *f, char **args, int avail, int *used)
 {
-    double v;
-    int rc = numbers(f, args, avail, 1, &v);
-    if (rc)
-        return rc;
-    o->cfg.polarization = v;
-    o->cfg.nopolar = 0;
-    *used = 1;
-    return 0;
+    const double off = 0.0;
+    int rc = one_number(o, f, "polarization", args, avail, used);
+    return rc ? rc : set_param(o, f, "nopolar", &off, 1, args, 1);
 }
 
 /* Spellings found in nanoBragg's examples and README that it silently
@@ -418,14 +398,18 @@ static int fn_ignored(app_options *o, const flag *f, char **args, int avail, int
 
 /* ---------------------------------------------------------------- the table */
 
-#define SW(n, off, val, eff, help, t) {n, F_SET, off, val, 0, 0, eff, "", NULL, help, NULL, t}
-#define REAL(n, off, scale, lo, hi, eff, units, help, t) {n, F_REAL, off, scale, lo, hi, eff, "<" units ">", units, help, NULL, t}
-#define FACTOR(n, off, lo, hi, eff, arg, help, t) {n, F_REAL, off, 1, lo, hi, eff, "<" arg ">", NULL, help, NULL, t}
-#define INT(n, off, lo, hi, help, t) {n, F_INT, off, 1, lo, hi, 0, "<int>", NULL, help, NULL, t}
-#define NCELL(n, off, help, t) {n, F_NREAL, off, 1, 0, 1e6, 0, "<int>", NULL, help, NULL, t}
-#define VEC(n, off, eff, help, t) {n, F_VEC3, off, 1, -BIG, BIG, eff, "<x y z>", NULL, help, NULL, t}
-#define PATH(n, off, eff, help, t) {n, F_PATH, off, 0, 0, 0, eff, "<file>", NULL, help, NULL, t}
-#define SPEC(n, fn, lo, hi, args, units, help, t) {n, F_SPECIAL, 0, 1, lo, hi, 0, args, units, help, fn, t}
+#define SW(n, off, val, eff, help, t) {n, F_SET, off, val, 0, 0, eff, "", NULL, help, NULL, t, NULL, NULL}
+#define REAL(n, off, scale, lo, hi, eff, units, help, t) {n, F_REAL, off, scale, lo, hi, eff, "<" units ">", units, help, NULL, t, NULL, NULL}
+#define FACTOR(n, off, lo, hi, eff, arg, help, t) {n, F_REAL, off, 1, lo, hi, eff, "<" arg ">", NULL, help, NULL, t, NULL, NULL}
+#define PATH(n, off, eff, help, t) {n, F_PATH, off, 0, 0, 0, eff, "<file>", NULL, help, NULL, t, NULL, NULL}
+#define SPEC(n, fn, lo, hi, args, units, help, t) {n, F_SPECIAL, 0, 1, lo, hi, 0, args, units, help, fn, t, NULL, NULL}
+#define PSW(n, prm, val, eff, help, t) {n, P_SET, 0, val, 0, 0, eff, "", NULL, help, NULL, t, prm, NULL}
+#define PWORD(n, prm, word, eff, help, t) {n, P_WORD, 0, 0, 0, 0, eff, "", NULL, help, NULL, t, prm, word}
+#define PREAL(n, prm, eff, units, help, t) {n, P_REAL, 0, 1, 0, 0, eff, "<" units ">", units, help, NULL, t, prm, NULL}
+#define PFACTOR(n, prm, eff, arg, help, t) {n, P_REAL, 0, 1, 0, 0, eff, "<" arg ">", NULL, help, NULL, t, prm, NULL}
+#define PINT(n, prm, help, t) {n, P_INT, 0, 1, 0, 0, 0, "<int>", NULL, help, NULL, t, prm, NULL}
+#define PVEC(n, prm, eff, help, t) {n, P_VEC, 0, 1, 0, 0, eff, "<x y z>", NULL, help, NULL, t, prm, NULL}
+#define PPATH(n, prm, eff, help, t) {n, P_PATH, 0, 0, 0, 0, eff, "<file>", NULL, help, NULL, t, prm, NULL}
 
 /* Sorted by name (strcmp order) for bsearch; checked at start-up. */
 static const flag FLAGS[] = {
@@ -434,162 +418,162 @@ static const flag FLAGS[] = {
     SPEC("-4stol", fn_ignored, 0, 0, "<file>", NULL, "S(4 stol) table (read but unused, as in nanoBragg)", T_COMPAT),
     SPEC("-MW", fn_ignored, 0, 0, "<g/mol>", NULL, "molecular weight (unused, as in nanoBragg)", T_COMPAT),
     SPEC("-N", fn_N, 0, 1000000, "<int>", NULL, "unit cells along a, b and c", T_CRYSTAL),
-    NCELL("-Na", CFG(Na), "unit cells along a", T_CRYSTAL),
-    NCELL("-Nb", CFG(Nb), "unit cells along b", T_CRYSTAL),
-    NCELL("-Nc", CFG(Nc), "unit cells along c", T_CRYSTAL),
-    REAL("-ORGX", CFG(ORGX), 1, -BIG, BIG, E_PIVOT_SAMPLE, "pixels", "XDS-convention beam centre, fast axis (pivot: sample)", T_DETECTOR),
-    REAL("-ORGY", CFG(ORGY), 1, -BIG, BIG, E_PIVOT_SAMPLE, "pixels", "XDS-convention beam centre, slow axis (pivot: sample)", T_DETECTOR),
+    PINT("-Na", "Na", "unit cells along a", T_CRYSTAL),
+    PINT("-Nb", "Nb", "unit cells along b", T_CRYSTAL),
+    PINT("-Nc", "Nc", "unit cells along c", T_CRYSTAL),
+    PREAL("-ORGX", "ORGX", E_PIVOT_SAMPLE, "pixels", "XDS-convention beam centre, fast axis (pivot: sample)", T_DETECTOR),
+    PREAL("-ORGY", "ORGY", E_PIVOT_SAMPLE, "pixels", "XDS-convention beam centre, slow axis (pivot: sample)", T_DETECTOR),
     SPEC("-Q", fn_ignored, 0, 0, "<file>", NULL, "S(Q) table (read but unused, as in nanoBragg)", T_COMPAT),
-    REAL("-Xbeam", CFG(Xbeam_m), 1e-3, -BIG, BIG, E_PIVOT_BEAM, "mm", "direct-beam position, convention's X (pivot: beam)", T_DETECTOR),
-    REAL("-Xclose", CFG(Xclose_m), 1e-3, -BIG, BIG, E_PIVOT_SAMPLE, "mm", "near point on the detector, X (pivot: sample)", T_DETECTOR),
-    REAL("-Ybeam", CFG(Ybeam_m), 1e-3, -BIG, BIG, E_PIVOT_BEAM, "mm", "direct-beam position, convention's Y (pivot: beam)", T_DETECTOR),
-    REAL("-Yclose", CFG(Yclose_m), 1e-3, -BIG, BIG, E_PIVOT_SAMPLE, "mm", "near point on the detector, Y (pivot: sample)", T_DETECTOR),
+    PREAL("-Xbeam", "Xbeam_mm", E_PIVOT_BEAM, "mm", "direct-beam position, convention's X (pivot: beam)", T_DETECTOR),
+    PREAL("-Xclose", "Xclose_mm", E_PIVOT_SAMPLE, "mm", "near point on the detector, X (pivot: sample)", T_DETECTOR),
+    PREAL("-Ybeam", "Ybeam_mm", E_PIVOT_BEAM, "mm", "direct-beam position, convention's Y (pivot: beam)", T_DETECTOR),
+    PREAL("-Yclose", "Yclose_mm", E_PIVOT_SAMPLE, "mm", "near point on the detector, Y (pivot: sample)", T_DETECTOR),
     REAL("-adc", OPT(adc), 1, -BIG, BIG, 0, "counts", "offset added to SMV pixels (default 40)", T_NOISE),
-    SW("-adxv", CFG(convention), NB_CONV_ADXV, E_PIVOT_BEAM, "ADXV beam-centre convention", T_DETECTOR),
-    VEC("-beam_vector", CFG(beam_vector), E_CUSTOM, "direction of the x-ray beam (custom convention)", T_BEAM),
-    REAL("-beamsize", CFG(beamsize_m), 1e-3, 0, BIG, 0, "mm", "beam size, with -flux and -exposure (default 0.1)", T_BEAM),
-    SW("-binary_spots", CFG(shape), NB_SHAPE_TOPHAT, 0, "same as -tophat_spots", T_CRYSTAL),
+    PWORD("-adxv", "convention", "adxv", E_PIVOT_BEAM, "ADXV beam-centre convention", T_DETECTOR),
+    PVEC("-beam_vector", "beam_vector", E_CUSTOM, "direction of the x-ray beam (custom convention)", T_BEAM),
+    PREAL("-beamsize", "beamsize_mm", 0, "mm", "beam size, with -flux and -exposure (default 0.1)", T_BEAM),
+    PWORD("-binary_spots", "shape", "tophat", 0, "same as -tophat_spots", T_CRYSTAL),
     SPEC("-cell", fn_cell, 0, 0, "<a b c al be ga>", "A, deg", "unit cell (Angstrom and degrees)", T_CRYSTAL),
-    REAL("-close_distance", CFG(close_distance_m), 1e-3, -BIG, BIG, E_PIVOT_SAMPLE, "mm", "sample to detector plane along its normal (pivot: sample)", T_DETECTOR),
+    PREAL("-close_distance", "close_distance_mm", E_PIVOT_SAMPLE, "mm", "sample to detector plane along its normal (pivot: sample)", T_DETECTOR),
     SW("-coherent", OPT(coherent), 1, 0, "accepted for compatibility (no effect, as in nanoBragg)", T_COMPAT),
-    SW("-curved_det", CFG(curved_detector), 1, 0, "spherical detector: all pixels at the same distance", T_DETECTOR),
-    REAL("-default_F", CFG(default_F), 1, -BIG, BIG, 0, "electrons", "structure factor of reflections not in -hkl (default 0)", T_SF),
+    PSW("-curved_det", "curved_detector", 1, 0, "spherical detector: all pixels at the same distance", T_DETECTOR),
+    PREAL("-default_F", "default_F", 0, "electrons", "structure factor of reflections not in -hkl (default 0)", T_SF),
     SPEC("-density", fn_ignored, 0, 0, "<g/cm^3>", NULL, "sample density (unused, as in nanoBragg)", T_COMPAT),
-    SW("-denzo", CFG(convention), NB_CONV_DENZO, E_PIVOT_BEAM, "DENZO beam-centre convention", T_DETECTOR),
+    PWORD("-denzo", "convention", "denzo", E_PIVOT_BEAM, "DENZO beam-centre convention", T_DETECTOR),
     SPEC("-detector_abs", fn_detector_abs, 0, BIG, "<um>|inf", "um", "sensor attenuation depth (inf or 0: no absorption)", T_DETECTOR),
     SPEC("-detector_absorb", fn_detector_abs, 0, BIG, "<um>|inf", "um", "same as -detector_abs", T_DETECTOR),
     SPEC("-detector_absorption", fn_detector_abs, 0, BIG, "<um>|inf", "um", "same as -detector_abs", T_DETECTOR),
-    REAL("-detector_rotx", CFG(detector_rot_rad[0]), 1 / RTD, -BIG, BIG, 0, "deg", "detector rotation about x", T_DETECTOR),
-    REAL("-detector_roty", CFG(detector_rot_rad[1]), 1 / RTD, -BIG, BIG, 0, "deg", "detector rotation about y", T_DETECTOR),
-    REAL("-detector_rotz", CFG(detector_rot_rad[2]), 1 / RTD, -BIG, BIG, 0, "deg", "detector rotation about z", T_DETECTOR),
-    REAL("-detector_thick", CFG(detector_thick_m), 1e-6, 0, BIG, 0, "um", "sensor thickness", T_DETECTOR),
-    INT("-detector_thicksteps", CFG(detector_thicksteps), 0, 10000, "sensor layers (default 1)", T_DETECTOR),
+    PREAL("-detector_rotx", "detector_rotx_deg", 0, "deg", "detector rotation about x", T_DETECTOR),
+    PREAL("-detector_roty", "detector_roty_deg", 0, "deg", "detector rotation about y", T_DETECTOR),
+    PREAL("-detector_rotz", "detector_rotz_deg", 0, "deg", "detector rotation about z", T_DETECTOR),
+    PREAL("-detector_thick", "detector_thick_um", 0, "um", "sensor thickness", T_DETECTOR),
+    PINT("-detector_thicksteps", "detector_thicksteps", "sensor layers (default 1)", T_DETECTOR),
     SPEC("-detpixels", fn_detpixels, 1, 1000000, "<int>", NULL, "square detector size in pixels", T_DETECTOR),
-    INT("-detpixels_f", CFG(fpixels), 1, 1000000, "fast-axis pixels", T_DETECTOR),
-    INT("-detpixels_s", CFG(spixels), 1, 1000000, "slow-axis pixels", T_DETECTOR),
-    INT("-detpixels_x", CFG(fpixels), 1, 1000000, "same as -detpixels_f", T_DETECTOR),
-    INT("-detpixels_y", CFG(spixels), 1, 1000000, "same as -detpixels_s", T_DETECTOR),
+    PINT("-detpixels_f", "fpixels", "fast-axis pixels", T_DETECTOR),
+    PINT("-detpixels_s", "spixels", "slow-axis pixels", T_DETECTOR),
+    PINT("-detpixels_x", "fpixels", "same as -detpixels_f", T_DETECTOR),
+    PINT("-detpixels_y", "spixels", "same as -detpixels_s", T_DETECTOR),
     SPEC("-detsize", fn_detsize, POS, BIG, "<mm>", "mm", "square detector size", T_DETECTOR),
-    REAL("-detsize_f", CFG(detsize_f_m), 1e-3, POS, BIG, 0, "mm", "detector size along the fast axis", T_DETECTOR),
-    REAL("-detsize_s", CFG(detsize_s_m), 1e-3, POS, BIG, 0, "mm", "detector size along the slow axis", T_DETECTOR),
-    SW("-dials", CFG(convention), NB_CONV_DIALS, E_PIVOT_BEAM, "DIALS convention", T_DETECTOR),
-    REAL("-dispersion", CFG(dispersion), 0.01, 0, 1000, 0, "percent", "spectral width delta-lambda/lambda", T_BEAM),
+    PREAL("-detsize_f", "detsize_f_mm", 0, "mm", "detector size along the fast axis", T_DETECTOR),
+    PREAL("-detsize_s", "detsize_s_mm", 0, "mm", "detector size along the slow axis", T_DETECTOR),
+    PWORD("-dials", "convention", "dials", E_PIVOT_BEAM, "DIALS convention", T_DETECTOR),
+    PREAL("-dispersion", "dispersion_percent", 0, "percent", "spectral width delta-lambda/lambda", T_BEAM),
     SPEC("-dispstep", fn_ignored_hint, 0, 0, "<int>", NULL, "no effect, as in nanoBragg (see -dispsteps)", T_COMPAT),
-    INT("-dispsteps", CFG(dispsteps), 0, 1000000, "wavelengths across the dispersion", T_BEAM),
-    REAL("-distance", CFG(distance_m), 1e-3, POS, BIG, E_PIVOT_BEAM, "mm", "sample to detector centre (pivot: beam)", T_DETECTOR),
+    PINT("-dispsteps", "dispsteps", "wavelengths across the dispersion", T_BEAM),
+    PREAL("-distance", "distance_mm", E_PIVOT_BEAM, "mm", "sample to detector centre (pivot: beam)", T_DETECTOR),
     SPEC("-divergence", fn_divergence, 0, BIG, "<mrad>", "mrad", "horizontal and vertical divergence range", T_BEAM),
     SPEC("-divsteps", fn_divsteps, 0, 100000, "<int>", NULL, "divergence steps, both directions", T_BEAM),
-    REAL("-dmin", CFG(dmin_m), 1e-10, 0, BIG, 0, "A", "skip scattering beyond this resolution", T_SAMPLING),
+    PREAL("-dmin", "dmin_A", 0, "A", "skip scattering beyond this resolution", T_SAMPLING),
     SPEC("-dump_pixel", fn_two_ints, -1, 2147483647, "<s f>", NULL, "accepted for compatibility (no effect)", T_COMPAT),
     SPEC("-energy", fn_energy, POS, BIG, "<eV>", "eV", "x-ray photon energy (alternative to -lambda)", T_BEAM),
-    REAL("-exposure", CFG(exposure_s), 1, 0, BIG, 0, "s", "exposure time, with -flux and -beamsize (default 1)", T_BEAM),
-    VEC("-fdet_vector", CFG(fdet_vector), E_CUSTOM, "fast-axis direction of the detector (custom convention)", T_DETECTOR),
+    PREAL("-exposure", "exposure_s", 0, "s", "exposure time, with -flux and -beamsize (default 1)", T_BEAM),
+    PVEC("-fdet_vector", "fdet_vector", E_CUSTOM, "fast-axis direction of the detector (custom convention)", T_DETECTOR),
     PATH("-floatfile", OPT(float_path), 0, "raw 4-byte float image output (default floatimage.bin)", T_OUTPUTS),
     PATH("-floatimage", OPT(float_path), 0, "same as -floatfile", T_OUTPUTS),
-    REAL("-fluence", CFG(fluence), 1, 0, BIG, 0, "photons/m^2", "integrated incident fluence", T_BEAM),
-    REAL("-flux", CFG(flux), 1, 0, BIG, 0, "photons/s", "incident flux, with -exposure and -beamsize", T_BEAM),
-    FACTOR("-fudge", CFG(fudge), 0, BIG, 0, "factor", "spot-shape scale factor", T_CRYSTAL),
-    SW("-gauss_xtal", CFG(shape), NB_SHAPE_GAUSS, 0, "Gaussian spots", T_CRYSTAL),
+    PREAL("-fluence", "fluence", 0, "photons/m^2", "integrated incident fluence", T_BEAM),
+    PREAL("-flux", "flux", 0, "photons/s", "incident flux, with -exposure and -beamsize", T_BEAM),
+    PFACTOR("-fudge", "fudge", 0, "factor", "spot-shape scale factor", T_CRYSTAL),
+    PWORD("-gauss_xtal", "shape", "gauss", 0, "Gaussian spots", T_CRYSTAL),
     SW("-h", OPT(show_help), 1, 0, "print this list and exit", T_PROGRAM),
     SPEC("-hdiv", fn_ignored_hint, 0, 0, "<mrad>", NULL, "no effect, as in nanoBragg (see -hdivrange)", T_COMPAT),
-    REAL("-hdivrange", CFG(hdivrange_rad), 1e-3, 0, BIG, 0, "mrad", "horizontal divergence range", T_BEAM),
-    REAL("-hdivstep", CFG(hdivstep_rad), 1e-3, 0, BIG, 0, "mrad", "horizontal divergence step", T_BEAM),
-    INT("-hdivsteps", CFG(hdivsteps), 0, 100000, "horizontal divergence steps", T_BEAM),
-    REAL("-height", CFG(sample_z_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_height", T_CRYSTAL),
-    PATH("-hkl", CFG(hkl_path), 0, "structure factors: text lines 'h k l F'", T_SF),
+    PREAL("-hdivrange", "hdivrange_mrad", 0, "mrad", "horizontal divergence range", T_BEAM),
+    PREAL("-hdivstep", "hdivstep_mrad", 0, "mrad", "horizontal divergence step", T_BEAM),
+    PINT("-hdivsteps", "hdivsteps", "horizontal divergence steps", T_BEAM),
+    PREAL("-height", "sample_z_mm", 0, "mm", "same as -sample_height", T_CRYSTAL),
+    PPATH("-hkl", "hkl_path", 0, "structure factors: text lines 'h k l F'", T_SF),
     PATH("-img", OPT(img_path), 0, "take detector geometry from an SMV header", T_DETECTOR),
-    SW("-interpolate", CFG(interpolate), NB_INTERP_ON, 0, "tricubic interpolation of F between reflections", T_SF),
+    PWORD("-interpolate", "interpolate", "on", 0, "tricubic interpolation of F between reflections", T_SF),
     PATH("-intfile", OPT(int_path), 0, "SMV image output, scaled (default intimage.img)", T_OUTPUTS),
     PATH("-intimage", OPT(int_path), 0, "same as -intfile", T_OUTPUTS),
-    REAL("-lambda", CFG(lambda0_m), 1e-10, POS, BIG, 0, "A", "x-ray wavelength", T_BEAM),
+    PREAL("-lambda", "lambda_A", 0, "A", "x-ray wavelength", T_BEAM),
     PATH("-mask", OPT(mask_path), 0, "SMV mask: zero pixels are skipped; geometry from its header", T_DETECTOR),
-    PATH("-mat", CFG(mat_path), 0, "MOSFLM orientation matrix (alternative to -cell)", T_CRYSTAL),
-    PATH("-matrix", CFG(mat_path), 0, "same as -mat", T_CRYSTAL),
+    PPATH("-mat", "mat_path", 0, "MOSFLM orientation matrix (alternative to -cell)", T_CRYSTAL),
+    PPATH("-matrix", "mat_path", 0, "same as -mat", T_CRYSTAL),
     SPEC("-misset", fn_misset, -BIG, BIG, "<rx ry rz>|random", "deg", "crystal rotation about x, y, z", T_CRYSTAL),
     SPEC("-misset_seed", fn_seed, -2147483647, 2147483647, "<int>", NULL, "seed of -misset random", T_CRYSTAL),
     SPEC("-molec", fn_ignored, 0, 0, "<g/mol>", NULL, "same as -MW", T_COMPAT),
-    REAL("-mosaic", CFG(mosaic_spread_rad), 1 / RTD, 0, BIG, 0, "deg", "isotropic mosaic spread", T_CRYSTAL),
-    INT("-mosaic_dom", CFG(mosaic_domains), 0, 100000000, "number of mosaic domains", T_CRYSTAL),
-    INT("-mosaic_domains", CFG(mosaic_domains), 0, 100000000, "same as -mosaic_dom", T_CRYSTAL),
+    PREAL("-mosaic", "mosaic_spread_deg", 0, "deg", "isotropic mosaic spread", T_CRYSTAL),
+    PINT("-mosaic_dom", "mosaic_domains", "number of mosaic domains", T_CRYSTAL),
+    PINT("-mosaic_domains", "mosaic_domains", "same as -mosaic_dom", T_CRYSTAL),
     SPEC("-mosaic_seed", fn_seed, -2147483647, 2147483647, "<int>", NULL, "seed of the mosaic domains", T_CRYSTAL),
-    REAL("-mosaic_spr", CFG(mosaic_spread_rad), 1 / RTD, 0, BIG, 0, "deg", "same as -mosaic", T_CRYSTAL),
-    REAL("-mosaic_spread", CFG(mosaic_spread_rad), 1 / RTD, 0, BIG, 0, "deg", "same as -mosaic", T_CRYSTAL),
-    REAL("-mosaici", CFG(mosaic_spread_rad), 1 / RTD, 0, BIG, 0, "deg", "same as -mosaic", T_CRYSTAL),
-    REAL("-mosaicity", CFG(mosaic_spread_rad), 1 / RTD, 0, BIG, 0, "deg", "same as -mosaic", T_CRYSTAL),
-    SW("-mosflm", CFG(convention), NB_CONV_MOSFLM, E_PIVOT_BEAM, "MOSFLM convention (default)", T_DETECTOR),
-    SW("-nointerpolate", CFG(interpolate), NB_INTERP_OFF, 0, "no interpolation of F", T_SF),
+    PREAL("-mosaic_spr", "mosaic_spread_deg", 0, "deg", "same as -mosaic", T_CRYSTAL),
+    PREAL("-mosaic_spread", "mosaic_spread_deg", 0, "deg", "same as -mosaic", T_CRYSTAL),
+    PREAL("-mosaici", "mosaic_spread_deg", 0, "deg", "same as -mosaic", T_CRYSTAL),
+    PREAL("-mosaicity", "mosaic_spread_deg", 0, "deg", "same as -mosaic", T_CRYSTAL),
+    PWORD("-mosflm", "convention", "mosflm", E_PIVOT_BEAM, "MOSFLM convention (default)", T_DETECTOR),
+    PWORD("-nointerpolate", "interpolate", "off", 0, "no interpolation of F", T_SF),
     PATH("-noisefile", OPT(noise_path), E_NOISE, "SMV image with Poisson noise (default noiseimage.img)", T_OUTPUTS),
     PATH("-noiseimage", OPT(noise_path), E_NOISE, "same as -noisefile", T_OUTPUTS),
     SW("-nonoise", OPT(write_noise), 0, 0, "do not write the noise image", T_NOISE),
     SW("-nopgm", OPT(write_pgm), 0, 0, "do not write the PGM image", T_OUTPUTS),
-    SW("-nopolar", CFG(nopolar), 1, 0, "no polarization correction", T_BEAM),
+    PSW("-nopolar", "nopolar", 1, 0, "no polarization correction", T_BEAM),
     SW("-noprogress", OPT(progress), 0, 0, "no progress meter", T_PROGRAM),
-    VEC("-odet_vector", CFG(odet_vector), E_CUSTOM, "detector normal (custom convention)", T_DETECTOR),
-    REAL("-osc", CFG(osc_rad), 1 / RTD, 0, BIG, 0, "deg", "oscillation range about the spindle", T_SAMPLING),
-    INT("-oversample", CFG(oversample), 0, 1000, "sub-pixels per pixel edge (default: auto)", T_SAMPLING),
-    SW("-oversample_omega", CFG(oversample_omega), 1, 0, "solid angle per sub-pixel", T_SAMPLING),
-    SW("-oversample_polar", CFG(oversample_polar), 1, 0, "polarization per sub-pixel", T_SAMPLING),
-    SW("-oversample_thick", CFG(oversample_thick), 1, 0, "absorption per sub-pixel", T_SAMPLING),
+    PVEC("-odet_vector", "odet_vector", E_CUSTOM, "detector normal (custom convention)", T_DETECTOR),
+    PREAL("-osc", "osc_deg", 0, "deg", "oscillation range about the spindle", T_SAMPLING),
+    PINT("-oversample", "oversample", "sub-pixels per pixel edge (default: auto)", T_SAMPLING),
+    PSW("-oversample_omega", "oversample_omega", 1, 0, "solid angle per sub-pixel", T_SAMPLING),
+    PSW("-oversample_polar", "oversample_polar", 1, 0, "polarization per sub-pixel", T_SAMPLING),
+    PSW("-oversample_thick", "oversample_thick", 1, 0, "absorption per sub-pixel", T_SAMPLING),
     PATH("-pgmfile", OPT(pgm_path), E_PGM, "8-bit PGM image output (default image.pgm)", T_OUTPUTS),
     PATH("-pgmimage", OPT(pgm_path), E_PGM, "same as -pgmfile", T_OUTPUTS),
     FACTOR("-pgmscale", OPT(pgm_scale), -BIG, BIG, E_PGM, "scale", "PGM grey levels per photon (default: 250/(5 rmsd))", T_OUTPUTS),
-    REAL("-phi", CFG(phi0_rad), 1 / RTD, -BIG, BIG, 0, "deg", "starting spindle angle", T_SAMPLING),
-    REAL("-phistep", CFG(phistep_rad), 1 / RTD, 0, BIG, 0, "deg", "spindle step", T_SAMPLING),
-    INT("-phisteps", CFG(phisteps), 0, 100000000, "spindle steps", T_SAMPLING),
+    PREAL("-phi", "phi_deg", 0, "deg", "starting spindle angle", T_SAMPLING),
+    PREAL("-phistep", "phistep_deg", 0, "deg", "spindle step", T_SAMPLING),
+    PINT("-phisteps", "phisteps", "spindle steps", T_SAMPLING),
     SPEC("-pivot", fn_pivot, 0, 0, "beam|sample", NULL, "detector rotation pivot (conventions other than custom impose theirs)", T_DETECTOR),
-    VEC("-pix0_vector", CFG(pix0_vector_m), E_CUSTOM | E_PIX0, "sample to first pixel (m; custom convention)", T_DETECTOR),
-    REAL("-pixel", CFG(pixel_m), 1e-3, POS, BIG, 0, "mm", "pixel size (default 0.1)", T_DETECTOR),
-    SW("-point_pixel", CFG(point_pixel), 1, 0, "1/R^2 solid angle, no obliquity", T_DETECTOR),
+    PVEC("-pix0_vector", "pix0_vector_m", E_CUSTOM | E_PIX0, "sample to first pixel (m; custom convention)", T_DETECTOR),
+    PREAL("-pixel", "pixel_mm", 0, "mm", "pixel size (default 0.1)", T_DETECTOR),
+    PSW("-point_pixel", "point_pixel", 1, 0, "1/R^2 solid angle, no obliquity", T_DETECTOR),
     SPEC("-polar", fn_polar, -BIG, BIG, "<factor>", NULL, "Kahn polarization factor; turns polarization on (default 0)", T_BEAM),
-    VEC("-polar_vector", CFG(polar_vector), E_CUSTOM, "E-vector of the beam (custom convention)", T_BEAM),
+    PVEC("-polar_vector", "polar_vector", E_CUSTOM, "E-vector of the beam (custom convention)", T_BEAM),
     SPEC("-precision", fn_precision, 0, 0, "single|double", NULL, "lattice sums in float (parallelepiped crystals, no interpolation; ~2x faster) or double (default)", T_PROGRAM),
     SW("-printout", OPT(printout), 1, 0, "print pixel values", T_PROGRAM),
     SPEC("-printout_pixel", fn_two_ints, -1, 2147483647, "<f s>", NULL, "print only this pixel", T_PROGRAM),
     SW("-progress", OPT(progress), 1, 0, "progress meter", T_PROGRAM),
     SPEC("-roi", fn_roi, 0, 1000000, "<xmin xmax ymin ymax>", "pixels", "render only these pixels (inclusive)", T_SAMPLING),
-    SW("-round_div", CFG(round_div), 1, 0, "trim the divergence grid to an ellipse (default)", T_BEAM),
-    SW("-round_xtal", CFG(shape), NB_SHAPE_ROUND, 0, "ellipsoidal crystal", T_CRYSTAL),
+    PSW("-round_div", "round_div", 1, 0, "trim the divergence grid to an ellipse (default)", T_BEAM),
+    PWORD("-round_xtal", "shape", "round", 0, "ellipsoidal crystal", T_CRYSTAL),
     SPEC("-sample_den", fn_ignored, 0, 0, "<g/cm^3>", NULL, "same as -density", T_COMPAT),
-    REAL("-sample_height", CFG(sample_z_m), 1e-3, 0, BIG, 0, "mm", "crystal size along z", T_CRYSTAL),
+    PREAL("-sample_height", "sample_z_mm", 0, "mm", "crystal size along z", T_CRYSTAL),
     SPEC("-sample_size", fn_sample_size, 0, BIG, "<mm>", "mm", "same as -xtalsize", T_CRYSTAL),
-    REAL("-sample_thick", CFG(sample_x_m), 1e-3, 0, BIG, 0, "mm", "crystal size along x", T_CRYSTAL),
-    REAL("-sample_width", CFG(sample_y_m), 1e-3, 0, BIG, 0, "mm", "crystal size along y", T_CRYSTAL),
-    REAL("-sample_x", CFG(sample_x_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_thick", T_CRYSTAL),
-    REAL("-sample_y", CFG(sample_y_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_width", T_CRYSTAL),
-    REAL("-sample_z", CFG(sample_z_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_height", T_CRYSTAL),
+    PREAL("-sample_thick", "sample_x_mm", 0, "mm", "crystal size along x", T_CRYSTAL),
+    PREAL("-sample_width", "sample_y_mm", 0, "mm", "crystal size along y", T_CRYSTAL),
+    PREAL("-sample_x", "sample_x_mm", 0, "mm", "same as -sample_thick", T_CRYSTAL),
+    PREAL("-sample_y", "sample_y_mm", 0, "mm", "same as -sample_width", T_CRYSTAL),
+    PREAL("-sample_z", "sample_z_mm", 0, "mm", "same as -sample_height", T_CRYSTAL),
     SPEC("-samplesize", fn_sample_size, 0, BIG, "<mm>", "mm", "same as -xtalsize", T_CRYSTAL),
     FACTOR("-scale", OPT(int_scale), -BIG, BIG, 0, "scale", "SMV counts per photon (default: 55000/max)", T_OUTPUTS),
-    VEC("-sdet_vector", CFG(sdet_vector), E_CUSTOM, "slow-axis direction of the detector (custom convention)", T_DETECTOR),
+    PVEC("-sdet_vector", "sdet_vector", E_CUSTOM, "slow-axis direction of the detector (custom convention)", T_DETECTOR),
     SPEC("-seed", fn_seed, -2147483647, 2147483647, "<int>", NULL, "seed of the noise (default: time)", T_NOISE),
     SPEC("-source_distance", fn_ignored_hint, 0, 0, "<mm>", NULL, "no effect, as in nanoBragg", T_COMPAT),
-    PATH("-sourcefile", CFG(source_path), 0, "sources: lines 'X Y Z weight lambda(m)'", T_BEAM),
-    VEC("-spindle_axis", CFG(spindle_vector), E_CUSTOM, "spindle rotation axis (custom convention)", T_SAMPLING),
-    SW("-square_div", CFG(round_div), 0, 0, "full rectangular divergence grid", T_BEAM),
-    SW("-square_xtal", CFG(shape), NB_SHAPE_SQUARE, 0, "parallelepiped crystal (default)", T_CRYSTAL),
+    PPATH("-sourcefile", "source_path", 0, "sources: lines 'X Y Z weight lambda(m)'", T_BEAM),
+    PVEC("-spindle_axis", "spindle_axis", E_CUSTOM, "spindle rotation axis (custom convention)", T_SAMPLING),
+    PSW("-square_div", "round_div", 0, 0, "full rectangular divergence grid", T_BEAM),
+    PWORD("-square_xtal", "shape", "square", 0, "parallelepiped crystal (default)", T_CRYSTAL),
     SPEC("-stol", fn_ignored, 0, 0, "<file>", NULL, "S(stol) table (read but unused, as in nanoBragg)", T_COMPAT),
     SPEC("-stolout", fn_ignored, 0, 0, "<file>", NULL, "accepted for compatibility (no effect)", T_COMPAT),
-    INT("-thicksteps", CFG(detector_thicksteps), 0, 10000, "same as -detector_thicksteps", T_DETECTOR),
-    SW("-tophat_spots", CFG(shape), NB_SHAPE_TOPHAT, 0, "flat-top spots", T_CRYSTAL),
+    PINT("-thicksteps", "detector_thicksteps", "same as -detector_thicksteps", T_DETECTOR),
+    PWORD("-tophat_spots", "shape", "tophat", 0, "flat-top spots", T_CRYSTAL),
     SPEC("-trace_pixel", fn_two_ints, -1, 2147483647, "<s f>", NULL, "accepted for compatibility (no effect)", T_COMPAT),
-    REAL("-twotheta", CFG(twotheta_rad), 1 / RTD, -BIG, BIG, E_PIVOT_SAMPLE, "deg", "detector swing about the two-theta axis (pivot: sample)", T_DETECTOR),
-    VEC("-twotheta_axis", CFG(twotheta_axis), E_CUSTOM, "two-theta rotation axis (custom convention)", T_DETECTOR),
+    PREAL("-twotheta", "twotheta_deg", E_PIVOT_SAMPLE, "deg", "detector swing about the two-theta axis (pivot: sample)", T_DETECTOR),
+    PVEC("-twotheta_axis", "twotheta_axis", E_CUSTOM, "two-theta rotation axis (custom convention)", T_DETECTOR),
     SPEC("-vdiv", fn_ignored_hint, 0, 0, "<mrad>", NULL, "no effect, as in nanoBragg (see -vdivrange)", T_COMPAT),
-    REAL("-vdivrange", CFG(vdivrange_rad), 1e-3, 0, BIG, 0, "mrad", "vertical divergence range", T_BEAM),
-    REAL("-vdivstep", CFG(vdivstep_rad), 1e-3, 0, BIG, 0, "mrad", "vertical divergence step", T_BEAM),
-    INT("-vdivsteps", CFG(vdivsteps), 0, 100000, "vertical divergence steps", T_BEAM),
-    REAL("-water", CFG(water_m), 1e-6, 0, BIG, 0, "um", "water around the crystal (background)", T_NOISE),
-    REAL("-wave", CFG(lambda0_m), 1e-10, POS, BIG, 0, "A", "same as -lambda", T_BEAM),
-    REAL("-wavelength", CFG(lambda0_m), 1e-10, POS, BIG, 0, "A", "same as -lambda", T_BEAM),
-    REAL("-width", CFG(sample_y_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_width", T_CRYSTAL),
+    PREAL("-vdivrange", "vdivrange_mrad", 0, "mrad", "vertical divergence range", T_BEAM),
+    PREAL("-vdivstep", "vdivstep_mrad", 0, "mrad", "vertical divergence step", T_BEAM),
+    PINT("-vdivsteps", "vdivsteps", "vertical divergence steps", T_BEAM),
+    PREAL("-water", "water_um", 0, "um", "water around the crystal (background)", T_NOISE),
+    PREAL("-wave", "lambda_A", 0, "A", "same as -lambda", T_BEAM),
+    PREAL("-wavelength", "lambda_A", 0, "A", "same as -lambda", T_BEAM),
+    PREAL("-width", "sample_y_mm", 0, "mm", "same as -sample_width", T_CRYSTAL),
     SPEC("-xdet_vector", fn_ignored_hint, 0, 0, "<x y z>", NULL, "no effect, as in nanoBragg (see -fdet_vector)", T_COMPAT),
-    SW("-xds", CFG(convention), NB_CONV_XDS, E_PIVOT_SAMPLE, "XDS convention", T_DETECTOR),
-    REAL("-xtal_height", CFG(sample_z_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_height", T_CRYSTAL),
+    PWORD("-xds", "convention", "xds", E_PIVOT_SAMPLE, "XDS convention", T_DETECTOR),
+    PREAL("-xtal_height", "sample_z_mm", 0, "mm", "same as -sample_height", T_CRYSTAL),
     SPEC("-xtal_size", fn_sample_size, 0, BIG, "<mm>", "mm", "same as -xtalsize", T_CRYSTAL),
-    REAL("-xtal_thick", CFG(sample_x_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_thick", T_CRYSTAL),
-    REAL("-xtal_width", CFG(sample_y_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_width", T_CRYSTAL),
-    REAL("-xtal_x", CFG(sample_x_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_thick", T_CRYSTAL),
-    REAL("-xtal_y", CFG(sample_y_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_width", T_CRYSTAL),
-    REAL("-xtal_z", CFG(sample_z_m), 1e-3, 0, BIG, 0, "mm", "same as -sample_height", T_CRYSTAL),
+    PREAL("-xtal_thick", "sample_x_mm", 0, "mm", "same as -sample_thick", T_CRYSTAL),
+    PREAL("-xtal_width", "sample_y_mm", 0, "mm", "same as -sample_width", T_CRYSTAL),
+    PREAL("-xtal_x", "sample_x_mm", 0, "mm", "same as -sample_thick", T_CRYSTAL),
+    PREAL("-xtal_y", "sample_y_mm", 0, "mm", "same as -sample_width", T_CRYSTAL),
+    PREAL("-xtal_z", "sample_z_mm", 0, "mm", "same as -sample_height", T_CRYSTAL),
     SPEC("-xtalsize", fn_sample_size, 0, BIG, "<mm>", "mm", "crystal size, x = y = z (alternative to -N)", T_CRYSTAL),
     SPEC("-ydet_vector", fn_ignored_hint, 0, 0, "<x y z>", NULL, "no effect, as in nanoBragg (see -sdet_vector)", T_COMPAT),
     SPEC("-zdet_vector", fn_ignored_hint, 0, 0, "<x y z>", NULL, "no effect, as in nanoBragg (see -odet_vector)", T_COMPAT),
@@ -607,10 +591,11 @@ static const flag *find_flag(const char *name)
     return bsearch(name, FLAGS, NFLAGS, sizeof FLAGS[0], by_name);
 }
 
-void app_options_init(app_options *o)
+int app_options_init(app_options *o)
 {
+    nb_error err;
     memset(o, 0, sizeof *o);
-    nb_config_init(&o->cfg);
+    o->cfg = nb_config_new();
     o->float_path = "floatimage.bin";
     o->int_path = "intimage.img";
     o->pgm_path = "image.pgm";
@@ -619,19 +604,34 @@ void app_options_init(app_options *o)
     o->write_noise = 1;
     o->adc = 40.0;
     o->seed = -(long)time(NULL);
-    o->cfg.misset_seed = o->seed;
     o->progress = 1;
     o->printout_pixel[0] = o->printout_pixel[1] = -1;
+    /* nanoBragg's: the structure-factor cache in the working directory, and
+       a random orientation seeded from the clock */
+    if (!o->cfg || nb_param_set_string(o->cfg, "fdump_path", "Fdump.bin", &err) != NB_OK
+        || nb_param_set(o->cfg, "misset_seed", (double)-o->seed, &err) != NB_OK) {
+        fprintf(stderr, "nanobragg: error: out of memory\n");
+        return 1;
+    }
+    return 0;
 }
 
-static void apply_effects(app_options *o, int effects)
+void app_options_free(app_options *o)
 {
-    if (effects & E_PIVOT_BEAM) o->cfg.pivot = NB_PIVOT_BEAM;
-    if (effects & E_PIVOT_SAMPLE) o->cfg.pivot = NB_PIVOT_SAMPLE;
-    if (effects & E_CUSTOM) o->cfg.convention = NB_CONV_CUSTOM;
-    if (effects & E_PGM) o->write_pgm = 1;
-    if (effects & E_NOISE) o->write_noise = 1;
-    if (effects & E_PIX0) o->cfg.pix0_given = 1;
+    nb_config_free(o->cfg);
+    o->cfg = NULL;
+}
+
+static int apply_effects(app_options *o, const flag *f, char **args, int used)
+{
+    const int e = f->effects;
+    int rc = 0;
+    if (e & E_PIVOT_BEAM) rc = set_word(o, f, "pivot", "beam", args, used);
+    if (!rc && (e & E_PIVOT_SAMPLE)) rc = set_word(o, f, "pivot", "sample", args, used);
+    if (!rc && (e & E_CUSTOM)) rc = set_word(o, f, "convention", "custom", args, used);
+    if (e & E_PGM) o->write_pgm = 1;
+    if (e & E_NOISE) o->write_noise = 1;
+    return rc;
 }
 
 /* Apply one flag at argv[i]; *used is the number of arguments it took. */
@@ -651,35 +651,47 @@ static int apply_flag(app_options *o, const flag *f, char **args, int avail, int
             *used = 1;
         }
         break;
-    case F_INT:
-    case F_NREAL:
-        if (!(rc = integer(f, args, avail, &n))) {
-            if (f->kind == F_INT)
-                *ifield(o, f) = (int)n;
-            else
-                *dfield(o, f) = (double)n;
-            *used = 1;
-        }
-        break;
-    case F_VEC3:
-        if (!(rc = numbers(f, args, avail, 3, v))) {
-            memcpy(dfield(o, f), v, sizeof v);
-            *used = 3;
-        }
-        break;
     case F_PATH:
+    case P_PATH:
         if (avail < 1 || args[0][0] == '\0')
             return fail(f, "needs a file name", NULL);
-        *(const char **)((char *)o + f->offset) = args[0];
+        if (f->kind == F_PATH)
+            *(const char **)((char *)o + f->offset) = args[0];
+        else
+            rc = set_word(o, f, f->param, args[0], args, 1);
         *used = 1;
+        break;
+    case P_SET:
+        v[0] = f->scale;
+        rc = set_param(o, f, f->param, v, 1, args, 0);
+        break;
+    case P_WORD:
+        rc = set_word(o, f, f->param, f->word, args, 0);
+        break;
+    case P_REAL:
+        if (!(rc = numbers(f, args, avail, 1, v))) {
+            *used = 1;
+            rc = set_param(o, f, f->param, v, 1, args, 1);
+        }
+        break;
+    case P_INT:
+        if (!(rc = integer(f, args, avail, &n))) {
+            v[0] = (double)n;
+            *used = 1;
+            rc = set_param(o, f, f->param, v, 1, args, 1);
+        }
+        break;
+    case P_VEC:
+        if (!(rc = numbers(f, args, avail, 3, v))) {
+            *used = 3;
+            rc = set_param(o, f, f->param, v, 3, args, 3);
+        }
         break;
     case F_SPECIAL:
         rc = f->fn(o, f, args, avail, used);
         break;
     }
-    if (!rc)
-        apply_effects(o, f->effects);
-    return rc;
+    return rc ? rc : apply_effects(o, f, args, *used);
 }
 
 /* Edit distance between a and b (insertions, deletions, substitutions and
@@ -787,7 +799,10 @@ const char *app_flag_value(const app_options *o, const char *name)
             at = o->given_at[i];
     if (!at)
         return NULL;
-    return FLAGS[find_flag(o->argv[at]) - FLAGS].kind == F_SET ? "" : o->argv[at + 1];
+    {
+        const flag_kind k = FLAGS[find_flag(o->argv[at]) - FLAGS].kind;
+        return k == F_SET || k == P_SET || k == P_WORD ? "" : o->argv[at + 1];
+    }
 }
 
 void app_prescan_headers(app_options *o, int argc, char **argv)
@@ -812,10 +827,12 @@ static const char *const TOPICS[] = {
     [T_COMPAT] = "Accepted for compatibility, no effect (as in nanoBragg)",
 };
 
-/* " (default X)" from the value a fresh configuration holds, for rows whose
-   help does not say it; "" where the default is derived at run time. */
+/* " (default X)": the library's default for parameter rows, the fresh
+   program options' for the others; "" where the help says it or the default
+   is derived at run time. */
 static void default_text(const app_options *init, const flag *f, char *buf, size_t size)
 {
+    const nb_param_info *p = f->param ? nb_param_find(f->param) : NULL;
     double v;
     buf[0] = '\0';
     if (strstr(f->help, "default") || strncmp(f->help, "same as", 7) == 0)
@@ -826,21 +843,26 @@ static void default_text(const app_options *init, const flag *f, char *buf, size
             snprintf(buf, size, " (default)");
         return;
     case F_REAL:
-    case F_NREAL:
         v = *(const double *)((const char *)init + f->offset);
-        if (v == NB_UNSET || (v < 0 && f->min >= 0))
-            return;
         snprintf(buf, size, " (default %g)", v / f->scale);
-        return;
-    case F_INT:
-        if (*(const int *)((const char *)init + f->offset) >= 0)
-            snprintf(buf, size, " (default %d)", *(const int *)((const char *)init + f->offset));
         return;
     case F_PATH:
         if (*(const char *const *)((const char *)init + f->offset))
             snprintf(buf, size, " (default %s)", *(const char *const *)((const char *)init + f->offset));
         return;
-    case F_VEC3:
+    case P_SET:
+    case P_WORD:
+        if (p && ((f->kind == P_WORD && strcmp(p->default_text, f->word) == 0)
+                  || (f->kind == P_SET && atof(p->default_text) == f->scale && p->default_text[0] != 'n')))
+            snprintf(buf, size, " (default)");
+        return;
+    case P_REAL:
+    case P_INT:
+    case P_VEC:
+    case P_PATH:
+        if (p && strcmp(p->default_text, "derived") != 0 && strcmp(p->default_text, "none") != 0)
+            snprintf(buf, size, " (default %s)", p->default_text);
+        return;
     case F_SPECIAL:
         return;
     }
@@ -849,7 +871,8 @@ static void default_text(const app_options *init, const flag *f, char *buf, size
 void app_print_help(const char *prog)
 {
     app_options init;
-    app_options_init(&init);
+    if (app_options_init(&init) != 0)
+        return;
     printf("usage: %s -hkl Fs.hkl|-default_F F  -cell a b c al be ga|-mat A.mat  [options]\n", prog);
     printf("Simulates the diffraction image of a small crystal (a drop-in for nanoBragg).\n");
     printf("Lengths on the command line are in mm unless noted; angles in degrees.\n");
@@ -869,6 +892,7 @@ void app_print_help(const char *prog)
                 printf("  %-34s %s%s\n", left, f->help, dflt);
         }
     }
+    app_options_free(&init);
 }
 
 /* The table must stay sorted for bsearch; used by the tests and at start-up. */
@@ -918,8 +942,11 @@ int app_isa_from_env(app_options *o)
         return 0;
     for (nb_isa i = NB_ISA_AUTO; nb_isa_name(i); ++i)
         if (strcmp(v, nb_isa_name(i)) == 0) {
-            o->cfg.isa = i;
-            return 0;
+            nb_error err;
+            if (nb_param_set_string(o->cfg, "isa", v, &err) == NB_OK)
+                return 0;
+            fprintf(stderr, "nanobragg: error: NB_ISA=%s: %s\n", v, err.msg);
+            return 2;
         }
     fprintf(stderr, "nanobragg: error: NB_ISA=%s: expected auto, baseline, avx2 or avx512\n", v);
     return 2;

@@ -23,14 +23,21 @@ typedef struct named_path {
 
 /* The files this run reads (including the Fdump.bin cache, read or written
    beside -hkl); returns how many were filled in (at most 6). */
+static const char *config_path(const app_options *o, const char *name)
+{
+    const char *path = NULL;
+    nb_error err;
+    return nb_param_get_string(o->cfg, name, &path, &err) == NB_OK ? path : NULL;
+}
+
 static size_t list_inputs(const app_options *o, named_path *in)
 {
-    const named_path all[] = {{"-hkl", o->cfg.hkl_path},
-                              {"-mat", o->cfg.mat_path},
-                              {"-sourcefile", o->cfg.source_path},
+    const named_path all[] = {{"-hkl", config_path(o, "hkl_path")},
+                              {"-mat", config_path(o, "mat_path")},
+                              {"-sourcefile", config_path(o, "source_path")},
                               {"-img", o->img_path},
                               {"-mask", o->mask_path},
-                              {"structure-factor cache", o->cfg.fdump_path}};
+                              {"structure-factor cache", config_path(o, "fdump_path")}};
     size_t i, n = 0;
     for (i = 0; i < sizeof all / sizeof *all; ++i)
         if (all[i].path)
@@ -99,7 +106,7 @@ static int run(app_options *o)
     printf("nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17\n");
     app_note_cell(o);
     app_warn_units(o);
-    st = nb_experiment_create(&o->cfg, &log, &exp, &err);
+    st = nb_experiment_create(o->cfg, &log, &exp, &err);
     if (st != NB_OK) {
         fflush(stdout);
         fprintf(stderr, "nanobragg: error: %s\n", err.msg);
@@ -131,9 +138,8 @@ int main(int argc, char **argv)
     nb_smv_frame mask = {0};
     int rc;
 
-    if (!app_flags_sorted())
+    if (!app_flags_sorted() || app_options_init(&o) != 0)
         return 1;
-    app_options_init(&o);
     app_prescan_headers(&o, argc, argv);
     rc = app_read_headers(&o, &mask);
     if (!rc)
@@ -146,6 +152,7 @@ int main(int argc, char **argv)
         else
             app_print_version();
         nb_smv_frame_free(&mask);
+        app_options_free(&o);
         return 0;
     }
     if (rc == 2)
@@ -155,6 +162,7 @@ int main(int argc, char **argv)
     if (!rc)
         rc = run(&o);
     nb_smv_frame_free(&mask);
+    app_options_free(&o);
     fflush(stdout);
     return rc;
 }

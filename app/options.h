@@ -10,7 +10,7 @@
 #define APP_MAX_FLAGS 256 /* rows of the flag table, at most */
 
 typedef struct app_options {
-    nb_config cfg;
+    nb_config *cfg;        /* owned */
     const char *img_path, *mask_path;
     const char *float_path, *int_path, *pgm_path, *noise_path;
     int write_pgm, write_noise;
@@ -27,8 +27,10 @@ typedef struct app_options {
     int given_at[APP_MAX_FLAGS];
 } app_options;
 
-/* Defaults of nanoBragg (output names, adc 40, time-based seed). */
-void app_options_init(app_options *o);
+/* Defaults of nanoBragg (output names, adc 40, time-based seeds, the
+   Fdump.bin cache); 0, or 1 when out of memory.  app_options_free frees. */
+int app_options_init(app_options *o);
+void app_options_free(app_options *o);
 
 /*
  * Parse argv into o, matching flag names exactly (all of nanoBragg's spellings

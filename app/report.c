@@ -3,6 +3,7 @@
  * the rendered image, in nanoBragg's words and formats.
  */
 #include <stdio.h>
+#include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -19,29 +20,38 @@ void app_log_stdout(void *ctx, nb_log_level level, const char *line)
     printf("%s\n", line);
 }
 
-static const char *shape_name(nb_shape s)
+/* nanoBragg's name of a crystal shape (the library's shape parameter). */
+static const char *shape_name(const char *shape)
 {
-    switch (s) {
-    case NB_SHAPE_ROUND: return "ellipsoidal";
-    case NB_SHAPE_GAUSS: return "gaussian";
-    case NB_SHAPE_TOPHAT: return "tophat-spot";
-    case NB_SHAPE_SQUARE: break;
-    }
+    if (strcmp(shape, "round") == 0) return "ellipsoidal";
+    if (strcmp(shape, "gauss") == 0) return "gaussian";
+    if (strcmp(shape, "tophat") == 0) return "tophat-spot";
     return "parallelpiped";
+}
+
+/* A number or switch of the configuration (all of these have defaults). */
+static double param(const app_options *o, const char *name)
+{
+    double v = 0.0;
+    nb_error err;
+    return nb_param_get(o->cfg, name, &v, &err) == NB_OK ? v : 0.0;
 }
 
 static void report_beam_and_detector(const app_options *o, const nb_info *in)
 {
-    const nb_config *c = &o->cfg;
-    printf("  %ld initialized hkls (all others =%g)\n", in->hkls, c->default_F);
-    printf("  %s xtal: %.0fx%.0fx%.0f cells\n", shape_name(c->shape), in->Na, in->Nb, in->Nc);
+    const char *shape = "square";
+    nb_error err;
+    if (nb_param_get_string(o->cfg, "shape", &shape, &err) != NB_OK)
+        shape = "square";
+    printf("  %ld initialized hkls (all others =%g)\n", in->hkls, param(o, "default_F"));
+    printf("  %s xtal: %.0fx%.0fx%.0f cells\n", shape_name(shape), in->Na, in->Nb, in->Nc);
     printf("  wave=%g meters +/- %g%% in %d steps\n", in->lambda0_m, in->dispersion * 100, in->dispsteps);
-    if (c->nopolar)
+    if (param(o, "nopolar") != 0)
         printf("  polarization effect disabled\n");
     else
-        printf("  Kahn polarization factor: %f\n", c->polarization);
-    if (c->curved_detector) printf("  curved detector: all pixels same distance from origin\n");
-    if (c->point_pixel) printf("  pixel obliquity effect disabled\n");
+        printf("  Kahn polarization factor: %f\n", param(o, "polarization"));
+    if (param(o, "curved_detector") != 0) printf("  curved detector: all pixels same distance from origin\n");
+    if (param(o, "point_pixel") != 0) printf("  pixel obliquity effect disabled\n");
     printf("  incident fluence: %g photons/m^2\n", in->fluence);
     printf("  distance=%g detsize=%gx%g  pixel=%g meters (%dx%d pixels)\n", in->distance_m, in->detsize_f_m,
            in->detsize_s_m, in->pixel_m, in->fpixels, in->spixels);
@@ -89,8 +99,8 @@ void app_report_setup(const app_options *o, const nb_info *in)
     printf("  %d phi steps from %g to %g degrees\n", in->phisteps, in->phi0_rad * RTD,
            (in->phi0_rad + in->osc_rad) * RTD);
     printf("  %dx%d pixel oversample steps%s%s%s\n", in->oversample, in->oversample,
-           o->cfg.oversample_thick ? " +thick" : "", o->cfg.oversample_polar ? " +polar" : "",
-           o->cfg.oversample_omega ? " +omega" : "");
+           param(o, "oversample_thick") != 0 ? " +thick" : "", param(o, "oversample_polar") != 0 ? " +polar" : "",
+           param(o, "oversample_omega") != 0 ? " +omega" : "");
     report_kernel(in);
     if (o->mask_path)
         printf("  skipping zero-flagged pixels in %s\n", o->mask_path);

@@ -39,7 +39,7 @@ static int generate(const nb_config *cfg, double *us)
     st = nbi_beam_resolve(cfg, v3(1.0, 0.0, 0.0), &beam, &err);
     t0 = now_us();
     if (st == NB_OK)
-        st = nbi_beam_sources(NULL, cfg->round_div, &beam, v3(0.0, 0.0, 1.0), NULL, &src, &err);
+        st = nbi_beam_sources(cfg, &beam, v3(0.0, 0.0, 1.0), NULL, &src, &err);
     *us = now_us() - t0;
     n = src.n;
     nbi_sources_free(&src);
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     t = malloc((size_t)repeats * sizeof *t);
     if (!t)
         return 1;
-    nb_config_init(&cfg);
+    nbi_config_init(&cfg);
     cfg.lambda0_m = 1e-10;
     cfg.hdivrange_rad = cfg.vdivrange_rad = 0.5e-3;
     cfg.hdivsteps = cfg.vdivsteps = 25;

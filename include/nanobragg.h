@@ -155,100 +155,146 @@ typedef enum {
     NB_ISA_AVX512     /* x86-64-v4: AVX-512 */
 } nb_isa;
 
-/* Sentinel for "not given": use NB_UNSET and test with nb_is_unset(). */
-#define NB_UNSET (-1.0e300)
-int nb_is_unset(double value);
+/*
+ * A configuration: every parameter of a run, by name.  nb_config_new() holds
+ * nanoBragg's defaults; each parameter is either set (by a setter below) or
+ * unset, in which case its default applies or, for the parameters whose
+ * default is derived from others (the beam centre, close distance, steps,
+ * sub-pixels ...), set-up derives it.  The parameters, their units, ranges,
+ * defaults and help are listed by nb_param_count()/nb_param_at(); a setter
+ * checks the value (finite, in range) and refuses it with NB_ERR_INVALID and
+ * a message naming the parameter and the value; nb_experiment_create checks
+ * the combination.  Lengths and angles are in the units the names end in
+ * (_mm, _um, _A, _deg, _mrad).
+ *
+ * Ownership and threads: a configuration owns copies of everything given to
+ * it (strings, arrays); it takes a reference to structure factors.  A
+ * configuration may be read (getters, nb_experiment_create) from several
+ * threads at once, but not changed while another thread uses it.
+ */
+typedef struct nb_config nb_config;
+
+/* A new configuration with nanoBragg's defaults (caller owns; nb_config_free),
+   or NULL when out of memory.  The library's defaults read no clock and
+   name no file: no Fdump.bin cache unless fdump_path is set, and fixed seeds. */
+NB_WARN_UNUSED nb_config *nb_config_new(void);
+/* A deep copy (caller owns), sharing structure factors; NULL when out of memory. */
+NB_WARN_UNUSED nb_config *nb_config_copy(const nb_config *cfg);
+void nb_config_free(nb_config *cfg);
+
+typedef enum {
+    NB_PARAM_REAL = 0, /* a number */
+    NB_PARAM_INT,      /* a whole number */
+    NB_PARAM_BOOL,     /* 0 or 1 */
+    NB_PARAM_ARRAY,    /* min_count to count numbers (vectors, the cell, matrices) */
+    NB_PARAM_CHOICE,   /* one of the words in choices ("square|round|...") */
+    NB_PARAM_STRING    /* a file name */
+} nb_param_kind;
+
+/* What a parameter is (static data). */
+typedef struct nb_param_info {
+    const char *name;     /* e.g. "distance_mm" */
+    nb_param_kind kind;
+    int count, min_count; /* numbers an array takes: at most count, at least min_count */
+    const char *units;    /* "" for plain numbers */
+    double min, max;      /* allowed range of each number */
+    int min_exclusive;    /* the value must be above min, not equal */
+    const char *choices;  /* NB_PARAM_CHOICE: the words, '|'-separated */
+    const char *default_text; /* the default, in words */
+    const char *help;
+    const char *interacts;    /* parameters it overrides or that override it, or "" */
+} nb_param_info;
+
+/* The number of parameters, and each (i < nb_param_count(); NULL beyond). */
+size_t nb_param_count(void);
+const nb_param_info *nb_param_at(size_t i);
+/* The parameter named name, or NULL. */
+const nb_param_info *nb_param_find(const char *name);
 
 /*
- * Everything a run needs, as the user gave it.  nb_config_init() fills in
- * nanoBragg's defaults; "unset" fields are resolved by nb_experiment_create().
- * Vectors are unit-free directions (x, y, z in the lab frame) unless noted.
+ * Setters.  NB_ERR_INVALID (err names the parameter and the value) for an
+ * unknown name, a setter of the wrong kind, a value that is not finite or out
+ * of range, a word not among the choices, an array of the wrong length.  On
+ * error the configuration is unchanged.  nb_param_set takes reals, whole
+ * numbers (an integer value) and booleans (0 or 1); nb_param_set_string
+ * takes choices and file names (copied; NULL unsets a file name).
  */
-typedef struct nb_config {
-    /* inputs */
-    const char *hkl_path;   /* text "h k l F", or NULL */
-    const char *mat_path;   /* MOSFLM A matrix, or NULL */
-    const char *fdump_path; /* binary cache written after reading hkl_path and read
-                               when hkl_path is NULL; NULL disables the cache */
-    const char *source_path; /* source list, or NULL */
-    int user_cell;          /* -cell given */
-    double cell_A[3];       /* a, b, c in Angstrom */
-    double cell_rad[3];     /* alpha, beta, gamma in radians */
-    int misset_mode;        /* 0 none, 1 explicit angles, -1 random */
-    double misset_rad[3];
-    long misset_seed;       /* nanoBragg convention: stored negative */
-    double default_F;
+NB_WARN_UNUSED nb_status nb_param_set(nb_config *cfg, const char *name, double value, nb_error *err);
+NB_WARN_UNUSED nb_status nb_param_set_array(nb_config *cfg, const char *name, const double *values,
+                                            size_t n, nb_error *err);
+NB_WARN_UNUSED nb_status nb_param_set_string(nb_config *cfg, const char *name, const char *value,
+                                             nb_error *err);
+/* Back to unset (the default applies again).  NB_ERR_INVALID for an unknown name. */
+NB_WARN_UNUSED nb_status nb_param_unset(nb_config *cfg, const char *name, nb_error *err);
+/* 1 if the parameter was set (and not unset since), else 0 (unknown names too). */
+int nb_param_is_set(const nb_config *cfg, const char *name);
 
-    /* crystal size and shape */
-    double Na, Nb, Nc;
-    double sample_x_m, sample_y_m, sample_z_m; /* 0: use N */
-    nb_shape shape;
-    double fudge;
-    double mosaic_spread_rad; /* < 0: not given */
-    int mosaic_domains;       /* <= 0: not given */
-    long mosaic_seed;
-    nb_interp interpolate;
+/*
+ * Getters: the value set, or the default.  NB_ERR_USAGE for an unset
+ * parameter whose default set-up derives (nb_experiment_info gives the value
+ * used); NB_ERR_INVALID for an unknown name or a getter of the wrong kind.
+ * nb_param_get_array writes at most cap numbers and sets *n to the count;
+ * nb_param_get_string gives a string the configuration owns (NULL: no file).
+ */
+NB_WARN_UNUSED nb_status nb_param_get(const nb_config *cfg, const char *name, double *value,
+                                      nb_error *err);
+NB_WARN_UNUSED nb_status nb_param_get_array(const nb_config *cfg, const char *name, double *values,
+                                            size_t cap, size_t *n, nb_error *err);
+NB_WARN_UNUSED nb_status nb_param_get_string(const nb_config *cfg, const char *name, const char **value,
+                                             nb_error *err);
 
-    /* beam */
-    double lambda0_m;
-    double dispersion;        /* fraction */
-    int dispsteps;            /* <= 0: auto */
-    double hdivrange_rad, vdivrange_rad; /* < 0: not given */
-    double hdivstep_rad, vdivstep_rad;   /* < 0: not given */
-    int hdivsteps, vdivsteps;            /* <= 0: auto */
-    int round_div;
-    double fluence;           /* photons/m^2 */
-    double flux;              /* photons/s */
-    double exposure_s;
-    double beamsize_m;
-    double polarization;      /* Kahn factor */
-    int nopolar;
-    double beam_vector[3];
-    double polar_vector[3];
+/* ---------------------------------------------------------------- data as arrays */
 
-    /* spindle */
-    double phi0_rad, osc_rad, phistep_rad; /* osc, phistep < 0: not given */
-    int phisteps;                          /* < 0: not given */
-    double spindle_vector[3];
+/*
+ * Structure factors: a dense grid of F over a box of Miller indices.
+ * Immutable once made and reference counted: configurations and experiments
+ * that use one share it (no copy), and it may be used from any number of
+ * threads.  nb_sf_free drops the caller's reference.
+ */
+typedef struct nb_sf nb_sf;
 
-    /* detector */
-    nb_convention convention;
-    nb_pivot pivot;
-    double pixel_m;
-    int fpixels, spixels;     /* 0: from detsize */
-    double detsize_f_m, detsize_s_m;
-    double distance_m;
-    double close_distance_m;  /* NB_UNSET: derived */
-    double Xbeam_m, Ybeam_m;  /* NB_UNSET: by convention */
-    double Xclose_m, Yclose_m;
-    double ORGX, ORGY;        /* pixels */
-    double detector_rot_rad[3];
-    double twotheta_rad;
-    double twotheta_axis[3];
-    double fdet_vector[3], sdet_vector[3], odet_vector[3];
-    int pix0_given;
-    double pix0_vector_m[3];
-    int curved_detector;
-    int point_pixel;
-    double detector_mu;       /* 1/m; < 0: not given */
-    double detector_thick_m;
-    int detector_thicksteps;  /* <= 0: auto */
-    int oversample;           /* <= 0: auto */
-    int oversample_thick, oversample_polar, oversample_omega;
-    int roi[4];               /* xmin xmax ymin ymax; < 0: whole detector */
-    double dmin_m;
-    double water_m;
-    const uint16_t *mask;     /* mask_width*mask_height, 0 = skip; caller owns; NULL: none */
-    int mask_width, mask_height; /* must equal the detector's pixel counts */
+/* From n reflections (h[i], k[i], l[i], F[i]).  The grid spans their index
+   range; grid points not listed hold missing_F (nanoBragg: -default_F).  A
+   repeated reflection keeps its last F.  NB_ERR_INVALID for n = 0, a NULL
+   array, a non-finite F; NB_ERR_RANGE for a grid over 1 GiB. */
+NB_WARN_UNUSED nb_status nb_sf_from_list(const int *h, const int *k, const int *l, const double *F,
+                                         size_t n, double missing_F, nb_sf **out, nb_error *err);
+/* From a dense grid: F[((h - origin[0]) * dims[1] + (k - origin[1])) * dims[2] + (l - origin[2])]
+   for dims[0] x dims[1] x dims[2] points (l fastest), copied. */
+NB_WARN_UNUSED nb_status nb_sf_from_grid(const int origin[3], const int dims[3], const double *F,
+                                         nb_sf **out, nb_error *err);
+/* Read an "h k l F" text file (nanoBragg's -hkl; missing grid points hold
+   missing_F) or nanoBragg's binary cache Fdump.bin; write the cache. */
+NB_WARN_UNUSED nb_status nb_sf_read_hkl(const char *path, double missing_F, const nb_log *log,
+                                        nb_sf **out, nb_error *err);
+NB_WARN_UNUSED nb_status nb_sf_read_fdump(const char *path, nb_sf **out, nb_error *err);
+NB_WARN_UNUSED nb_status nb_sf_write_fdump(const nb_sf *sf, const char *path, nb_error *err);
+/* Another reference to sf (returns sf); drop it with nb_sf_free. */
+nb_sf *nb_sf_ref(nb_sf *sf);
+void nb_sf_free(nb_sf *sf);
+/* The grid: its first indices and its size (points along h, k, l). */
+void nb_sf_grid(const nb_sf *sf, int origin[3], int dims[3]);
+/* F at (h, k, l), or fallback outside the grid. */
+double nb_sf_value(const nb_sf *sf, int h, int k, int l, double fallback);
 
-    /* execution */
-    nb_precision precision;
-    nb_isa isa;               /* NB_ISA_AUTO: the best the processor has */
-    int threads;              /* <= 0: OpenMP default */
-} nb_config;
+/* Use sf for the structure factors (a reference is taken; NULL: none).
+   Replaces hkl_path, and hkl_path replaces it. */
+NB_WARN_UNUSED nb_status nb_config_set_sf(nb_config *cfg, nb_sf *sf, nb_error *err);
 
-/* Fill *cfg with nanoBragg's defaults (MOSFLM convention, 0.1 mm pixels, ...). */
-void nb_config_init(nb_config *cfg);
+/*
+ * Sources (replaces source_path, and source_path replaces them): n points
+ * xyz (3n numbers, any unit: only the direction from the sample to each
+ * point counts, as in nanoBragg's source file), their weights and
+ * wavelengths (lambda_A, Angstrom; NULL: the configuration's lambda_A
+ * for every source), copied.  n = 0 removes them.
+ */
+NB_WARN_UNUSED nb_status nb_config_set_sources(nb_config *cfg, size_t n, const double *xyz,
+                                               const double *weight, const double *lambda_A,
+                                               nb_error *err);
+/* A mask (width x height, fast index fastest, 0 = do not render the pixel),
+   copied; it must match the detector's pixel counts.  NULL removes it. */
+NB_WARN_UNUSED nb_status nb_config_set_mask(nb_config *cfg, int width, int height, const uint16_t *mask,
+                                            nb_error *err);
 
 /* ---------------------------------------------------------------- experiment */
 
@@ -317,6 +363,11 @@ typedef struct nb_info {
 NB_WARN_UNUSED nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log,
                                               nb_experiment **out, nb_error *err);
 void nb_experiment_free(nb_experiment *exp);
+/* The structure factors the experiment uses (owned by it; nb_sf_ref to keep
+   them), or NULL when it has none (-default_F only).  Give them to another
+   configuration with nb_config_set_sf to build a changed experiment without
+   reading them again. */
+nb_sf *nb_experiment_sf(const nb_experiment *exp);
 /* The instruction set of the vector loops NB_ISA_AUTO picks on this
    processor (a static string, e.g. "x86-64-v3 (AVX2, FMA)"). */
 const char *nb_kernel_isa(void);
@@ -503,6 +554,13 @@ NB_WARN_UNUSED nb_status nb_smv_read(const char *path, nb_smv_frame *frame, nb_e
 /* Value of the last "KEY=" in the header; returns 0 if the key is absent. */
 int nb_smv_value(const nb_smv_frame *frame, const char *key, double *value);
 void nb_smv_frame_free(nb_smv_frame *frame);
+
+/* Take the detector geometry of an SMV header as nanoBragg's -img (is_mask
+   0) or -mask (1) does: pixels, PIXEL_SIZE, DISTANCE, CLOSE_DISTANCE,
+   WAVELENGTH, BEAM_CENTER_X/Y, ORGX/ORGY, PHI, OSC_RANGE set the matching
+   parameters.  NB_ERR_INVALID (naming the key) for unusable values. */
+NB_WARN_UNUSED nb_status nb_config_apply_smv_header(nb_config *cfg, const nb_smv_frame *frame, int is_mask,
+                                                    nb_error *err);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

@@ -231,26 +231,41 @@ nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nbi_beam *out, nb_err
     nbi_sweep_resolve_grid(&out->hdiv);
     nbi_sweep_resolve_grid(&out->vdiv);
     nbi_sweep_resolve_grid(&out->disp);
-    if (!cfg->source_path && (st = nbi_beam_check(&out->hdiv, &out->vdiv, &out->disp, err)) != NB_OK)
+    if (!cfg->source_path && cfg->nsources == 0 && (st = nbi_beam_check(&out->hdiv, &out->vdiv, &out->disp, err)) != NB_OK)
         return st;
     out->divsteps = nbi_divergence_count(&out->hdiv, &out->vdiv, cfg->round_div);
     return NB_OK;
 }
 
-nb_status nbi_beam_sources(const char *source_path, int round_div, const nbi_beam *beam, vec3 polar,
-                           const nb_log *log, nbi_sources *out, nb_error *err)
+/* The sources a configuration gives as arrays (nb_config_set_sources). */
+static nb_status sources_from_arrays(const nb_config *cfg, double lambda0, nbi_sources *src, nb_error *err)
+{
+    nb_status st = alloc_sources(src, cfg->nsources, err);
+    for (int i = 0; st == NB_OK && i < cfg->nsources; ++i) {
+        src->x[i] = cfg->source_xyz[3 * i];
+        src->y[i] = cfg->source_xyz[3 * i + 1];
+        src->z[i] = cfg->source_xyz[3 * i + 2];
+        src->weight[i] = cfg->source_weight[i];
+        src->lambda_m[i] = cfg->source_lambda_m[i] > 0.0 ? cfg->source_lambda_m[i] : lambda0;
+    }
+    return st;
+}
+
+nb_status nbi_beam_sources(const nb_config *cfg, const nbi_beam *beam, vec3 polar, const nb_log *log,
+                           nbi_sources *out, nb_error *err)
 {
     nb_status st;
 
-    if (source_path) {
-        st = sources_from_file(source_path, beam->dir, beam->lambda0_m, out, err);
+    if (cfg->source_path || cfg->nsources > 0) {
+        st = cfg->source_path ? sources_from_file(cfg->source_path, beam->dir, beam->lambda0_m, out, err)
+                              : sources_from_arrays(cfg, beam->lambda0_m, out, err);
         if (st == NB_OK) {
             nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", out->n);
             for (int i = 0; i < out->n; ++i)
                 finish_source(out, i, log);
         }
     } else {
-        st = sources_from_grid(&beam->hdiv, &beam->vdiv, &beam->disp, round_div, beam->dir, polar,
+        st = sources_from_grid(&beam->hdiv, &beam->vdiv, &beam->disp, cfg->round_div, beam->dir, polar,
                                beam->lambda0_m, out, log, err);
     }
     return st;

@@ -38,9 +38,8 @@ NB_WARN_UNUSED nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nbi_be
  * normalised.  Log lines as nanoBragg prints them.  On failure out may hold
  * an allocation (nbi_sources_free).
  */
-NB_WARN_UNUSED nb_status nbi_beam_sources(const char *source_path, int round_div, const nbi_beam *beam,
-                                          vec3 polar, const nb_log *log, nbi_sources *out,
-                                          nb_error *err);
+NB_WARN_UNUSED nb_status nbi_beam_sources(const nb_config *cfg, const nbi_beam *beam, vec3 polar,
+                                          const nb_log *log, nbi_sources *out, nb_error *err);
 
 void nbi_sources_free(nbi_sources *src);
 

@@ -104,13 +104,17 @@ static nb_status orient(const nb_config *cfg, cell_vectors *cv, nbi_cell_params 
     double mis[3] = {cfg->misset_rad[0], cfg->misset_rad[1], cfg->misset_rad[2]};
     int apply = cfg->misset_mode != 0;
 
-    if (cfg->mat_path) {
+    if (cfg->mat_path || cfg->have_matrix) {
         double m[9];
         double s = 1e-10 / cfg->lambda0_m;
-        nb_status st = nbi_read_matrix(cfg->mat_path, m, err);
-        if (st != NB_OK)
-            return st;
-        nbi_log(log, NB_LOG_INFO, "reading %s", cfg->mat_path);
+        if (cfg->mat_path) {
+            nb_status st = nbi_read_matrix(cfg->mat_path, m, err);
+            if (st != NB_OK)
+                return st;
+            nbi_log(log, NB_LOG_INFO, "reading %s", cfg->mat_path);
+        } else {
+            memcpy(m, cfg->matrix, sizeof m);
+        }
         cv->as = v3_scale(v3(m[0], m[3], m[6]), s);
         cv->bs = v3_scale(v3(m[1], m[4], m[7]), s);
         cv->cs = v3_scale(v3(m[2], m[5], m[8]), s);
@@ -125,7 +129,16 @@ static nb_status orient(const nb_config *cfg, cell_vectors *cv, nbi_cell_params 
         nbi_log(log, NB_LOG_INFO, "random orientation misset angles: %f %f %f deg", mis[0] * RTD,
                 mis[1] * RTD, mis[2] * RTD);
     }
-    if (apply) {
+    if (cfg->misset_mode == 2) { /* U given: a* b* c* rotated by it */
+        const double *u = cfg->umat;
+        vec3 *vs[3] = {&cv->as, &cv->bs, &cv->cs};
+        for (int i = 0; i < 3; ++i) {
+            const vec3 v = *vs[i];
+            *vs[i] = v3(u[0] * v.x + u[1] * v.y + u[2] * v.z, u[3] * v.x + u[4] * v.y + u[5] * v.z,
+                        u[6] * v.x + u[7] * v.y + u[8] * v.z);
+        }
+        nbi_umat_to_misset(u, mis);
+    } else if (apply) {
         cv->as = v3_rotate_xyz(cv->as, mis[0], mis[1], mis[2]);
         cv->bs = v3_rotate_xyz(cv->bs, mis[0], mis[1], mis[2]);
         cv->cs = v3_rotate_xyz(cv->cs, mis[0], mis[1], mis[2]);

@@ -26,6 +26,7 @@
 #include "detector.h"
 #include "info.h"
 #include "row_loops.h"
+#include "sf.h"
 #include "sampling.h"
 #include "util.h"
 
@@ -87,7 +88,7 @@ static nb_status region(const nb_config *cfg, const nbi_panel *panel, int roi[4]
     roi[3] = cfg->roi[3] < 0 ? ns : cfg->roi[3];
     if (roi[0] > roi[1] || roi[2] > roi[3] || roi[0] >= nf || roi[2] >= ns)
         return nbi_fail(err, NB_ERR_INVALID,
-                        "-roi %d %d %d %d selects no pixel of the %dx%d detector", roi[0], roi[1], roi[2],
+                        "roi %d %d %d %d selects no pixel of the %dx%d detector", roi[0], roi[1], roi[2],
                         roi[3], nf, ns);
     if (cfg->mask && (cfg->mask_width != nf || cfg->mask_height != ns))
         return nbi_fail(err, NB_ERR_INVALID, "the mask has %dx%d pixels but the detector %dx%d",
@@ -105,13 +106,14 @@ static int file_exists(const char *path)
 
 static nb_status check_inputs(const nb_config *cfg, nb_error *err)
 {
-    int have_F = cfg->hkl_path || file_exists(cfg->fdump_path) || cfg->default_F != 0.0;
-    int have_cell = cfg->mat_path || (cfg->user_cell && cfg->cell_A[0] != 0.0);
+    int have_F = cfg->hkl_path || cfg->sf || file_exists(cfg->fdump_path) || cfg->default_F != 0.0;
+    int have_cell = cfg->mat_path || cfg->have_matrix || (cfg->user_cell && cfg->cell_A[0] != 0.0);
     if (!have_F)
-        return nbi_fail(err, NB_ERR_USAGE, "no structure factors: give -hkl, -default_F, or an %s",
+        return nbi_fail(err, NB_ERR_USAGE, "no structure factors: give -hkl, -default_F, or an %s "
+                        "(hkl_path, nb_config_set_sf, default_F or fdump_path)",
                         cfg->fdump_path ? cfg->fdump_path : "Fdump.bin");
     if (!have_cell)
-        return nbi_fail(err, NB_ERR_USAGE, "no unit cell: give -cell or -mat");
+        return nbi_fail(err, NB_ERR_USAGE, "no unit cell: give -cell or -mat (cell, mat_path or mosflm_matrix)");
     return NB_OK;
 }
 
@@ -138,32 +140,34 @@ static int choose_interpolation(const nb_config *cfg, const nb_log *log)
     return 0;
 }
 
-/* The structure-factor table (exp->hkl) from -hkl, writing the Fdump cache,
-   or from the cache; none with -default_F only.  With -precision single
-   also its float copy. */
+/* The structure factors (exp->sf, and exp->hkl viewing its grid): given
+   as an object, read from -hkl (then written to the Fdump cache if one is
+   named), or read from the cache; none with -default_F only.  With
+   -precision single also their float copy (made once, shared). */
 static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_experiment *exp,
                                    nb_error *err)
 {
     nb_status st;
     exp->default_F = cfg->default_F;
-    if (cfg->hkl_path) {
+    if (cfg->sf) {
+        exp->sf = nb_sf_ref(cfg->sf);
+    } else if (cfg->hkl_path) {
         nbi_log(log, NB_LOG_INFO, "counting entries in %s", cfg->hkl_path);
-        st = nbi_hkl_read_text(cfg->hkl_path, cfg->default_F, log, &exp->hkl, err);
+        st = nb_sf_read_hkl(cfg->hkl_path, cfg->default_F, log, &exp->sf, err);
         if (st != NB_OK)
             return st;
         if (cfg->fdump_path) {
             nb_error werr;
-            if (nbi_hkl_write_fdump(cfg->fdump_path, &exp->hkl, &werr) == NB_OK)
+            if (nb_sf_write_fdump(exp->sf, cfg->fdump_path, &werr) == NB_OK)
                 nbi_log(log, NB_LOG_INFO, "writing dump file for next time: %s", cfg->fdump_path);
             else
                 nbi_log(log, NB_LOG_WARN, "WARNING: unable to write dump file: %s", werr.msg);
         }
     } else if (file_exists(cfg->fdump_path)) {
         nb_error rerr;
-        st = nbi_hkl_read_fdump(cfg->fdump_path, &exp->hkl, &rerr);
+        st = nb_sf_read_fdump(cfg->fdump_path, &exp->sf, &rerr);
         if (st == NB_OK) {
             nbi_log(log, NB_LOG_INFO, "reading Fs from %s", cfg->fdump_path);
-            exp->hkl_from_fdump = 1;
         } else if (st == NB_ERR_NOMEM) {
             return nbi_fail(err, st, "%s", rerr.msg);
         } else {
@@ -172,9 +176,13 @@ static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_e
                 return nbi_fail(err, NB_ERR_USAGE, "no structure factors: %s", rerr.msg);
         }
     }
+    if (exp->sf) {
+        exp->hkl_from_fdump = exp->sf->from_fdump;
+        if (cfg->precision == NB_PRECISION_SINGLE && (st = nbi_sf_make_single(exp->sf, err)) != NB_OK)
+            return st;
+        exp->hkl = exp->sf->hkl; /* a view: the grid belongs to exp->sf */
+    }
     exp->have_hkl = exp->hkl.count > 0;
-    if (exp->have_hkl && cfg->precision == NB_PRECISION_SINGLE)
-        return nbi_hkl_make_single(&exp->hkl, err);
     return NB_OK;
 }
 
@@ -226,6 +234,11 @@ static nb_status finish(const nb_config *cfg, vec3 polar, nb_experiment *exp, nb
 
 static nb_status validate(const nb_config *cfg, nb_error *err)
 {
+    nb_status st;
+    if (!cfg)
+        return nbi_fail(err, NB_ERR_INVALID, "the configuration is NULL");
+    if ((st = nbi_params_check(cfg, err)) != NB_OK)
+        return st;
     if (!nb_isa_name(cfg->isa) || !nbi_row_loops_for(cfg->isa))
         return nbi_fail(err, NB_ERR_INVALID, "instruction set %s is not available on this processor or in this build",
                         nb_isa_name(cfg->isa) ? nb_isa_name(cfg->isa) : "(unknown)");
@@ -263,7 +276,7 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
     log_sweeps(&s.sampling, log);
     if ((st = nbi_beam_resolve(cfg, s.frame.beam, &exp->beam, err)) != NB_OK)
         return st;
-    st = nbi_beam_sources(cfg->source_path, cfg->round_div, &exp->beam, s.frame.polar, log, &exp->src, err);
+    st = nbi_beam_sources(cfg, &exp->beam, s.frame.polar, log, &exp->src, err);
     if (st != NB_OK)
         return st;
     st = nbi_crystal_create(cfg, &s.cell, &s.size, &s.sampling, s.frame.spindle, log, &exp->xtal, err);
@@ -281,6 +294,8 @@ nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log, nb_exper
 {
     nb_experiment *exp;
     nb_status st;
+    if (!out)
+        return nbi_fail(err, NB_ERR_INVALID, "nb_experiment_create: out is NULL");
     *out = NULL;
     exp = calloc(1, sizeof *exp);
     if (!exp)
@@ -300,9 +315,11 @@ void nb_experiment_free(nb_experiment *exp)
         return;
     nbi_sources_free(&exp->src);
     nbi_crystal_free(&exp->xtal);
-    nbi_hkl_free(&exp->hkl);
+    nb_sf_free(exp->sf);
     nbi_detector_free(&exp->det);
     free(exp);
 }
 
 const nb_info *nb_experiment_info(const nb_experiment *exp) { return &exp->info; }
+
+nb_sf *nb_experiment_sf(const nb_experiment *exp) { return exp ? exp->sf : NULL; }

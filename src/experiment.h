@@ -7,6 +7,7 @@
 #define NB_EXPERIMENT_H
 
 #include "hkl.h"
+#include "config.h"
 #include "nanobragg.h"
 #include "sampling.h"
 #include "vec3.h"
@@ -119,7 +120,8 @@ struct nb_experiment {
     nbi_beam beam;
     nbi_sources src;
     nbi_crystal xtal;
-    nbi_hkl hkl;
+    nb_sf *sf;                      /* the structure factors (a reference), or NULL */
+    nbi_hkl hkl;                    /* a view of sf's grid (zeroed when sf is NULL) */
     int have_hkl;                   /* hkls > 0 */
     int hkl_from_fdump;             /* hkl was read from the Fdump cache */
     double default_F;

@@ -10,6 +10,7 @@
 #include "hkl.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,85 @@ fail:
     free(list.v);
     nbi_hkl_free(&t);
     return st;
+}
+
+nb_status nbi_hkl_from_list(const int *h, const int *k, const int *l, const double *F, size_t n,
+                            double missing_F, nbi_hkl *out, nb_error *err)
+{
+    nbi_hkl t;
+    long lo[3], hi[3];
+    const int *idx[3] = {h, k, l};
+    nb_status st;
+    memset(out, 0, sizeof *out);
+    memset(&t, 0, sizeof t);
+    if (n == 0 || !h || !k || !l || !F)
+        return nbi_fail(err, NB_ERR_INVALID, "structure factors: %s", n == 0 ? "no reflections (n = 0)"
+                                                                             : "an array is NULL");
+    if (!isfinite(missing_F))
+        return nbi_fail(err, NB_ERR_INVALID, "structure factors: missing_F = %g is not finite", missing_F);
+    for (int a = 0; a < 3; ++a) {
+        lo[a] = hi[a] = idx[a][0];
+        for (size_t i = 1; i < n; ++i) {
+            if (idx[a][i] < lo[a]) lo[a] = idx[a][i];
+            if (idx[a][i] > hi[a]) hi[a] = idx[a][i];
+        }
+        if (hi[a] - lo[a] >= (1L << 27))
+            return nbi_fail(err, NB_ERR_RANGE, "structure factors: %c spans %ld..%ld, too wide a grid",
+                            "hkl"[a], lo[a], hi[a]);
+    }
+    for (size_t i = 0; i < n; ++i)
+        if (!isfinite(F[i]))
+            return nbi_fail(err, NB_ERR_INVALID, "structure factors: F[%zu] = %g (%d %d %d) is not finite", i,
+                            F[i], h[i], k[i], l[i]);
+    t.h_min = (int)lo[0], t.h_max = (int)hi[0];
+    t.k_min = (int)lo[1], t.k_max = (int)hi[1];
+    t.l_min = (int)lo[2], t.l_max = (int)hi[2];
+    t.h_range = t.h_max - t.h_min + 1;
+    t.k_range = t.k_max - t.k_min + 1;
+    t.l_range = t.l_max - t.l_min + 1;
+    if ((st = alloc_grid(&t, "structure factors", err)) != NB_OK)
+        return st;
+    fill_default(&t, missing_F);
+    for (size_t i = 0; i < n; i++) /* later duplicates win, as in nanoBragg */
+        t.F[nbi_hkl_index(&t, h[i], k[i], l[i])] = F[i];
+    t.count = (long)n;
+    *out = t;
+    return NB_OK;
+}
+
+nb_status nbi_hkl_from_grid(const int origin[3], const int dims[3], const double *F, nbi_hkl *out,
+                            nb_error *err)
+{
+    nbi_hkl t;
+    nb_status st;
+    memset(out, 0, sizeof *out);
+    memset(&t, 0, sizeof t);
+    if (!origin || !dims || !F)
+        return nbi_fail(err, NB_ERR_INVALID, "structure-factor grid: an argument is NULL");
+    for (int a = 0; a < 3; ++a)
+        if (dims[a] < 1 || dims[a] >= (1 << 27) || (long)origin[a] + dims[a] - 1 > INT_MAX
+            || origin[a] < -(1 << 28))
+            return nbi_fail(err, NB_ERR_INVALID, "structure-factor grid: dims[%d] = %d from origin %d is not "
+                            "a usable size", a, dims[a], origin[a]);
+    t.h_min = origin[0], t.k_min = origin[1], t.l_min = origin[2];
+    t.h_range = dims[0], t.k_range = dims[1], t.l_range = dims[2];
+    t.h_max = t.h_min + dims[0] - 1, t.k_max = t.k_min + dims[1] - 1, t.l_max = t.l_min + dims[2] - 1;
+    if ((st = alloc_grid(&t, "structure-factor grid", err)) != NB_OK)
+        return st;
+    for (int hh = 0; hh < dims[0]; ++hh)
+        for (int kk = 0; kk < dims[1]; ++kk)
+            for (int ll = 0; ll < dims[2]; ++ll) {
+                const double v = F[((size_t)hh * (size_t)dims[1] + (size_t)kk) * (size_t)dims[2] + (size_t)ll];
+                if (!isfinite(v)) {
+                    nbi_hkl_free(&t);
+                    return nbi_fail(err, NB_ERR_INVALID, "structure-factor grid: F(%d %d %d) = %g is not finite",
+                                    t.h_min + hh, t.k_min + kk, t.l_min + ll, v);
+                }
+                t.F[nbi_hkl_index(&t, t.h_min + hh, t.k_min + kk, t.l_min + ll)] = v;
+            }
+    t.count = (long)dims[0] * dims[1] * dims[2];
+    *out = t;
+    return NB_OK;
 }
 
 /* ------------------------------------------------------------ Fdump.bin */

@@ -42,6 +42,14 @@ static inline long nbi_hkl_index(const nbi_hkl *t, int h, int k, int l)
 NB_WARN_UNUSED nb_status nbi_hkl_read_text(const char *path, double default_F, const nb_log *log,
                                           nbi_hkl *out, nb_error *err);
 
+/* The grid of n reflections (h, k, l, F): their index range, missing points
+   holding missing_F; later repeats win.  Errors name the offending entry. */
+NB_WARN_UNUSED nb_status nbi_hkl_from_list(const int *h, const int *k, const int *l, const double *F,
+                                           size_t n, double missing_F, nbi_hkl *out, nb_error *err);
+/* The grid dims[0] x dims[1] x dims[2] from origin, F l-fastest (copied). */
+NB_WARN_UNUSED nb_status nbi_hkl_from_grid(const int origin[3], const int dims[3], const double *F,
+                                           nbi_hkl *out, nb_error *err);
+
 /* Read / write nanoBragg's Fdump.bin: text line "h_min h_max k_min k_max l_min l_max\n\f"
    then the padded grid as native doubles.  The reader checks the header and the
    file size and refuses anything inconsistent (NB_ERR_FORMAT). */

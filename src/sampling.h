@@ -6,6 +6,7 @@
 #ifndef NB_SAMPLING_H
 #define NB_SAMPLING_H
 
+#include "config.h"
 #include "nanobragg.h"
 
 /* A sampled interval: count points over range with spacing step.  Negative

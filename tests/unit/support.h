@@ -102,7 +102,7 @@ static inline void set_cell(nb_config *cfg, double a, double b, double c, double
 
 static inline void base_config(nb_config *cfg)
 {
-    nb_config_init(cfg);
+    nbi_config_init(cfg);
     cfg->fdump_path = NULL;
     cfg->default_F = 1.0;
     set_cell(cfg, 100, 100, 100, 90, 90, 90);

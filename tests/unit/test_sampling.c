@@ -286,7 +286,7 @@ static void check_sources(int round_div)
     nb_error err;
     double sum[3] = {0, 0, 0};
     int n = 0;
-    nb_config_init(&cfg);
+    nbi_config_init(&cfg);
     cfg.round_div = round_div;
     cfg.lambda0_m = 1e-10;
     cfg.hdivrange_rad = cfg.vdivrange_rad = 0.02;
@@ -297,7 +297,7 @@ static void check_sources(int round_div)
     assert_near(beam.hdiv.step, 0.01, 1e-18);
     assert_near(beam.disp.step, 0.05, 1e-17);
     assert_int_equal(beam.divsteps, round_div ? 5 : 9);
-    assert_int_equal(nbi_beam_sources(NULL, cfg.round_div, &beam, v3(0, 0, 1), NULL, &src, &err), NB_OK);
+    assert_int_equal(nbi_beam_sources(&cfg, &beam, v3(0, 0, 1), NULL, &src, &err), NB_OK);
     assert_int_equal(src.n, round_div ? 15 : 27);
     for (int i = 0; i < 3; ++i)
         for (int j = 0; j < 3; ++j) {
