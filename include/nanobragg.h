@@ -5,13 +5,30 @@
  * perfect crystal, as the nanoBragg program does.  Data flows one way:
  *
  *   nb_config  --nb_experiment_create-->  nb_experiment  --nb_simulate-->  nb_image
+ *   (parameters by name,                 (resolved, read-only)            nb_render_region
+ *    data as arrays)                                                      nb_render_pixels
  *
- * The library never prints to stdout and never exits: every fallible function
- * returns an nb_status and, where a message helps, fills an nb_error.
- * Progress and informational lines go to an optional nb_log callback.
+ * Errors: the library never prints and never exits: every fallible function
+ * returns an nb_status and, where a message helps, fills an nb_error (which
+ * may be NULL) naming the parameter, file or line at fault.  Informational
+ * lines, progress, cancellation and pixel traces go through the optional
+ * callbacks of an nb_log.  It reads no clock, and reads or writes a file
+ * only where a function or a parameter names one.
  *
- * Units: the configuration holds SI units (metres, radians, photons/m^2)
- * unless a field name says otherwise.
+ * Ownership: every nb_x_new / nb_x_create / nb_sf_from_* result belongs to
+ * the caller, who frees it with the matching nb_x_free (all accept NULL).
+ * Configurations copy what they are given (strings, arrays) and take a
+ * reference to structure factors (nb_sf), which are shared, never copied.
+ *
+ * Threads: an nb_experiment and an nb_sf are immutable once made and may be
+ * used by any number of threads at once (renders of one experiment in
+ * parallel are fine).  An nb_config may be read by several threads but must
+ * not be changed while another thread uses it.  Renders use OpenMP threads
+ * of their own (the "threads" parameter); callbacks are called from one
+ * thread at a time.  Results do not depend on the number of threads.
+ *
+ * Units: each parameter's name carries its unit (distance_mm, lambda_A,
+ * phi_deg); nb_info reports metres and radians; images are photons/pixel.
  */
 #ifndef NANOBRAGG_H
 #define NANOBRAGG_H

@@ -1,14 +1,15 @@
 #!/bin/sh
-# The library must never print to stdout/stderr or end the process: fail if
-# its objects reference any C function that does (nm lists undefined symbols).
+# The library must never print to stdout/stderr, end the process or read the
+# clock: fail if its objects reference any C function that does (nm lists
+# undefined symbols).
 set -u
 lib=$1
 command -v nm >/dev/null 2>&1 || { echo "nm not found: skipped"; exit 77; }
 bad=$(nm -u "$lib" | awk '{print $NF}' | sed 's/@.*//' | sort -u |
-      grep -E -x 'printf|vprintf|puts|putchar|fprintf|vfprintf|fputs|perror|exit|_exit|_Exit|abort|quick_exit|__printf_chk|__fprintf_chk')
+      grep -E -x 'printf|vprintf|puts|putchar|fprintf|vfprintf|fputs|perror|exit|_exit|_Exit|abort|quick_exit|__printf_chk|__fprintf_chk|time|clock|clock_gettime|gettimeofday|ftime')
 if [ -n "$bad" ]; then
-    echo "libnanobragg references functions that print or exit:"
+    echo "libnanobragg references functions that print, exit or read the clock:"
     echo "$bad"
     exit 1
 fi
-echo "libnanobragg: no printing or exiting functions referenced"
+echo "libnanobragg: no printing, exiting or clock functions referenced"
