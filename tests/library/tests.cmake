@@ -1,4 +1,8 @@
-# library/no-print-no-exit: the library never prints and never exits.
+# library/no-print-no-exit, library/no-print-no-exit-shared: the library never
+# prints and never exits (check_symbols.sh), static and shared.
 add_test(NAME library/no-print-no-exit
          COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/check_symbols.sh $<TARGET_FILE:nanobragg_lib>)
-set_tests_properties(library/no-print-no-exit PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
+add_test(NAME library/no-print-no-exit-shared
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/check_symbols.sh $<TARGET_FILE:nanobragg_shared>)
+set_tests_properties(library/no-print-no-exit library/no-print-no-exit-shared
+                     PROPERTIES LABELS unit SKIP_RETURN_CODE 77)
