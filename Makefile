@@ -1,16 +1,19 @@
 # Thin wrapper over CMake: `make` builds build/nanobragg, `make demo` simulates a
 # default crystal, `make test` runs every test (unit, parity, CLI), `make asan`
-# runs them again under AddressSanitizer/UBSan, `make bench` times the workloads.
+# runs them again under AddressSanitizer/UBSan, `make bench` times the workloads,
+# `make install [PREFIX=/usr/local] [DESTDIR=]` installs the program, the tools,
+# the library and its header, pkg-config and CMake package files.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+PREFIX ?= /usr/local
 
-.PHONY: all deps demo test asan bench clean
+.PHONY: all deps demo test asan bench install clean
 
 all: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$(abspath $(PREFIX))" $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # Install what the build and tests need on a Debian machine, if missing.
@@ -32,6 +35,11 @@ asan: deps
 bench: all
 	@$(BUILD)/nanobragg-bench $(BENCH_ARGS) $(BUILD)/nanobragg
 	@$(BUILD)/nanobragg-srcgen
+
+# Into $(DESTDIR)$(PREFIX): bin/, include/, lib/ (lib/<multiarch>/ for
+# PREFIX=/usr on Debian), lib/pkgconfig/nanobragg.pc, lib/cmake/nanobragg/.
+install: all
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) bench-work bench-results.csv

@@ -3,8 +3,9 @@
 # the compiler, CMake, cmocka and numpy for /usr/bin/python3 (required; the
 # spec acceptance tests are skipped without numpy); optional: FabIO for
 # /usr/bin/python3 (the interoperability test reads our SMV images with it
-# and is skipped without it) and libpng (nanobragg-png, the PNG previews of
-# make demo, is built only with it).
+# and is skipped without it), libpng (nanobragg-png, the PNG previews of
+# make demo, is built only with it) and pkg-config (the library/install test
+# builds the examples with it and is skipped without it).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
@@ -14,6 +15,7 @@ command -v make >/dev/null 2>&1 || need="$need make"
 optional=""
 /usr/bin/python3 -c "import fabio" >/dev/null 2>&1 || optional="$optional python3-fabio"
 [ -f /usr/include/png.h ] || optional="$optional libpng-dev"
+command -v pkg-config >/dev/null 2>&1 || optional="$optional pkg-config"
 [ -n "$need$optional" ] || exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -28,6 +30,7 @@ for pkg in $optional; do
     case $pkg in
     python3-fabio) echo "note: python3-fabio not installed; the interoperability test will be skipped" ;;
     libpng-dev) echo "note: libpng-dev not installed; nanobragg-png (PNG previews) will not be built" ;;
+    pkg-config) echo "note: pkg-config not installed; the library/install test will be skipped" ;;
     esac
 done
 exit 0

@@ -9,6 +9,7 @@
 #   png_cases.txt, run by tests/cli/run_cli.sh (format there) with a copy of
 #   tests/tools/fixtures (tiny.bin: 4 x 3 float32; tiny.img: 8 x 8 SMV;
 #   truncated.img: its header and 600 of 640 bytes).
+# The cmocka tests (tools/hkl_random, tools/png) need cmocka (NB_HAVE_CMOCKA).
 set(NB_TOOLS_FIXTURES ${CMAKE_CURRENT_LIST_DIR}/fixtures)
 
 # nb_add_tool_test(NAME SOURCE TOOL): a cmocka test of the program TOOL.
@@ -25,13 +26,17 @@ function(nb_add_tool_test name source tool)
   set_tests_properties(tools/${name} PROPERTIES LABELS tools TIMEOUT 120)
 endfunction()
 
-nb_add_tool_test(hkl_random test_hkl_random.c nanobragg-hkl-random)
+if(NB_HAVE_CMOCKA)
+  nb_add_tool_test(hkl_random test_hkl_random.c nanobragg-hkl-random)
+endif()
 nb_add_cli_table(hkl-random nanobragg-hkl-random ${CMAKE_CURRENT_LIST_DIR}/hkl_cases.txt
                  ${NB_TOOLS_FIXTURES} tools)
 
 if(TARGET nanobragg-png)
-  nb_add_tool_test(png test_png.c nanobragg-png)
-  target_link_libraries(test_png PRIVATE PNG::PNG)
+  if(NB_HAVE_CMOCKA)
+    nb_add_tool_test(png test_png.c nanobragg-png)
+    target_link_libraries(test_png PRIVATE PNG::PNG)
+  endif()
   nb_add_cli_table(png nanobragg-png ${CMAKE_CURRENT_LIST_DIR}/png_cases.txt
                    ${NB_TOOLS_FIXTURES} tools)
 endif()
