@@ -315,6 +315,8 @@ static int fn_roi(app_options *o, const flag *f, char **args, int avail, int *us
 static int fn_two_ints(app_options *o, const flag *f, char **args, int avail, int *used)
 {
     long v[2];
+    if (avail < 2)
+        return fail(f, "needs 2 values", f->args);
     for (int i = 0; i < 2; ++i) {
         int rc = integer(f, args + i, avail - i, &v[i]);
         if (rc)
