@@ -35,6 +35,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernel.h"
 #include "kernel_row.h"
@@ -62,6 +63,7 @@ static void emit(const nb_experiment *e, const nb_log *log, int f, int s, const 
     const vec3 p = tr->pos_m;
     const double twotheta = atan2(sqrt(p.y * p.y + p.z * p.z), p.x);
     nb_trace t;
+    memset(&t, 0, sizeof t);
     t.fpixel = f;
     t.spixel = s;
     t.stol = tr->stol_m / 1e10;
