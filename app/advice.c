@@ -256,7 +256,7 @@ static int progress_line(void *ctx, double fraction)
 void app_progress_setup(const app_options *o, const nb_info *in, app_progress *p, nb_log *log)
 {
     memset(p, 0, sizeof *p);
-    if (!o->progress || (!app_flag_value(o, "-progress") && app_total_samples(in) < LONG_RUN_SAMPLES))
+    if (!o->progress || o->printout || (!app_flag_value(o, "-progress") && app_total_samples(in) < LONG_RUN_SAMPLES))
         return;
     p->start_s = p->last_s = now_s();
     p->last = 0.0;

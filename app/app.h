@@ -29,6 +29,10 @@ int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *
 /* Log callback printing the library's lines to stdout. */
 void app_log_stdout(void *ctx, nb_log_level level, const char *line);
 
+/* Trace callback printing a pixel's values as nanoBragg's -printout does
+   (stdout). */
+void app_print_trace(void *ctx, const nb_trace *trace);
+
 int app_flags_sorted(void);
 
 /* advice.c: warnings beyond nanoBragg's report (stderr), never changing the
@@ -44,7 +48,8 @@ void app_warn_setup(const app_options *o, const nb_info *in);
 /* Kernel evaluations of the whole run (samples per pixel x pixels). */
 double app_total_samples(const nb_info *in);
 
-/* The progress meter (stderr), shown with -progress or for long runs. */
+/* The progress meter (stderr), shown with -progress or for long runs, never
+   with -printout (as nanoBragg). */
 typedef struct app_progress {
     double start_s, last_s; /* monotonic seconds: start, last line */
     double last, next;      /* fraction: of the last line, of the next 10% */

@@ -312,6 +312,8 @@ static int fn_roi(app_options *o, const flag *f, char **args, int avail, int *us
 static int fn_two_ints(app_options *o, const flag *f, char **args, int avail, int *used)
 {
     long v[2];
+    if (avail < 2)
+        return fail(f, "needs 2 values", f->args);
     for (int i = 0; i < 2; ++i) {
         int rc = integer(f, args + i, avail - i, &v[i]);
         if (rc)
@@ -527,8 +529,8 @@ static const flag FLAGS[] = {
     SPEC("-polar", fn_polar, -BIG, BIG, "<factor>", NULL, "Kahn polarization factor; turns polarization on (default 0)", T_BEAM),
     PVEC("-polar_vector", "polar_vector", E_CUSTOM, "E-vector of the beam (custom convention)", T_BEAM),
     SPEC("-precision", fn_precision, 0, 0, "single|double", NULL, "lattice sums in float (parallelepiped crystals, no interpolation; ~2x faster) or double (default)", T_PROGRAM),
-    SW("-printout", OPT(printout), 1, 0, "print pixel values", T_PROGRAM),
-    SPEC("-printout_pixel", fn_two_ints, -1, 2147483647, "<f s>", NULL, "print only this pixel", T_PROGRAM),
+    SW("-printout", OPT(printout), 1, 0, "print every pixel's last sample (stol, hkl, F_cell, F_latt, ...); no progress meter", T_PROGRAM),
+    SPEC("-printout_pixel", fn_two_ints, -1, 2147483647, "<f s>", NULL, "-printout of only pixel f (fast) s (slow); f = -1: every pixel", T_PROGRAM),
     SW("-progress", OPT(progress), 1, 0, "progress meter", T_PROGRAM),
     SPEC("-roi", fn_roi, 0, 1000000, "<xmin xmax ymin ymax>", "pixels", "render only these pixels (inclusive)", T_SAMPLING),
     PSW("-round_div", "round_div", 1, 0, "trim the divergence grid to an ellipse (default)", T_BEAM),

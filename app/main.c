@@ -117,6 +117,12 @@ static int run(app_options *o)
     app_report_setup(o, nb_experiment_info(exp));
     app_warn_setup(o, nb_experiment_info(exp));
     app_progress_setup(o, nb_experiment_info(exp), &progress, &log);
+    if (o->printout) {
+        /* nanoBragg's -printout: every pixel unless -printout_pixel named one */
+        log.trace = app_print_trace;
+        log.trace_fpixel = o->printout_pixel[0];
+        log.trace_spixel = o->printout_pixel[1];
+    }
     st = nb_simulate(exp, &log, &img, &err);
     if (st != NB_OK) {
         fprintf(stderr, "nanobragg: error: %s\n", err.msg);

@@ -20,6 +20,27 @@ void app_log_stdout(void *ctx, nb_log_level level, const char *line)
     printf("%s\n", line);
 }
 
+void app_print_trace(void *ctx, const nb_trace *t)
+{
+    (void)ctx;
+    /* nanoBragg printed the first stol in 1/m */
+    printf("%4d %4d : stol = %g or %g\n", t->fpixel, t->spixel, t->stol * 1e10, t->stol_centre);
+    printf("at %g %g %g\n", t->pixel_pos_m[0], t->pixel_pos_m[1], t->pixel_pos_m[2]);
+    printf("hkl= %f %f %f  hkl0= %d %d %d\n", t->hkl[0], t->hkl[1], t->hkl[2], t->hkl0[0], t->hkl0[1],
+           t->hkl0[2]);
+    printf(" F_cell=%g  F_latt=%g   I = %g\n", t->F_cell, t->F_latt, t->I);
+    printf("I/steps %15.10g\n", t->I / t->steps);
+    printf("polar   %15.10g\n", t->polar);
+    printf("omega   %15.10g\n", t->omega);
+    printf("capfrac %15.10g\n", t->capture_fraction);
+    printf("pixel   %15.10g\n", t->pixel);
+    printf("real-space cell vectors (Angstrom):\n");
+    printf("     %-10s  %-10s  %-10s\n", "a", "b", "c");
+    printf("X: %11.8f %11.8f %11.8f\n", t->a_A[0], t->b_A[0], t->c_A[0]);
+    printf("Y: %11.8f %11.8f %11.8f\n", t->a_A[1], t->b_A[1], t->c_A[1]);
+    printf("Z: %11.8f %11.8f %11.8f\n", t->a_A[2], t->b_A[2], t->c_A[2]);
+}
+
 /* nanoBragg's name of a crystal shape (the library's shape parameter). */
 static const char *shape_name(const char *shape)
 {

@@ -96,11 +96,16 @@ typedef int (*nb_progress_fn)(void *ctx, double fraction);
  * The intermediate values of one pixel, as nanoBragg's -printout shows them:
  * those of the pixel's last sample (last layer, sub-pixel, source, phi step
  * and mosaic domain), the pixel's total, and the cell of that last sample.
+ * A value the pixel never computed (every source cut by -dmin; F_cell when
+ * every sample's F_latt is 0) is the previous traced pixel's when every
+ * pixel is traced, as nanoBragg prints it, and NaN when one pixel is (hkl0:
+ * 0).  docs/deviations.md says what is reproduced.
  */
 typedef struct nb_trace {
     int fpixel, spixel;
     double stol;                 /* sin(theta)/lambda of the last sample, 1/Angstrom */
-    double stol_centre;          /* sin(theta)/lambda0 from the pixel position, 1/Angstrom */
+    double stol_centre;          /* sin(theta)/lambda0 from the pixel position, 1/Angstrom
+                                    (theta from the x axis, as nanoBragg) */
     double pixel_pos_m[3];       /* the last sample's position in the lab frame */
     double hkl[3];               /* fractional Miller indices */
     int hkl0[3];                 /* nearest integer indices */

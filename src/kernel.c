@@ -5,6 +5,11 @@
  * are taken from the first sub-pixel and source unless -oversample_* asks
  * otherwise, and then multiply the running sum; the absorption of the last
  * detector layer scales the whole pixel.
+ *
+ * The same sum can also record the intermediate values nanoBragg's
+ * -printout shows (nbi_render_pixel_traced): the phi x mosaic loop is
+ * instantiated twice from one text, with and without the recording, so the
+ * untraced render carries no test in it.
  */
 #include "kernel.h"
 #include "row_loops.h"
@@ -25,7 +30,7 @@ static int as_index(double x, int *i)
 /* Squared lattice factor of the crystal at fractional (h,k,l) (physics.h;
    the parallelepiped's through the loops of the experiment's instruction
    set, row_loops.h). */
-static double lattice_factor2(const nb_experiment *e, double h, double k, double l)
+NB_INLINE double lattice_factor2(const nb_experiment *e, double h, double k, double l)
 {
     const nbi_crystal *x = &e->xtal;
     double L, s_round;
@@ -36,9 +41,21 @@ static double lattice_factor2(const nb_experiment *e, double h, double k, double
     return L * L;
 }
 
+/* The lattice factor itself, signed as nanoBragg's (L2 is its square, from
+   lattice_factor2); for the trace only. */
+static double lattice_factor(const nb_experiment *e, double h, double k, double l, double L2)
+{
+    const nbi_crystal *x = &e->xtal;
+    double s_round;
+    if (x->shape != NB_SHAPE_SQUARE)
+        return nbi_lattice_shape(x->shape, x->Na, x->Nb, x->Nc, x->fudge, x->astar, x->bstar, x->cstar, h,
+                                 k, l, &s_round);
+    return sqrt(L2) * nbi_grating_sign(h, x->Na) * nbi_grating_sign(k, x->Nb) * nbi_grating_sign(l, x->Nc);
+}
+
 /* Structure factor at (h,k,l); may switch interpolation off for good. */
-static double structure_factor(const nb_experiment *e, double h, double k, double l, double h0,
-                               double k0, double l0, int *interp, nbi_pixel *out)
+NB_INLINE double structure_factor(const nb_experiment *e, double h, double k, double l, double h0,
+                                  double k0, double l0, int *interp, nbi_pixel *out)
 {
     int ih, ik, il;
     if (*interp) {
@@ -65,10 +82,26 @@ typedef struct pixel_state {
     double I, polar, omega, capture;
     int interp;
     const double *cells;
+    nbi_pixel_trace *trace; /* NULL: not traced */
 } pixel_state;
 
-/* Sum over phi steps and mosaic domains for one scattering vector. */
-static void sweep(const nb_experiment *e, vec3 S, pixel_state *ps, nbi_pixel *out)
+/* Record the Miller indices, lattice factor and cell of a sample. */
+static void trace_sample(const nb_experiment *e, nbi_pixel_trace *tr, const double *cell, double h,
+                         double k, double l, double h0, double k0, double l0, double L2)
+{
+    tr->hkl[0] = h;
+    tr->hkl[1] = k;
+    tr->hkl[2] = l;
+    tr->hkl0[0] = h0;
+    tr->hkl0[1] = k0;
+    tr->hkl0[2] = l0;
+    tr->F_latt = lattice_factor(e, h, k, l, L2);
+    tr->cell = cell;
+}
+
+/* The phi x mosaic loop; tr is a constant NULL in the untraced copy. */
+NB_INLINE void sweep_samples(const nb_experiment *e, vec3 S, pixel_state *ps, nbi_pixel *out,
+                             nbi_pixel_trace *tr)
 {
     const nbi_crystal *x = &e->xtal;
     const nbi_detector *d = &e->det;
@@ -80,15 +113,28 @@ static void sweep(const nb_experiment *e, vec3 S, pixel_state *ps, nbi_pixel *ou
         double l = c[6] * S.x + c[7] * S.y + c[8] * S.z;
         double h0 = round_index(h), k0 = round_index(k), l0 = round_index(l);
         double L2 = lattice_factor2(e, h, k, l), F_cell;
+        if (tr)
+            trace_sample(e, tr, c, h, k, l, h0, k0, l0, L2);
         if (L2 == 0.0 && e->water_m == 0.0)
             continue;
         F_cell = structure_factor(e, h, k, l, h0, k0, l0, &ps->interp, out);
+        if (tr)
+            tr->F_cell = F_cell;
         ps->I += F_cell * F_cell * L2;
         if (d->oversample_thick) ps->I *= ps->capture;
         if (d->oversample_polar) ps->I *= ps->polar;
         if (d->oversample_omega) ps->I *= ps->omega;
     }
-    ps->cells = x->cells;
+}
+
+/* Sum over phi steps and mosaic domains for one scattering vector. */
+static void sweep(const nb_experiment *e, vec3 S, pixel_state *ps, nbi_pixel *out)
+{
+    if (ps->trace)
+        sweep_samples(e, S, ps, out, ps->trace);
+    else
+        sweep_samples(e, S, ps, out, NULL);
+    ps->cells = e->xtal.cells;
     out->swept = 1;
 }
 
@@ -100,6 +146,8 @@ static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixe
         vec3 inc = v3(-src->x[s], -src->y[s], -src->z[s]);
         double lambda = src->lambda_m[s];
         vec3 S = v3((diff.x - inc.x) / lambda, (diff.y - inc.y) / lambda, (diff.z - inc.z) / lambda);
+        if (ps->trace)
+            ps->trace->stol_m = 0.5 * v3_mag(S);
         if (e->dmin_m > 0.0
             && !nbi_within_dmin_d(diff.x, diff.y, diff.z, inc.x, inc.y, inc.z, 1.0 / lambda, 0.5 / e->dmin_m))
             continue;
@@ -126,18 +174,23 @@ static vec3 curved_position(const nb_experiment *e, vec3 p)
     return v3_rotate_axis(v, d->fdet, p.z / d->distance_m);
 }
 
-vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int subF, int subS,
-                            double *airpath)
+/* Lab-frame position (m) of sub-pixel (subF, subS) of pixel (f, s) in
+   detector layer t. */
+static inline vec3 subpixel_position(const nb_experiment *e, int f, int s, int t, int subF, int subS)
 {
     const nbi_detector *d = &e->det;
     const int os = d->oversample;
     const double sub = d->subpixel_m;
     vec3 pos = nbi_detector_point(d->fdet, d->sdet, d->odet, d->pix0, nbi_subpixel_offset(sub, f, os, subF),
-                                  nbi_subpixel_offset(sub, s, os, subS), t * d->thickstep_m),
-         diff;
-    if (d->curved)
-        pos = curved_position(e, pos);
-    *airpath = v3_unit(pos, &diff);
+                                  nbi_subpixel_offset(sub, s, os, subS), t * d->thickstep_m);
+    return d->curved ? curved_position(e, pos) : pos;
+}
+
+vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int subF, int subS,
+                            double *airpath)
+{
+    vec3 diff;
+    *airpath = v3_unit(subpixel_position(e, f, s, t, subF, subS), &diff);
     return diff;
 }
 
@@ -145,8 +198,11 @@ static void subpixel(const nb_experiment *e, int f, int s, int t, int subF, int 
                      nbi_pixel *out)
 {
     const nbi_detector *d = &e->det;
-    double airpath;
-    vec3 diff = nbi_subpixel_direction(e, f, s, t, subF, subS, &airpath);
+    const vec3 pos = subpixel_position(e, f, s, t, subF, subS);
+    vec3 diff;
+    const double airpath = v3_unit(pos, &diff);
+    if (ps->trace)
+        ps->trace->pos_m = pos;
     if (ps->omega == 0.0 || d->oversample_omega)
         ps->omega = nbi_solid_angle(d->point_pixel, d->pixel_m, d->close_distance_m, airpath);
     out->omega_sum += ps->omega;
@@ -155,8 +211,8 @@ static void subpixel(const nb_experiment *e, int f, int s, int t, int subF, int 
     sources(e, diff, ps, out);
 }
 
-void nbi_render_pixel(const nb_experiment *e, int fpixel, int spixel, int interpolate, int first_sweep,
-                      nbi_pixel *out)
+static void render_pixel(const nb_experiment *e, int fpixel, int spixel, int interpolate, int first_sweep,
+                         nbi_pixel *out, nbi_pixel_trace *trace)
 {
     const nbi_detector *d = &e->det;
     const int os = d->oversample;
@@ -171,6 +227,7 @@ void nbi_render_pixel(const nb_experiment *e, int fpixel, int spixel, int interp
     ps.capture = 1.0;
     ps.interp = interpolate;
     ps.cells = first_sweep ? e->xtal.cells_first : e->xtal.cells;
+    ps.trace = trace;
     for (int t = 0; t < d->thicksteps; ++t) {
         ps.capture = d->thick_m == 0.0 ? 1.0 : 0.0;
         for (int subS = 0; subS < os; ++subS)
@@ -182,4 +239,22 @@ void nbi_render_pixel(const nb_experiment *e, int fpixel, int spixel, int interp
     if (!d->oversample_polar) test *= ps.polar;
     if (!d->oversample_omega) test *= ps.omega;
     out->value = test;
+    if (trace) {
+        trace->I = ps.I;
+        trace->polar = ps.polar;
+        trace->omega = ps.omega;
+        trace->capture = ps.capture;
+    }
+}
+
+void nbi_render_pixel(const nb_experiment *e, int fpixel, int spixel, int interpolate, int first_sweep,
+                      nbi_pixel *out)
+{
+    render_pixel(e, fpixel, spixel, interpolate, first_sweep, out, NULL);
+}
+
+void nbi_render_pixel_traced(const nb_experiment *e, int fpixel, int spixel, int interpolate,
+                             int first_sweep, nbi_pixel *out, nbi_pixel_trace *trace)
+{
+    render_pixel(e, fpixel, spixel, interpolate, first_sweep, out, trace);
 }

@@ -29,6 +29,33 @@ typedef struct nbi_pixel {
 void nbi_render_pixel(const nb_experiment *exp, int fpixel, int spixel, int interpolate,
                       int first_sweep, nbi_pixel *out);
 
+/*
+ * The values of a pixel's sum that nanoBragg's -printout shows, as the
+ * kernel leaves them: those of the last sample that set each one.  A field
+ * is written only when the kernel evaluates that quantity, so what the
+ * caller put there survives where the pixel evaluated none (nanoBragg then
+ * prints what an earlier pixel left in the variable):
+ *   stol_m, pos_m       every source, sub-pixel (stol before the -dmin cut)
+ *   hkl, hkl0, F_latt, cell   every phi step x mosaic domain of a source
+ *                       that passed -dmin (before the skip of a zero F_latt)
+ *   F_cell              samples whose F_latt is not 0 (or with -water)
+ *   I, polar, omega, capture   always, at the end of the pixel.
+ */
+typedef struct nbi_pixel_trace {
+    double stol_m;        /* |S|/2 = sin(theta)/lambda, 1/m */
+    vec3 pos_m;           /* the sub-pixel's position in the lab frame, m */
+    double hkl[3], hkl0[3];
+    double F_cell, F_latt; /* F_latt signed, as nanoBragg's sincg product */
+    const double *cell;   /* a, b, c (9 doubles, m) of the sample: into the
+                             experiment's tables */
+    double I, polar, omega, capture;
+} nbi_pixel_trace;
+
+/* nbi_render_pixel that also records the pixel's intermediate values in
+   *trace (not NULL); the same sum, the same result in *out. */
+void nbi_render_pixel_traced(const nb_experiment *exp, int fpixel, int spixel, int interpolate,
+                             int first_sweep, nbi_pixel *out, nbi_pixel_trace *trace);
+
 /* ---- pieces shared with the row kernel (kernel_row.c) ---- */
 
 /* Whether pixel (f, s) is rendered: inside the ROI and not masked. */

@@ -7,7 +7,8 @@
  *   term                                   function
  *   Miller index of a sample               nbi_miller_index_d/_f (physics_real.h)
  *   -dmin cut                              nbi_within_dmin_d/_f (physics_real.h)
- *   lattice factor, parallelepiped         nbi_lattice_square2_d/_f, nbi_grating_chebyshev_d/_f
+ *   lattice factor, parallelepiped         nbi_lattice_square2_d/_f, nbi_grating_chebyshev_d/_f,
+ *                                          its sign nbi_grating_sign
  *   lattice factor, round/Gauss/top-hat    nbi_lattice_shape
  *   polarization (Kahn)                    nbi_polarization
  *   solid angle and obliquity              nbi_solid_angle
@@ -139,6 +140,26 @@ static inline double nbi_lattice_shape(nb_shape shape, double Na, double Nb, dou
     if (shape == NB_SHAPE_GAUSS)
         return Na * Nb * Nc * exp(-(r2 / 0.63 * fudge));
     return Na * Nb * Nc * (r2 * fudge < 0.3969);
+}
+
+/* The sign of sin(N pi h)/sin(pi h), the parallelepiped's lattice factor
+   along one axis (N an integer; 1 for N <= 1, where nanoBragg takes the
+   factor as 1), which nbi_lattice_square2_d squares away.  With h = m + d
+   (m = rint(h)) and N d = n + y (n = rint(N d)), the ratio is
+   (-1)^((N-1) m + n) sin(pi y)/sin(pi d), the reduced pair of
+   nbi_grating_pair_d. */
+static inline double nbi_grating_sign(double h, double N)
+{
+    const double m = rint(h), n = rint(N * (h - m));
+    double num, den;
+    int negative;
+    if (!(N > 1.0))
+        return 1.0;
+    nbi_grating_pair_d(h, N, &num, &den);
+    negative = (num < 0.0) != (den < 0.0);
+    if (fmod(fabs((N - 1.0) * m + n), 2.0) == 1.0)
+        negative = !negative;
+    return negative ? -1.0 : 1.0;
 }
 
 /* The frame nanoBragg measures the polarization angle in, for a unit

@@ -10,6 +10,7 @@
 #include "render.h"
 #include "serial_order.h"
 #include "stats.h"
+#include "trace.h"
 #include "util.h"
 
 nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, nb_error *err)
@@ -43,6 +44,8 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
         img->omega_sum += omega_rows[s];
     if (nbi_image_statistics(e, img) != NB_OK)
         st = nbi_fail(err, NB_ERR_NOMEM, "out of memory for the statistics");
+    if (st == NB_OK)
+        st = nbi_trace_pixels(e, img->data, log, err);
 done:
     free(flags);
     free(omega_rows);

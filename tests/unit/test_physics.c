@@ -56,6 +56,29 @@ static void test_lattice_square(void **state)
     assert_near(nbi_grating_chebyshev_d(2.5, 2), 0.0, 1e-15); /* 2 cos(pi h) at a half integer */
 }
 
+/* The sign of sin(N pi h)/sin(pi h) that nbi_lattice_square2 squares away
+   (the trace reports the signed lattice factor, as nanoBragg prints it). */
+static void test_grating_sign(void **state)
+{
+    (void)state;
+    for (int N = 1; N <= 12; ++N)
+        for (int i = 0; i < 997; ++i) {
+            const double h = -40.0 + 0.0803 * i + 1e-4; /* away from the zeros j/N */
+            const double g = sin(N * M_PI * h) / sin(M_PI * h);
+            if (fabs(g) < 1e-6)
+                continue;
+            if (nbi_grating_sign(h, N) != (g < 0 ? -1.0 : 1.0)) {
+                print_error("N = %d, h = %.17g: ratio %g, sign %g\n", N, h, g, nbi_grating_sign(h, N));
+                fail();
+            }
+        }
+    /* at the peaks the ratio is N (-1)^((N-1) h): -4 at h = 3 for N = 4 */
+    assert_true(nbi_grating_sign(3.0, 4) == -1.0);
+    assert_true(nbi_grating_sign(-2.0, 4) == 1.0);
+    assert_true(nbi_grating_sign(3.0, 5) == 1.0);
+    assert_true(nbi_grating_sign(7.3, 1) == 1.0);
+}
+
 /* h = (a/lambda).d - (a.i)/lambda = a.(d - i)/lambda, and the -dmin cut at
    sin(theta)/lambda = |d - i|/(2 lambda) = 1/(2 dmin). */
 static void test_miller_and_dmin(void **state)
@@ -148,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_sinpi_cospi),       cmocka_unit_test(test_lattice_square),
         cmocka_unit_test(test_miller_and_dmin),   cmocka_unit_test(test_lattice_shapes),
         cmocka_unit_test(test_polarization),      cmocka_unit_test(test_solid_angle_and_capture),
+        cmocka_unit_test(test_grating_sign),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
