@@ -56,9 +56,7 @@ enum {
     E_PIVOT_SAMPLE = 2,
     E_CUSTOM = 4,
     E_PGM = 8,
-    E_NOISE = 16,
-    E_PIX0 = 32,
-    E_USER_CELL = 64
+    E_NOISE = 16
 };
 
 typedef struct flag flag;
@@ -416,6 +414,7 @@ static int fn_ignored(app_options *o, const flag *f, char **args, int avail, int
 /* Sorted by name (strcmp order) for bsearch; checked at start-up. */
 static const flag FLAGS[] = {
     SW("--help", OPT(show_help), 1, 0, "print this list and exit", T_PROGRAM),
+    SW("--params", OPT(show_params), 1, 0, "print the library's parameter table (names, units, ranges, defaults) and exit", T_PROGRAM),
     SW("--version", OPT(show_version), 1, 0, "print the version and build and exit", T_PROGRAM),
     SPEC("-4stol", fn_ignored, 0, 0, "<file>", NULL, "S(4 stol) table (read but unused, as in nanoBragg)", T_COMPAT),
     SPEC("-MW", fn_ignored, 0, 0, "<g/mol>", NULL, "molecular weight (unused, as in nanoBragg)", T_COMPAT),
@@ -523,7 +522,7 @@ static const flag FLAGS[] = {
     PREAL("-phistep", "phistep_deg", 0, "deg", "spindle step", T_SAMPLING),
     PINT("-phisteps", "phisteps", "spindle steps", T_SAMPLING),
     SPEC("-pivot", fn_pivot, 0, 0, "beam|sample", NULL, "detector rotation pivot (conventions other than custom impose theirs)", T_DETECTOR),
-    PVEC("-pix0_vector", "pix0_vector_m", E_CUSTOM | E_PIX0, "sample to first pixel (m; custom convention)", T_DETECTOR),
+    PVEC("-pix0_vector", "pix0_vector_m", E_CUSTOM, "sample to first pixel (m; custom convention)", T_DETECTOR),
     PREAL("-pixel", "pixel_mm", 0, "mm", "pixel size (default 0.1)", T_DETECTOR),
     PSW("-point_pixel", "point_pixel", 1, 0, "1/R^2 solid angle, no obliquity", T_DETECTOR),
     SPEC("-polar", fn_polar, -BIG, BIG, "<factor>", NULL, "Kahn polarization factor; turns polarization on (default 0)", T_BEAM),
@@ -913,6 +912,33 @@ int app_flags_sorted(void)
         }
     }
     return 1;
+}
+
+void app_print_params(void)
+{
+    static const char *const KIND[] = {"real", "integer", "switch", "array", "choice", "file"};
+    printf("# libnanobragg parameters (nb_param_set / nb_param_get by name)\n");
+    printf("# name | kind | units | range | default | help | interacts with\n");
+    for (size_t i = 0; i < nb_param_count(); ++i) {
+        const nb_param_info *p = nb_param_at(i);
+        char kind[32], range[96];
+        if (p->kind == NB_PARAM_ARRAY && p->min_count != p->count)
+            snprintf(kind, sizeof kind, "array of %d to %d", p->min_count, p->count);
+        else if (p->kind == NB_PARAM_ARRAY)
+            snprintf(kind, sizeof kind, "array of %d", p->count);
+        else
+            snprintf(kind, sizeof kind, "%s", KIND[p->kind]);
+        if (p->kind == NB_PARAM_CHOICE)
+            snprintf(range, sizeof range, "%s", p->choices);
+        else if (p->kind == NB_PARAM_STRING || p->kind == NB_PARAM_BOOL)
+            snprintf(range, sizeof range, "%s", p->kind == NB_PARAM_BOOL ? "0 or 1" : "");
+        else if (p->min < -1e299 && p->max > 1e299)
+            snprintf(range, sizeof range, "any");
+        else
+            snprintf(range, sizeof range, "%s%g to %g", p->min_exclusive ? "above " : "", p->min, p->max);
+        printf("%s | %s | %s | %s | %s | %s | %s\n", p->name, kind, p->units, range, p->default_text, p->help,
+               p->interacts);
+    }
 }
 
 void app_print_version(void)

@@ -152,9 +152,11 @@ int main(int argc, char **argv)
         rc = app_parse_flags(&o, argc, argv);
     if (!rc)
         rc = app_isa_from_env(&o);
-    if (!rc && (o.show_help || o.show_version)) {
+    if (!rc && (o.show_help || o.show_version || o.show_params)) {
         if (o.show_help)
             app_print_help(argv[0]);
+        else if (o.show_params)
+            app_print_params();
         else
             app_print_version();
         nb_smv_frame_free(&mask);

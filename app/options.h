@@ -18,7 +18,7 @@ typedef struct app_options {
     long seed;
     int printout, progress, coherent;
     int printout_pixel[2];
-    int show_help, show_version;
+    int show_help, show_version, show_params;
     int cell_values;  /* numbers -cell gave (1 to 6); 0 if not given */
     /* The flags given, by their row in the flag table: the index in argv of
        the last occurrence (0: not given), for warnings about flags that a
@@ -43,6 +43,9 @@ int app_parse_flags(app_options *o, int argc, char **argv);
 
 /* Print the flag table (names, arguments, units, help) to stdout, by topic. */
 void app_print_help(const char *prog);
+
+/* Print the library's parameter table, one line per parameter, to stdout. */
+void app_print_params(void);
 
 /* Print the version, the build (compiler, OpenMP, instruction sets) to stdout. */
 void app_print_version(void);
