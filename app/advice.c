@@ -7,6 +7,7 @@
  * "nanobragg: warning: ..." lines; the images are never changed by them.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,11 +237,33 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* A line at every 10%, and every 10 s in between once the fraction moved. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+    signal(sig, SIG_DFL); /* a second one ends the process */
+}
+
+void app_catch_interrupt(int on)
+{
+    signal(SIGINT, on ? on_signal : SIG_DFL);
+    signal(SIGTERM, on ? on_signal : SIG_DFL);
+}
+
+int app_interrupted(void) { return interrupted; }
+
+/* A line at every 10%, and every 10 s in between once the fraction moved;
+   non-zero (stop) once the run was interrupted. */
 static int progress_line(void *ctx, double fraction)
 {
     app_progress *p = ctx;
-    const double now = now_s(), elapsed = now - p->start_s;
+    double now, elapsed;
+    if (interrupted)
+        return 1;
+    if (!p->show)
+        return 0;
+    now = now_s(), elapsed = now - p->start_s;
     if (fraction < p->next && (now - p->last_s < 10.0 || fraction <= p->last))
         return 0;
     fprintf(stderr, "nanobragg: %.*f%% done, %.0f s elapsed", fraction < 0.1 ? 1 : 0, fraction * 100.0, elapsed);
@@ -256,13 +279,14 @@ static int progress_line(void *ctx, double fraction)
 void app_progress_setup(const app_options *o, const nb_info *in, app_progress *p, nb_log *log)
 {
     memset(p, 0, sizeof *p);
+    log->progress = progress_line;
+    log->progress_ctx = p;
     if (!o->progress || o->printout || (!app_flag_value(o, "-progress") && app_total_samples(in) < LONG_RUN_SAMPLES))
         return;
+    p->show = 1;
     p->start_s = p->last_s = now_s();
     p->last = 0.0;
     p->next = 0.1;
     fprintf(stderr, "nanobragg: rendering %.4g samples (%ld per pixel)\n", app_total_samples(in),
             in->samples_per_pixel);
-    log->progress = progress_line;
-    log->progress_ctx = p;
 }

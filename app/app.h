@@ -49,11 +49,20 @@ void app_warn_setup(const app_options *o, const nb_info *in);
 double app_total_samples(const nb_info *in);
 
 /* The progress meter (stderr), shown with -progress or for long runs, never
-   with -printout (as nanoBragg). */
+   with -printout (as nanoBragg).  The same callback cancels the render once
+   the user interrupts the run (SIGINT or SIGTERM, see app_catch_interrupt),
+   so that an interrupted run writes no output. */
 typedef struct app_progress {
+    int show;               /* print progress lines */
     double start_s, last_s; /* monotonic seconds: start, last line */
     double last, next;      /* fraction: of the last line, of the next 10% */
 } app_progress;
 void app_progress_setup(const app_options *o, const nb_info *in, app_progress *p, nb_log *log);
+
+/* While rendering (on != 0), SIGINT and SIGTERM ask the render to stop
+   instead of ending the process; a second signal ends it.  Off restores the
+   default handlers.  app_interrupted() is the signal received, or 0. */
+void app_catch_interrupt(int on);
+int app_interrupted(void);
 
 #endif

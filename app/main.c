@@ -123,7 +123,15 @@ static int run(app_options *o)
         log.trace_fpixel = o->printout_pixel[0];
         log.trace_spixel = o->printout_pixel[1];
     }
+    app_catch_interrupt(1);
     st = nb_simulate(exp, &log, &img, &err);
+    app_catch_interrupt(0);
+    if (st == NB_ERR_CANCELLED) {
+        fflush(stdout);
+        fprintf(stderr, "nanobragg: interrupted: no output written\n");
+        nb_experiment_free(exp);
+        return 128 + app_interrupted();
+    }
     if (st != NB_OK) {
         fprintf(stderr, "nanobragg: error: %s\n", err.msg);
         nb_experiment_free(exp);

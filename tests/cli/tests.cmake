@@ -47,3 +47,7 @@ endfunction()
 
 nb_add_cli_table(cli nanobragg ${CMAKE_CURRENT_LIST_DIR}/cases.txt
                  ${CMAKE_CURRENT_LIST_DIR}/fixtures cli)
+
+# cli/interrupt: SIGINT while rendering cancels the render and writes nothing.
+add_test(NAME cli/interrupt COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/interrupt.sh $<TARGET_FILE:nanobragg>)
+set_tests_properties(cli/interrupt PROPERTIES LABELS cli TIMEOUT 120)
