@@ -79,7 +79,8 @@ nb_status nbi_render_range(const nb_experiment *e, long start, int interp, float
                 omega = 0.0;
                 for (int f = f_start; f < nf; f += w.chunk) {
                     const int f_end = f + w.chunk < nf ? f + w.chunk : nf;
-                    omega += nbi_render_row(e, s, f, f_end, interp, &w, data, flags);
+                    omega += nbi_render_row(e, s, f, f_end, interp, &w, data + (long)s * nf + f,
+                                            flags + (long)s * nf + f);
                     if (progress)
                         report_progress(log, &done_pixels, f_end - f, total);
                 }
