@@ -106,10 +106,15 @@ typedef void (*nb_trace_fn)(void *ctx, const nb_trace *trace);
 typedef struct nb_log {
     nb_log_fn fn; /* NULL: messages are dropped */
     void *ctx;
-    /* Optional: called by the renders from one thread, with fractions that
-       never decrease, after each run of pixels that thread renders (often:
-       the callback decides what to show), and once with 1 at the end;
-       NULL: no progress reports and no way to cancel. */
+    /* Optional: called by the renders from one thread (the first of the
+       threads that render), with fractions that never decrease, after each
+       run of pixels that thread renders (often: the callback decides what
+       to show), and once with 1 at the end, unless cancelled.  A
+       non-zero return cancels, at any of these calls: the other threads
+       stop at their next run of pixels and the render returns
+       NB_ERR_CANCELLED.  (A short render may give that thread no run of
+       pixels: the final 1 is then the only call.)  NULL: no progress
+       reports and no way to cancel. */
     nb_progress_fn progress;
     void *progress_ctx;
     /* Optional: nb_simulate traces pixel (trace_fpixel, trace_spixel), or
@@ -342,7 +347,9 @@ typedef struct nb_image {
 } nb_image;
 
 /* Render the float image.  *img is filled (caller frees with nb_image_free).
-   On any error, NB_ERR_CANCELLED included, img->data is NULL. */
+   On any error, NB_ERR_CANCELLED included, img->data is NULL.  Progress
+   counts the pixels rendered, including those rendered again after
+   interpolation switches itself off (the total then grows). */
 NB_WARN_UNUSED nb_status nb_simulate(const nb_experiment *exp, const nb_log *log, nb_image *img,
                                      nb_error *err);
 void nb_image_free(nb_image *img);

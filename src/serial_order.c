@@ -18,7 +18,8 @@ static long first_flagged(const uint8_t *flags, long n, long from, uint8_t bit)
     return -1;
 }
 
-nb_status nbi_serial_order_fixes(const nb_experiment *e, float *data, uint8_t *flags, const nb_log *log)
+nb_status nbi_serial_order_fixes(const nb_experiment *e, float *data, uint8_t *flags, const nb_log *log,
+                                 nbi_progress *progress)
 {
     const nbi_detector *d = &e->det;
     const long n = (long)d->fpixels * d->spixels;
@@ -47,5 +48,6 @@ nb_status nbi_serial_order_fixes(const nb_experiment *e, float *data, uint8_t *f
             "WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: %g,%g,%g,%d,%d,%d ",
             px.off_hkl[0], px.off_hkl[1], px.off_hkl[2], px.off_hkl0[0], px.off_hkl0[1], px.off_hkl0[2]);
     nbi_log(log, NB_LOG_WARN, "WARNING: further warnings will not be printed! ");
-    return nbi_render_range(e, off + 1, 0, data, flags, NULL, NULL);
+    nbi_progress_extend(progress, (double)n - (double)(off + 1));
+    return nbi_render_range(e, off + 1, 0, data, flags, NULL, progress);
 }

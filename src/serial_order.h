@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "experiment.h"
+#include "render.h"
 
 /*
  * Given the image rendered in any order (data, with the NBI_PIX_* flags of
@@ -16,9 +17,10 @@
  * sweep (it sees the orientation nbi_crystal.cells_first describes), and the
  * pixel where tricubic interpolation switches itself off, after which every
  * later pixel is rendered again without interpolation (with nanoBragg's two
- * warnings on log).  NB_OK, or NB_ERR_NOMEM.
+ * warnings on log; progress is extended by those pixels).  NB_OK,
+ * NB_ERR_NOMEM or NB_ERR_CANCELLED.
  */
 NB_WARN_UNUSED nb_status nbi_serial_order_fixes(const nb_experiment *e, float *data, uint8_t *flags,
-                                                const nb_log *log);
+                                                const nb_log *log, nbi_progress *progress);
 
 #endif
