@@ -27,6 +27,7 @@
 #include "info.h"
 #include "row_loops.h"
 #include "sampling.h"
+#include "serial_order.h"
 #include "util.h"
 
 #define RTD (180.0 * M_1_PI)
@@ -283,8 +284,10 @@ nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log, nb_exper
     nb_status st;
     *out = NULL;
     exp = calloc(1, sizeof *exp);
-    if (!exp)
+    if (!exp || !(exp->landmarks = nbi_landmark_cache_new())) {
+        free(exp);
         return nbi_fail(err, NB_ERR_NOMEM, "out of memory");
+    }
     st = build(cfg, exp, log, err);
     if (st != NB_OK) {
         nb_experiment_free(exp);
@@ -302,6 +305,7 @@ void nb_experiment_free(nb_experiment *exp)
     nbi_crystal_free(&exp->xtal);
     nbi_hkl_free(&exp->hkl);
     nbi_detector_free(&exp->det);
+    nbi_landmark_cache_free(exp->landmarks);
     free(exp);
 }
 

@@ -20,6 +20,7 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
     uint8_t *flags;
     double *omega_rows;
     nbi_progress progress;
+    nbi_landmarks landmarks;
     nb_status st;
 
     memset(img, 0, sizeof *img);
@@ -35,9 +36,11 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
     nbi_progress_init(&progress, log, (double)n);
     st = nbi_render_range(e, 0, e->interpolate, img->data, flags, omega_rows, &progress);
     if (st == NB_OK)
-        st = nbi_serial_order_fixes(e, img->data, flags, log, &progress);
-    if (st == NB_OK)
+        st = nbi_serial_order_fixes(e, img->data, flags, log, &progress, &landmarks);
+    if (st == NB_OK) {
+        nbi_landmarks_offer(e, &landmarks);
         st = nbi_progress_finish(&progress);
+    }
     if (st != NB_OK) {
         st = nbi_fail(err, st, st == NB_ERR_CANCELLED ? "cancelled by the progress callback"
                                                       : "out of memory while rendering");
