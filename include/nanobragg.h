@@ -128,10 +128,15 @@ typedef void (*nb_trace_fn)(void *ctx, const nb_trace *trace);
 typedef struct nb_log {
     nb_log_fn fn; /* NULL: messages are dropped */
     void *ctx;
-    /* Optional: called by the renders from one thread, with fractions that
-       never decrease, after each run of pixels that thread renders (often:
-       the callback decides what to show), and once with 1 at the end;
-       NULL: no progress reports and no way to cancel. */
+    /* Optional: called by the renders from one thread (the first of the
+       threads that render), with fractions that never decrease, after each
+       run of pixels that thread renders (often: the callback decides what
+       to show), and once with 1 at the end, unless cancelled.  A
+       non-zero return cancels, at any of these calls: the other threads
+       stop at their next run of pixels and the render returns
+       NB_ERR_CANCELLED.  (A short render may give that thread no run of
+       pixels: the final 1 is then the only call.)  NULL: no progress
+       reports and no way to cancel. */
     nb_progress_fn progress;
     void *progress_ctx;
     /* Optional: nb_simulate traces pixel (trace_fpixel, trace_spixel), or
@@ -415,7 +420,9 @@ typedef struct nb_image {
 } nb_image;
 
 /* Render the float image.  *img is filled (caller frees with nb_image_free).
-   On any error, NB_ERR_CANCELLED included, img->data is NULL. */
+   On any error, NB_ERR_CANCELLED included, img->data is NULL.  Progress
+   counts the pixels rendered, including those rendered again after
+   interpolation switches itself off (the total then grows). */
 NB_WARN_UNUSED nb_status nb_simulate(const nb_experiment *exp, const nb_log *log, nb_image *img,
                                      nb_error *err);
 void nb_image_free(nb_image *img);
@@ -424,10 +431,24 @@ void nb_image_free(nb_image *img);
  * Render a rectangle of the detector, fast pixels f0 <= f < f0 + width and
  * slow pixels s0 <= s < s0 + height, into out (width * height floats, fast
  * index fastest; caller owns), with exactly the values nb_simulate gives
- * those pixels (pixels outside the ROI or masked are 0).  The whole detector
- * is f0 = s0 = 0, width = fpixels, height = spixels.  log may be NULL; its
- * progress callback may cancel.  out is written only on success.
- * NB_ERR_INVALID for a rectangle not inside the detector or empty;
+ * those pixels, bit for bit, at any thread count (pixels outside the ROI or
+ * masked are 0).  The whole detector is f0 = s0 = 0, width = fpixels,
+ * height = spixels.  log may be NULL; its progress callback may cancel.
+ * out is written only on success.
+ *
+ * Cost: the pixels asked for, plus, once per experiment, a render of the
+ * whole image (into scratch space, counted by progress) when the
+ * experiment interpolates structure factors, or when its first phi sweep
+ * differs from the others (phi0 = 0 with several steps) and -dmin decides
+ * which pixel runs it: nanoBragg's serial order makes those pixels' values
+ * depend on where in the whole image interpolation switches off and which
+ * pixel runs the first sweep.  The experiment keeps what it found (so does
+ * nb_simulate), so later calls do not pay it; concurrent calls on one
+ * experiment wait for the first to find it.  A cancelled call keeps
+ * nothing.
+ *
+ * NB_ERR_INVALID (the message names the argument and its value) for a
+ * rectangle not inside the detector or empty, a NULL exp or out;
  * NB_ERR_NOMEM; NB_ERR_CANCELLED.
  */
 NB_WARN_UNUSED nb_status nb_render_region(const nb_experiment *exp, int f0, int s0, int width,
@@ -436,8 +457,11 @@ NB_WARN_UNUSED nb_status nb_render_region(const nb_experiment *exp, int f0, int 
 /*
  * Render the pixels index[0..n-1] (each s * fpixels + f; repeats and any
  * order allowed) into out[0..n-1], with exactly the values nb_simulate
- * gives them.  Errors as nb_render_region (an index outside the detector is
- * NB_ERR_INVALID, naming it).  out is written only on success.
+ * gives them.  Each distinct pixel is rendered once; adjacent pixels of a
+ * row are rendered together.  Cost and errors as nb_render_region (an index
+ * outside the detector is NB_ERR_INVALID, naming it; NULL index or out with
+ * n > 0 too); n = 0 does nothing and returns NB_OK.  out is written only on
+ * success.
  */
 NB_WARN_UNUSED nb_status nb_render_pixels(const nb_experiment *exp, const size_t *index, size_t n,
                                           float *out, const nb_log *log, nb_error *err);

@@ -28,6 +28,7 @@
 #include "row_loops.h"
 #include "sf.h"
 #include "sampling.h"
+#include "serial_order.h"
 #include "util.h"
 
 #define RTD (180.0 * M_1_PI)
@@ -298,8 +299,10 @@ nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log, nb_exper
         return nbi_fail(err, NB_ERR_INVALID, "nb_experiment_create: out is NULL");
     *out = NULL;
     exp = calloc(1, sizeof *exp);
-    if (!exp)
+    if (!exp || !(exp->landmarks = nbi_landmark_cache_new())) {
+        free(exp);
         return nbi_fail(err, NB_ERR_NOMEM, "out of memory");
+    }
     st = build(cfg, exp, log, err);
     if (st != NB_OK) {
         nb_experiment_free(exp);
@@ -317,6 +320,7 @@ void nb_experiment_free(nb_experiment *exp)
     nbi_crystal_free(&exp->xtal);
     nb_sf_free(exp->sf);
     nbi_detector_free(&exp->det);
+    nbi_landmark_cache_free(exp->landmarks);
     free(exp);
 }
 

@@ -110,6 +110,16 @@ typedef struct nbi_crystal {
     double osc_rad;                 /* the range the phi steps cover */
 } nbi_crystal;
 
+/* Where nanoBragg's serial pixel order shows in the whole image
+   (serial_order.c): serial indices s * fpixels + f, -1 for none. */
+typedef struct nbi_landmarks {
+    long first; /* the first pixel that runs a phi sweep */
+    long off;   /* the pixel where tricubic interpolation switches itself off */
+} nbi_landmarks;
+
+/* The landmarks, found on demand (serial_order.c), behind a lock. */
+typedef struct nbi_landmark_cache nbi_landmark_cache;
+
 /*
  * Each part is the result of one set-up stage (see experiment.c, which runs
  * them in order) and is written only by it.  info is filled from the parts
@@ -138,6 +148,9 @@ struct nb_experiment {
     nb_precision precision;
     const struct nbi_row_loops *loops; /* the row kernel's vector loops (isa.c) */
     nb_info info;
+    /* Not part of the set-up: the only thing rendering writes into an
+       experiment, once, under its own lock (nbi_landmarks_get). */
+    nbi_landmark_cache *landmarks;
 };
 
 #endif

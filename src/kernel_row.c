@@ -242,7 +242,6 @@ static nbi_accumulate_fn choose_loop(const nb_experiment *e, int interp)
 double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int interp, nbi_row *w,
                       float *data, unsigned char *flags)
 {
-    const nbi_detector *d = &e->det;
     const nbi_crystal *x = &e->xtal;
     const int ncells = x->phisteps * x->domains, single = e->precision == NB_PRECISION_SINGLE;
     const nbi_accumulate_fn accumulate = choose_loop(e, interp);
@@ -261,7 +260,7 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
         nbi_flush_single(w);
     omega_sum = e->loops->finish_pixels(e, w, w->value);
     for (int j = 0; j < w->np; ++j) {
-        const long idx = (long)s * d->fpixels + w->f[j];
+        const int idx = w->f[j] - f_start;
         int event = 0, swept = w->swept[j];
         for (int i = j; (interp || x->shape == NB_SHAPE_ROUND) && i < w->n; i += w->np)
             event |= w->event[i];

@@ -2,7 +2,8 @@
  * simulate.c - nb_simulate: renders every pixel in parallel (render.c), then
  * applies nanoBragg's serial-order effects (serial_order.c), then computes
  * the statistics (stats.c), so that the image and every number are the same
- * bit for bit at any thread count.
+ * bit for bit at any thread count.  The progress callback may cancel any
+ * time before the statistics; the image is then freed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
     const long n = (long)d->fpixels * d->spixels;
     uint8_t *flags;
     double *omega_rows;
+    nbi_progress progress;
+    nbi_landmarks landmarks;
     nb_status st;
 
     memset(img, 0, sizeof *img);
@@ -31,13 +34,17 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
         st = nbi_fail(err, NB_ERR_NOMEM, "out of memory for a %dx%d image", d->fpixels, d->spixels);
         goto done;
     }
-    st = nbi_render_range(e, 0, e->interpolate, img->data, flags, omega_rows, log);
-    if (st == NB_OK && log && log->progress)
-        log->progress(log->progress_ctx, 1.0);
+    nbi_progress_init(&progress, log, (double)n);
+    st = nbi_render_range(e, 0, e->interpolate, img->data, flags, omega_rows, &progress);
     if (st == NB_OK)
-        st = nbi_serial_order_fixes(e, img->data, flags, log);
+        st = nbi_serial_order_fixes(e, img->data, flags, log, &progress, &landmarks);
+    if (st == NB_OK) {
+        nbi_landmarks_offer(e, &landmarks);
+        st = nbi_progress_finish(&progress);
+    }
     if (st != NB_OK) {
-        st = nbi_fail(err, st, "out of memory while rendering");
+        st = nbi_fail(err, st, st == NB_ERR_CANCELLED ? "cancelled by the progress callback"
+                                                      : "out of memory while rendering");
         goto done;
     }
     for (int s = 0; s < d->spixels; ++s)

@@ -539,7 +539,8 @@ static void render_rows(const nb_experiment *e, const trial *t, rng *r, int conf
         for (int f = 0; f < nf;) {
             const int len = t->split ? irand(r, 1, w.chunk) : w.chunk;
             const int f_end = f + len < nf ? f + len : nf;
-            const double omega = nbi_render_row(e, s, f, f_end, e->interpolate, &w, im->data, im->flags);
+            const double omega = nbi_render_row(e, s, f, f_end, e->interpolate, &w, im->data + s * nf + f,
+                                                im->flags + s * nf + f);
             double omega_ref = 0.0;
             int j = 0;
             for (int g = f; g < f_end; ++g)
