@@ -2,8 +2,9 @@
  * test_api.c - the public API alone (include/nanobragg.h): a reference case
  * built from parameters by name and data as arrays, with no file read or
  * written and no clock read, gives the program's float image bit for bit;
- * regions and pixel lists give exactly those pixels of the full image;
- * parameters are checked by the library; structure factors are shared.
+ * a region and 1,000 random pixels give exactly those pixels of the full
+ * image; parameters are checked by the library; structure factors are
+ * shared; a render cancelled by its progress callback writes nothing.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -146,6 +147,25 @@ static void integrated_by_api_equals_program(void **state)
     assert_memory_equal(img.data, prog, 96 * 96 * sizeof(float));
     assert_true(img.max_I > 0);
 
+    /* a region and 1,000 random pixels (repeats, any order) are exactly
+       those pixels of the full image */
+    {
+        enum { F0 = 17, S0 = 40, W = 50, H = 23, NPIX = 1000 };
+        static float region[W * H], pixels[NPIX];
+        static size_t index[NPIX];
+        unsigned long long x = 88172645463325252ULL;
+        ok(nb_render_region(exp, F0, S0, W, H, region, NULL, &err), &err);
+        for (int s = 0; s < H; ++s)
+            assert_memory_equal(region + s * W, img.data + (S0 + s) * 96 + F0, W * sizeof(float));
+        for (int i = 0; i < NPIX; ++i) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            index[i] = (size_t)(x % (96 * 96));
+        }
+        ok(nb_render_pixels(exp, index, NPIX, pixels, NULL, &err), &err);
+        for (int i = 0; i < NPIX; ++i)
+            assert_memory_equal(&pixels[i], &img.data[index[i]], sizeof(float));
+    }
+
     /* the experiment shares the structure factors it was given */
     assert_ptr_equal(nb_experiment_sf(exp), sf);
     free(prog);
@@ -261,6 +281,40 @@ static void combinations_refused(void **state)
     nb_sf_free(sf);
 }
 
+static int cancel_at_once(void *ctx, double fraction)
+{
+    (void)fraction;
+    ++*(int *)ctx;
+    return 1;
+}
+
+static void cancelled_render_writes_nothing(void **state)
+{
+    nb_sf *sf = flat_sf();
+    nb_config *cfg = integrated_config(sf);
+    nb_experiment *exp = NULL;
+    nb_image img;
+    nb_error err;
+    int calls = 0;
+    nb_log log = {0};
+    float out[16];
+    (void)state;
+    log.progress = cancel_at_once;
+    log.progress_ctx = &calls;
+    ok(nb_experiment_create(cfg, NULL, &exp, &err), &err);
+    assert_int_equal(nb_simulate(exp, &log, &img, &err), NB_ERR_CANCELLED);
+    assert_null(img.data);
+    assert_true(calls >= 1);
+    for (int i = 0; i < 16; ++i)
+        out[i] = -1.0f;
+    assert_int_equal(nb_render_region(exp, 0, 0, 4, 4, out, &log, &err), NB_ERR_CANCELLED);
+    for (int i = 0; i < 16; ++i)
+        assert_true(out[i] == -1.0f);
+    nb_experiment_free(exp);
+    nb_config_free(cfg);
+    nb_sf_free(sf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +322,7 @@ int main(void)
         cmocka_unit_test(derived_experiment_shares_sf),
         cmocka_unit_test(parameters_by_name),
         cmocka_unit_test(combinations_refused),
+        cmocka_unit_test(cancelled_render_writes_nothing),
     };
     return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
