@@ -56,7 +56,8 @@ nb_status nbi_beam_check(const nbi_sweep *h, const nbi_sweep *v, const nbi_sweep
     double n = (double)h->count * (double)v->count * (double)disp->count;
     if (n > (double)NB_MAX_SOURCES)
         return nbi_fail(err, NB_ERR_RANGE,
-                        "%d x %d divergence steps x %d wavelengths is too many sources (at most %ld)",
+                        "%d x %d divergence steps x %d wavelengths is too many sources (at most %ld): "
+                        "lower hdivsteps, vdivsteps or dispsteps (or raise hdivstep_mrad, vdivstep_mrad)",
                         h->count, v->count, disp->count, NB_MAX_SOURCES);
     return NB_OK;
 }

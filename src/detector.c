@@ -24,7 +24,7 @@ nb_status nbi_detector_size(const nb_config *cfg, nbi_panel *out, nb_error *err)
     double nf, ns;
 
     if (!(pixel > 0.0) || !isfinite(pixel))
-        return nbi_fail(err, NB_ERR_INVALID, "pixel size must be positive (got %g mm)", pixel * 1e3);
+        return nbi_fail(err, NB_ERR_INVALID, "pixel_mm: the pixel size must be positive (got %g mm)", pixel * 1e3);
     if (cfg->fpixels)
         fsize = pixel * cfg->fpixels;
     if (cfg->spixels)
@@ -32,9 +32,11 @@ nb_status nbi_detector_size(const nb_config *cfg, nbi_panel *out, nb_error *err)
     nf = ceil(fsize / pixel - 0.5);
     ns = ceil(ssize / pixel - 0.5);
     if (!(nf >= 1.0) || !(ns >= 1.0))
-        return nbi_fail(err, NB_ERR_INVALID, "detector has no pixels (%g x %g)", nf, ns);
+        return nbi_fail(err, NB_ERR_INVALID, "detector has no pixels (%g x %g): check fpixels, spixels, "
+                        "detsize_mm and pixel_mm", nf, ns);
     if (nf > NB_MAX_PIXELS_PER_AXIS || ns > NB_MAX_PIXELS_PER_AXIS || nf * ns > (double)NB_MAX_PIXELS)
-        return nbi_fail(err, NB_ERR_RANGE, "detector of %.0f x %.0f pixels is too large", nf, ns);
+        return nbi_fail(err, NB_ERR_RANGE, "detector of %.0f x %.0f pixels is too large (fpixels, spixels, "
+                        "detsize_mm / pixel_mm)", nf, ns);
     out->fpixels = (int)nf;
     out->spixels = (int)ns;
     out->pixel_m = pixel;
@@ -305,7 +307,8 @@ nb_status nbi_detector_create(const nb_config *cfg, const nbi_panel *panel, cons
                         "%s%d x %d sub-pixels x %d detector layers per pixel is too many (at most %ld)%s",
                         sub->automatic ? "auto-selected " : "", sub->oversample, sub->oversample,
                         sampling->thick.count, NB_MAX_SAMPLES_PER_PIXEL,
-                        sub->automatic ? ": check -pixel (mm) and the crystal size, or set -oversample" : "");
+                        sub->automatic ? ": check -pixel (mm) and the crystal size, or set -oversample"
+                                       : ": lower oversample or detector_thicksteps");
     put_geometry(panel, frame, place, out);
     put_sampling(cfg, sampling, sub, out);
     memcpy(out->roi, roi, sizeof out->roi);

@@ -121,7 +121,8 @@ static nb_status check_inputs(const nb_config *cfg, nb_error *err)
 static nb_status sampling_limits(const nbi_sampling *sm, nb_error *err)
 {
     if ((double)sm->phi.count * sm->mosaic_domains > (double)NB_MAX_ORIENTATIONS)
-        return nbi_fail(err, NB_ERR_RANGE, "%d phi steps x %d mosaic domains is too many (at most %ld)",
+        return nbi_fail(err, NB_ERR_RANGE, "%d phi steps x %d mosaic domains is too many (at most %ld): "
+                        "lower phisteps (osc_deg / phistep_deg) or mosaic_domains",
                         sm->phi.count, sm->mosaic_domains, NB_MAX_ORIENTATIONS);
     return NB_OK;
 }
@@ -226,7 +227,8 @@ static nb_status finish(const nb_config *cfg, vec3 polar, nb_experiment *exp, nb
     if ((double)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * os * os * det->thicksteps
         > (double)NB_MAX_STEPS_PER_PIXEL)
         return nbi_fail(err, NB_ERR_RANGE, "too many samples per pixel (%d sources x %d domains x %d "
-                        "phi steps x %d^2 sub-pixels)", exp->src.n, exp->xtal.domains,
+                        "phi steps x %d^2 sub-pixels): lower divsteps, dispsteps, mosaic_domains, phisteps "
+                        "or oversample", exp->src.n, exp->xtal.domains,
                         exp->xtal.phisteps, det->oversample);
     exp->steps = (long)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * det->oversample * det->oversample;
     return NB_OK;
@@ -240,10 +242,10 @@ static nb_status validate(const nb_config *cfg, nb_error *err)
     if ((st = nbi_params_check(cfg, err)) != NB_OK)
         return st;
     if (!nb_isa_name(cfg->isa) || !nbi_row_loops_for(cfg->isa))
-        return nbi_fail(err, NB_ERR_INVALID, "instruction set %s is not available on this processor or in this build",
+        return nbi_fail(err, NB_ERR_INVALID, "isa: instruction set %s is not available on this processor or in this build",
                         nb_isa_name(cfg->isa) ? nb_isa_name(cfg->isa) : "(unknown)");
     if (!(cfg->lambda0_m > 0.0) || !isfinite(cfg->lambda0_m))
-        return nbi_fail(err, NB_ERR_INVALID, "wavelength must be positive (got %g A)", cfg->lambda0_m * 1e10);
+        return nbi_fail(err, NB_ERR_INVALID, "lambda_A: the wavelength must be positive (got %g A)", cfg->lambda0_m * 1e10);
     if (cfg->oversample > 1000)
         return nbi_fail(err, NB_ERR_RANGE, "-oversample %d is too large (at most 1000)", cfg->oversample);
     return NB_OK;
