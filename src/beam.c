@@ -234,7 +234,11 @@ nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nbi_beam *out, nb_err
     nbi_sweep_resolve_grid(&out->disp);
     if (!cfg->source_path && cfg->nsources == 0 && (st = nbi_beam_check(&out->hdiv, &out->vdiv, &out->disp, err)) != NB_OK)
         return st;
-    out->divsteps = nbi_divergence_count(&out->hdiv, &out->vdiv, cfg->round_div);
+    /* given sources replace the grid: one too large to build is not walked either */
+    if ((double)out->hdiv.count * out->vdiv.count > (double)NB_MAX_SOURCES)
+        out->divsteps = 0;
+    else
+        out->divsteps = nbi_divergence_count(&out->hdiv, &out->vdiv, cfg->round_div);
     return NB_OK;
 }
 
