@@ -97,6 +97,10 @@ static nb_status sources_from_file(const char *path, vec3 beam, double lambda0, 
                           path, i + 1, src->lambda_m[i]);
         else if (src->x[i] == 0.0 && src->y[i] == 0.0 && src->z[i] == 0.0)
             st = nbi_fail(err, NB_ERR_INVALID, "%s: source %zu is at the sample (0 0 0)", path, i + 1);
+        else if (!nbi_direction_usable(src->x[i], src->y[i], src->z[i]))
+            st = nbi_fail(err, NB_ERR_INVALID, "%s: source %zu (%g %g %g) gives no direction (expected coordinates "
+                          "up to %g and a distance of at least %g)", path, i + 1, src->x[i], src->y[i], src->z[i],
+                          NBI_DIRECTION_MAX, 1.0 / NBI_DIRECTION_MAX);
     }
     for (int c = 0; c < 5; ++c)
         free(col[c]);

@@ -169,9 +169,10 @@ nb_status nb_config_set_sources(nb_config *cfg, size_t n, const double *xyz, con
             return nbi_fail(err, NB_ERR_RANGE, "sources: %zu is too many", n);
         for (size_t i = 0; i < n; ++i) {
             const double *p = xyz + 3 * i;
-            if (!isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2]) || (p[0] == 0 && p[1] == 0 && p[2] == 0))
-                return nbi_fail(err, NB_ERR_INVALID, "sources: point %zu (%g %g %g) gives no direction", i, p[0],
-                                p[1], p[2]);
+            if (!nbi_direction_usable(p[0], p[1], p[2]))
+                return nbi_fail(err, NB_ERR_INVALID, "sources: point %zu (%g %g %g) gives no direction (expected "
+                                "coordinates up to %g and a distance of at least %g)", i, p[0], p[1], p[2],
+                                NBI_DIRECTION_MAX, 1.0 / NBI_DIRECTION_MAX);
             if (!isfinite(weight[i]) || weight[i] < 0)
                 return nbi_fail(err, NB_ERR_INVALID, "sources: weight %zu = %g (expected a finite number >= 0)", i,
                                 weight[i]);
