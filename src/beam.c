@@ -82,6 +82,7 @@ static nb_status sources_from_file(const char *path, vec3 beam, double lambda0, 
                                    nb_error *err)
 {
     double *col[5] = {NULL, NULL, NULL, NULL, NULL};
+    const nb_param_info *lam = nb_param_find("lambda_A");
     size_t n = 0;
     nb_status st = nbi_read_columns(path, 5, col, &n, err);
     if (st == NB_OK)
@@ -92,9 +93,9 @@ static nb_status sources_from_file(const char *path, vec3 beam, double lambda0, 
         src->z[i] = isnan(col[2][i]) ? -NB_SOURCE_DISTANCE_M * beam.z : col[2][i];
         src->weight[i] = isnan(col[3][i]) ? 1.0 : col[3][i];
         src->lambda_m[i] = isnan(col[4][i]) ? lambda0 : col[4][i];
-        if (!(src->lambda_m[i] > 0.0) || !isfinite(src->lambda_m[i]))
-            st = nbi_fail(err, NB_ERR_INVALID, "%s: source %zu has wavelength %g m (must be positive)",
-                          path, i + 1, src->lambda_m[i]);
+        if (!(src->lambda_m[i] >= lam->min * 1e-10 && src->lambda_m[i] <= lam->max * 1e-10))
+            st = nbi_fail(err, NB_ERR_INVALID, "%s: source %zu has wavelength %g m (expected %g to %g m)",
+                          path, i + 1, src->lambda_m[i], lam->min * 1e-10, lam->max * 1e-10);
         else if (src->x[i] == 0.0 && src->y[i] == 0.0 && src->z[i] == 0.0)
             st = nbi_fail(err, NB_ERR_INVALID, "%s: source %zu is at the sample (0 0 0)", path, i + 1);
         else if (!nbi_direction_usable(src->x[i], src->y[i], src->z[i]))

@@ -160,6 +160,7 @@ nb_status nb_config_set_sources(nb_config *cfg, size_t n, const double *xyz, con
                                 const double *lambda_A, nb_error *err)
 {
     double *x = NULL, *w = NULL, *l = NULL;
+    const nb_param_info *lam = nb_param_find("lambda_A");
     if (!cfg)
         return nbi_fail(err, NB_ERR_INVALID, "nb_config_set_sources: the configuration is NULL");
     if (n > 0) {
@@ -176,9 +177,9 @@ nb_status nb_config_set_sources(nb_config *cfg, size_t n, const double *xyz, con
             if (!isfinite(weight[i]) || weight[i] < 0)
                 return nbi_fail(err, NB_ERR_INVALID, "sources: weight %zu = %g (expected a finite number >= 0)", i,
                                 weight[i]);
-            if (lambda_A && (!isfinite(lambda_A[i]) || lambda_A[i] < 0 || lambda_A[i] > 1e6))
-                return nbi_fail(err, NB_ERR_INVALID, "sources: lambda_A %zu = %g (expected 0 to 1e6 A; 0: lambda_A)",
-                                i, lambda_A[i]);
+            if (lambda_A && lambda_A[i] != 0.0 && !(lambda_A[i] >= lam->min && lambda_A[i] <= lam->max))
+                return nbi_fail(err, NB_ERR_INVALID, "sources: lambda_A %zu = %g (expected %g to %g A; 0: lambda_A)",
+                                i, lambda_A[i], lam->min, lam->max);
         }
         x = malloc(3 * n * sizeof *x);
         w = malloc(n * sizeof *w);
