@@ -64,6 +64,8 @@ struct row {
     {INFO(name, NB_PARAM_INT, 1, 1, "", 0, 1e6, 0, NULL, dflt, help, inter), T_DOUBLE, F(field), 1, 0, NULL, NULL, 0, NULL}
 #define REAL(name, field, per, units, lo, hi, ex, dflt, help, inter) \
     {INFO(name, NB_PARAM_REAL, 1, 1, units, lo, hi, ex, NULL, dflt, help, inter), T_DOUBLE, F(field), per, 0, NULL, NULL, 0, NULL}
+#define DERIVED_POSITIVE(name, field, per, units, help, inter) \
+    {INFO(name, NB_PARAM_REAL, 1, 1, units, DIST_MIN, LEN_MAX, 0, NULL, "derived", help, inter), T_DOUBLE, F(field), per, 0, NULL, NULL, 1, NULL}
 #define DERIVED(name, field, per, units, help, inter) \
     {INFO(name, NB_PARAM_REAL, 1, 1, units, -LEN_MAX, LEN_MAX, 0, NULL, "derived", help, inter), T_DOUBLE, F(field), per, 0, NULL, NULL, 1, NULL}
 #define INT(name, field, lo, hi, dflt, help, inter) \
@@ -118,8 +120,8 @@ static const row ROWS[] = {
     VEC("beam_vector", beam_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "1 0 0", "direction of the x-ray beam (not zero)", "convention (custom only)"),
     REAL("beamsize_mm", beamsize_m, 1e3, "mm", 0, LEN_MAX, 0, "0.1", "beam size (square): clips the crystal; with flux and exposure_s gives the fluence", "flux, exposure_s, fluence"),
     SPECIAL("cell", NB_PARAM_ARRAY, 6, 1, "A, A, A, deg, deg, deg", 0, 1e6, 1, "none",
-            "unit cell a b c alpha beta gamma; values not given: b = c = a, angles 90", "mat_path, mosflm_matrix", set_cell, get_cell, NULL),
-    DERIVED("close_distance_mm", close_distance_m, 1e3, "mm", "sample to the detector plane along its normal", "distance_mm, pivot"),
+            "unit cell a b c alpha beta gamma (edges at least 0.01 A); values not given: b = c = a, angles 90", "mat_path, mosflm_matrix", set_cell, get_cell, NULL),
+    DERIVED_POSITIVE("close_distance_mm", close_distance_m, 1e3, "mm", "sample to the detector plane along its normal", "distance_mm, pivot"),
     CHOICE("convention", convention, 0, "custom|adxv|mosflm|xds|dials|denzo", "mosflm",
            "detector convention: axes, beam centre and pivot", "pivot, *_vector, beam centres"),
     BOOL("curved_detector", curved_detector, "0", "spherical detector: every pixel at the same distance", ""),
@@ -139,7 +141,7 @@ static const row ROWS[] = {
     REAL("detsize_s_mm", detsize_s_m, 1e3, "mm", 0, LEN_MAX, 1, "102.4", "detector size along the slow axis", "spixels, pixel_mm"),
     REAL("dispersion_percent", dispersion, 100.0, "percent", 0, 1000, 0, "0", "spectral width delta-lambda/lambda", "dispsteps"),
     INT("dispsteps", dispsteps, 0, 1000000, "automatic", "wavelengths across the dispersion (0: automatic)", "dispersion_percent"),
-    REAL("distance_mm", distance_m, 1e3, "mm", 0, LEN_MAX, 1, "100", "sample to detector centre", "close_distance_mm, pivot"),
+    REAL("distance_mm", distance_m, 1e3, "mm", DIST_MIN, LEN_MAX, 0, "100", "sample to detector centre", "close_distance_mm, pivot"),
     SPECIAL("divergence_mrad", NB_PARAM_REAL, 1, 1, "mrad", 0, 1e6, 0, "0", "sets hdivrange_mrad and vdivrange_mrad",
             "hdivrange_mrad, vdivrange_mrad", set_group, get_group, "hdivrange_mrad|vdivrange_mrad"),
     SPECIAL("divsteps", NB_PARAM_INT, 1, 1, "", 0, 100000, 0, "automatic", "sets hdivsteps and vdivsteps",
@@ -320,6 +322,9 @@ static nb_status check(const row *r, const double *v, size_t n, nb_error *err)
 static nb_status set_cell(nb_config *cfg, const row *r, const double *v, size_t n, nb_error *err)
 {
     (void)r;
+    for (size_t i = 0; i < 3 && i < n; ++i)
+        if (!(v[i] >= CELL_MIN))
+            return nbi_fail(err, NB_ERR_INVALID, "cell: edge %g A is shorter than %g A", v[i], CELL_MIN);
     for (size_t i = 3; i < n; ++i)
         if (!(v[i] < 180.0))
             return nbi_fail(err, NB_ERR_INVALID, "cell: angle %g deg is not below 180", v[i]);
@@ -865,8 +870,10 @@ nb_status nbi_params_check(const nb_config *cfg, nb_error *err)
             return nbi_fail(err, NB_ERR_INVALID, "%s = %g %g %g is too short to give a direction (length below %g)",
                             r->info.name, v[0], v[1], v[2], 1.0 / DIR_MAX);
     }
-    if (cfg->user_cell && cfg->cell_rad[0] > 0 && cfg->cell_rad[1] > 0 && cfg->cell_rad[2] > 0) {
-        const double a = cfg->cell_rad[0] * RTD, b = cfg->cell_rad[1] * RTD, c = cfg->cell_rad[2] * RTD;
+    if (cfg->user_cell) { /* angles not given are 90 degrees */
+        const double a = cfg->cell_rad[0] > 0 ? cfg->cell_rad[0] * RTD : 90.0;
+        const double b = cfg->cell_rad[1] > 0 ? cfg->cell_rad[1] * RTD : 90.0;
+        const double c = cfg->cell_rad[2] > 0 ? cfg->cell_rad[2] * RTD : 90.0;
         if (!(a + b + c < 360.0) || !(a < b + c) || !(b < a + c) || !(c < a + b))
             return nbi_fail(err, NB_ERR_INVALID, "cell angles %g %g %g deg do not form a cell (each must be less "
                             "than the sum of the other two, all three less than 360)", a, b, c);
