@@ -17,6 +17,12 @@
 
 #define NB_MAX_SAMPLES_PER_PIXEL (1L << 24) /* sub-pixels x detector layers */
 
+/* The detector's nearest point along its normal must be this far in front of
+   the sample (the least distance_mm): nearer, solid angles overflow. */
+#define NB_MIN_DETECTOR_DISTANCE_M 1e-9
+/* The fast and slow axes must be at least this far from parallel (sine). */
+#define NB_MIN_AXES_SINE 1e-6
+
 nb_status nbi_detector_size(const nb_config *cfg, nbi_panel *out, nb_error *err)
 {
     double pixel = cfg->pixel_m;
@@ -232,6 +238,31 @@ void nbi_detector_place(const nb_config *cfg, const nbi_panel *panel, const nbi_
     derive_centres(panel, frame, ratio, out);
     nbi_log(log, NB_LOG_INFO, "XDS incident beam: %g %g %g", out->origins.incident_xds.x,
             out->origins.incident_xds.y, out->origins.incident_xds.z);
+}
+
+nb_status nbi_detector_check_placement(const nbi_panel *panel, const nbi_placement *place, nb_error *err)
+{
+    const double lf = panel->fpixels * panel->pixel_m, ls = panel->spixels * panel->pixel_m;
+    double nearest = INFINITY;
+    int corner = 0;
+    if (!(v3_mag(v3_cross(place->fdet, place->sdet)) >= NB_MIN_AXES_SINE))
+        return nbi_fail(err, NB_ERR_INVALID, "fdet_vector and sdet_vector are parallel: the detector has no area");
+    /* every point of the detector is pix0 + a fdet + b sdet (+ layers further
+       along odet): its distance along odet is least at a corner */
+    for (int i = 0; i < 4; ++i) {
+        const vec3 p = v3_add(place->pix0, v3_add(v3_scale(place->fdet, i & 1 ? lf : 0.0),
+                                                  v3_scale(place->sdet, i & 2 ? ls : 0.0)));
+        const double d = v3_dot(p, place->odet);
+        if (!(d >= nearest))
+            nearest = d, corner = i;
+    }
+    if (!(nearest >= NB_MIN_DETECTOR_DISTANCE_M))
+        return nbi_fail(err, NB_ERR_INVALID, "the detector faces away from the sample: its corner at pixel (%d, %d) "
+                        "is %g mm in front of the sample along odet (at least %g mm): check twotheta_deg, "
+                        "detector_rotx/y/z_deg and pivot, distance_mm and close_distance_mm, or fdet_vector, "
+                        "sdet_vector and odet_vector", corner & 1 ? panel->fpixels : 0, corner & 2 ? panel->spixels : 0,
+                        nearest * 1e3, NB_MIN_DETECTOR_DISTANCE_M * 1e3);
+    return NB_OK;
 }
 
 void nbi_detector_oversample(int requested, double xtal_max_m, double rpix_m, const nb_log *log,

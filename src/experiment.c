@@ -267,6 +267,8 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
     if ((st = sampling_limits(&s.sampling, err)) != NB_OK)
         return st;
     nbi_detector_place(cfg, &s.panel, &s.frame, log, &s.place);
+    if ((st = nbi_detector_check_placement(&s.panel, &s.place, err)) != NB_OK)
+        return st;
     s.interpolate = choose_interpolation(cfg, log);
     if ((st = nbi_crystal_cell(cfg, log, &s.cell, err)) != NB_OK)
         return st;
