@@ -49,15 +49,21 @@ typedef struct stages {
 } stages;
 
 /* Beam intensity (exp's fluence, flux, exposure_s, beamsize_m): fluence from
-   flux, and the sample size clipped by the beam. */
-static void beam_intensity(const nb_config *cfg, const nb_log *log, nb_experiment *exp, double sample_m[3])
+   flux, and the sample size clipped by the beam.  NB_ERR_INVALID when the
+   fluence flux gives is beyond NBI_FLUENCE_MAX (or not a number). */
+static nb_status beam_intensity(const nb_config *cfg, const nb_log *log, nb_experiment *exp, double sample_m[3],
+                                nb_error *err)
 {
     double fluence = cfg->fluence, flux = cfg->flux, exposure = cfg->exposure_s, bs = cfg->beamsize_m;
     sample_m[0] = cfg->sample_x_m;
     sample_m[1] = cfg->sample_y_m;
     sample_m[2] = cfg->sample_z_m;
-    if (flux != 0.0 && exposure > 0.0 && bs >= 0)
+    if (flux != 0.0 && exposure > 0.0 && bs >= 0) {
         fluence = flux * exposure / bs / bs;
+        if (!(fluence <= NBI_FLUENCE_MAX))
+            return nbi_fail(err, NB_ERR_INVALID, "flux %g x exposure_s %g / beamsize_mm %g squared gives a fluence "
+                            "of %g photons/m^2 (at most %g)", flux, exposure, bs * 1e3, fluence, NBI_FLUENCE_MAX);
+    }
     if (bs >= 0) {
         if (bs < sample_m[1]) {
             nbi_log(log, NB_LOG_WARN, "WARNING: clipping sample (%lg m high) with beam (%lg m)",
@@ -76,6 +82,7 @@ static void beam_intensity(const nb_config *cfg, const nb_log *log, nb_experimen
     exp->flux = flux;
     exp->exposure_s = exposure;
     exp->beamsize_m = bs;
+    return NB_OK;
 }
 
 /* The region of interest, inclusive, and a check of the mask's size. */
@@ -259,7 +266,8 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
 
     if ((st = validate(cfg, err)) != NB_OK || (st = nbi_detector_size(cfg, &s.panel, err)) != NB_OK)
         return st;
-    beam_intensity(cfg, log, exp, s.sample_m);
+    if ((st = beam_intensity(cfg, log, exp, s.sample_m, err)) != NB_OK)
+        return st;
     nbi_detector_frame(cfg, &s.panel, log, &s.frame);
     if ((st = region(cfg, &s.panel, s.roi, err)) != NB_OK || (st = check_inputs(cfg, err)) != NB_OK)
         return st;

@@ -152,7 +152,7 @@ static const row ROWS[] = {
     REAL("exposure_s", exposure_s, 1, "s", 0, BIG, 0, "1", "exposure time", "flux, beamsize_mm, fluence"),
     VEC("fdet_vector", fdet_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "0 0 1", "fast-axis direction of the detector (not zero)", "convention (custom only)"),
     PATH("fdump_path", fdump_path, "nanoBragg's structure-factor cache: written after reading hkl_path, read when no structure factors are given", "hkl_path"),
-    REAL("fluence", fluence, 1, "photons/m^2", 0, BIG, 0, "1.26e29", "integrated incident fluence", "flux, exposure_s, beamsize_mm"),
+    REAL("fluence", fluence, 1, "photons/m^2", 0, FLUENCE_MAX, 0, "1.26e29", "integrated incident fluence (at most 1e40: beyond, images overflow)", "flux, exposure_s, beamsize_mm"),
     REAL("flux", flux, 1, "photons/s", 0, BIG, 0, "0", "incident flux: with exposure_s and beamsize_mm gives the fluence", "fluence"),
     INT("fpixels", fpixels, 1, 1000000, "from detsize_f_mm", "pixels along the fast axis", "detsize_f_mm"),
     REAL("fudge", fudge, 1, "", 0, 1e6, 0, "1", "spot-shape scale factor (round, gauss, tophat shapes)", "shape"),
