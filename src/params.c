@@ -125,7 +125,7 @@ static const row ROWS[] = {
     CHOICE("convention", convention, 0, "custom|adxv|mosflm|xds|dials|denzo", "mosflm",
            "detector convention: axes, beam centre and pivot", "pivot, *_vector, beam centres"),
     BOOL("curved_detector", curved_detector, "0", "spherical detector: every pixel at the same distance", ""),
-    REAL("default_F", default_F, 1, "", -BIG, BIG, 0, "0", "structure factor of reflections not in the table", "hkl_path, structure factors"),
+    REAL("default_F", default_F, 1, "", -NBI_F_MAX, NBI_F_MAX, 0, "0", "structure factor of reflections not in the table", "hkl_path, structure factors"),
     SPECIAL("detector_abs_um", NB_PARAM_REAL, 1, 1, "um", 0, LEN_MAX, 0, "none",
             "sensor attenuation depth (0: no absorption)", "detector_thick_um", set_detector_abs, get_detector_abs, NULL),
     REAL("detector_rotx_deg", detector_rot_rad[0], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about x", "pivot"),
