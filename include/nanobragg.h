@@ -256,11 +256,15 @@ typedef struct nb_sf nb_sf;
 /* From n reflections (h[i], k[i], l[i], F[i]).  The grid spans their index
    range; grid points not listed hold missing_F (nanoBragg: -default_F).  A
    repeated reflection keeps its last F.  NB_ERR_INVALID for n = 0, a NULL
-   array, a non-finite F; NB_ERR_RANGE for a grid over 1 GiB. */
+   array, an F or missing_F that is not finite or beyond 1e30 in magnitude;
+   NB_ERR_RANGE for an index beyond +-1e9 (as the HKL reader) or a grid over
+   1 GiB. */
 NB_WARN_UNUSED nb_status nb_sf_from_list(const int *h, const int *k, const int *l, const double *F,
                                          size_t n, double missing_F, nb_sf **out, nb_error *err);
 /* From a dense grid: F[((h - origin[0]) * dims[1] + (k - origin[1])) * dims[2] + (l - origin[2])]
-   for dims[0] x dims[1] x dims[2] points (l fastest), copied. */
+   for dims[0] x dims[1] x dims[2] points (l fastest), copied.  NB_ERR_INVALID
+   for dims < 1, indices beyond the HKL reader's (+-1e9), an F as above;
+   NB_ERR_RANGE for a grid over 1 GiB. */
 NB_WARN_UNUSED nb_status nb_sf_from_grid(const int origin[3], const int dims[3], const double *F,
                                          nb_sf **out, nb_error *err);
 /* Read an "h k l F" text file (nanoBragg's -hkl; missing grid points hold

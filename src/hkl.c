@@ -245,6 +245,9 @@ nb_status nbi_hkl_from_list(const int *h, const int *k, const int *l, const doub
         if (hi[a] - lo[a] >= (1L << 27))
             return nbi_fail(err, NB_ERR_RANGE, "structure factors: %c spans %ld..%ld, too wide a grid",
                             "hkl"[a], lo[a], hi[a]);
+        if (lo[a] <= -(long)HKL_MAX_INDEX || hi[a] >= (long)HKL_MAX_INDEX) /* as the readers */
+            return nbi_fail(err, NB_ERR_RANGE, "structure factors: %c index %ld is beyond +-%g", "hkl"[a],
+                            lo[a] <= -(long)HKL_MAX_INDEX ? lo[a] : hi[a], HKL_MAX_INDEX);
     }
     for (size_t i = 0; i < n; ++i)
         if (!nbi_F_usable(F[i]))
@@ -276,7 +279,7 @@ nb_status nbi_hkl_from_grid(const int origin[3], const int dims[3], const double
     if (!origin || !dims || !F)
         return nbi_fail(err, NB_ERR_INVALID, "structure-factor grid: an argument is NULL");
     for (int a = 0; a < 3; ++a)
-        if (dims[a] < 1 || dims[a] >= (1 << 27) || (long)origin[a] + dims[a] - 1 > INT_MAX
+        if (dims[a] < 1 || dims[a] >= (1 << 27) || (long)origin[a] + dims[a] - 1 > (long)HKL_MAX_INDEX
             || origin[a] < -(1 << 28))
             return nbi_fail(err, NB_ERR_INVALID, "structure-factor grid: dims[%d] = %d from origin %d is not "
                             "a usable size", a, dims[a], origin[a]);
