@@ -17,6 +17,7 @@
  * detector, structure factors and its own parameters); nb_info is filled
  * from them once, at the end (info.c).
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,22 @@ static void subpixels(const nb_config *cfg, const nbi_panel *panel, const nbi_pl
     nbi_log(log, NB_LOG_INFO, "approximate MW = %g", size->molecular_weight);
 }
 
+/* -precision single sums NB_SINGLE_FLUSH terms F^2 L^2 in float (L at most
+   Na Nb Nc): 1 if they cannot overflow, with room for the interpolation's
+   overshoot. */
+static int single_sums_fit(const nb_experiment *exp)
+{
+    const nbi_hkl *t = &exp->hkl;
+    const double L = exp->xtal.Na * exp->xtal.Nb * exp->xtal.Nc;
+    double F = fabs(exp->default_F);
+    if (t->F) {
+        const size_t n = ((size_t)t->h_range + 1) * ((size_t)t->k_range + 1) * ((size_t)t->l_range + 1);
+        for (size_t i = 0; i < n; ++i)
+            F = fmax(F, fabs(t->F[i]));
+    }
+    return F * F * L * L * NB_SINGLE_FLUSH < FLT_MAX / 1024;
+}
+
 /* The experiment's own parameters: polarization, cuts, background, the
    number of kernel steps per pixel (refused when too many), execution. */
 static nb_status finish(const nb_config *cfg, vec3 polar, nb_experiment *exp, nb_error *err)
@@ -230,6 +247,10 @@ static nb_status finish(const nb_config *cfg, vec3 polar, nb_experiment *exp, nb
                 * NB_AVOGADRO / 18.0;
     exp->threads = cfg->threads;
     exp->precision = cfg->precision;
+    if (exp->precision == NB_PRECISION_SINGLE && !single_sums_fit(exp)) {
+        exp->precision = NB_PRECISION_DOUBLE;
+        exp->precision_note = "F x Na x Nb x Nc is too large for float sums";
+    }
     exp->loops = nbi_row_loops_for(cfg->isa);
     if ((double)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * os * os * det->thicksteps
         > (double)NB_MAX_STEPS_PER_PIXEL)
