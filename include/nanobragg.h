@@ -397,6 +397,8 @@ typedef struct nb_image {
 } nb_image;
 
 /* Render the float image.  *img is filled (caller frees with nb_image_free).
+   NB_ERR_RANGE (err names the parameters that scale the intensity) when a
+   pixel's photons overflow the float image (beyond 3.4e38); NB_ERR_NOMEM.
    On any error, NB_ERR_CANCELLED included, img->data is NULL. */
 NB_WARN_UNUSED nb_status nb_simulate(const nb_experiment *exp, const nb_log *log, nb_image *img,
                                      nb_error *err);

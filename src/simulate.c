@@ -4,6 +4,7 @@
  * the statistics (stats.c), so that the image and every number are the same
  * bit for bit at any thread count.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,12 +13,22 @@
 #include "stats.h"
 #include "util.h"
 
+/* The first pixel whose photons overflowed the float image (an infinity), or -1. */
+static long first_overflow(const float *data, long n)
+{
+    for (long i = 0; i < n; ++i)
+        if (isinf(data[i]))
+            return i;
+    return -1;
+}
+
 nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, nb_error *err)
 {
     const nbi_detector *d = &e->det;
     const long n = (long)d->fpixels * d->spixels;
     uint8_t *flags;
     double *omega_rows;
+    long over;
     nb_status st;
 
     memset(img, 0, sizeof *img);
@@ -37,6 +48,12 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
         st = nbi_serial_order_fixes(e, img->data, flags, log);
     if (st != NB_OK) {
         st = nbi_fail(err, st, "out of memory while rendering");
+        goto done;
+    }
+    if (st == NB_OK && (over = first_overflow(img->data, n)) >= 0) {
+        st = nbi_fail(err, NB_ERR_RANGE, "pixel (%ld, %ld) overflows the float image (over 3.4e38 photons): "
+                      "lower fluence (flux, exposure_s, beamsize_mm), water_um, the structure factors "
+                      "(default_F) or the crystal (N, xtalsize_mm)", over % d->fpixels, over / d->fpixels);
         goto done;
     }
     for (int s = 0; s < d->spixels; ++s)
