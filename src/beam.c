@@ -193,8 +193,11 @@ static nb_status sources_from_grid(const nbi_sweep *h, const nbi_sweep *v, const
     grid_angles(v, va, vs, vc);
     log_grid(h, v, d, round_div, lambda0, log);
     n = grid_kept(h, v, round_div, kept);
-    st = n < 0 ? nbi_fail(err, NB_ERR_NOMEM, "out of memory for the divergence grid")
-               : alloc_sources(src, n * d->count, err);
+    st = n < 0    ? nbi_fail(err, NB_ERR_NOMEM, "out of memory for the divergence grid")
+         : n == 0 ? nbi_fail(err, NB_ERR_INVALID, "the %d x %d divergence grid keeps no point inside round_div's "
+                             "ellipse: check hdivsteps, vdivsteps (a count alone spans 1 radian), hdivrange_mrad "
+                             "and vdivrange_mrad, or set round_div 0", h->count, v->count)
+                  : alloc_sources(src, n * d->count, err);
     n = 0;
     if (st == NB_OK)
         nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", src->n);
