@@ -195,6 +195,19 @@ static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_e
     return NB_OK;
 }
 
+/* The polarization axis where it is used, the divergence grid (its
+   vertical axis; beam x polar the horizontal one) and the Kahn factor (the
+   plane of E), must not lie along the beam: NB_ERR_INVALID. */
+static nb_status check_polar(const nb_config *cfg, const nbi_beam *beam, vec3 polar, nb_error *err)
+{
+    const int grid = !cfg->source_path && cfg->nsources == 0 && (beam->hdiv.count > 1 || beam->vdiv.count > 1);
+    const int kahn = cfg->polarization != 0.0 && (!cfg->nopolar || cfg->oversample_polar);
+    if ((grid || kahn) && !(v3_mag(v3_cross(beam->dir, polar)) >= 1e-6))
+        return nbi_fail(err, NB_ERR_INVALID, "polar_vector is parallel to beam_vector: the E-vector must be "
+                        "perpendicular to the beam (for the divergence grid and the polarization factor)");
+    return NB_OK;
+}
+
 static void log_sweeps(const nbi_sampling *sm, const nb_log *log)
 {
     for (int t = 0; t < sm->thick.count; ++t)
@@ -307,7 +320,8 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
         return st;
     exp->interpolate = s.interpolate && exp->have_hkl;
     log_sweeps(&s.sampling, log);
-    if ((st = nbi_beam_resolve(cfg, s.frame.beam, &exp->beam, err)) != NB_OK)
+    if ((st = nbi_beam_resolve(cfg, s.frame.beam, &exp->beam, err)) != NB_OK
+        || (st = check_polar(cfg, &exp->beam, s.frame.polar, err)) != NB_OK)
         return st;
     st = nbi_beam_sources(cfg, &exp->beam, s.frame.polar, log, &exp->src, err);
     if (st != NB_OK)
