@@ -127,7 +127,7 @@ static const row ROWS[] = {
     BOOL("curved_detector", curved_detector, "0", "spherical detector: every pixel at the same distance", ""),
     REAL("default_F", default_F, 1, "", -NBI_F_MAX, NBI_F_MAX, 0, "0", "structure factor of reflections not in the table", "hkl_path, structure factors"),
     SPECIAL("detector_abs_um", NB_PARAM_REAL, 1, 1, "um", 0, LEN_MAX, 0, "none",
-            "sensor attenuation depth (0: no absorption)", "detector_thick_um", set_detector_abs, get_detector_abs, NULL),
+            "sensor attenuation depth (0: no absorption; else at least 1e-6 um)", "detector_thick_um", set_detector_abs, get_detector_abs, NULL),
     REAL("detector_rotx_deg", detector_rot_rad[0], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about x", "pivot"),
     REAL("detector_roty_deg", detector_rot_rad[1], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about y", "pivot"),
     REAL("detector_rotz_deg", detector_rot_rad[2], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about z", "pivot"),
@@ -431,7 +431,10 @@ static void get_energy(const nb_config *cfg, const row *r, double *v)
 
 static nb_status set_detector_abs(nb_config *cfg, const row *r, const double *v, size_t n, nb_error *err)
 {
-    (void)r, (void)n, (void)err;
+    (void)r, (void)n;
+    if (v[0] != 0.0 && v[0] < ABS_MIN) /* its inverse would overflow */
+        return nbi_fail(err, NB_ERR_INVALID, "detector_abs_um = %g: expected 0 (no absorption) or at least %g um",
+                        v[0], ABS_MIN);
     cfg->detector_mu = v[0] == 0.0 ? 0.0 : 1.0 / (v[0] * 1e-6);
     return NB_OK;
 }
