@@ -283,11 +283,15 @@ typedef struct nb_sf nb_sf;
 /* From n reflections (h[i], k[i], l[i], F[i]).  The grid spans their index
    range; grid points not listed hold missing_F (nanoBragg: -default_F).  A
    repeated reflection keeps its last F.  NB_ERR_INVALID for n = 0, a NULL
-   array, a non-finite F; NB_ERR_RANGE for a grid over 1 GiB. */
+   array, an F or missing_F that is not finite or beyond 1e30 in magnitude;
+   NB_ERR_RANGE for an index beyond +-1e9 (as the HKL reader) or a grid over
+   1 GiB. */
 NB_WARN_UNUSED nb_status nb_sf_from_list(const int *h, const int *k, const int *l, const double *F,
                                          size_t n, double missing_F, nb_sf **out, nb_error *err);
 /* From a dense grid: F[((h - origin[0]) * dims[1] + (k - origin[1])) * dims[2] + (l - origin[2])]
-   for dims[0] x dims[1] x dims[2] points (l fastest), copied. */
+   for dims[0] x dims[1] x dims[2] points (l fastest), copied.  NB_ERR_INVALID
+   for dims < 1, indices beyond the HKL reader's (+-1e9), an F as above;
+   NB_ERR_RANGE for a grid over 1 GiB. */
 NB_WARN_UNUSED nb_status nb_sf_from_grid(const int origin[3], const int dims[3], const double *F,
                                          nb_sf **out, nb_error *err);
 /* Read an "h k l F" text file (nanoBragg's -hkl; missing grid points hold
@@ -420,6 +424,8 @@ typedef struct nb_image {
 } nb_image;
 
 /* Render the float image.  *img is filled (caller frees with nb_image_free).
+   NB_ERR_RANGE (err names the parameters that scale the intensity) when a
+   pixel's photons overflow the float image (beyond 3.4e38); NB_ERR_NOMEM.
    On any error, NB_ERR_CANCELLED included, img->data is NULL.  Progress
    counts the pixels rendered, including those rendered again after
    interpolation switches itself off (the total then grows). */
@@ -449,6 +455,7 @@ void nb_image_free(nb_image *img);
  *
  * NB_ERR_INVALID (the message names the argument and its value) for a
  * rectangle not inside the detector or empty, a NULL exp or out;
+ * NB_ERR_RANGE, as nb_simulate, for a pixel that overflows float;
  * NB_ERR_NOMEM; NB_ERR_CANCELLED.
  */
 NB_WARN_UNUSED nb_status nb_render_region(const nb_experiment *exp, int f0, int s0, int width,

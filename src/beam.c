@@ -56,7 +56,8 @@ nb_status nbi_beam_check(const nbi_sweep *h, const nbi_sweep *v, const nbi_sweep
     double n = (double)h->count * (double)v->count * (double)disp->count;
     if (n > (double)NB_MAX_SOURCES)
         return nbi_fail(err, NB_ERR_RANGE,
-                        "%d x %d divergence steps x %d wavelengths is too many sources (at most %ld)",
+                        "%d x %d divergence steps x %d wavelengths is too many sources (at most %ld): "
+                        "lower hdivsteps, vdivsteps or dispsteps (or raise hdivstep_mrad, vdivstep_mrad)",
                         h->count, v->count, disp->count, NB_MAX_SOURCES);
     return NB_OK;
 }
@@ -81,6 +82,7 @@ static nb_status sources_from_file(const char *path, vec3 beam, double lambda0, 
                                    nb_error *err)
 {
     double *col[5] = {NULL, NULL, NULL, NULL, NULL};
+    const nb_param_info *lam = nb_param_find("lambda_A");
     size_t n = 0;
     nb_status st = nbi_read_columns(path, 5, col, &n, err);
     if (st == NB_OK)
@@ -91,11 +93,15 @@ static nb_status sources_from_file(const char *path, vec3 beam, double lambda0, 
         src->z[i] = isnan(col[2][i]) ? -NB_SOURCE_DISTANCE_M * beam.z : col[2][i];
         src->weight[i] = isnan(col[3][i]) ? 1.0 : col[3][i];
         src->lambda_m[i] = isnan(col[4][i]) ? lambda0 : col[4][i];
-        if (!(src->lambda_m[i] > 0.0) || !isfinite(src->lambda_m[i]))
-            st = nbi_fail(err, NB_ERR_INVALID, "%s: source %zu has wavelength %g m (must be positive)",
-                          path, i + 1, src->lambda_m[i]);
+        if (!(src->lambda_m[i] >= lam->min * 1e-10 && src->lambda_m[i] <= lam->max * 1e-10))
+            st = nbi_fail(err, NB_ERR_INVALID, "%s: source %zu has wavelength %g m (expected %g to %g m)",
+                          path, i + 1, src->lambda_m[i], lam->min * 1e-10, lam->max * 1e-10);
         else if (src->x[i] == 0.0 && src->y[i] == 0.0 && src->z[i] == 0.0)
             st = nbi_fail(err, NB_ERR_INVALID, "%s: source %zu is at the sample (0 0 0)", path, i + 1);
+        else if (!nbi_direction_usable(src->x[i], src->y[i], src->z[i]))
+            st = nbi_fail(err, NB_ERR_INVALID, "%s: source %zu (%g %g %g) gives no direction (expected coordinates "
+                          "up to %g and a distance of at least %g)", path, i + 1, src->x[i], src->y[i], src->z[i],
+                          NBI_DIRECTION_MAX, 1.0 / NBI_DIRECTION_MAX);
     }
     for (int c = 0; c < 5; ++c)
         free(col[c]);
@@ -187,8 +193,11 @@ static nb_status sources_from_grid(const nbi_sweep *h, const nbi_sweep *v, const
     grid_angles(v, va, vs, vc);
     log_grid(h, v, d, round_div, lambda0, log);
     n = grid_kept(h, v, round_div, kept);
-    st = n < 0 ? nbi_fail(err, NB_ERR_NOMEM, "out of memory for the divergence grid")
-               : alloc_sources(src, n * d->count, err);
+    st = n < 0    ? nbi_fail(err, NB_ERR_NOMEM, "out of memory for the divergence grid")
+         : n == 0 ? nbi_fail(err, NB_ERR_INVALID, "the %d x %d divergence grid keeps no point inside round_div's "
+                             "ellipse: check hdivsteps, vdivsteps (a count alone spans 1 radian), hdivrange_mrad "
+                             "and vdivrange_mrad, or set round_div 0", h->count, v->count)
+                  : alloc_sources(src, n * d->count, err);
     n = 0;
     if (st == NB_OK)
         nbi_log(log, NB_LOG_INFO, "  created a total of %d sources:", src->n);
@@ -233,7 +242,11 @@ nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nbi_beam *out, nb_err
     nbi_sweep_resolve_grid(&out->disp);
     if (!cfg->source_path && cfg->nsources == 0 && (st = nbi_beam_check(&out->hdiv, &out->vdiv, &out->disp, err)) != NB_OK)
         return st;
-    out->divsteps = nbi_divergence_count(&out->hdiv, &out->vdiv, cfg->round_div);
+    /* given sources replace the grid: one too large to build is not walked either */
+    if ((double)out->hdiv.count * out->vdiv.count > (double)NB_MAX_SOURCES)
+        out->divsteps = 0;
+    else
+        out->divsteps = nbi_divergence_count(&out->hdiv, &out->vdiv, cfg->round_div);
     return NB_OK;
 }
 

@@ -160,6 +160,7 @@ nb_status nb_config_set_sources(nb_config *cfg, size_t n, const double *xyz, con
                                 const double *lambda_A, nb_error *err)
 {
     double *x = NULL, *w = NULL, *l = NULL;
+    const nb_param_info *lam = nb_param_find("lambda_A");
     if (!cfg)
         return nbi_fail(err, NB_ERR_INVALID, "nb_config_set_sources: the configuration is NULL");
     if (n > 0) {
@@ -169,15 +170,16 @@ nb_status nb_config_set_sources(nb_config *cfg, size_t n, const double *xyz, con
             return nbi_fail(err, NB_ERR_RANGE, "sources: %zu is too many", n);
         for (size_t i = 0; i < n; ++i) {
             const double *p = xyz + 3 * i;
-            if (!isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2]) || (p[0] == 0 && p[1] == 0 && p[2] == 0))
-                return nbi_fail(err, NB_ERR_INVALID, "sources: point %zu (%g %g %g) gives no direction", i, p[0],
-                                p[1], p[2]);
+            if (!nbi_direction_usable(p[0], p[1], p[2]))
+                return nbi_fail(err, NB_ERR_INVALID, "sources: point %zu (%g %g %g) gives no direction (expected "
+                                "coordinates up to %g and a distance of at least %g)", i, p[0], p[1], p[2],
+                                NBI_DIRECTION_MAX, 1.0 / NBI_DIRECTION_MAX);
             if (!isfinite(weight[i]) || weight[i] < 0)
                 return nbi_fail(err, NB_ERR_INVALID, "sources: weight %zu = %g (expected a finite number >= 0)", i,
                                 weight[i]);
-            if (lambda_A && (!isfinite(lambda_A[i]) || lambda_A[i] < 0 || lambda_A[i] > 1e6))
-                return nbi_fail(err, NB_ERR_INVALID, "sources: lambda_A %zu = %g (expected 0 to 1e6 A; 0: lambda_A)",
-                                i, lambda_A[i]);
+            if (lambda_A && lambda_A[i] != 0.0 && !(lambda_A[i] >= lam->min && lambda_A[i] <= lam->max))
+                return nbi_fail(err, NB_ERR_INVALID, "sources: lambda_A %zu = %g (expected %g to %g A; 0: lambda_A)",
+                                i, lambda_A[i], lam->min, lam->max);
         }
         x = malloc(3 * n * sizeof *x);
         w = malloc(n * sizeof *w);

@@ -13,6 +13,11 @@
 
 #define NBI_MAX_PARAMS 128
 
+/* Most photons/m^2 a run may have (given, or from flux x exposure_s /
+   beamsize^2): a million times a synchrotron's brightest exposures; more
+   overflows the images and their background. */
+#define NBI_FLUENCE_MAX 1e40
+
 /* Sentinel for "derived at set-up". */
 #define NB_UNSET (-1.0e300)
 static inline int nb_is_unset(double value) { return value == NB_UNSET; }

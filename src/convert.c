@@ -3,6 +3,10 @@
  * 16-bit counts, 8-bit greyscale and the Poisson noise image, and gives the
  * SMV header values of the experiment, each exactly as nanoBragg derives them.
  */
+#ifdef NB_HAVE_OPENMP
+#include <omp.h>
+#endif
+
 #include <math.h>
 #include <string.h>
 
@@ -66,7 +70,7 @@ void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *sca
         f1 = f0;
     /* each row written once: zeros outside the ROI, counts inside */
 #ifdef NB_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(e->threads > 0 ? e->threads : omp_get_max_threads())
 #endif
     for (int s = 0; s < d->spixels; ++s) {
         const float *row = img->data + (long)s * d->fpixels;

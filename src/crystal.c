@@ -186,6 +186,7 @@ nb_status nbi_crystal_cell(const nb_config *cfg, const nb_log *log, nbi_cell *ou
 {
     cell_vectors cv = {0};
     nb_status st;
+    double vol;
 
     memset(out, 0, sizeof *out);
     if (cfg->user_cell)
@@ -194,8 +195,11 @@ nb_status nbi_crystal_cell(const nb_config *cfg, const nb_log *log, nbi_cell *ou
     if (st != NB_OK)
         return st;
     regenerate(cfg, &cv);
-    if (!(cv.V_cell > 0.0 || cv.V_cell < 0.0) || !isfinite(cv.V_cell))
-        return nbi_fail(err, NB_ERR_INVALID, "the unit cell has no volume (check -cell or -mat)");
+    /* the vectors themselves too: a degenerate matrix with a given cell
+       leaves the cell's volume but zero vectors */
+    vol = v3_dot(cv.a, v3_cross(cv.b, cv.c));
+    if (!(cv.V_cell > 0.0 || cv.V_cell < 0.0) || !isfinite(cv.V_cell) || !(vol > 0.0 || vol < 0.0) || !isfinite(vol))
+        return nbi_fail(err, NB_ERR_INVALID, "the unit cell has no volume (check cell, mat_path or mosflm_matrix)");
     cell_params(cv.a, cv.b, cv.c, cv.V_cell, out->params.len_A, out->params.deg);
     cell_params(cv.as, cv.bs, cv.cs, 1.0 / cv.V_cell, out->params.rlen, out->params.rdeg);
     out->params.volume_A3 = cv.V_cell;

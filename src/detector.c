@@ -17,6 +17,12 @@
 
 #define NB_MAX_SAMPLES_PER_PIXEL (1L << 24) /* sub-pixels x detector layers */
 
+/* The detector's nearest point along its normal must be this far in front of
+   the sample (the least distance_mm): nearer, solid angles overflow. */
+#define NB_MIN_DETECTOR_DISTANCE_M 1e-9
+/* The fast and slow axes must be at least this far from parallel (sine). */
+#define NB_MIN_AXES_SINE 1e-6
+
 nb_status nbi_detector_size(const nb_config *cfg, nbi_panel *out, nb_error *err)
 {
     double pixel = cfg->pixel_m;
@@ -24,7 +30,7 @@ nb_status nbi_detector_size(const nb_config *cfg, nbi_panel *out, nb_error *err)
     double nf, ns;
 
     if (!(pixel > 0.0) || !isfinite(pixel))
-        return nbi_fail(err, NB_ERR_INVALID, "pixel size must be positive (got %g mm)", pixel * 1e3);
+        return nbi_fail(err, NB_ERR_INVALID, "pixel_mm: the pixel size must be positive (got %g mm)", pixel * 1e3);
     if (cfg->fpixels)
         fsize = pixel * cfg->fpixels;
     if (cfg->spixels)
@@ -32,9 +38,11 @@ nb_status nbi_detector_size(const nb_config *cfg, nbi_panel *out, nb_error *err)
     nf = ceil(fsize / pixel - 0.5);
     ns = ceil(ssize / pixel - 0.5);
     if (!(nf >= 1.0) || !(ns >= 1.0))
-        return nbi_fail(err, NB_ERR_INVALID, "detector has no pixels (%g x %g)", nf, ns);
+        return nbi_fail(err, NB_ERR_INVALID, "detector has no pixels (%g x %g): check fpixels, spixels, "
+                        "detsize_mm and pixel_mm", nf, ns);
     if (nf > NB_MAX_PIXELS_PER_AXIS || ns > NB_MAX_PIXELS_PER_AXIS || nf * ns > (double)NB_MAX_PIXELS)
-        return nbi_fail(err, NB_ERR_RANGE, "detector of %.0f x %.0f pixels is too large", nf, ns);
+        return nbi_fail(err, NB_ERR_RANGE, "detector of %.0f x %.0f pixels is too large (fpixels, spixels, "
+                        "detsize_mm / pixel_mm)", nf, ns);
     out->fpixels = (int)nf;
     out->spixels = (int)ns;
     out->pixel_m = pixel;
@@ -232,6 +240,31 @@ void nbi_detector_place(const nb_config *cfg, const nbi_panel *panel, const nbi_
             out->origins.incident_xds.y, out->origins.incident_xds.z);
 }
 
+nb_status nbi_detector_check_placement(const nbi_panel *panel, const nbi_placement *place, nb_error *err)
+{
+    const double lf = panel->fpixels * panel->pixel_m, ls = panel->spixels * panel->pixel_m;
+    double nearest = INFINITY;
+    int corner = 0;
+    if (!(v3_mag(v3_cross(place->fdet, place->sdet)) >= NB_MIN_AXES_SINE))
+        return nbi_fail(err, NB_ERR_INVALID, "fdet_vector and sdet_vector are parallel: the detector has no area");
+    /* every point of the detector is pix0 + a fdet + b sdet (+ layers further
+       along odet): its distance along odet is least at a corner */
+    for (int i = 0; i < 4; ++i) {
+        const vec3 p = v3_add(place->pix0, v3_add(v3_scale(place->fdet, i & 1 ? lf : 0.0),
+                                                  v3_scale(place->sdet, i & 2 ? ls : 0.0)));
+        const double d = v3_dot(p, place->odet);
+        if (!(d >= nearest))
+            nearest = d, corner = i;
+    }
+    if (!(nearest >= NB_MIN_DETECTOR_DISTANCE_M))
+        return nbi_fail(err, NB_ERR_INVALID, "the detector faces away from the sample: its corner at pixel (%d, %d) "
+                        "is %g mm in front of the sample along odet (at least %g mm): check twotheta_deg, "
+                        "detector_rotx/y/z_deg and pivot, distance_mm and close_distance_mm, or fdet_vector, "
+                        "sdet_vector and odet_vector", corner & 1 ? panel->fpixels : 0, corner & 2 ? panel->spixels : 0,
+                        nearest * 1e3, NB_MIN_DETECTOR_DISTANCE_M * 1e3);
+    return NB_OK;
+}
+
 void nbi_detector_oversample(int requested, double xtal_max_m, double rpix_m, const nb_log *log,
                              nbi_subpixels *out)
 {
@@ -305,7 +338,8 @@ nb_status nbi_detector_create(const nb_config *cfg, const nbi_panel *panel, cons
                         "%s%d x %d sub-pixels x %d detector layers per pixel is too many (at most %ld)%s",
                         sub->automatic ? "auto-selected " : "", sub->oversample, sub->oversample,
                         sampling->thick.count, NB_MAX_SAMPLES_PER_PIXEL,
-                        sub->automatic ? ": check -pixel (mm) and the crystal size, or set -oversample" : "");
+                        sub->automatic ? ": check -pixel (mm) and the crystal size, or set -oversample"
+                                       : ": lower oversample or detector_thicksteps");
     put_geometry(panel, frame, place, out);
     put_sampling(cfg, sampling, sub, out);
     memcpy(out->roi, roi, sizeof out->roi);

@@ -56,6 +56,13 @@ void nbi_detector_frame(const nb_config *cfg, const nbi_panel *panel, const nb_l
 void nbi_detector_place(const nb_config *cfg, const nbi_panel *panel, const nbi_frame *frame,
                         const nb_log *log, nbi_placement *out);
 
+/* NB_OK if the placed detector faces the sample: fast and slow axes not
+   parallel, and every point of it in front of the sample along odet (at
+   least 1 nm), else NB_ERR_INVALID naming the parameters that place it:
+   solid angles and absorption would be negative, or infinite. */
+NB_WARN_UNUSED nb_status nbi_detector_check_placement(const nbi_panel *panel, const nbi_placement *place,
+                                                      nb_error *err);
+
 /* Sub-pixels per pixel side: requested (> 0) or, when not, the number that
    resolves a crystal of largest dimension xtal_max_m on a detector whose
    reciprocal pixel size is rpix_m (lambda * distance / pixel); nanoBragg's

@@ -17,6 +17,7 @@
  * detector, structure factors and its own parameters); nb_info is filled
  * from them once, at the end (info.c).
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,15 +51,21 @@ typedef struct stages {
 } stages;
 
 /* Beam intensity (exp's fluence, flux, exposure_s, beamsize_m): fluence from
-   flux, and the sample size clipped by the beam. */
-static void beam_intensity(const nb_config *cfg, const nb_log *log, nb_experiment *exp, double sample_m[3])
+   flux, and the sample size clipped by the beam.  NB_ERR_INVALID when the
+   fluence flux gives is beyond NBI_FLUENCE_MAX (or not a number). */
+static nb_status beam_intensity(const nb_config *cfg, const nb_log *log, nb_experiment *exp, double sample_m[3],
+                                nb_error *err)
 {
     double fluence = cfg->fluence, flux = cfg->flux, exposure = cfg->exposure_s, bs = cfg->beamsize_m;
     sample_m[0] = cfg->sample_x_m;
     sample_m[1] = cfg->sample_y_m;
     sample_m[2] = cfg->sample_z_m;
-    if (flux != 0.0 && exposure > 0.0 && bs >= 0)
+    if (flux != 0.0 && exposure > 0.0 && bs >= 0) {
         fluence = flux * exposure / bs / bs;
+        if (!(fluence <= NBI_FLUENCE_MAX))
+            return nbi_fail(err, NB_ERR_INVALID, "flux %g x exposure_s %g / beamsize_mm %g squared gives a fluence "
+                            "of %g photons/m^2 (at most %g)", flux, exposure, bs * 1e3, fluence, NBI_FLUENCE_MAX);
+    }
     if (bs >= 0) {
         if (bs < sample_m[1]) {
             nbi_log(log, NB_LOG_WARN, "WARNING: clipping sample (%lg m high) with beam (%lg m)",
@@ -77,6 +84,7 @@ static void beam_intensity(const nb_config *cfg, const nb_log *log, nb_experimen
     exp->flux = flux;
     exp->exposure_s = exposure;
     exp->beamsize_m = bs;
+    return NB_OK;
 }
 
 /* The region of interest, inclusive, and a check of the mask's size. */
@@ -122,7 +130,8 @@ static nb_status check_inputs(const nb_config *cfg, nb_error *err)
 static nb_status sampling_limits(const nbi_sampling *sm, nb_error *err)
 {
     if ((double)sm->phi.count * sm->mosaic_domains > (double)NB_MAX_ORIENTATIONS)
-        return nbi_fail(err, NB_ERR_RANGE, "%d phi steps x %d mosaic domains is too many (at most %ld)",
+        return nbi_fail(err, NB_ERR_RANGE, "%d phi steps x %d mosaic domains is too many (at most %ld): "
+                        "lower phisteps (osc_deg / phistep_deg) or mosaic_domains",
                         sm->phi.count, sm->mosaic_domains, NB_MAX_ORIENTATIONS);
     return NB_OK;
 }
@@ -187,6 +196,19 @@ static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_e
     return NB_OK;
 }
 
+/* The polarization axis where it is used, the divergence grid (its
+   vertical axis; beam x polar the horizontal one) and the Kahn factor (the
+   plane of E), must not lie along the beam: NB_ERR_INVALID. */
+static nb_status check_polar(const nb_config *cfg, const nbi_beam *beam, vec3 polar, nb_error *err)
+{
+    const int grid = !cfg->source_path && cfg->nsources == 0 && (beam->hdiv.count > 1 || beam->vdiv.count > 1);
+    const int kahn = cfg->polarization != 0.0 && (!cfg->nopolar || cfg->oversample_polar);
+    if ((grid || kahn) && !(v3_mag(v3_cross(beam->dir, polar)) >= 1e-6))
+        return nbi_fail(err, NB_ERR_INVALID, "polar_vector is parallel to beam_vector: the E-vector must be "
+                        "perpendicular to the beam (for the divergence grid and the polarization factor)");
+    return NB_OK;
+}
+
 static void log_sweeps(const nbi_sampling *sm, const nb_log *log)
 {
     for (int t = 0; t < sm->thick.count; ++t)
@@ -208,6 +230,22 @@ static void subpixels(const nb_config *cfg, const nbi_panel *panel, const nbi_pl
     nbi_log(log, NB_LOG_INFO, "approximate MW = %g", size->molecular_weight);
 }
 
+/* -precision single sums NB_SINGLE_FLUSH terms F^2 L^2 in float (L at most
+   Na Nb Nc): 1 if they cannot overflow, with room for the interpolation's
+   overshoot. */
+static int single_sums_fit(const nb_experiment *exp)
+{
+    const nbi_hkl *t = &exp->hkl;
+    const double L = exp->xtal.Na * exp->xtal.Nb * exp->xtal.Nc;
+    double F = fabs(exp->default_F);
+    if (t->F) {
+        const size_t n = ((size_t)t->h_range + 1) * ((size_t)t->k_range + 1) * ((size_t)t->l_range + 1);
+        for (size_t i = 0; i < n; ++i)
+            F = fmax(F, fabs(t->F[i]));
+    }
+    return F * F * L * L * NB_SINGLE_FLUSH < FLT_MAX / 1024;
+}
+
 /* The experiment's own parameters: polarization, cuts, background, the
    number of kernel steps per pixel (refused when too many), execution. */
 static nb_status finish(const nb_config *cfg, vec3 polar, nb_experiment *exp, nb_error *err)
@@ -223,11 +261,16 @@ static nb_status finish(const nb_config *cfg, vec3 polar, nb_experiment *exp, nb
                 * NB_AVOGADRO / 18.0;
     exp->threads = cfg->threads;
     exp->precision = cfg->precision;
+    if (exp->precision == NB_PRECISION_SINGLE && !single_sums_fit(exp)) {
+        exp->precision = NB_PRECISION_DOUBLE;
+        exp->precision_note = "F x Na x Nb x Nc is too large for float sums";
+    }
     exp->loops = nbi_row_loops_for(cfg->isa);
     if ((double)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * os * os * det->thicksteps
         > (double)NB_MAX_STEPS_PER_PIXEL)
         return nbi_fail(err, NB_ERR_RANGE, "too many samples per pixel (%d sources x %d domains x %d "
-                        "phi steps x %d^2 sub-pixels)", exp->src.n, exp->xtal.domains,
+                        "phi steps x %d^2 sub-pixels): lower divsteps, dispsteps, mosaic_domains, phisteps "
+                        "or oversample", exp->src.n, exp->xtal.domains,
                         exp->xtal.phisteps, det->oversample);
     exp->steps = (long)exp->src.n * exp->xtal.domains * exp->xtal.phisteps * det->oversample * det->oversample;
     return NB_OK;
@@ -241,10 +284,10 @@ static nb_status validate(const nb_config *cfg, nb_error *err)
     if ((st = nbi_params_check(cfg, err)) != NB_OK)
         return st;
     if (!nb_isa_name(cfg->isa) || !nbi_row_loops_for(cfg->isa))
-        return nbi_fail(err, NB_ERR_INVALID, "instruction set %s is not available on this processor or in this build",
+        return nbi_fail(err, NB_ERR_INVALID, "isa: instruction set %s is not available on this processor or in this build",
                         nb_isa_name(cfg->isa) ? nb_isa_name(cfg->isa) : "(unknown)");
     if (!(cfg->lambda0_m > 0.0) || !isfinite(cfg->lambda0_m))
-        return nbi_fail(err, NB_ERR_INVALID, "wavelength must be positive (got %g A)", cfg->lambda0_m * 1e10);
+        return nbi_fail(err, NB_ERR_INVALID, "lambda_A: the wavelength must be positive (got %g A)", cfg->lambda0_m * 1e10);
     if (cfg->oversample > 1000)
         return nbi_fail(err, NB_ERR_RANGE, "-oversample %d is too large (at most 1000)", cfg->oversample);
     return NB_OK;
@@ -258,7 +301,8 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
 
     if ((st = validate(cfg, err)) != NB_OK || (st = nbi_detector_size(cfg, &s.panel, err)) != NB_OK)
         return st;
-    beam_intensity(cfg, log, exp, s.sample_m);
+    if ((st = beam_intensity(cfg, log, exp, s.sample_m, err)) != NB_OK)
+        return st;
     nbi_detector_frame(cfg, &s.panel, log, &s.frame);
     if ((st = region(cfg, &s.panel, s.roi, err)) != NB_OK || (st = check_inputs(cfg, err)) != NB_OK)
         return st;
@@ -266,6 +310,8 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
     if ((st = sampling_limits(&s.sampling, err)) != NB_OK)
         return st;
     nbi_detector_place(cfg, &s.panel, &s.frame, log, &s.place);
+    if ((st = nbi_detector_check_placement(&s.panel, &s.place, err)) != NB_OK)
+        return st;
     s.interpolate = choose_interpolation(cfg, log);
     if ((st = nbi_crystal_cell(cfg, log, &s.cell, err)) != NB_OK)
         return st;
@@ -275,7 +321,8 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
         return st;
     exp->interpolate = s.interpolate && exp->have_hkl;
     log_sweeps(&s.sampling, log);
-    if ((st = nbi_beam_resolve(cfg, s.frame.beam, &exp->beam, err)) != NB_OK)
+    if ((st = nbi_beam_resolve(cfg, s.frame.beam, &exp->beam, err)) != NB_OK
+        || (st = check_polar(cfg, &exp->beam, s.frame.polar, err)) != NB_OK)
         return st;
     st = nbi_beam_sources(cfg, &exp->beam, s.frame.polar, log, &exp->src, err);
     if (st != NB_OK)

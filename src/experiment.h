@@ -145,7 +145,8 @@ struct nb_experiment {
     double fluence, flux, exposure_s, beamsize_m;
     long steps;
     int threads;
-    nb_precision precision;
+    nb_precision precision;         /* of the lattice sums, as they run */
+    const char *precision_note;     /* why -precision single was turned into double, or NULL */
     const struct nbi_row_loops *loops; /* the row kernel's vector loops (isa.c) */
     nb_info info;
     /* Not part of the set-up: the only thing rendering writes into an

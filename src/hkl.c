@@ -92,6 +92,8 @@ static nb_status parse_line(char *line, long entry, const nb_log *log, hkl_entry
     for (i = 0; i < 3; i++)
         if (!(fabs(v[i]) < HKL_MAX_INDEX))
             return NB_ERR_PARSE;
+    if (!nbi_F_usable(v[3]))
+        return NB_ERR_RANGE;
     e->h = index_from(v[0], 'h', entry, log);
     e->k = index_from(v[1], 'k', entry, log);
     e->l = index_from(v[2], 'l', entry, log);
@@ -112,8 +114,10 @@ static nb_status read_entries(FILE *fp, const char *path, const nb_log *log, hkl
         hkl_entry e;
         int got;
         ++lineno;
-        if (parse_line(line, (long)list->n, log, &e, &got) != NB_OK) {
-            st = nbi_fail(err, NB_ERR_PARSE, "%s:%ld: expected 'h k l F'", path, lineno);
+        if ((st = parse_line(line, (long)list->n, log, &e, &got)) != NB_OK) {
+            st = st == NB_ERR_RANGE ? nbi_fail(err, NB_ERR_PARSE, "%s:%ld: F is not finite or beyond %g", path, lineno,
+                                               NBI_F_MAX)
+                                    : nbi_fail(err, NB_ERR_PARSE, "%s:%ld: expected 'h k l F'", path, lineno);
             break;
         }
         if (got && list_push(list, &e) != NB_OK) {
@@ -229,8 +233,9 @@ nb_status nbi_hkl_from_list(const int *h, const int *k, const int *l, const doub
     if (n == 0 || !h || !k || !l || !F)
         return nbi_fail(err, NB_ERR_INVALID, "structure factors: %s", n == 0 ? "no reflections (n = 0)"
                                                                              : "an array is NULL");
-    if (!isfinite(missing_F))
-        return nbi_fail(err, NB_ERR_INVALID, "structure factors: missing_F = %g is not finite", missing_F);
+    if (!nbi_F_usable(missing_F))
+        return nbi_fail(err, NB_ERR_INVALID, "structure factors: missing_F = %g (expected a magnitude up to %g)",
+                        missing_F, NBI_F_MAX);
     for (int a = 0; a < 3; ++a) {
         lo[a] = hi[a] = idx[a][0];
         for (size_t i = 1; i < n; ++i) {
@@ -240,11 +245,14 @@ nb_status nbi_hkl_from_list(const int *h, const int *k, const int *l, const doub
         if (hi[a] - lo[a] >= (1L << 27))
             return nbi_fail(err, NB_ERR_RANGE, "structure factors: %c spans %ld..%ld, too wide a grid",
                             "hkl"[a], lo[a], hi[a]);
+        if (lo[a] <= -(long)HKL_MAX_INDEX || hi[a] >= (long)HKL_MAX_INDEX) /* as the readers */
+            return nbi_fail(err, NB_ERR_RANGE, "structure factors: %c index %ld is beyond +-%g", "hkl"[a],
+                            lo[a] <= -(long)HKL_MAX_INDEX ? lo[a] : hi[a], HKL_MAX_INDEX);
     }
     for (size_t i = 0; i < n; ++i)
-        if (!isfinite(F[i]))
-            return nbi_fail(err, NB_ERR_INVALID, "structure factors: F[%zu] = %g (%d %d %d) is not finite", i,
-                            F[i], h[i], k[i], l[i]);
+        if (!nbi_F_usable(F[i]))
+            return nbi_fail(err, NB_ERR_INVALID, "structure factors: F[%zu] = %g (%d %d %d) is not finite or "
+                            "beyond %g", i, F[i], h[i], k[i], l[i], NBI_F_MAX);
     t.h_min = (int)lo[0], t.h_max = (int)hi[0];
     t.k_min = (int)lo[1], t.k_max = (int)hi[1];
     t.l_min = (int)lo[2], t.l_max = (int)hi[2];
@@ -271,7 +279,7 @@ nb_status nbi_hkl_from_grid(const int origin[3], const int dims[3], const double
     if (!origin || !dims || !F)
         return nbi_fail(err, NB_ERR_INVALID, "structure-factor grid: an argument is NULL");
     for (int a = 0; a < 3; ++a)
-        if (dims[a] < 1 || dims[a] >= (1 << 27) || (long)origin[a] + dims[a] - 1 > INT_MAX
+        if (dims[a] < 1 || dims[a] >= (1 << 27) || (long)origin[a] + dims[a] - 1 > (long)HKL_MAX_INDEX
             || origin[a] < -(1 << 28))
             return nbi_fail(err, NB_ERR_INVALID, "structure-factor grid: dims[%d] = %d from origin %d is not "
                             "a usable size", a, dims[a], origin[a]);
@@ -284,10 +292,10 @@ nb_status nbi_hkl_from_grid(const int origin[3], const int dims[3], const double
         for (int kk = 0; kk < dims[1]; ++kk)
             for (int ll = 0; ll < dims[2]; ++ll) {
                 const double v = F[((size_t)hh * (size_t)dims[1] + (size_t)kk) * (size_t)dims[2] + (size_t)ll];
-                if (!isfinite(v)) {
+                if (!nbi_F_usable(v)) {
                     nbi_hkl_free(&t);
-                    return nbi_fail(err, NB_ERR_INVALID, "structure-factor grid: F(%d %d %d) = %g is not finite",
-                                    t.h_min + hh, t.k_min + kk, t.l_min + ll, v);
+                    return nbi_fail(err, NB_ERR_INVALID, "structure-factor grid: F(%d %d %d) = %g is not finite or "
+                                    "beyond %g", t.h_min + hh, t.k_min + kk, t.l_min + ll, v, NBI_F_MAX);
                 }
                 t.F[nbi_hkl_index(&t, t.h_min + hh, t.k_min + kk, t.l_min + ll)] = v;
             }
@@ -393,6 +401,10 @@ static nb_status fdump_load(FILE *fp, const char *path, nbi_hkl *t, nb_error *er
         return st;
     if (fseek(fp, header_len, SEEK_SET) != 0 || fread(t->F, sizeof(double), n, fp) != n)
         return nbi_fail(err, NB_ERR_IO, "%s: read error", path);
+    for (size_t i = 0; i < n; ++i)
+        if (!nbi_F_usable(t->F[i]))
+            return nbi_fail(err, NB_ERR_FORMAT, "%s: value %zu of the grid (%g) is not finite or beyond %g", path, i,
+                            t->F[i], NBI_F_MAX);
     return NB_OK;
 }
 

@@ -24,6 +24,13 @@ typedef struct nbi_hkl {
     long count; /* entries read from text (nanoBragg's "hkls") or h*k*l ranges from Fdump */
 } nbi_hkl;
 
+/* The largest |F| a table, missing_F or default_F may hold: F^2 times the
+   lattice factor, the fluence and the solid angle then stay finite doubles. */
+#define NBI_F_MAX 1e30
+
+/* 1 if F is a usable structure factor (|F| <= NBI_F_MAX; not NaN). */
+static inline int nbi_F_usable(double F) { return fabs(F) <= NBI_F_MAX; }
+
 /* Index of (h,k,l) in F; caller guarantees it is inside the grid. */
 static inline long nbi_hkl_index(const nbi_hkl *t, int h, int k, int l)
 {

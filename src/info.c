@@ -110,7 +110,7 @@ static void kernel_info(const nb_experiment *exp, nb_info *in)
     in->kernel = row ? "row" : "reference-order";
     in->isa = exp->loops->isa;
     in->precision_used = exp->precision;
-    in->precision_note = NULL;
+    in->precision_note = exp->precision_note;
     if (exp->precision != NB_PRECISION_SINGLE)
         return;
     if (!row)

@@ -21,6 +21,13 @@
 #define LEN_MAX 1e15  /* mm, um, A: any length a run could use */
 #define ANGLE_MAX 1e6 /* degrees */
 #define COUNT_MAX 1e8
+#define DIR_MAX NBI_DIRECTION_MAX /* components of a direction (util.h) */
+#define FLUENCE_MAX NBI_FLUENCE_MAX /* photons/m^2 (config.h) */
+#define DIST_MIN 1e-6   /* mm (1 nm): a detector nearer than this has no finite solid angles */
+#define CELL_MIN 0.01   /* A: the shortest cell edge (a hundredth of a hydrogen atom) */
+#define ABS_MIN 1e-6    /* um: the shortest attenuation depth (0: none) */
+#define LAMBDA_MIN 1e-6 /* A (12 GeV): shorter wavelengths overflow the scattering vector */
+#define LAMBDA_MAX 1e6  /* A */
 
 typedef enum {
     T_DOUBLE,  /* double field = value / per (nanoBragg divides: mm / 1000.0) */
@@ -57,6 +64,8 @@ struct row {
     {INFO(name, NB_PARAM_INT, 1, 1, "", 0, 1e6, 0, NULL, dflt, help, inter), T_DOUBLE, F(field), 1, 0, NULL, NULL, 0, NULL}
 #define REAL(name, field, per, units, lo, hi, ex, dflt, help, inter) \
     {INFO(name, NB_PARAM_REAL, 1, 1, units, lo, hi, ex, NULL, dflt, help, inter), T_DOUBLE, F(field), per, 0, NULL, NULL, 0, NULL}
+#define DERIVED_POSITIVE(name, field, per, units, help, inter) \
+    {INFO(name, NB_PARAM_REAL, 1, 1, units, DIST_MIN, LEN_MAX, 0, NULL, "derived", help, inter), T_DOUBLE, F(field), per, 0, NULL, NULL, 1, NULL}
 #define DERIVED(name, field, per, units, help, inter) \
     {INFO(name, NB_PARAM_REAL, 1, 1, units, -LEN_MAX, LEN_MAX, 0, NULL, "derived", help, inter), T_DOUBLE, F(field), per, 0, NULL, NULL, 1, NULL}
 #define INT(name, field, lo, hi, dflt, help, inter) \
@@ -108,17 +117,17 @@ static const row ROWS[] = {
     DERIVED("Xclose_mm", Xclose_m, 1e3, "mm", "near point on the detector, X", "convention, pivot"),
     DERIVED("Ybeam_mm", Ybeam_m, 1e3, "mm", "direct-beam position along the convention's Y", "convention, pivot"),
     DERIVED("Yclose_mm", Yclose_m, 1e3, "mm", "near point on the detector, Y", "convention, pivot"),
-    VEC("beam_vector", beam_vector, 3, 1, "", -BIG, BIG, "1 0 0", "direction of the x-ray beam (not zero)", "convention (custom only)"),
+    VEC("beam_vector", beam_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "1 0 0", "direction of the x-ray beam (not zero)", "convention (custom only)"),
     REAL("beamsize_mm", beamsize_m, 1e3, "mm", 0, LEN_MAX, 0, "0.1", "beam size (square): clips the crystal; with flux and exposure_s gives the fluence", "flux, exposure_s, fluence"),
     SPECIAL("cell", NB_PARAM_ARRAY, 6, 1, "A, A, A, deg, deg, deg", 0, 1e6, 1, "none",
-            "unit cell a b c alpha beta gamma; values not given: b = c = a, angles 90", "mat_path, mosflm_matrix", set_cell, get_cell, NULL),
-    DERIVED("close_distance_mm", close_distance_m, 1e3, "mm", "sample to the detector plane along its normal", "distance_mm, pivot"),
+            "unit cell a b c alpha beta gamma (edges at least 0.01 A); values not given: b = c = a, angles 90", "mat_path, mosflm_matrix", set_cell, get_cell, NULL),
+    DERIVED_POSITIVE("close_distance_mm", close_distance_m, 1e3, "mm", "sample to the detector plane along its normal", "distance_mm, pivot"),
     CHOICE("convention", convention, 0, "custom|adxv|mosflm|xds|dials|denzo", "mosflm",
            "detector convention: axes, beam centre and pivot", "pivot, *_vector, beam centres"),
     BOOL("curved_detector", curved_detector, "0", "spherical detector: every pixel at the same distance", ""),
-    REAL("default_F", default_F, 1, "", -BIG, BIG, 0, "0", "structure factor of reflections not in the table", "hkl_path, structure factors"),
+    REAL("default_F", default_F, 1, "", -NBI_F_MAX, NBI_F_MAX, 0, "0", "structure factor of reflections not in the table", "hkl_path, structure factors"),
     SPECIAL("detector_abs_um", NB_PARAM_REAL, 1, 1, "um", 0, LEN_MAX, 0, "none",
-            "sensor attenuation depth (0: no absorption)", "detector_thick_um", set_detector_abs, get_detector_abs, NULL),
+            "sensor attenuation depth (0: no absorption; else at least 1e-6 um)", "detector_thick_um", set_detector_abs, get_detector_abs, NULL),
     REAL("detector_rotx_deg", detector_rot_rad[0], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about x", "pivot"),
     REAL("detector_roty_deg", detector_rot_rad[1], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about y", "pivot"),
     REAL("detector_rotz_deg", detector_rot_rad[2], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about z", "pivot"),
@@ -132,18 +141,18 @@ static const row ROWS[] = {
     REAL("detsize_s_mm", detsize_s_m, 1e3, "mm", 0, LEN_MAX, 1, "102.4", "detector size along the slow axis", "spixels, pixel_mm"),
     REAL("dispersion_percent", dispersion, 100.0, "percent", 0, 1000, 0, "0", "spectral width delta-lambda/lambda", "dispsteps"),
     INT("dispsteps", dispsteps, 0, 1000000, "automatic", "wavelengths across the dispersion (0: automatic)", "dispersion_percent"),
-    REAL("distance_mm", distance_m, 1e3, "mm", 0, LEN_MAX, 1, "100", "sample to detector centre", "close_distance_mm, pivot"),
+    REAL("distance_mm", distance_m, 1e3, "mm", DIST_MIN, LEN_MAX, 0, "100", "sample to detector centre", "close_distance_mm, pivot"),
     SPECIAL("divergence_mrad", NB_PARAM_REAL, 1, 1, "mrad", 0, 1e6, 0, "0", "sets hdivrange_mrad and vdivrange_mrad",
             "hdivrange_mrad, vdivrange_mrad", set_group, get_group, "hdivrange_mrad|vdivrange_mrad"),
     SPECIAL("divsteps", NB_PARAM_INT, 1, 1, "", 0, 100000, 0, "automatic", "sets hdivsteps and vdivsteps",
             "hdivsteps, vdivsteps", set_group, get_group, "hdivsteps|vdivsteps"),
     REAL("dmin_A", dmin_m, 1e10, "A", 0, LEN_MAX, 0, "0", "skip scattering beyond this resolution (0: none)", ""),
-    SPECIAL("energy_eV", NB_PARAM_REAL, 1, 1, "eV", 0, 1e12, 1, "12398.42", "photon energy: sets lambda_A = 12398.42/energy_eV",
+    SPECIAL("energy_eV", NB_PARAM_REAL, 1, 1, "eV", 12398.42 / LAMBDA_MAX, 12398.42 / LAMBDA_MIN, 0, "12398.42", "photon energy: sets lambda_A = 12398.42/energy_eV",
             "lambda_A", set_energy, get_energy, "lambda_A"),
     REAL("exposure_s", exposure_s, 1, "s", 0, BIG, 0, "1", "exposure time", "flux, beamsize_mm, fluence"),
-    VEC("fdet_vector", fdet_vector, 3, 1, "", -BIG, BIG, "0 0 1", "fast-axis direction of the detector (not zero)", "convention (custom only)"),
+    VEC("fdet_vector", fdet_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "0 0 1", "fast-axis direction of the detector (not zero)", "convention (custom only)"),
     PATH("fdump_path", fdump_path, "nanoBragg's structure-factor cache: written after reading hkl_path, read when no structure factors are given", "hkl_path"),
-    REAL("fluence", fluence, 1, "photons/m^2", 0, BIG, 0, "1.26e29", "integrated incident fluence", "flux, exposure_s, beamsize_mm"),
+    REAL("fluence", fluence, 1, "photons/m^2", 0, FLUENCE_MAX, 0, "1.26e29", "integrated incident fluence (at most 1e40: beyond, images overflow)", "flux, exposure_s, beamsize_mm"),
     REAL("flux", flux, 1, "photons/s", 0, BIG, 0, "0", "incident flux: with exposure_s and beamsize_mm gives the fluence", "fluence"),
     INT("fpixels", fpixels, 1, 1000000, "from detsize_f_mm", "pixels along the fast axis", "detsize_f_mm"),
     REAL("fudge", fudge, 1, "", 0, 1e6, 0, "1", "spot-shape scale factor (round, gauss, tophat shapes)", "shape"),
@@ -153,7 +162,7 @@ static const row ROWS[] = {
     PATH("hkl_path", hkl_path, "structure factors: text lines 'h k l F' (replaces nb_config_set_sf)", "default_F, fdump_path"),
     CHOICE("interpolate", interpolate, -1, "auto|off|on", "auto", "tricubic interpolation of F (auto: on when Na, Nb or Nc <= 2)", "Na, Nb, Nc"),
     CHOICE("isa", isa, 0, "auto|baseline|avx2|avx512", "auto", "instruction set of the vector loops", ""),
-    REAL("lambda_A", lambda0_m, 1e10, "A", 0, 1e6, 1, "1", "x-ray wavelength", "energy_eV, source wavelengths"),
+    REAL("lambda_A", lambda0_m, 1e10, "A", LAMBDA_MIN, LAMBDA_MAX, 0, "1", "x-ray wavelength", "energy_eV, source wavelengths"),
     PATH("mat_path", mat_path, "MOSFLM orientation matrix file (replaces mosflm_matrix and cell)", "cell, mosflm_matrix"),
     SPECIAL("misset_deg", NB_PARAM_ARRAY, 3, 3, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0 0 0", "crystal rotation about x, y, z",
             "misset_random, umatrix", set_misset, get_misset, NULL),
@@ -167,7 +176,7 @@ static const row ROWS[] = {
             "MOSFLM A matrix as a .mat file holds it (rows x, y, z; columns a*, b*, c*, times lambda): replaces mat_path and cell",
             "cell, mat_path", set_matrix, get_matrix, NULL),
     BOOL("nopolar", nopolar, "0", "no polarization factor", "polarization"),
-    VEC("odet_vector", odet_vector, 3, 1, "", -BIG, BIG, "1 0 0", "detector normal (not zero)", "convention (custom only)"),
+    VEC("odet_vector", odet_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "1 0 0", "detector normal (not zero)", "convention (custom only)"),
     REAL("osc_deg", osc_rad, RTD, "deg", 0, ANGLE_MAX, 0, "0", "oscillation range about the spindle", "phistep_deg, phisteps"),
     INT("oversample", oversample, 0, 1000, "automatic", "sub-pixels per pixel edge (0: automatic)", ""),
     BOOL("oversample_omega", oversample_omega, "0", "solid angle per sub-pixel", "oversample"),
@@ -181,7 +190,7 @@ static const row ROWS[] = {
             "sample to the first pixel's corner (custom convention)", "convention", set_pix0, get_pix0, NULL),
     REAL("pixel_mm", pixel_m, 1e3, "mm", 0, LEN_MAX, 1, "0.1", "pixel size", "detsize_f_mm, detsize_s_mm"),
     BOOL("point_pixel", point_pixel, "0", "1/R^2 solid angle, no obliquity", ""),
-    VEC("polar_vector", polar_vector, 3, 1, "", -BIG, BIG, "0 0 1", "E-vector of the beam (not zero)", "convention (custom only)"),
+    VEC("polar_vector", polar_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "0 0 1", "E-vector of the beam (not zero)", "convention (custom only)"),
     REAL("polarization", polarization, 1, "", -1, 1, 0, "0", "Kahn polarization factor", "nopolar"),
     CHOICE("precision", precision, 0, "double|single", "double", "lattice sums in double or float (parallelepiped crystals, no interpolation)", ""),
     SPECIAL("roi", NB_PARAM_ARRAY, 4, 4, "pixels", 0, 1e6, 0, "whole detector",
@@ -190,13 +199,13 @@ static const row ROWS[] = {
     REAL("sample_x_mm", sample_x_m, 1e3, "mm", 0, LEN_MAX, 0, "0 (use Na)", "crystal size along x: overrides Na", "Na, beamsize_mm"),
     REAL("sample_y_mm", sample_y_m, 1e3, "mm", 0, LEN_MAX, 0, "0 (use Nb)", "crystal size along y: overrides Nb", "Nb, beamsize_mm"),
     REAL("sample_z_mm", sample_z_m, 1e3, "mm", 0, LEN_MAX, 0, "0 (use Nc)", "crystal size along z: overrides Nc", "Nc, beamsize_mm"),
-    VEC("sdet_vector", sdet_vector, 3, 1, "", -BIG, BIG, "0 -1 0", "slow-axis direction of the detector (not zero)", "convention (custom only)"),
+    VEC("sdet_vector", sdet_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "0 -1 0", "slow-axis direction of the detector (not zero)", "convention (custom only)"),
     CHOICE("shape", shape, 0, "square|round|gauss|tophat", "square", "crystal shape (spot profile)", "fudge"),
     PATH("source_path", source_path, "sources: lines 'X Y Z weight lambda(m)' (replaces nb_config_set_sources)", "divergence, dispersion"),
-    VEC("spindle_axis", spindle_vector, 3, 1, "", -BIG, BIG, "0 0 1", "spindle rotation axis (not zero)", "convention (custom only)"),
+    VEC("spindle_axis", spindle_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "0 0 1", "spindle rotation axis (not zero)", "convention (custom only)"),
     INT("spixels", spixels, 1, 1000000, "from detsize_s_mm", "pixels along the slow axis", "detsize_s_mm"),
     INT("threads", threads, 0, 4096, "all", "threads (0: OpenMP's default)", ""),
-    VEC("twotheta_axis", twotheta_axis, 3, 1, "", -BIG, BIG, "by convention", "two-theta rotation axis (not zero)", "convention"),
+    VEC("twotheta_axis", twotheta_axis, 3, 1, "", -DIR_MAX, DIR_MAX, "by convention", "two-theta rotation axis (not zero)", "convention"),
     REAL("twotheta_deg", twotheta_rad, RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector swing about the two-theta axis", "pivot"),
     SPECIAL("umatrix", NB_PARAM_ARRAY, 9, 9, "", -1.0001, 1.0001, 0, "none",
             "orientation matrix U (a rotation, row-major) applied to the cell: replaces misset_deg", "cell, misset_deg, misset_random",
@@ -313,6 +322,9 @@ static nb_status check(const row *r, const double *v, size_t n, nb_error *err)
 static nb_status set_cell(nb_config *cfg, const row *r, const double *v, size_t n, nb_error *err)
 {
     (void)r;
+    for (size_t i = 0; i < 3 && i < n; ++i)
+        if (!(v[i] >= CELL_MIN))
+            return nbi_fail(err, NB_ERR_INVALID, "cell: edge %g A is shorter than %g A", v[i], CELL_MIN);
     for (size_t i = 3; i < n; ++i)
         if (!(v[i] < 180.0))
             return nbi_fail(err, NB_ERR_INVALID, "cell: angle %g deg is not below 180", v[i]);
@@ -419,7 +431,10 @@ static void get_energy(const nb_config *cfg, const row *r, double *v)
 
 static nb_status set_detector_abs(nb_config *cfg, const row *r, const double *v, size_t n, nb_error *err)
 {
-    (void)r, (void)n, (void)err;
+    (void)r, (void)n;
+    if (v[0] != 0.0 && v[0] < ABS_MIN) /* its inverse would overflow */
+        return nbi_fail(err, NB_ERR_INVALID, "detector_abs_um = %g: expected 0 (no absorption) or at least %g um",
+                        v[0], ABS_MIN);
     cfg->detector_mu = v[0] == 0.0 ? 0.0 : 1.0 / (v[0] * 1e-6);
     return NB_OK;
 }
@@ -854,9 +869,14 @@ nb_status nbi_params_check(const nb_config *cfg, nb_error *err)
         }
         if (r->type == T_VEC && n == 3 && v[0] == 0.0 && v[1] == 0.0 && v[2] == 0.0)
             return nbi_fail(err, NB_ERR_INVALID, "%s = 0 0 0: a direction must not be zero", r->info.name);
+        if (r->type == T_VEC && n == 3 && !nbi_direction_usable(v[0], v[1], v[2]))
+            return nbi_fail(err, NB_ERR_INVALID, "%s = %g %g %g is too short to give a direction (length below %g)",
+                            r->info.name, v[0], v[1], v[2], 1.0 / DIR_MAX);
     }
-    if (cfg->user_cell && cfg->cell_rad[0] > 0 && cfg->cell_rad[1] > 0 && cfg->cell_rad[2] > 0) {
-        const double a = cfg->cell_rad[0] * RTD, b = cfg->cell_rad[1] * RTD, c = cfg->cell_rad[2] * RTD;
+    if (cfg->user_cell) { /* angles not given are 90 degrees */
+        const double a = cfg->cell_rad[0] > 0 ? cfg->cell_rad[0] * RTD : 90.0;
+        const double b = cfg->cell_rad[1] > 0 ? cfg->cell_rad[1] * RTD : 90.0;
+        const double c = cfg->cell_rad[2] > 0 ? cfg->cell_rad[2] * RTD : 90.0;
         if (!(a + b + c < 360.0) || !(a < b + c) || !(b < a + c) || !(c < a + b))
             return nbi_fail(err, NB_ERR_INVALID, "cell angles %g %g %g deg do not form a cell (each must be less "
                             "than the sum of the other two, all three less than 360)", a, b, c);

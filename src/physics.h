@@ -199,10 +199,16 @@ static inline double nbi_solid_angle(int point_pixel, double pixel_m, double clo
 
 /* Fraction of the photons arriving at parallax = cos(angle to the sensor
    normal) that sensor layer t (of thickness step_m, attenuation mu in 1/m)
-   absorbs: exp(-t step mu/parallax) - exp(-(t+1) step mu/parallax). */
+   absorbs: exp(-t step mu/|parallax|) - exp(-(t+1) step mu/|parallax|).
+   The magnitude: a curved detector's pixels beyond 90 degrees see the flat
+   normal from behind (nanoBragg: negative photons); a grazing ray (0) is
+   taken by the first layer that absorbs at all. */
 static inline double nbi_capture_fraction(double parallax, int t, double step_m, double mu)
 {
-    return exp(-t * step_m * mu / parallax) - exp(-(t + 1) * step_m * mu / parallax);
+    const double p = fabs(parallax);
+    if (p == 0.0)
+        return t == 0 && step_m * mu > 0.0 ? 1.0 : 0.0;
+    return exp(-t * step_m * mu / p) - exp(-(t + 1) * step_m * mu / p);
 }
 
 #endif

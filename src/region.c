@@ -9,6 +9,7 @@
  * success.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,10 +130,17 @@ nb_status nb_render_region(const nb_experiment *e, int f0, int s0, int width, in
             add_run(e, &lm, s, f0, f0 + width, (size_t)(s - s0) * (size_t)width, p.runs, &p.nruns);
         st = part_render(e, &lm, &p, &progress);
     }
-    if (st == NB_OK)
+    if (st == NB_OK) {
+        const long over = nbi_first_overflow(p.data, (long)p.npixels);
+        if (over >= 0) {
+            st = nbi_overflow_error(err, f0 + over % width, s0 + over / width);
+            part_free(&p);
+            return st;
+        }
         memcpy(out, p.data, p.npixels * sizeof *out);
-    else
+    } else {
         st = render_failed(err, st, fn);
+    }
     part_free(&p);
     return st;
 }
@@ -236,11 +244,18 @@ nb_status nb_render_pixels(const nb_experiment *e, const size_t *index, size_t n
         pixel_runs(e, &lm, req, n, &p, where);
         st = part_render(e, &lm, &p, &progress);
     }
-    if (st == NB_OK)
+    if (st == NB_OK) {
+        for (size_t i = 0; i < n; ++i)
+            if (isinf(p.data[where[i]])) {
+                st = nbi_overflow_error(err, (long)(index[i] % (size_t)e->det.fpixels),
+                                        (long)(index[i] / (size_t)e->det.fpixels));
+                goto done;
+            }
         for (size_t i = 0; i < n; ++i)
             out[i] = p.data[where[i]];
+    }
 done:
-    if (st != NB_OK)
+    if (st != NB_OK && st != NB_ERR_RANGE)
         st = render_failed(err, st, fn);
     free(req);
     free(where);

@@ -71,4 +71,9 @@ NB_WARN_UNUSED nb_status nbi_render_runs(const nb_experiment *e, const nbi_run *
 NB_WARN_UNUSED nb_status nbi_render_range(const nb_experiment *e, long start, int interp, float *data,
                                           uint8_t *flags, double *omega_rows, nbi_progress *progress);
 
+/* The first of data[0..n-1] that overflowed float (an infinity), or -1;
+   and the error naming that pixel and the parameters that scale it. */
+long nbi_first_overflow(const float *data, long n);
+NB_WARN_UNUSED nb_status nbi_overflow_error(nb_error *err, long f, long s);
+
 #endif

@@ -75,6 +75,8 @@ void nbi_sweep_resolve_phi(nbi_sweep *s)
 {
     if (s->count < 0) {
         auto_count(s, 1);
+        if (s->count < 1) /* a step over no range: one step (nanoBragg: none, and a NaN image) */
+            s->count = 1;
         return;
     }
     if (s->count == 0)

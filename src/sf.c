@@ -50,8 +50,9 @@ nb_status nb_sf_read_hkl(const char *path, double missing_F, const nb_log *log, 
     nbi_hkl t;
     if (!out || !path)
         return nbi_fail(err, NB_ERR_INVALID, "nb_sf_read_hkl: %s is NULL", out ? "path" : "out");
-    if (!isfinite(missing_F))
-        return nbi_fail(err, NB_ERR_INVALID, "nb_sf_read_hkl: missing_F = %g is not finite", missing_F);
+    if (!nbi_F_usable(missing_F))
+        return nbi_fail(err, NB_ERR_INVALID, "nb_sf_read_hkl: missing_F = %g (expected a magnitude up to %g)",
+                        missing_F, NBI_F_MAX);
     return wrap(&t, nbi_hkl_read_text(path, missing_F, log, &t, err), out, err);
 }
 

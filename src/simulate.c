@@ -5,6 +5,7 @@
  * bit for bit at any thread count.  The progress callback may cancel any
  * time before the statistics; the image is then freed.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,21 @@
 #include "trace.h"
 #include "util.h"
 
+long nbi_first_overflow(const float *data, long n)
+{
+    for (long i = 0; i < n; ++i)
+        if (isinf(data[i]))
+            return i;
+    return -1;
+}
+
+nb_status nbi_overflow_error(nb_error *err, long f, long s)
+{
+    return nbi_fail(err, NB_ERR_RANGE, "pixel (%ld, %ld) overflows the float image (over 3.4e38 photons): "
+                    "lower fluence (flux, exposure_s, beamsize_mm), water_um, the structure factors "
+                    "(default_F) or the crystal (N, xtalsize_mm)", f, s);
+}
+
 nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, nb_error *err)
 {
     const nbi_detector *d = &e->det;
@@ -22,6 +38,7 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
     double *omega_rows;
     nbi_progress progress;
     nbi_landmarks landmarks;
+    long over;
     nb_status st;
 
     memset(img, 0, sizeof *img);
@@ -45,6 +62,10 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
     if (st != NB_OK) {
         st = nbi_fail(err, st, st == NB_ERR_CANCELLED ? "cancelled by the progress callback"
                                                       : "out of memory while rendering");
+        goto done;
+    }
+    if (st == NB_OK && (over = nbi_first_overflow(img->data, n)) >= 0) {
+        st = nbi_overflow_error(err, over % d->fpixels, over / d->fpixels);
         goto done;
     }
     for (int s = 0; s < d->spixels; ++s)

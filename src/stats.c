@@ -7,6 +7,10 @@
 #include "stats.h"
 #include "roi.h"
 
+#ifdef NB_HAVE_OPENMP
+#include <omp.h>
+#endif
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +106,7 @@ static void all_rows(const nb_experiment *e, const float *data, const double *av
     int f0, f1;
     nbi_roi_columns(d->roi, d->fpixels, &f0, &f1);
 #ifdef NB_HAVE_OPENMP
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(e->threads > 0 ? e->threads : omp_get_max_threads())
 #endif
     for (int b = 0; b < nblocks; ++b) {
         const int s = b * STATS_BLOCK;

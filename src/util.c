@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,14 @@ void nbi_log(const nb_log *log, nb_log_level level, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     log->fn(log->ctx, level, line);
+}
+
+int nbi_direction_usable(double x, double y, double z)
+{
+    const double m = NBI_DIRECTION_MAX;
+    if (!(fabs(x) <= m && fabs(y) <= m && fabs(z) <= m))
+        return 0; /* NaN too */
+    return x * x + y * y + z * z >= 1.0 / m / m;
 }
 
 size_t nbi_checked_size(size_t a, size_t b, size_t c, size_t sz, size_t limit)

@@ -25,4 +25,12 @@ void nbi_log(const nb_log *log, nb_log_level level, const char *fmt, ...) NBI_PR
    count, or 0 if not. */
 size_t nbi_checked_size(size_t a, size_t b, size_t c, size_t sz, size_t limit);
 
+/* Directions (detector axes, beam, sources) are normalised as given, by
+   sqrt(x^2 + y^2 + z^2): components up to NBI_DIRECTION_MAX and a length of
+   at least 1/NBI_DIRECTION_MAX keep the squares normal numbers. */
+#define NBI_DIRECTION_MAX 1e100
+
+/* 1 if (x, y, z) is finite and within those bounds, else 0. */
+int nbi_direction_usable(double x, double y, double z);
+
 #endif
