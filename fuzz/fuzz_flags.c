@@ -1,6 +1,7 @@
 /*
  * fuzz_flags.c - libFuzzer target for the program's flag parser
- * (app_options_init + app_prescan_headers + app_parse_flags, app/flags.c).
+ * (app_options_init + app_prescan_headers + app_parse_flags + app_options_free,
+ * app/flags.c).
  * The input is split into argv words on NUL and whitespace (at most 64).
  * The parser's warnings go to the C stream stderr, which is pointed at
  * /dev/null; file descriptor 2 is left alone so that libFuzzer and the
@@ -52,9 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             buf[i++] = '\0';
     }
     argv[argc] = NULL;
-    app_options_init(&o);
+    if (app_options_init(&o) != 0) {
+        free(buf);
+        return 0;
+    }
     app_prescan_headers(&o, argc, argv);
     (void)app_parse_flags(&o, argc, argv);
+    app_options_free(&o);
     free(buf);
     return 0;
 }
