@@ -73,7 +73,14 @@ def _apply(cfg, params, default_F):
     elif "sources_weight" in params or "sources_lambda_A" in params:
         raise ValueError("sources_weight, sources_lambda_A: only with sources_xyz")
     if "mask" in params:
-        cfg.set_mask(params["mask"])
+        mask = params["mask"]
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.dtype.kind not in "biuf":
+                raise TypeError(f"mask: expected numbers or booleans, got {mask.dtype}")
+            if mask.dtype != np.uint16:
+                mask = (mask != 0).astype(np.uint16)
+        cfg.set_mask(mask)
 
 
 def _real(value, what):
@@ -290,6 +297,7 @@ def _experiment_for(image, exp):
     s, f = image.shape
     cfg = _nb.Config()
     cfg.set("cell", (10.0,))
+    cfg.set("default_F", 1.0)   # any: only the geometry and ROI are used
     cfg.set("fpixels", f)
     cfg.set("spixels", s)
     return _nb.Experiment(cfg)
