@@ -246,6 +246,10 @@ class Experiment:
                 if isinstance(e, TypeError) and "region" in str(e):
                     raise
                 raise ValueError("region: expected (f0, s0, width, height)") from None
+            S, F = self.shape
+            if not (0 <= f0 < F and 0 <= s0 < S and 1 <= w <= F - f0 and 1 <= h <= S - s0):
+                raise ValueError(f"region: ({f0}, {s0}, {w}, {h}) is not a rectangle (f0, s0, width, height) "
+                                 f"inside the {F} x {S} detector")
             out = self._out(out, (h, w))
             exp.render_region(out, f0, s0, w, h, progress)
             return out
@@ -307,7 +311,8 @@ def _float_image(image):
     a = np.asarray(image)
     if a.dtype.kind not in "fiu":
         raise TypeError(f"image: expected a float array, got {a.dtype}")
-    return np.ascontiguousarray(a, dtype=np.float32)
+    with np.errstate(over="ignore"):   # beyond float32: inf, as the program's float image
+        return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def _roi_view(image, exp):
@@ -356,7 +361,9 @@ def write_float(path, image):
     a = np.asarray(image)
     if a.dtype.kind not in "fiu":
         raise TypeError(f"image: expected a float array, got {a.dtype}")
-    _nb.write_float(path, np.ascontiguousarray(a, dtype=np.float32))
+    with np.errstate(over="ignore"):
+        a = np.ascontiguousarray(a, dtype=np.float32)
+    _nb.write_float(path, a)
 
 
 def write_smv(path, image, exp, scale=None, adc=40.0):
