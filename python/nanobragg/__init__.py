@@ -13,14 +13,19 @@ keyword of :class:`Experiment`, with its unit in its name.  python/README.md des
 import difflib
 import shlex
 import time
+import warnings
 
 import numpy as np
 
 from . import _nanobragg as _nb
 from ._nanobragg import CancelledError
 
-__all__ = ["Experiment", "CancelledError", "PARAMS", "add_noise", "to_counts", "to_pgm",
+__all__ = ["Experiment", "CancelledError", "NanobraggWarning", "PARAMS", "add_noise", "to_counts", "to_pgm",
            "write_float", "write_smv", "write_pgm", "version"]
+
+class NanobraggWarning(UserWarning):
+    """A warning the library gave while setting up an experiment (the lines of one WARNING)."""
+
 
 #: The library's parameter table: name -> dict(kind, count, min_count, units, min, max,
 #: choices, default, help, interacts).
@@ -83,6 +88,20 @@ def _apply(cfg, params, default_F):
         cfg.set_mask(mask)
 
 
+def _warn(lines):
+    """One NanobraggWarning per WARNING of the library (with its continuation lines)."""
+    groups = []
+    for line in lines:
+        if line.lstrip().startswith("WARNING") or not groups:
+            groups.append([line])
+        else:
+            groups[-1].append(line)
+    for group in groups:
+        text = " ".join(" ".join(group).split())
+        warnings.warn(text[len("WARNING: "):] if text.startswith("WARNING: ") else text, NanobraggWarning,
+                      stacklevel=4)
+
+
 def _real(value, what):
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{what}: expected a number, got {type(value).__name__}")
@@ -126,6 +145,7 @@ class Experiment:
     def _setup(self, cfg, params, flags):
         self._cfg = cfg
         self._exp = _nb.Experiment(cfg)
+        _warn(self._exp.warnings)
         self._params = params
         self._flags = flags
         self._info = self._exp.info()

@@ -594,7 +594,8 @@ static PyTypeObject ConfigType = {
 typedef struct {
     PyObject_HEAD
     nb_experiment *exp;
-    PyObject *log; /* list of the lines set-up logged */
+    PyObject *log;  /* list of the lines set-up logged */
+    PyObject *warn; /* list of (level, line) pairs: the warnings among them */
 } ExperimentObject;
 
 static PyTypeObject ExperimentType;
@@ -613,10 +614,10 @@ static PyObject *Config_use_sf_of(ConfigObject *self, PyObject *args)
 
 static void log_line(void *ctx, nb_log_level level, const char *line)
 {
+    ExperimentObject *self = ctx;
     PyGILState_STATE g = PyGILState_Ensure();
     PyObject *s = PyUnicode_DecodeUTF8(line, (Py_ssize_t)strlen(line), "replace");
-    (void)level;
-    if (!s || PyList_Append((PyObject *)ctx, s) < 0)
+    if (!s || PyList_Append(self->log, s) < 0 || (level == NB_LOG_WARN && PyList_Append(self->warn, s) < 0))
         PyErr_Clear();
     Py_XDECREF(s);
     PyGILState_Release(g);
@@ -638,12 +639,12 @@ static PyObject *Experiment_new(PyTypeObject *type, PyObject *args, PyObject *kw
     self = (ExperimentObject *)type->tp_alloc(type, 0);
     if (!self)
         return NULL;
-    if (!(self->log = PyList_New(0))) {
+    if (!(self->log = PyList_New(0)) || !(self->warn = PyList_New(0))) {
         Py_DECREF(self);
         return NULL;
     }
     log.fn = log_line;
-    log.ctx = self->log;
+    log.ctx = self;
     st = nb_experiment_create(cfg->cfg, &log, &self->exp, &err);
     if (st != NB_OK) {
         Py_DECREF(self);
@@ -656,6 +657,7 @@ static void Experiment_dealloc(ExperimentObject *self)
 {
     nb_experiment_free(self->exp);
     Py_XDECREF(self->log);
+    Py_XDECREF(self->warn);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1088,8 +1090,15 @@ static PyObject *Experiment_get_log(ExperimentObject *self, void *closure)
     return PySequence_List(self->log);
 }
 
+static PyObject *Experiment_get_warnings(ExperimentObject *self, void *closure)
+{
+    (void)closure;
+    return PySequence_List(self->warn);
+}
+
 static PyGetSetDef Experiment_getset[] = {
     {"log", (getter)Experiment_get_log, NULL, "lines the library logged while setting up", NULL},
+    {"warnings", (getter)Experiment_get_warnings, NULL, "the warning lines among them", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyTypeObject ExperimentType = {

@@ -244,3 +244,10 @@ def test_bad_render_arguments():
                         (dict(threads=-1), ValueError), (dict(region=(0, 0, 1, 1), pixels=[0]), ValueError)]:
         with pytest.raises(exc):
             exp.simulate(**kwargs)
+
+
+def test_library_warnings_become_python_warnings():
+    with pytest.warns(nanobragg.NanobraggWarning, match="recommend -oversample"):
+        exp = nanobragg.Experiment(cell=(100, 100, 100, 90, 90, 90), default_F=1, detpixels=8, N=1,
+                                   xtalsize_mm=0.5, oversample=1)
+    assert any("clipping sample" in line for line in exp.log)
