@@ -23,3 +23,13 @@ foreach(file IN LISTS NB_PYTHON_TESTS)
   set_tests_properties(python/${name} PROPERTIES LABELS python TIMEOUT 300 SKIP_RETURN_CODE 77
     ENVIRONMENT "PYTHONPATH=${CMAKE_BINARY_DIR}/python;NB_PROGRAM=$<TARGET_FILE:nanobragg>;NB_CASES=${CMAKE_SOURCE_DIR}/tests/reference/cases;OMP_NUM_THREADS=2")
 endforeach()
+
+# python/pip: pip install --no-build-isolation of a copy of the tree into a
+#   scratch folder (python/setup.py builds the extension with CMake), then
+#   import and render (check_pip.sh).  Label package; skipped without pip.
+if(NB_PYTHON_BUILT)
+  add_test(NAME python/pip
+           COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/check_pip.sh ${CMAKE_SOURCE_DIR} ${Python3_EXECUTABLE}
+                   ${CMAKE_CURRENT_BINARY_DIR}/pip-scratch)
+  set_tests_properties(python/pip PROPERTIES LABELS "package;python" SKIP_RETURN_CODE 77 TIMEOUT 600)
+endif()
