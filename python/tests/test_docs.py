@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, nanobragg  # noqa: F401  (skips without the package)
+from conftest import ROOT, nanobragg  # skips without the package
 
 
 def readme_example():
@@ -20,7 +20,9 @@ def readme_example():
 
 
 def run(args, cwd):
-    env = dict(os.environ, MPLBACKEND="Agg")
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(nanobragg.__file__)))
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join([package_dir] + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
     return subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
