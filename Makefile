@@ -3,6 +3,8 @@
 # runs them again under AddressSanitizer/UBSan, `make bench` times the workloads,
 # `make install [PREFIX=/usr/local] [DESTDIR=]` installs the program, the tools,
 # the library and its header, pkg-config and CMake package files.
+# `make python` builds the Python package into $(BUILD)/python (use it with
+# PYTHONPATH=$(BUILD)/python; it needs python3-dev and python3-numpy).
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MAKEFLAGS += --no-print-directory
@@ -10,7 +12,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all deps demo test asan bench install clean
+.PHONY: all deps demo test asan bench install clean python
 
 all: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$(abspath $(PREFIX))" $(CMAKE_FLAGS) >/dev/null
@@ -22,6 +24,10 @@ deps:
 
 demo: all
 	@sh scripts/demo.sh $(BUILD)/nanobragg
+
+python: all
+	@ls $(BUILD)/python/nanobragg/_nanobragg*.so >/dev/null 2>&1 || { echo "the Python package was not built: it needs python3-dev and python3-numpy (see cmake's output)"; exit 1; }
+	@echo "Python package in $(BUILD)/python: PYTHONPATH=$(BUILD)/python python3 -c 'import nanobragg'"
 
 test: all
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

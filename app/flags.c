@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,19 +80,45 @@ struct flag {
 
 #define OPT(field) offsetof(app_options, field)
 
+/* The last parse error (what follows "nanobragg: error: "), and whether
+   messages go to stderr; per thread, so that bindings parsing in several
+   threads keep their own. */
+static _Thread_local char last_error[1024];
+static _Thread_local int quiet;
+
+void app_flags_quiet(int on) { quiet = on; }
+const char *app_flags_last_error(void) { return last_error; }
+
+/* Print "nanobragg: <kind>: <text>" to stderr (unless quiet); an error's
+   text is also kept for app_flags_last_error. */
+static void say(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const char *kind, const char *fmt, ...)
+{
+    char text[sizeof last_error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (strcmp(kind, "error") == 0)
+        snprintf(last_error, sizeof last_error, "%s", text);
+    if (!quiet)
+        fprintf(stderr, "nanobragg: %s: %s\n", kind, text);
+}
+
 static int fail(const flag *f, const char *what, const char *value)
 {
-    fprintf(stderr, "nanobragg: error: %s %s%s%s\n", f->name, what, value ? ": " : "", value ? value : "");
+    say("error", "%s %s%s%s", f->name, what, value ? ": " : "", value ? value : "");
     return 2;
 }
 
 /* Report a value the library refused (its message names the parameter). */
 static int refused(const flag *f, char **args, int used, const nb_error *err)
 {
-    fprintf(stderr, "nanobragg: error: %s", f->name);
-    for (int i = 0; i < used; ++i)
-        fprintf(stderr, " %s", args[i]);
-    fprintf(stderr, ": %s\n", err->msg);
+    char words[480] = "";
+    size_t len = 0;
+    for (int i = 0; i < used && len < sizeof words; ++i)
+        len += (size_t)snprintf(words + len, sizeof words - len, " %s", args[i]);
+    say("error", "%s%s: %s", f->name, words, err->msg);
     return 2;
 }
 
@@ -378,7 +405,7 @@ static int fn_ignored_hint(app_options *o, const flag *f, char **args, int avail
         n += *c == ' ';
     if (avail < n)
         return fail(f, n > 1 ? "needs 3 values" : "needs a value", f->args);
-    fprintf(stderr, "nanobragg: warning: %s %s%s has no effect (nanoBragg ignored it too)%s%.*s%s\n", f->name,
+    say("warning", "%s %s%s has no effect (nanoBragg ignored it too)%s%.*s%s", f->name,
             args[0], n > 1 ? " ..." : "", see ? "; did you mean " : "", see ? (int)strcspn(see + 4, ")") : 0,
             see ? see + 4 : "", see ? "?" : "");
     *used = n;
@@ -391,7 +418,7 @@ static int fn_ignored(app_options *o, const flag *f, char **args, int avail, int
     (void)o;
     if (avail < 1)
         return fail(f, "needs a value", f->args);
-    fprintf(stderr, "nanobragg: warning: %s %s has no effect (as in nanoBragg)\n", f->name, args[0]);
+    say("warning", "%s %s has no effect (as in nanoBragg)", f->name, args[0]);
     *used = 1;
     return 0;
 }
@@ -611,7 +638,7 @@ int app_options_init(app_options *o)
        a random orientation seeded from the clock */
     if (!o->cfg || nb_param_set_string(o->cfg, "fdump_path", "Fdump.bin", &err) != NB_OK
         || nb_param_set(o->cfg, "misset_seed", (double)-o->seed, &err) != NB_OK) {
-        fprintf(stderr, "nanobragg: error: out of memory\n");
+        say("error", "out of memory");
         return 1;
     }
     return 0;
@@ -745,14 +772,14 @@ static int unknown_word(char **argv, int i, int last_flag, int last_used)
     if (w[0] == '-' && !parse_real(w, &v)) {
         const flag *near = nearest_flag(w);
         if (near)
-            fprintf(stderr, "nanobragg: error: unknown flag %s (did you mean %s?)\n", w, near->name);
+            say("error", "unknown flag %s (did you mean %s?)", w, near->name);
         else
-            fprintf(stderr, "nanobragg: error: unknown flag %s (nanobragg -h lists them)\n", w);
+            say("error", "unknown flag %s (nanobragg -h lists them)", w);
     } else if (last_flag > 0) {
-        fprintf(stderr, "nanobragg: error: unexpected word '%s' after %s: not a flag, and %s took "
-                        "%d value%s\n", w, argv[last_flag], argv[last_flag], last_used, last_used == 1 ? "" : "s");
+        say("error", "unexpected word '%s' after %s: not a flag, and %s took "
+                     "%d value%s", w, argv[last_flag], argv[last_flag], last_used, last_used == 1 ? "" : "s");
     } else {
-        fprintf(stderr, "nanobragg: error: unexpected word '%s': not a flag (flags start with '-')\n", w);
+        say("error", "unexpected word '%s': not a flag (flags start with '-')", w);
     }
     return 2;
 }

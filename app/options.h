@@ -41,6 +41,17 @@ void app_options_free(app_options *o);
  */
 int app_parse_flags(app_options *o, int argc, char **argv);
 
+/* The text of the last error app_parse_flags (or app_options_init)
+   reported, without the "nanobragg: error: " prefix; "" if none yet.  Per
+   thread. */
+const char *app_flags_last_error(void);
+
+/* on != 0: the parser prints nothing (errors are only kept for
+   app_flags_last_error; warnings are dropped); 0, the default: errors and
+   warnings go to stderr.  Per thread.  For bindings that report errors
+   their own way. */
+void app_flags_quiet(int on);
+
 /* Print the flag table (names, arguments, units, help) to stdout, by topic. */
 void app_print_help(const char *prog);
 

@@ -5,7 +5,9 @@
 # /usr/bin/python3 (the interoperability test reads our SMV images with it
 # and is skipped without it), libpng (nanobragg-png, the PNG previews of
 # make demo, is built only with it) and pkg-config (the library/install test
-# builds the examples with it and is skipped without it).
+# builds the examples with it and is skipped without it); python3-dev,
+# python3-setuptools and python3-pytest (the Python package is built only
+# with Python's headers, and its tests are skipped without pytest).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
@@ -16,6 +18,9 @@ optional=""
 /usr/bin/python3 -c "import fabio" >/dev/null 2>&1 || optional="$optional python3-fabio"
 [ -f /usr/include/png.h ] || optional="$optional libpng-dev"
 command -v pkg-config >/dev/null 2>&1 || optional="$optional pkg-config"
+[ -n "$(ls /usr/include/python3*/Python.h 2>/dev/null)" ] || optional="$optional python3-dev"
+/usr/bin/python3 -c "import setuptools" >/dev/null 2>&1 || optional="$optional python3-setuptools"
+/usr/bin/python3 -c "import pytest" >/dev/null 2>&1 || optional="$optional python3-pytest"
 [ -n "$need$optional" ] || exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -31,6 +36,9 @@ for pkg in $optional; do
     python3-fabio) echo "note: python3-fabio not installed; the interoperability test will be skipped" ;;
     libpng-dev) echo "note: libpng-dev not installed; nanobragg-png (PNG previews) will not be built" ;;
     pkg-config) echo "note: pkg-config not installed; the library/install test will be skipped" ;;
+    python3-dev) echo "note: python3-dev not installed; the Python package will not be built" ;;
+    python3-setuptools) echo "note: python3-setuptools not installed; pip install ./python will not work" ;;
+    python3-pytest) echo "note: python3-pytest not installed; the Python tests will be skipped" ;;
     esac
 done
 exit 0

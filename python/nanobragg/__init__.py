@@ -1,0 +1,411 @@
+"""nanobragg: diffraction images of small crystals (libnanobragg) from Python.
+
+    import nanobragg
+    exp = nanobragg.Experiment(cell=(79, 79, 38, 90, 90, 90), N=10, default_F=100,
+                               lambda_A=1.0, distance_mm=100, detpixels=256)
+    image = exp.simulate()            # float32 photons/pixel, shape (spixels, fpixels)
+    nanobragg.write_float("float.bin", image)
+
+Every parameter of the library (see ``nanobragg.PARAMS`` or ``nanobragg -- params``) is a
+keyword of :class:`Experiment`, with its unit in its name.  python/README.md describes the API.
+"""
+
+import difflib
+import shlex
+import time
+import warnings
+
+import numpy as np
+
+from . import _nanobragg as _nb
+from ._nanobragg import CancelledError
+
+__all__ = ["Experiment", "CancelledError", "NanobraggWarning", "PARAMS", "add_noise", "to_counts", "to_pgm",
+           "write_float", "write_smv", "write_pgm", "version"]
+
+class NanobraggWarning(UserWarning):
+    """A warning the library gave while setting up an experiment (the lines of one WARNING)."""
+
+
+#: The library's parameter table: name -> dict(kind, count, min_count, units, min, max,
+#: choices, default, help, interacts).
+PARAMS = {p["name"]: p for p in _nb.params()}
+
+# Keywords of Experiment beyond the library's parameters: data given as arrays.
+_DATA_KEYWORDS = ("hkl", "F", "F_grid", "hkl_origin", "missing_F", "sources_xyz", "sources_weight",
+                  "sources_lambda_A", "mask")
+
+
+def version():
+    """The library's version, e.g. '0.2.0'."""
+    return _nb.version()
+
+
+def _unknown(name):
+    near = difflib.get_close_matches(name, list(PARAMS) + list(_DATA_KEYWORDS), n=1)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    return ValueError(f"unknown parameter '{name}'{hint}")
+
+
+def _apply(cfg, params, default_F):
+    """Set params (a dict) on the _nanobragg.Config cfg."""
+    for name in params:
+        if name not in PARAMS and name not in _DATA_KEYWORDS:
+            raise _unknown(name)
+    for name, value in params.items():
+        if name in PARAMS:
+            cfg.set(name, value)
+    if "hkl" in params or "F" in params:
+        if "hkl" not in params or "F" not in params:
+            raise ValueError("hkl and F: give both (hkl=(h, k, l) and F=values)")
+        hkl = params["hkl"]
+        if isinstance(hkl, np.ndarray) and hkl.ndim == 2 and hkl.shape[1] == 3 and hkl.shape[0] != 3:
+            hkl = hkl.T
+        try:
+            h, k, l = hkl
+        except (TypeError, ValueError):
+            raise ValueError("hkl: expected (h, k, l): three arrays of Miller indices") from None
+        missing = params.get("missing_F")
+        if missing is None:
+            missing = default_F
+        cfg.set_sf_list(h, k, l, params["F"], _real(missing, "missing_F"))
+    elif "F_grid" in params:
+        cfg.set_sf_grid(params.get("hkl_origin", (0, 0, 0)), params["F_grid"])
+    elif "hkl_origin" in params:
+        raise ValueError("hkl_origin: only with F_grid")
+    if "sources_xyz" in params:
+        cfg.set_sources(params["sources_xyz"], params.get("sources_weight"), params.get("sources_lambda_A"))
+    elif "sources_weight" in params or "sources_lambda_A" in params:
+        raise ValueError("sources_weight, sources_lambda_A: only with sources_xyz")
+    if "mask" in params:
+        mask = params["mask"]
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.dtype.kind not in "biuf":
+                raise TypeError(f"mask: expected numbers or booleans, got {mask.dtype}")
+            if mask.dtype != np.uint16:
+                mask = (mask != 0).astype(np.uint16)
+        cfg.set_mask(mask)
+
+
+def _warn(lines):
+    """One NanobraggWarning per WARNING of the library (with its continuation lines)."""
+    groups = []
+    for line in lines:
+        if line.lstrip().startswith("WARNING") or not groups:
+            groups.append([line])
+        else:
+            groups[-1].append(line)
+    for group in groups:
+        text = " ".join(" ".join(group).split())
+        warnings.warn(text[len("WARNING: "):] if text.startswith("WARNING: ") else text, NanobraggWarning,
+                      stacklevel=4)
+
+
+def _real(value, what):
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{what}: expected a number, got {type(value).__name__}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what}: expected a number, got {type(value).__name__}") from None
+
+
+def _index(value, what):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what}: expected an integer, got {type(value).__name__}")
+    return int(value)
+
+
+class Experiment:
+    """A simulated experiment: crystal, beam and detector, resolved once.
+
+    Experiment(**params): every parameter of the library by name (units in the names:
+    cell=(a, b, c, alpha, beta, gamma), N=10, lambda_A=1.0, distance_mm=100,
+    detpixels=1024, mosaic_spread_deg=0.2, convention='xds', ...), plus data as arrays:
+
+    - structure factors: ``hkl=(h, k, l), F=values`` (``missing_F``: F of the other grid
+      points, default default_F), or ``F_grid=`` (3-D, l fastest) with
+      ``hkl_origin=(h0, k0, l0)``, or the file ``hkl_path=``;
+    - orientation: ``umatrix=`` (3x3), ``mosflm_matrix=`` (3x3 as a .mat file holds it),
+      ``misset_deg=``;
+    - sources: ``sources_xyz=`` (n, 3), ``sources_weight=`` (n), ``sources_lambda_A=`` (n);
+    - ``mask=``: a (spixels, fpixels) array, 0 (False) skips the pixel.
+
+    Invalid values raise ValueError (or TypeError for the wrong type) naming the parameter;
+    files that cannot be read raise OSError.
+    """
+
+    def __init__(self, **params):
+        cfg = _nb.Config()
+        default_F = params.get("default_F", 0.0)
+        _apply(cfg, params, default_F)
+        self._setup(cfg, dict(params), None)
+
+    def _setup(self, cfg, params, flags):
+        self._cfg = cfg
+        self._exp = _nb.Experiment(cfg)
+        _warn(self._exp.warnings)
+        self._params = params
+        self._flags = flags
+        self._info = self._exp.info()
+        self._by_threads = {}
+        self.stats = None
+
+    @classmethod
+    def from_flags(cls, flags):
+        """An experiment from nanoBragg's command line (a string or a list of words).
+
+        Every flag of the nanobragg program is accepted, with its aliases; the program's own
+        options (-floatfile, -intfile, -noisefile, -pgmfile, -scale, -pgmscale, -adc, -seed,
+        ...) are kept in ``exp.flags``.  Unlike the program, no Fdump.bin cache is read or
+        written.  A bad flag raises ValueError with the program's message.
+        """
+        words = shlex.split(flags) if isinstance(flags, str) else list(flags)
+        if words and words[0].endswith(("nanobragg", "nanoBragg")):
+            words = words[1:]
+        cfg, options = _nb.parse_flags(words)
+        self = cls.__new__(cls)
+        self._setup(cfg, {}, options)
+        self._words = words
+        return self
+
+    # -- what it is
+    @property
+    def info(self):
+        """What set-up derived (a new dict): fpixels, spixels, pixel_mm, distance_mm, beam
+        centres, lambda_A, sources, mosaic_domains, phisteps, oversample, steps,
+        samples_per_pixel, ..."""
+        return dict(self._info)
+
+    @property
+    def params(self):
+        """The keywords this experiment was made with (with_params: with the changes)."""
+        return dict(self._params)
+
+    @property
+    def flags(self):
+        """from_flags: the program's options (output files, scale, adc, seed, ...); else None."""
+        return None if self._flags is None else dict(self._flags)
+
+    @property
+    def log(self):
+        """The lines the library logged while setting up (e.g. files read)."""
+        return self._exp.log
+
+    @property
+    def shape(self):
+        """(spixels, fpixels): the shape of simulate()'s image."""
+        return (self._info["spixels"], self._info["fpixels"])
+
+    def get(self, name):
+        """The value of parameter name as configured (set or default; None when derived:
+        see info for the value used)."""
+        if name not in PARAMS:
+            raise _unknown(name)
+        return self._cfg.get(name)
+
+    def __repr__(self):
+        s, f = self.shape
+        return f"<nanobragg.Experiment {f}x{s} pixels, lambda {self._info['lambda_A']:g} A>"
+
+    # -- changed copies
+    def with_params(self, **changes):
+        """A new experiment with these parameters changed, sharing the structure factors
+        (not read again) unless the changes give new ones."""
+        cfg = self._cfg.copy()
+        new_sf = any(k in changes for k in ("hkl", "F", "F_grid", "hkl_path"))
+        if not new_sf:
+            cfg.use_sf_of(self._exp)
+        default_F = changes.get("default_F", cfg.get("default_F"))
+        _apply(cfg, changes, default_F)
+        other = Experiment.__new__(Experiment)
+        params = dict(self._params)
+        params.update(changes)
+        other._setup(cfg, params, self._flags)
+        return other
+
+    def _for_threads(self, threads):
+        if threads is None:
+            return self._exp
+        threads = _index(threads, "threads")
+        exp = self._by_threads.get(threads)
+        if exp is None:
+            cfg = self._cfg.copy()
+            cfg.use_sf_of(self._exp)
+            cfg.set("threads", threads)
+            exp = self._by_threads[threads] = _nb.Experiment(cfg)
+        return exp
+
+    # -- rendering
+    def simulate(self, region=None, pixels=None, out=None, threads=None, progress=None):
+        """Render the image (photons/pixel, float32).
+
+        - no region or pixels: the whole detector, shape (spixels, fpixels); nanoBragg's
+          statistics of it are kept in ``exp.stats`` (max_I, mean, rms, rmsd, ...);
+        - region=(f0, s0, width, height): that rectangle, shape (height, width);
+        - pixels: flat indices s * fpixels + f (any shape, repeats allowed), or a pair
+          (s, f) of index arrays: an array of their values, of the indices' shape.
+
+        Values are those of the whole image, bit for bit, at any thread count.  out: a
+        C-contiguous float32 array of the right shape, written in place and returned.
+        threads: the library's threads parameter (0: OpenMP's default).  progress: called
+        with the fraction done (0 to 1); returning True, or raising, cancels the render
+        (CancelledError, or the exception raised).  Ctrl-C cancels too (KeyboardInterrupt).
+        The GIL is released while rendering.
+        """
+        if region is not None and pixels is not None:
+            raise ValueError("simulate: give region or pixels, not both")
+        exp = self._for_threads(threads)
+        if pixels is not None:
+            return self._pixels(exp, pixels, out, progress)
+        if region is not None:
+            try:
+                f0, s0, w, h = (_index(v, "region") for v in region)
+            except (TypeError, ValueError) as e:
+                if isinstance(e, TypeError) and "region" in str(e):
+                    raise
+                raise ValueError("region: expected (f0, s0, width, height)") from None
+            S, F = self.shape
+            if not (0 <= f0 < F and 0 <= s0 < S and 1 <= w <= F - f0 and 1 <= h <= S - s0):
+                raise ValueError(f"region: ({f0}, {s0}, {w}, {h}) is not a rectangle (f0, s0, width, height) "
+                                 f"inside the {F} x {S} detector")
+            out = self._out(out, (h, w))
+            exp.render_region(out, f0, s0, w, h, progress)
+            return out
+        out = self._out(out, self.shape)
+        self.stats = exp.simulate(out, progress)
+        return out
+
+    def _pixels(self, exp, pixels, out, progress):
+        if isinstance(pixels, tuple) and len(pixels) == 2:
+            s, f = (np.asarray(p) for p in pixels)
+            if s.shape != f.shape:
+                raise ValueError("pixels: the s and f index arrays differ in shape")
+            for name, a, n in (("s", s, self.shape[0]), ("f", f, self.shape[1])):
+                if a.size and (a.dtype.kind not in "iu" or a.min() < 0 or a.max() >= n):
+                    raise ValueError(f"pixels: {name} indices must be integers from 0 to {n - 1}")
+            index = s.astype(np.int64) * self.shape[1] + f.astype(np.int64)
+        else:
+            index = np.asarray(pixels)
+            if index.dtype.kind not in "iu":
+                if index.size or index.dtype.kind not in "f":
+                    raise TypeError(f"pixels: expected integer indices, got {index.dtype}")
+                index = index.astype(np.int64)
+        shape = index.shape
+        out = self._out(out, shape)
+        exp.render_pixels(out.reshape(-1), np.ascontiguousarray(index, dtype=np.int64).reshape(-1), progress)
+        return out
+
+    @staticmethod
+    def _out(out, shape):
+        if out is None:
+            return np.empty(shape, dtype=np.float32)
+        if not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != tuple(shape) \
+                or not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError(f"out: expected a writeable C-contiguous float32 array of shape {tuple(shape)}")
+        return out
+
+
+# -- images to counts, noise and files
+
+def _experiment_for(image, exp):
+    """exp's C experiment, or a plain one of the image's shape (whole-detector ROI)."""
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise ValueError(f"image: expected a 2-D (spixels, fpixels) array, got {image.ndim} dimensions")
+    if exp is not None:
+        if not isinstance(exp, Experiment):
+            raise TypeError(f"exp: expected a nanobragg.Experiment, got {type(exp).__name__}")
+        return exp._exp
+    s, f = image.shape
+    cfg = _nb.Config()
+    cfg.set("cell", (10.0,))
+    cfg.set("default_F", 1.0)   # any: only the geometry and ROI are used
+    cfg.set("fpixels", f)
+    cfg.set("spixels", s)
+    return _nb.Experiment(cfg)
+
+
+def _float_image(image):
+    a = np.asarray(image)
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"image: expected a float array, got {a.dtype}")
+    with np.errstate(over="ignore"):   # beyond float32: inf, as the program's float image
+        return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def _roi_view(image, exp):
+    if exp is None:
+        return image
+    x0, x1, y0, y1 = exp._info["roi"]
+    return image[y0:y1 + 1, x0:x1 + 1]
+
+
+def add_noise(image, exp=None, seed=None, adc=40.0, full_output=False):
+    """Poisson noise as nanoBragg's -noisefile: uint16 counts (adc added, clipped to
+    0..65535) of a float image, with nanoBragg's generator.  seed as the program's -seed
+    (default: the clock, as nanoBragg); the same seed gives the program's noise image.
+    exp: the experiment the image is of (its ROI); None: every pixel.
+    full_output: return (counts, photons, overloads) instead."""
+    image = _float_image(image)
+    cexp = _experiment_for(image, exp)
+    seed = int(time.time()) if seed is None else _index(seed, "seed")
+    counts, _, photons, overloads = cexp.to_noise(image, -seed, _real(adc, "adc"))
+    return (counts, photons, overloads) if full_output else counts
+
+
+def to_counts(image, exp=None, scale=None, adc=40.0):
+    """SMV counts as nanoBragg's -intfile: floor(photons * scale + adc + 0.5) clipped to
+    0..65535 inside the ROI (0 outside).  scale None: 55000 / the image's maximum.
+    Returns (counts, scale)."""
+    image = _float_image(image)
+    cexp = _experiment_for(image, exp)
+    roi = _roi_view(image, exp)
+    max_I = float(roi.max()) if roi.size else 0.0
+    return cexp.to_counts(image, 0.0 if scale is None else _real(scale, "scale"), _real(adc, "adc"), max_I)
+
+
+def to_pgm(image, exp=None, scale=None):
+    """8-bit grey levels as nanoBragg's -pgmfile: min(255, photons * scale).  scale None:
+    250 / (5 rmsd) of the ROI's pixels.  Returns (bytes, scale)."""
+    image = _float_image(image)
+    cexp = _experiment_for(image, exp)
+    roi = _roi_view(image, exp).astype(np.float64)
+    rmsd = float(np.sqrt(np.mean((roi - roi.mean()) ** 2))) if roi.size else 0.0
+    return cexp.to_pgm(image, 0.0 if scale is None else _real(scale, "scale"), 1.0, rmsd)
+
+
+def write_float(path, image):
+    """Write image as raw little-endian float32 (nanoBragg's -floatfile), atomically."""
+    a = np.asarray(image)
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"image: expected a float array, got {a.dtype}")
+    with np.errstate(over="ignore"):
+        a = np.ascontiguousarray(a, dtype=np.float32)
+    _nb.write_float(path, a)
+
+
+def write_smv(path, image, exp, scale=None, adc=40.0):
+    """Write an SMV (ADSC) image with exp's header, atomically.  image: uint16 counts
+    (written as they are, e.g. from add_noise) or a float image (scaled as -intfile:
+    see to_counts).  Returns the scale used (None for counts)."""
+    if not isinstance(exp, Experiment):
+        raise TypeError(f"exp: expected a nanobragg.Experiment, got {type(exp).__name__}")
+    a = np.asarray(image)
+    used = None
+    if a.dtype != np.uint16:
+        a, used = to_counts(a, exp, scale, adc)
+    exp._exp.write_smv(path, a)
+    return used
+
+
+def write_pgm(path, image, exp=None, scale=None):
+    """Write an 8-bit PGM (nanoBragg's -pgmfile), atomically.  image: uint8 grey levels,
+    or a float image (scaled as the program does: see to_pgm).  Returns the scale."""
+    a = np.asarray(image)
+    used = 0.0 if scale is None else _real(scale, "scale")
+    if a.dtype != np.uint8:
+        a, used = to_pgm(a, exp, scale)
+    _nb.write_pgm(path, a, used)
+    return used

@@ -1,0 +1,1348 @@
+/*
+ * _nanobragg.c - the C layer of the Python package nanobragg: thin types
+ * over libnanobragg's public API (include/nanobragg.h), with numpy arrays
+ * for data.  The pythonic interface (keywords, defaults, checks of shapes)
+ * is nanobragg/__init__.py; this file only converts and calls.
+ *
+ *   Config       an nb_config: set/get/unset parameters by name, structure
+ *                factors, sources, mask
+ *   Experiment   an nb_experiment made from a Config: info, renders into
+ *                caller-given float32 arrays (the GIL released), conversions
+ *                of images to counts, noise and PGM bytes
+ *   parse_flags  nanoBragg's command line through the program's flag table
+ *                (app/flags.c) into a Config and the program's other options
+ *   write_float, write_smv, write_pgm: the library's atomic writers
+ *
+ * Errors: the library's status codes become exceptions carrying its message
+ * (ValueError for invalid input, OSError for files, MemoryError,
+ * CancelledError when a render is cancelled); a Python exception raised by a
+ * progress callback (KeyboardInterrupt included) is re-raised.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nanobragg.h"
+#include "options.h"
+
+#if PY_VERSION_HEX < 0x030A0000
+#error "nanobragg needs Python 3.10 or later"
+#endif
+
+static PyObject *CancelledError;
+
+/* ---------------------------------------------------------------- errors */
+
+static PyObject *raise_status(nb_status st, const nb_error *err)
+{
+    const char *msg = err && err->msg[0] ? err->msg : nb_strerror(st);
+    PyObject *type = PyExc_ValueError;
+    if (st == NB_ERR_IO)
+        type = PyExc_OSError;
+    else if (st == NB_ERR_NOMEM)
+        type = PyExc_MemoryError;
+    else if (st == NB_ERR_CANCELLED)
+        type = CancelledError;
+    PyErr_SetString(type, msg);
+    return NULL;
+}
+
+/* A Python exception kept across a render (raised in the progress callback,
+   restored by the caller once the library has returned). */
+typedef struct saved_error {
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc;
+#else
+    PyObject *type, *value, *tb;
+#endif
+    int set;
+} saved_error;
+
+static void save_error(saved_error *s)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    s->exc = PyErr_GetRaisedException();
+#else
+    PyErr_Fetch(&s->type, &s->value, &s->tb);
+#endif
+    s->set = 1;
+}
+
+static void restore_error(saved_error *s)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(s->exc);
+#else
+    PyErr_Restore(s->type, s->value, s->tb);
+#endif
+    s->set = 0;
+}
+
+/* ---------------------------------------------------------------- arrays */
+
+/* Prefix the pending TypeError or ValueError's message with what. */
+static void name_error(const char *what)
+{
+    PyObject *type = PyErr_ExceptionMatches(PyExc_TypeError) ? PyExc_TypeError : PyExc_ValueError, *text;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc = PyErr_GetRaisedException();
+    text = PyObject_Str(exc);
+    Py_XDECREF(exc);
+#else
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    text = v ? PyObject_Str(v) : NULL;
+    Py_XDECREF(t);
+    Py_XDECREF(v);
+    Py_XDECREF(tb);
+#endif
+    if (text)
+        PyErr_Format(type, "%s: %U", what, text);
+    Py_XDECREF(text);
+}
+
+/* value as a C-contiguous array of type, with min_dim..max_dim dimensions
+   (new reference), or NULL with TypeError/ValueError naming what. */
+static PyArrayObject *as_array(PyObject *value, int type, int min_dim, int max_dim, const char *what)
+{
+    PyArrayObject *a;
+    if (PyUnicode_Check(value) || PyBytes_Check(value) || value == Py_None) {
+        PyErr_Format(PyExc_TypeError, "%s: expected numbers, got %.80s", what, Py_TYPE(value)->tp_name);
+        return NULL;
+    }
+    a = (PyArrayObject *)PyArray_FROMANY(value, type, min_dim, max_dim, NPY_ARRAY_CARRAY_RO);
+    if (!a && (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_ValueError)))
+        name_error(what);
+    return a;
+}
+
+/* An output array: exactly type, C-contiguous, writeable, of n elements. */
+static int check_out(PyObject *out, int type, npy_intp n, const char *what)
+{
+    PyArrayObject *a = (PyArrayObject *)out;
+    if (!PyArray_Check(out) || PyArray_TYPE(a) != type || !PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISWRITEABLE(a)
+        || PyArray_SIZE(a) != n) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a writeable C-contiguous %s array of %zd elements", what,
+                     type == NPY_FLOAT32 ? "float32" : type == NPY_UINT16 ? "uint16" : "uint8", (Py_ssize_t)n);
+        return 0;
+    }
+    return 1;
+}
+
+/* Every element of a finite, whole and within [lo, hi]; else ValueError. */
+static int whole_numbers(PyArrayObject *a, double lo, double hi, const char *what)
+{
+    const double *v = PyArray_DATA(a);
+    npy_intp n = PyArray_SIZE(a);
+    for (npy_intp i = 0; i < n; ++i)
+        if (!(v[i] >= lo && v[i] <= hi) || v[i] != floor(v[i])) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "%s[%ld] = %g: expected a whole number from %.0f to %.0f", what, (long)i, v[i],
+                     lo, hi);
+            PyErr_SetString(PyExc_ValueError, msg);
+            return 0;
+        }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- Config */
+
+typedef struct {
+    PyObject_HEAD
+    nb_config *cfg;
+} ConfigObject;
+
+static PyTypeObject ConfigType;
+
+static PyObject *config_wrap(nb_config *cfg)
+{
+    ConfigObject *self;
+    if (!cfg)
+        return PyErr_NoMemory();
+    self = PyObject_New(ConfigObject, &ConfigType);
+    if (!self) {
+        nb_config_free(cfg);
+        return NULL;
+    }
+    self->cfg = cfg;
+    return (PyObject *)self;
+}
+
+static PyObject *Config_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    ConfigObject *self;
+    if (!PyArg_ParseTuple(args, ":Config") || (kwds && PyDict_Size(kwds) > 0)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "Config() takes no arguments");
+        return NULL;
+    }
+    self = (ConfigObject *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    self->cfg = nb_config_new();
+    if (!self->cfg) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)self;
+}
+
+static void Config_dealloc(ConfigObject *self)
+{
+    nb_config_free(self->cfg);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static const nb_param_info *find_param(const char *name)
+{
+    const nb_param_info *p = nb_param_find(name);
+    if (!p)
+        PyErr_Format(PyExc_ValueError, "unknown parameter '%s'", name);
+    return p;
+}
+
+static nb_status set_number(nb_config *cfg, const nb_param_info *p, PyObject *value, nb_error *err, int *pyerr)
+{
+    double v;
+    if (PyUnicode_Check(value) || PyBytes_Check(value) || PyComplex_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a number, got %.80s", p->name, Py_TYPE(value)->tp_name);
+        *pyerr = 1;
+        return NB_ERR_INVALID;
+    }
+    v = PyFloat_AsDouble(value);
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s: expected a number, got %.80s", p->name, Py_TYPE(value)->tp_name);
+        *pyerr = 1;
+        return NB_ERR_INVALID;
+    }
+    return nb_param_set(cfg, p->name, v, err);
+}
+
+static nb_status set_numbers(nb_config *cfg, const nb_param_info *p, PyObject *value, nb_error *err, int *pyerr)
+{
+    PyArrayObject *a = as_array(value, NPY_DOUBLE, 0, 2, p->name);
+    nb_status st;
+    if (!a) {
+        *pyerr = 1;
+        return NB_ERR_INVALID;
+    }
+    st = nb_param_set_array(cfg, p->name, PyArray_DATA(a), (size_t)PyArray_SIZE(a), err);
+    Py_DECREF(a);
+    return st;
+}
+
+/* A str without NUL characters, as UTF-8 (valid while value lives). */
+static const char *word(PyObject *value, const char *what)
+{
+    Py_ssize_t n;
+    const char *s;
+    if (!PyUnicode_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a string, got %.80s", what, Py_TYPE(value)->tp_name);
+        return NULL;
+    }
+    s = PyUnicode_AsUTF8AndSize(value, &n);
+    if (s && (size_t)n != strlen(s)) {
+        PyErr_Format(PyExc_ValueError, "%s: the string contains a NUL character", what);
+        return NULL;
+    }
+    return s;
+}
+
+static nb_status set_text(nb_config *cfg, const nb_param_info *p, PyObject *value, nb_error *err, int *pyerr)
+{
+    nb_status st;
+    if (p->kind == NB_PARAM_CHOICE) {
+        const char *s = word(value, p->name);
+        if (!s) {
+            *pyerr = 1;
+            return NB_ERR_INVALID;
+        }
+        return nb_param_set_string(cfg, p->name, s, err);
+    } else {
+        PyObject *bytes = NULL;
+        if (PyUnicode_Check(value) || PyBytes_Check(value) || PyObject_HasAttrString(value, "__fspath__")) {
+            if (!PyUnicode_FSConverter(value, &bytes)) {
+                *pyerr = 1;
+                return NB_ERR_INVALID;
+            }
+        } else {
+            PyErr_Format(PyExc_TypeError, "%s: expected a file name, got %.80s", p->name, Py_TYPE(value)->tp_name);
+            *pyerr = 1;
+            return NB_ERR_INVALID;
+        }
+        st = nb_param_set_string(cfg, p->name, PyBytes_AS_STRING(bytes), err);
+        Py_DECREF(bytes);
+        return st;
+    }
+}
+
+/* set(name, value): value None unsets. */
+static PyObject *Config_set(ConfigObject *self, PyObject *args)
+{
+    const char *name;
+    PyObject *value;
+    const nb_param_info *p;
+    nb_error err = {{0}};
+    nb_status st;
+    int pyerr = 0;
+    if (!PyArg_ParseTuple(args, "sO:set", &name, &value) || !(p = find_param(name)))
+        return NULL;
+    if (value == Py_None)
+        st = nb_param_unset(self->cfg, name, &err);
+    else if (p->kind == NB_PARAM_ARRAY)
+        st = set_numbers(self->cfg, p, value, &err, &pyerr);
+    else if (p->kind == NB_PARAM_CHOICE || p->kind == NB_PARAM_STRING)
+        st = set_text(self->cfg, p, value, &err, &pyerr);
+    else
+        st = set_number(self->cfg, p, value, &err, &pyerr);
+    if (pyerr)
+        return NULL;
+    if (st != NB_OK)
+        return raise_status(st, &err);
+    Py_RETURN_NONE;
+}
+
+/* get(name): the value set or the default; None for a derived default or no file. */
+static PyObject *Config_get(ConfigObject *self, PyObject *args)
+{
+    const char *name;
+    const nb_param_info *p;
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "s:get", &name) || !(p = find_param(name)))
+        return NULL;
+    if (p->kind == NB_PARAM_ARRAY) {
+        double v[64];
+        size_t n = 0;
+        PyObject *t;
+        st = nb_param_get_array(self->cfg, name, v, 64, &n, &err);
+        if (st == NB_ERR_USAGE)
+            Py_RETURN_NONE;
+        if (st != NB_OK)
+            return raise_status(st, &err);
+        if (!(t = PyTuple_New((Py_ssize_t)n)))
+            return NULL;
+        for (size_t i = 0; i < n; ++i) {
+            PyObject *x = PyFloat_FromDouble(v[i]);
+            if (!x) {
+                Py_DECREF(t);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(t, (Py_ssize_t)i, x);
+        }
+        return t;
+    }
+    if (p->kind == NB_PARAM_CHOICE || p->kind == NB_PARAM_STRING) {
+        const char *s = NULL;
+        st = nb_param_get_string(self->cfg, name, &s, &err);
+        if (st == NB_ERR_USAGE || (st == NB_OK && !s))
+            Py_RETURN_NONE;
+        return st == NB_OK ? PyUnicode_DecodeFSDefault(s) : raise_status(st, &err);
+    }
+    {
+        double v = 0;
+        st = nb_param_get(self->cfg, name, &v, &err);
+        if (st == NB_ERR_USAGE)
+            Py_RETURN_NONE;
+        if (st != NB_OK)
+            return raise_status(st, &err);
+        if (p->kind == NB_PARAM_BOOL)
+            return PyBool_FromLong(v != 0);
+        if (p->kind == NB_PARAM_INT)
+            return PyLong_FromDouble(v);
+        return PyFloat_FromDouble(v);
+    }
+}
+
+static PyObject *Config_is_set(ConfigObject *self, PyObject *args)
+{
+    const char *name;
+    if (!PyArg_ParseTuple(args, "s:is_set", &name) || !find_param(name))
+        return NULL;
+    return PyBool_FromLong(nb_param_is_set(self->cfg, name));
+}
+
+static PyObject *Config_copy(ConfigObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    return config_wrap(nb_config_copy(self->cfg));
+}
+
+/* Use sf (a new reference the caller gives up) for the structure factors. */
+static PyObject *use_sf(ConfigObject *self, nb_sf *sf)
+{
+    nb_error err = {{0}};
+    nb_status st = nb_config_set_sf(self->cfg, sf, &err);
+    nb_sf_free(sf);
+    if (st != NB_OK)
+        return raise_status(st, &err);
+    Py_RETURN_NONE;
+}
+
+/* set_sf_list(h, k, l, F, missing_F): reflections as four 1-D arrays. */
+static PyObject *Config_set_sf_list(ConfigObject *self, PyObject *args)
+{
+    PyObject *ho, *ko, *lo, *Fo;
+    PyArrayObject *a[4] = {NULL, NULL, NULL, NULL};
+    const char *names[4] = {"h", "k", "l", "F"};
+    double missing;
+    int *idx[3] = {NULL, NULL, NULL};
+    PyObject *result = NULL;
+    npy_intp n;
+    nb_sf *sf = NULL;
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "OOOOd:set_sf_list", &ho, &ko, &lo, &Fo, &missing))
+        return NULL;
+    {
+        PyObject *objs[4] = {ho, ko, lo, Fo};
+        for (int i = 0; i < 4; ++i)
+            if (!(a[i] = as_array(objs[i], NPY_DOUBLE, 1, 1, names[i])))
+                goto done;
+    }
+    n = PyArray_SIZE(a[0]);
+    for (int i = 1; i < 4; ++i)
+        if (PyArray_SIZE(a[i]) != n) {
+            PyErr_Format(PyExc_ValueError, "hkl, F: h has %zd values but %s has %zd", (Py_ssize_t)n, names[i],
+                         (Py_ssize_t)PyArray_SIZE(a[i]));
+            goto done;
+        }
+    for (int i = 0; i < 3; ++i) {
+        const double *v = PyArray_DATA(a[i]);
+        if (!whole_numbers(a[i], -1e9, 1e9, names[i]))
+            goto done;
+        if (!(idx[i] = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(int)))) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (npy_intp j = 0; j < n; ++j)
+            idx[i][j] = (int)v[j];
+    }
+    st = nb_sf_from_list(idx[0], idx[1], idx[2], PyArray_DATA(a[3]), (size_t)n, missing, &sf, &err);
+    result = st == NB_OK ? use_sf(self, sf) : raise_status(st, &err);
+done:
+    for (int i = 0; i < 4; ++i)
+        Py_XDECREF(a[i]);
+    for (int i = 0; i < 3; ++i)
+        PyMem_Free(idx[i]);
+    return result;
+}
+
+/* set_sf_grid(origin, F): F a 3-D array over h, k, l from origin (h0, k0, l0). */
+static PyObject *Config_set_sf_grid(ConfigObject *self, PyObject *args)
+{
+    PyObject *oo, *Fo;
+    PyArrayObject *o = NULL, *F = NULL;
+    PyObject *result = NULL;
+    nb_sf *sf = NULL;
+    nb_error err = {{0}};
+    nb_status st;
+    int origin[3], dims[3];
+    if (!PyArg_ParseTuple(args, "OO:set_sf_grid", &oo, &Fo))
+        return NULL;
+    if (!(o = as_array(oo, NPY_DOUBLE, 1, 1, "hkl_origin")) || !(F = as_array(Fo, NPY_DOUBLE, 3, 3, "F_grid")))
+        goto done;
+    if (PyArray_SIZE(o) != 3) {
+        PyErr_SetString(PyExc_ValueError, "hkl_origin: expected 3 numbers (h0, k0, l0)");
+        goto done;
+    }
+    if (!whole_numbers(o, -1e9, 1e9, "hkl_origin"))
+        goto done;
+    for (int i = 0; i < 3; ++i) {
+        npy_intp d = PyArray_DIM(F, i);
+        if (d < 1 || d > 1000000000) {
+            PyErr_Format(PyExc_ValueError, "F_grid: dimension %d is %zd: expected 1 to 1e9", i, (Py_ssize_t)d);
+            goto done;
+        }
+        origin[i] = (int)((const double *)PyArray_DATA(o))[i];
+        dims[i] = (int)d;
+    }
+    st = nb_sf_from_grid(origin, dims, PyArray_DATA(F), &sf, &err);
+    result = st == NB_OK ? use_sf(self, sf) : raise_status(st, &err);
+done:
+    Py_XDECREF(o);
+    Py_XDECREF(F);
+    return result;
+}
+
+/* read_hkl(path, missing_F): an "h k l F" file or an Fdump.bin cache. */
+static PyObject *Config_read_hkl(ConfigObject *self, PyObject *args)
+{
+    PyObject *path;
+    double missing;
+    nb_sf *sf = NULL;
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "O&d:read_hkl", PyUnicode_FSConverter, &path, &missing))
+        return NULL;
+    st = nb_sf_read_hkl(PyBytes_AS_STRING(path), missing, NULL, &sf, &err);
+    Py_DECREF(path);
+    return st == NB_OK ? use_sf(self, sf) : raise_status(st, &err);
+}
+
+/* set_sources(xyz, weight, lambda_A): (n, 3) positions, n weights or None,
+   n wavelengths or None. */
+static PyObject *Config_set_sources(ConfigObject *self, PyObject *args)
+{
+    PyObject *xo, *wo, *lo, *result = NULL;
+    PyArrayObject *x = NULL, *w = NULL, *l = NULL;
+    nb_error err = {{0}};
+    nb_status st;
+    npy_intp n;
+    if (!PyArg_ParseTuple(args, "OOO:set_sources", &xo, &wo, &lo))
+        return NULL;
+    if (!(x = as_array(xo, NPY_DOUBLE, 2, 2, "sources_xyz")))
+        return NULL;
+    n = PyArray_DIM(x, 0);
+    if (PyArray_DIM(x, 1) != 3) {
+        PyErr_SetString(PyExc_ValueError, "sources_xyz: expected an (n, 3) array");
+        goto done;
+    }
+    if (wo != Py_None && !(w = as_array(wo, NPY_DOUBLE, 1, 1, "sources_weight")))
+        goto done;
+    if (lo != Py_None && !(l = as_array(lo, NPY_DOUBLE, 1, 1, "sources_lambda_A")))
+        goto done;
+    if ((w && PyArray_SIZE(w) != n) || (l && PyArray_SIZE(l) != n)) {
+        PyErr_Format(PyExc_ValueError, "sources: %zd positions but %zd weights and %zd wavelengths",
+                     (Py_ssize_t)n, (Py_ssize_t)(w ? PyArray_SIZE(w) : n), (Py_ssize_t)(l ? PyArray_SIZE(l) : n));
+        goto done;
+    }
+    if (!w) {
+        /* nanoBragg's source file: weight 1 unless given */
+        PyObject *ones = PyArray_ZEROS(1, &n, NPY_DOUBLE, 0);
+        if (!ones)
+            goto done;
+        for (npy_intp i = 0; i < n; ++i)
+            ((double *)PyArray_DATA((PyArrayObject *)ones))[i] = 1.0;
+        w = (PyArrayObject *)ones;
+    }
+    st = nb_config_set_sources(self->cfg, (size_t)n, PyArray_DATA(x), PyArray_DATA(w), l ? PyArray_DATA(l) : NULL,
+                               &err);
+    if (st != NB_OK)
+        raise_status(st, &err);
+    else
+        result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(x);
+    Py_XDECREF(w);
+    Py_XDECREF(l);
+    return result;
+}
+
+/* set_mask(mask): a 2-D (slow, fast) array, 0 = skip the pixel; None removes it. */
+static PyObject *Config_set_mask(ConfigObject *self, PyObject *args)
+{
+    PyObject *mo;
+    PyArrayObject *m;
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "O:set_mask", &mo))
+        return NULL;
+    if (mo == Py_None) {
+        st = nb_config_set_mask(self->cfg, 0, 0, NULL, &err);
+        return st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
+    }
+    if (!(m = as_array(mo, NPY_UINT16, 2, 2, "mask")))
+        return NULL;
+    if (PyArray_DIM(m, 0) > 1000000 || PyArray_DIM(m, 1) > 1000000 || PyArray_SIZE(m) == 0) {
+        Py_DECREF(m);
+        PyErr_SetString(PyExc_ValueError, "mask: expected a non-empty (spixels, fpixels) array");
+        return NULL;
+    }
+    st = nb_config_set_mask(self->cfg, (int)PyArray_DIM(m, 1), (int)PyArray_DIM(m, 0), PyArray_DATA(m), &err);
+    Py_DECREF(m);
+    return st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
+}
+
+static PyObject *Config_use_sf_of(ConfigObject *self, PyObject *args);
+
+static PyMethodDef Config_methods[] = {
+    {"set", (PyCFunction)(void (*)(void))Config_set, METH_VARARGS, "set(name, value): set a parameter (None: unset)"},
+    {"get", (PyCFunction)(void (*)(void))Config_get, METH_VARARGS, "get(name): value set or default (None: derived)"},
+    {"is_set", (PyCFunction)(void (*)(void))Config_is_set, METH_VARARGS, "is_set(name)"},
+    {"copy", (PyCFunction)(void (*)(void))Config_copy, METH_NOARGS, "a deep copy sharing structure factors"},
+    {"set_sf_list", (PyCFunction)(void (*)(void))Config_set_sf_list, METH_VARARGS, "set_sf_list(h, k, l, F, missing_F)"},
+    {"set_sf_grid", (PyCFunction)(void (*)(void))Config_set_sf_grid, METH_VARARGS, "set_sf_grid(origin, F)"},
+    {"read_hkl", (PyCFunction)(void (*)(void))Config_read_hkl, METH_VARARGS, "read_hkl(path, missing_F)"},
+    {"use_sf_of", (PyCFunction)(void (*)(void))Config_use_sf_of, METH_VARARGS,
+     "use_sf_of(experiment): share the experiment's structure factors"},
+    {"set_sources", (PyCFunction)(void (*)(void))Config_set_sources, METH_VARARGS,
+     "set_sources(xyz, weight, lambda_A)"},
+    {"set_mask", (PyCFunction)(void (*)(void))Config_set_mask, METH_VARARGS, "set_mask(mask)"},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject ConfigType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nanobragg._nanobragg.Config",
+    .tp_basicsize = sizeof(ConfigObject),
+    .tp_dealloc = (destructor)Config_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A libnanobragg configuration: parameters by name, data as arrays.",
+    .tp_methods = Config_methods,
+    .tp_new = Config_new,
+};
+
+/* ---------------------------------------------------------------- Experiment */
+
+typedef struct {
+    PyObject_HEAD
+    nb_experiment *exp;
+    PyObject *log;  /* list of the lines set-up logged */
+    PyObject *warn; /* list of (level, line) pairs: the warnings among them */
+} ExperimentObject;
+
+static PyTypeObject ExperimentType;
+
+static PyObject *Config_use_sf_of(ConfigObject *self, PyObject *args)
+{
+    ExperimentObject *e;
+    nb_sf *sf;
+    if (!PyArg_ParseTuple(args, "O!:use_sf_of", &ExperimentType, &e))
+        return NULL;
+    sf = nb_experiment_sf(e->exp);
+    if (!sf)
+        Py_RETURN_NONE;
+    return use_sf(self, nb_sf_ref(sf));
+}
+
+static void log_line(void *ctx, nb_log_level level, const char *line)
+{
+    ExperimentObject *self = ctx;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *s = PyUnicode_DecodeUTF8(line, (Py_ssize_t)strlen(line), "replace");
+    if (!s || PyList_Append(self->log, s) < 0 || (level == NB_LOG_WARN && PyList_Append(self->warn, s) < 0))
+        PyErr_Clear();
+    Py_XDECREF(s);
+    PyGILState_Release(g);
+}
+
+static PyObject *Experiment_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    ConfigObject *cfg;
+    ExperimentObject *self;
+    nb_log log = {0};
+    nb_error err = {{0}};
+    nb_status st;
+    if (kwds && PyDict_Size(kwds) > 0) {
+        PyErr_SetString(PyExc_TypeError, "Experiment(config) takes no keywords");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "O!:Experiment", &ConfigType, &cfg))
+        return NULL;
+    self = (ExperimentObject *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    if (!(self->log = PyList_New(0)) || !(self->warn = PyList_New(0))) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    log.fn = log_line;
+    log.ctx = self;
+    st = nb_experiment_create(cfg->cfg, &log, &self->exp, &err);
+    if (st != NB_OK) {
+        Py_DECREF(self);
+        return raise_status(st, &err);
+    }
+    return (PyObject *)self;
+}
+
+static void Experiment_dealloc(ExperimentObject *self)
+{
+    nb_experiment_free(self->exp);
+    Py_XDECREF(self->log);
+    Py_XDECREF(self->warn);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int put(PyObject *d, const char *key, PyObject *v)
+{
+    int rc = v ? PyDict_SetItemString(d, key, v) : -1;
+    Py_XDECREF(v);
+    return rc;
+}
+
+static PyObject *vec(const double *v, int n)
+{
+    PyObject *t = PyTuple_New(n);
+    for (int i = 0; t && i < n; ++i) {
+        PyObject *x = PyFloat_FromDouble(v[i]);
+        if (!x) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, x);
+    }
+    return t;
+}
+
+static PyObject *Experiment_info(ExperimentObject *self, PyObject *noargs)
+{
+    static const char *const CONV[] = {"custom", "adxv", "mosflm", "xds", "dials", "denzo"};
+    const nb_info *in = nb_experiment_info(self->exp);
+    PyObject *d = PyDict_New();
+    int rc = 0;
+    (void)noargs;
+    if (!d)
+        return NULL;
+#define I(k, v) rc |= put(d, k, PyLong_FromLong((long)(v)))
+#define R(k, v) rc |= put(d, k, PyFloat_FromDouble(v))
+#define V(k, v, n) rc |= put(d, k, vec(v, n))
+#define S(k, v) rc |= put(d, k, (v) ? PyUnicode_FromString(v) : Py_NewRef(Py_None))
+    S("convention", (unsigned)in->convention < 6 ? CONV[in->convention] : "?");
+    S("pivot", in->pivot == NB_PIVOT_BEAM ? "beam" : "sample");
+    I("fpixels", in->fpixels);
+    I("spixels", in->spixels);
+    R("pixel_mm", in->pixel_m * 1e3);
+    R("detsize_f_mm", in->detsize_f_m * 1e3);
+    R("detsize_s_mm", in->detsize_s_m * 1e3);
+    R("distance_mm", in->distance_m * 1e3);
+    R("close_distance_mm", in->close_distance_m * 1e3);
+    R("Xbeam_mm", in->Xbeam_m * 1e3);
+    R("Ybeam_mm", in->Ybeam_m * 1e3);
+    R("Fbeam_mm", in->Fbeam_m * 1e3);
+    R("Sbeam_mm", in->Sbeam_m * 1e3);
+    R("Xclose_mm", in->Xclose_m * 1e3);
+    R("Yclose_mm", in->Yclose_m * 1e3);
+    R("Fclose_mm", in->Fclose_m * 1e3);
+    R("Sclose_mm", in->Sclose_m * 1e3);
+    R("ORGX", in->ORGX);
+    R("ORGY", in->ORGY);
+    V("dials_origin_mm", in->dials_origin_mm, 3);
+    V("fdet_vector", in->fdet, 3);
+    V("sdet_vector", in->sdet, 3);
+    V("odet_vector", in->odet, 3);
+    V("beam_vector", in->beam, 3);
+    V("spindle_axis", in->spindle, 3);
+    V("polar_vector", in->polar, 3);
+    V("pix0_vector_m", in->pix0_m, 3);
+    R("twotheta_deg", in->twotheta_rad * 180.0 / M_PI);
+    V("twotheta_axis", in->twotheta_axis, 3);
+    R("lambda_A", in->lambda0_m * 1e10);
+    R("dispersion", in->dispersion);
+    I("dispsteps", in->dispsteps);
+    R("hdivrange_mrad", in->hdivrange_rad * 1e3);
+    R("vdivrange_mrad", in->vdivrange_rad * 1e3);
+    R("hdivstep_mrad", in->hdivstep_rad * 1e3);
+    R("vdivstep_mrad", in->vdivstep_rad * 1e3);
+    I("divsteps", in->divsteps);
+    I("sources", in->sources);
+    I("mosaic_domains", in->mosaic_domains);
+    R("mosaic_spread_deg", in->mosaic_spread_rad * 180.0 / M_PI);
+    I("phisteps", in->phisteps);
+    R("phi_deg", in->phi0_rad * 180.0 / M_PI);
+    R("osc_deg", in->osc_rad * 180.0 / M_PI);
+    R("phistep_deg", in->phistep_rad * 180.0 / M_PI);
+    I("oversample", in->oversample);
+    I("recommended_oversample", in->recommended_oversample);
+    I("oversample_auto", in->oversample_auto);
+    I("thicksteps", in->thicksteps);
+    R("detector_thick_um", in->detector_thick_m * 1e6);
+    R("detector_thickstep_um", in->detector_thickstep_m * 1e6);
+    R("detector_mu", in->detector_mu);
+    V("N", &in->Na, 3);
+    V("cell_A", in->cell_A, 3);
+    V("cell_deg", in->cell_deg, 3);
+    R("volume_A3", in->volume_A3);
+    V("a_A", in->a_A, 3);
+    V("b_A", in->b_A, 3);
+    V("c_A", in->c_A, 3);
+    V("astar", in->astar, 3);
+    V("bstar", in->bstar, 3);
+    V("cstar", in->cstar, 3);
+    V("misset_deg", in->misset_deg, 3);
+    V("xtal_size_mm", in->xtal_size_m, 3);
+    I("hkls", in->hkls);
+    I("interpolate", in->interpolate);
+    R("fluence", in->fluence);
+    R("flux", in->flux);
+    R("exposure_s", in->exposure_s);
+    R("beamsize_mm", in->beamsize_m * 1e3);
+    R("water_um", in->water_m * 1e6);
+    rc |= put(d, "roi", Py_BuildValue("(iiii)", in->roi[0], in->roi[1], in->roi[2], in->roi[3]));
+    I("steps", in->steps);
+    I("samples_per_pixel", in->samples_per_pixel);
+    S("kernel", in->kernel);
+    S("isa", in->isa);
+    S("precision", in->precision_used == NB_PRECISION_SINGLE ? "single" : "double");
+    S("precision_note", in->precision_note);
+#undef I
+#undef R
+#undef V
+#undef S
+    if (rc) {
+        Py_DECREF(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* The progress callback: runs with the GIL; a signal (Ctrl-C), an exception
+   or a true result from the Python callable cancels the render. */
+typedef struct progress_ctx {
+    PyObject *callable; /* may be NULL */
+    saved_error error;
+} progress_ctx;
+
+static int progress_cb(void *ctx, double fraction)
+{
+    progress_ctx *p = ctx;
+    PyGILState_STATE g = PyGILState_Ensure();
+    int stop = p->error.set;
+    if (!stop && PyErr_CheckSignals() < 0)
+        stop = 1;
+    if (!stop && p->callable) {
+        PyObject *r = PyObject_CallFunction(p->callable, "d", fraction);
+        if (!r)
+            stop = 1;
+        else {
+            stop = r != Py_None && PyObject_IsTrue(r) != 0;
+            Py_DECREF(r);
+        }
+    }
+    if (PyErr_Occurred())
+        save_error(&p->error);
+    PyGILState_Release(g);
+    return stop;
+}
+
+/* After a render: the callback's exception, or the library's error. */
+static PyObject *render_result(nb_status st, progress_ctx *p, const nb_error *err)
+{
+    if (p->error.set) {
+        restore_error(&p->error);
+        return NULL;
+    }
+    if (st == NB_ERR_CANCELLED) {
+        PyErr_SetString(CancelledError, "the progress callback cancelled the render");
+        return NULL;
+    }
+    if (st != NB_OK)
+        return raise_status(st, err);
+    return Py_NewRef(Py_None);
+}
+
+static PyObject *progress_arg(PyObject *o)
+{
+    if (o != Py_None && !PyCallable_Check(o)) {
+        PyErr_SetString(PyExc_TypeError, "progress: expected a callable or None");
+        return NULL;
+    }
+    return o == Py_None ? NULL : o;
+}
+
+/* simulate(out, progress): the whole image into out (float32, spixels x
+   fpixels); returns nanoBragg's statistics as a dict. */
+static PyObject *Experiment_simulate(ExperimentObject *self, PyObject *args)
+{
+    const nb_info *in = nb_experiment_info(self->exp);
+    PyObject *out, *po, *r;
+    progress_ctx pc = {0};
+    nb_log log = {0};
+    nb_image img = {0};
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "OO:simulate", &out, &po))
+        return NULL;
+    if (!check_out(out, NPY_FLOAT32, (npy_intp)in->fpixels * in->spixels, "out"))
+        return NULL;
+    pc.callable = progress_arg(po);
+    if (PyErr_Occurred())
+        return NULL;
+    log.progress = progress_cb;
+    log.progress_ctx = &pc;
+    Py_BEGIN_ALLOW_THREADS
+    st = nb_simulate(self->exp, &log, &img, &err);
+    if (st == NB_OK)
+        memcpy(PyArray_DATA((PyArrayObject *)out), img.data,
+               (size_t)img.fpixels * (size_t)img.spixels * sizeof(float));
+    Py_END_ALLOW_THREADS
+    if (!(r = render_result(st, &pc, &err))) {
+        nb_image_free(&img);
+        return NULL;
+    }
+    Py_DECREF(r);
+    r = Py_BuildValue("{s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:l,s:d}", "max_I", img.max_I, "max_I_x_mm",
+                      img.max_I_x_m * 1e3, "max_I_y_mm", img.max_I_y_m * 1e3, "mean", img.mean, "rms", img.rms,
+                      "rmsd", img.rmsd, "rmsd_roi", img.rmsd_roi, "omega_sum", img.omega_sum, "rendered",
+                      img.rendered, "solid_angle_sr", img.omega_sum / (double)in->steps);
+    nb_image_free(&img);
+    return r;
+}
+
+/* render_region(out, f0, s0, width, height, progress) */
+static PyObject *Experiment_render_region(ExperimentObject *self, PyObject *args)
+{
+    PyObject *out, *po;
+    int f0, s0, w, h;
+    progress_ctx pc = {0};
+    nb_log log = {0};
+    nb_error err = {{0}};
+    nb_status st;
+    float *data;
+    if (!PyArg_ParseTuple(args, "OiiiiO:render_region", &out, &f0, &s0, &w, &h, &po))
+        return NULL;
+    if (w < 1 || h < 1) {
+        PyErr_Format(PyExc_ValueError, "region: width %d and height %d must be at least 1", w, h);
+        return NULL;
+    }
+    if (!check_out(out, NPY_FLOAT32, (npy_intp)w * h, "out"))
+        return NULL;
+    pc.callable = progress_arg(po);
+    if (PyErr_Occurred())
+        return NULL;
+    log.progress = progress_cb;
+    log.progress_ctx = &pc;
+    data = PyArray_DATA((PyArrayObject *)out);
+    Py_BEGIN_ALLOW_THREADS
+    st = nb_render_region(self->exp, f0, s0, w, h, data, &log, &err);
+    Py_END_ALLOW_THREADS
+    return render_result(st, &pc, &err);
+}
+
+/* render_pixels(out, index, progress): index a 1-D array of s * fpixels + f. */
+static PyObject *Experiment_render_pixels(ExperimentObject *self, PyObject *args)
+{
+    PyObject *out, *io, *po, *r = NULL;
+    PyArrayObject *ia;
+    progress_ctx pc = {0};
+    nb_log log = {0};
+    nb_error err = {{0}};
+    nb_status st;
+    size_t *index = NULL;
+    npy_intp n;
+    float *data;
+    if (!PyArg_ParseTuple(args, "OOO:render_pixels", &out, &io, &po))
+        return NULL;
+    if (!(ia = as_array(io, NPY_INT64, 1, 1, "pixels")))
+        return NULL;
+    n = PyArray_SIZE(ia);
+    if (!check_out(out, NPY_FLOAT32, n, "out"))
+        goto done;
+    pc.callable = progress_arg(po);
+    if (PyErr_Occurred())
+        goto done;
+    if (!(index = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof *index))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (npy_intp i = 0; i < n; ++i) {
+        npy_int64 v = ((const npy_int64 *)PyArray_DATA(ia))[i];
+        if (v < 0) {
+            PyErr_Format(PyExc_ValueError, "pixels[%zd] = %lld: not a pixel of the detector", (Py_ssize_t)i,
+                         (long long)v);
+            goto done;
+        }
+        index[i] = (size_t)v;
+    }
+    log.progress = progress_cb;
+    log.progress_ctx = &pc;
+    data = PyArray_DATA((PyArrayObject *)out);
+    Py_BEGIN_ALLOW_THREADS
+    st = nb_render_pixels(self->exp, index, (size_t)n, data, &log, &err);
+    Py_END_ALLOW_THREADS
+    r = render_result(st, &pc, &err);
+done:
+    PyMem_Free(index);
+    Py_DECREF(ia);
+    return r;
+}
+
+/* An nb_image around a float32 array of this experiment's shape (borrowed
+   data), or NULL with ValueError. */
+static int image_of(ExperimentObject *self, PyObject *o, PyArrayObject **arr, nb_image *img)
+{
+    const nb_info *in = nb_experiment_info(self->exp);
+    PyArrayObject *a = as_array(o, NPY_FLOAT32, 2, 2, "image");
+    if (!a)
+        return 0;
+    if (PyArray_DIM(a, 0) != in->spixels || PyArray_DIM(a, 1) != in->fpixels) {
+        PyErr_Format(PyExc_ValueError, "image: shape (%zd, %zd) is not the detector's (%d, %d) (spixels, fpixels)",
+                     (Py_ssize_t)PyArray_DIM(a, 0), (Py_ssize_t)PyArray_DIM(a, 1), in->spixels, in->fpixels);
+        Py_DECREF(a);
+        return 0;
+    }
+    memset(img, 0, sizeof *img);
+    img->fpixels = in->fpixels;
+    img->spixels = in->spixels;
+    img->data = PyArray_DATA(a);
+    *arr = a;
+    return 1;
+}
+
+static PyObject *new_array(ExperimentObject *self, int type)
+{
+    const nb_info *in = nb_experiment_info(self->exp);
+    npy_intp dims[2] = {in->spixels, in->fpixels};
+    return PyArray_ZEROS(2, dims, type, 0);
+}
+
+/* to_counts(image, scale, adc, max_I) -> (uint16 counts, scale used) */
+static PyObject *Experiment_to_counts(ExperimentObject *self, PyObject *args)
+{
+    PyObject *o, *counts;
+    PyArrayObject *a;
+    nb_image img;
+    double scale, adc, max_I;
+    if (!PyArg_ParseTuple(args, "Oddd:to_counts", &o, &scale, &adc, &max_I) || !image_of(self, o, &a, &img))
+        return NULL;
+    img.max_I = max_I;
+    if (!(counts = new_array(self, NPY_UINT16))) {
+        Py_DECREF(a);
+        return NULL;
+    }
+    nb_image_to_counts(self->exp, &img, &scale, adc, PyArray_DATA((PyArrayObject *)counts));
+    Py_DECREF(a);
+    return Py_BuildValue("(Nd)", counts, scale);
+}
+
+/* to_pgm(image, scale, fallback_scale, rmsd_roi) -> (uint8 bytes, scale used) */
+static PyObject *Experiment_to_pgm(ExperimentObject *self, PyObject *args)
+{
+    PyObject *o, *bytes;
+    PyArrayObject *a;
+    nb_image img;
+    double scale, fallback, rmsd_roi;
+    if (!PyArg_ParseTuple(args, "Oddd:to_pgm", &o, &scale, &fallback, &rmsd_roi) || !image_of(self, o, &a, &img))
+        return NULL;
+    img.rmsd_roi = rmsd_roi;
+    if (!(bytes = new_array(self, NPY_UINT8))) {
+        Py_DECREF(a);
+        return NULL;
+    }
+    nb_image_to_pgm(self->exp, &img, &scale, fallback, PyArray_DATA((PyArrayObject *)bytes));
+    Py_DECREF(a);
+    return Py_BuildValue("(Nd)", bytes, scale);
+}
+
+/* to_noise(image, seed, adc) -> (uint16 counts, next seed, photons, overloads) */
+static PyObject *Experiment_to_noise(ExperimentObject *self, PyObject *args)
+{
+    PyObject *o, *counts;
+    PyArrayObject *a;
+    nb_image img;
+    long seed, overloads = 0;
+    double adc, photons = 0;
+    if (!PyArg_ParseTuple(args, "Old:to_noise", &o, &seed, &adc) || !image_of(self, o, &a, &img))
+        return NULL;
+    if (!(counts = new_array(self, NPY_UINT16))) {
+        Py_DECREF(a);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    nb_image_to_noise(self->exp, &img, &seed, adc, PyArray_DATA((PyArrayObject *)counts), &photons, &overloads);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(a);
+    return Py_BuildValue("(Nldl)", counts, seed, photons, overloads);
+}
+
+/* write_smv(path, counts): an SMV image with this experiment's header. */
+static PyObject *Experiment_write_smv(ExperimentObject *self, PyObject *args)
+{
+    PyObject *path, *co;
+    PyArrayObject *c;
+    nb_smv_info info;
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "O&O:write_smv", PyUnicode_FSConverter, &path, &co))
+        return NULL;
+    nb_experiment_smv_info(self->exp, &info);
+    if (!(c = as_array(co, NPY_UINT16, 2, 2, "counts"))) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    if (PyArray_DIM(c, 0) != info.spixels || PyArray_DIM(c, 1) != info.fpixels) {
+        PyErr_Format(PyExc_ValueError, "counts: shape (%zd, %zd) is not the detector's (%d, %d)",
+                     (Py_ssize_t)PyArray_DIM(c, 0), (Py_ssize_t)PyArray_DIM(c, 1), info.spixels, info.fpixels);
+        st = NB_OK;
+    } else {
+        st = nb_write_smv(PyBytes_AS_STRING(path), &info, PyArray_DATA(c), &err);
+    }
+    Py_DECREF(path);
+    Py_DECREF(c);
+    if (PyErr_Occurred())
+        return NULL;
+    return st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
+}
+
+static PyMethodDef Experiment_methods[] = {
+    {"info", (PyCFunction)(void (*)(void))Experiment_info, METH_NOARGS, "what set-up derived, as a dict"},
+    {"simulate", (PyCFunction)(void (*)(void))Experiment_simulate, METH_VARARGS, "simulate(out, progress)"},
+    {"render_region", (PyCFunction)(void (*)(void))Experiment_render_region, METH_VARARGS,
+     "render_region(out, f0, s0, width, height, progress)"},
+    {"render_pixels", (PyCFunction)(void (*)(void))Experiment_render_pixels, METH_VARARGS,
+     "render_pixels(out, index, progress)"},
+    {"to_counts", (PyCFunction)(void (*)(void))Experiment_to_counts, METH_VARARGS, "to_counts(image, scale, adc, max_I)"},
+    {"to_pgm", (PyCFunction)(void (*)(void))Experiment_to_pgm, METH_VARARGS, "to_pgm(image, scale, fallback, rmsd_roi)"},
+    {"to_noise", (PyCFunction)(void (*)(void))Experiment_to_noise, METH_VARARGS, "to_noise(image, seed, adc)"},
+    {"write_smv", (PyCFunction)(void (*)(void))Experiment_write_smv, METH_VARARGS, "write_smv(path, counts)"},
+    {NULL, NULL, 0, NULL}};
+
+static PyObject *Experiment_get_log(ExperimentObject *self, void *closure)
+{
+    (void)closure;
+    return PySequence_List(self->log);
+}
+
+static PyObject *Experiment_get_warnings(ExperimentObject *self, void *closure)
+{
+    (void)closure;
+    return PySequence_List(self->warn);
+}
+
+static PyGetSetDef Experiment_getset[] = {
+    {"log", (getter)Experiment_get_log, NULL, "lines the library logged while setting up", NULL},
+    {"warnings", (getter)Experiment_get_warnings, NULL, "the warning lines among them", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyTypeObject ExperimentType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "nanobragg._nanobragg.Experiment",
+    .tp_basicsize = sizeof(ExperimentObject),
+    .tp_dealloc = (destructor)Experiment_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A libnanobragg experiment (immutable), made from a Config.",
+    .tp_methods = Experiment_methods,
+    .tp_getset = Experiment_getset,
+    .tp_new = Experiment_new,
+};
+
+/* ---------------------------------------------------------------- module functions */
+
+static PyObject *param_dict(const nb_param_info *p)
+{
+    static const char *const KIND[] = {"real", "int", "bool", "array", "choice", "file"};
+    return Py_BuildValue("{s:s,s:s,s:i,s:i,s:s,s:d,s:d,s:O,s:z,s:s,s:s,s:s}", "name", p->name, "kind",
+                         (unsigned)p->kind < 6 ? KIND[p->kind] : "?", "count", p->count, "min_count", p->min_count,
+                         "units", p->units, "min", p->min, "max", p->max, "min_exclusive",
+                         p->min_exclusive ? Py_True : Py_False, "choices", p->choices, "default", p->default_text,
+                         "help", p->help, "interacts", p->interacts);
+}
+
+static PyObject *mod_params(PyObject *mod, PyObject *noargs)
+{
+    PyObject *l = PyList_New(0);
+    (void)mod;
+    (void)noargs;
+    for (size_t i = 0; l && i < nb_param_count(); ++i) {
+        PyObject *d = param_dict(nb_param_at(i));
+        if (!d || PyList_Append(l, d) < 0) {
+            Py_XDECREF(d);
+            Py_DECREF(l);
+            return NULL;
+        }
+        Py_DECREF(d);
+    }
+    return l;
+}
+
+/* -mask and -img as the program reads them (before the flags): geometry
+   from the headers, the mask's pixels into the configuration. */
+static int apply_headers(app_options *o)
+{
+    const char *paths[2] = {o->mask_path, o->img_path};
+    for (int is_img = 0; is_img < 2; ++is_img) {
+        nb_smv_frame fr = {0};
+        nb_error err = {{0}};
+        nb_status st;
+        if (!paths[is_img])
+            continue;
+        st = nb_smv_read(paths[is_img], &fr, &err);
+        if (st == NB_OK)
+            st = nb_config_apply_smv_header(o->cfg, &fr, !is_img, &err);
+        if (st == NB_OK && !is_img)
+            st = nb_config_set_mask(o->cfg, fr.width, fr.height, fr.data, &err);
+        nb_smv_frame_free(&fr);
+        if (st != NB_OK) {
+            if (st == NB_ERR_IO)
+                PyErr_Format(PyExc_OSError, "%s", err.msg);
+            else
+                PyErr_Format(st == NB_ERR_NOMEM ? PyExc_MemoryError : PyExc_ValueError, "%s: %s",
+                             paths[is_img], err.msg);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static PyObject *opt_path(const char *s) { return s ? PyUnicode_DecodeFSDefault(s) : Py_NewRef(Py_None); }
+
+/* The program's options beyond the configuration, as a dict. */
+static PyObject *program_options(const app_options *o)
+{
+    const char *seed = app_flag_value(o, "-seed");
+    PyObject *d = Py_BuildValue("{s:N,s:N,s:N,s:N,s:N,s:N,s:O,s:O,s:d,s:d,s:d,s:O}", "floatfile", opt_path(o->float_path),
+                                "intfile", opt_path(o->int_path), "pgmfile", opt_path(o->pgm_path), "noisefile",
+                                opt_path(o->noise_path), "img", opt_path(o->img_path), "mask", opt_path(o->mask_path),
+                                "write_pgm", o->write_pgm ? Py_True : Py_False, "write_noise",
+                                o->write_noise ? Py_True : Py_False, "scale", o->int_scale, "pgmscale", o->pgm_scale,
+                                "adc", o->adc, "printout", o->printout ? Py_True : Py_False);
+    if (d && put(d, "seed", seed ? PyLong_FromLong(-o->seed) : Py_NewRef(Py_None)) < 0)
+        Py_CLEAR(d);
+    return d;
+}
+
+/* parse_flags(words) -> (Config, options): nanoBragg's command line (without
+   the program name) through the program's flag table. */
+static PyObject *mod_parse_flags(PyObject *mod, PyObject *args)
+{
+    PyObject *wo, *seq = NULL, *result = NULL, *cfg = NULL, *opts = NULL;
+    char **argv = NULL;
+    app_options o;
+    nb_error err = {{0}};
+    Py_ssize_t n;
+    int rc;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "O:parse_flags", &wo))
+        return NULL;
+    if (!(seq = PySequence_Fast(wo, "flags: expected a list of strings")))
+        return NULL;
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (n > 100000 || !(argv = PyMem_Calloc((size_t)n + 2, sizeof *argv))) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    argv[0] = (char *)"nanobragg";
+    for (Py_ssize_t i = 0; i < n; ++i) {
+        const char *s = word(PySequence_Fast_GET_ITEM(seq, i), "flags");
+        if (!s)
+            goto done;
+        argv[i + 1] = (char *)s;
+    }
+    if (app_options_init(&o) != 0) {
+        app_options_free(&o);
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* Unlike the program: no Fdump.bin cache in the working directory, and
+       the library's fixed seed for -misset random unless -misset_seed. */
+    if (nb_param_unset(o.cfg, "fdump_path", &err) != NB_OK || nb_param_unset(o.cfg, "misset_seed", &err) != NB_OK) {
+        app_options_free(&o);
+        raise_status(NB_ERR_NOMEM, &err);
+        goto done;
+    }
+    app_prescan_headers(&o, (int)n + 1, argv);
+    if (!apply_headers(&o)) {
+        app_options_free(&o);
+        goto done;
+    }
+    app_flags_quiet(1);
+    rc = app_parse_flags(&o, (int)n + 1, argv);
+    app_flags_quiet(0);
+    if (rc != 0) {
+        PyErr_SetString(PyExc_ValueError, app_flags_last_error());
+        app_options_free(&o);
+        goto done;
+    }
+    opts = program_options(&o);
+    cfg = config_wrap(o.cfg); /* takes the configuration */
+    o.cfg = NULL;
+    if (cfg && opts)
+        result = PyTuple_Pack(2, cfg, opts);
+    Py_XDECREF(cfg);
+    Py_XDECREF(opts);
+done:
+    PyMem_Free(argv);
+    Py_DECREF(seq);
+    return result;
+}
+
+/* write_float(path, data): float32 values, any shape, as raw little-endian floats. */
+static PyObject *mod_write_float(PyObject *mod, PyObject *args)
+{
+    PyObject *path, *o;
+    PyArrayObject *a;
+    nb_error err = {{0}};
+    nb_status st;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "O&O:write_float", PyUnicode_FSConverter, &path, &o))
+        return NULL;
+    if (!(a = as_array(o, NPY_FLOAT32, 0, 32, "image"))) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    st = nb_write_float(PyBytes_AS_STRING(path), PyArray_DATA(a), (size_t)PyArray_SIZE(a), &err);
+    Py_DECREF(a);
+    Py_DECREF(path);
+    return st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
+}
+
+/* write_pgm(path, bytes, scale): a 2-D uint8 array as a P5 PGM. */
+static PyObject *mod_write_pgm(PyObject *mod, PyObject *args)
+{
+    PyObject *path, *o;
+    PyArrayObject *a;
+    double scale;
+    nb_error err = {{0}};
+    nb_status st;
+    (void)mod;
+    if (!PyArg_ParseTuple(args, "O&Od:write_pgm", PyUnicode_FSConverter, &path, &o, &scale))
+        return NULL;
+    if (!(a = as_array(o, NPY_UINT8, 2, 2, "image"))) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    if (PyArray_DIM(a, 0) < 1 || PyArray_DIM(a, 1) < 1 || PyArray_DIM(a, 0) > 1000000 || PyArray_DIM(a, 1) > 1000000) {
+        PyErr_SetString(PyExc_ValueError, "image: expected 1 to 1e6 pixels along each axis");
+        st = NB_OK;
+    } else {
+        st = nb_write_pgm(PyBytes_AS_STRING(path), (int)PyArray_DIM(a, 1), (int)PyArray_DIM(a, 0), PyArray_DATA(a),
+                          scale, &err);
+    }
+    Py_DECREF(a);
+    Py_DECREF(path);
+    if (PyErr_Occurred())
+        return NULL;
+    return st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
+}
+
+static PyObject *mod_version(PyObject *mod, PyObject *noargs)
+{
+    (void)mod;
+    (void)noargs;
+    return PyUnicode_FromString(nb_version());
+}
+
+static PyMethodDef module_methods[] = {
+    {"params", (PyCFunction)(void (*)(void))mod_params, METH_NOARGS, "the library's parameter table"},
+    {"parse_flags", (PyCFunction)(void (*)(void))mod_parse_flags, METH_VARARGS,
+     "parse_flags(words) -> (Config, program options)"},
+    {"write_float", (PyCFunction)(void (*)(void))mod_write_float, METH_VARARGS, "write_float(path, data)"},
+    {"write_pgm", (PyCFunction)(void (*)(void))mod_write_pgm, METH_VARARGS, "write_pgm(path, bytes, scale)"},
+    {"version", (PyCFunction)(void (*)(void))mod_version, METH_NOARGS, "the library's version"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "nanobragg._nanobragg",
+    .m_doc = "C layer of nanobragg (libnanobragg over numpy arrays).",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__nanobragg(void);
+PyMODINIT_FUNC PyInit__nanobragg(void)
+{
+    PyObject *m;
+    import_array();
+    if (PyType_Ready(&ConfigType) < 0 || PyType_Ready(&ExperimentType) < 0)
+        return NULL;
+    if (!(m = PyModule_Create(&module_def)))
+        return NULL;
+    CancelledError = PyErr_NewExceptionWithDoc("nanobragg.CancelledError",
+                                               "A render was cancelled by its progress callback.",
+                                               PyExc_RuntimeError, NULL);
+    if (!CancelledError || PyModule_AddObjectRef(m, "CancelledError", CancelledError) < 0
+        || PyModule_AddObjectRef(m, "Config", (PyObject *)&ConfigType) < 0
+        || PyModule_AddObjectRef(m, "Experiment", (PyObject *)&ExperimentType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
