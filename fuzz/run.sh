@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 seconds=${1:-20}
 [ $# -gt 0 ] && shift
-targets=${*:-"hkl fdump sources matrix smv flags"}
+targets=${*:-"hkl fdump sources matrix smv flags params"}
 cc=${FUZZ_CC:-clang}
 build=${FUZZ_BUILD:-$root/build-fuzz}
 

@@ -12,8 +12,8 @@
 /* Distance of generated sources from the sample (m); only directions matter. */
 #define NB_SOURCE_DISTANCE_M 10.0
 
-/* Most sources a beam may have. */
-#define NB_MAX_SOURCES 100000000L
+/* Most sources a beam may have (their tables take 40 bytes each: 400 MB). */
+#define NB_MAX_SOURCES 10000000L
 
 /* Refuse grids (before walking them) of more than NB_MAX_SOURCES points. */
 NB_WARN_UNUSED nb_status nbi_beam_check(const nbi_sweep *h, const nbi_sweep *v, const nbi_sweep *disp,
