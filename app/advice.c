@@ -70,19 +70,11 @@ void app_note_cell(const app_options *o)
            n < 3 ? " (edges equal to a" : "", n < 3 ? ", angles 90 degrees)" : " = 90 degrees");
 }
 
-/* A number the configuration holds, or NaN when it is derived at set-up. */
-static double param(const app_options *o, const char *name)
-{
-    double v;
-    nb_error err;
-    return nb_param_get(o->cfg, name, &v, &err) == NB_OK ? v : NAN;
-}
-
 void app_warn_units(const app_options *o)
 {
     const char *energy = app_flag_value(o, "-energy");
-    const double lambda_A = param(o, "lambda_A");
-    const int by_energy = energy && param(o, "energy_eV") == atof(energy);
+    const double lambda_A = app_param(o, "lambda_A");
+    const int by_energy = energy && app_param(o, "energy_eV") == atof(energy);
     if (by_energy && atof(energy) < LOW_ENERGY_EV)
         warn("-energy %s is in eV: a wavelength of %.4g A (for 12.4 keV x-rays give -energy 12400)",
              energy, lambda_A);
@@ -132,7 +124,7 @@ static void warn_cache(const app_options *o, const nb_info *in)
         return;
     warn("structure factors come from %s, the cache an earlier run left here, not from -default_F %g; "
          "give -hkl, or remove %s to use -default_F alone",
-         fdump, param(o, "default_F"), fdump);
+         fdump, app_param(o, "default_F"), fdump);
 }
 
 /* The pivot a convention imposes, or -1 for the custom convention. */
@@ -210,7 +202,7 @@ static void warn_distance(const app_options *o, const nb_info *in)
         return;
     warn("-distance %s is not used: the close distance %g mm %s decides, as in nanoBragg; the "
          "distance along the beam is %g mm",
-         d, param(o, "close_distance_mm"),
+         d, app_param(o, "close_distance_mm"),
          app_flag_value(o, "-close_distance") ? "(-close_distance)" : "(CLOSE_DISTANCE of the -img/-mask header)",
          in->distance_m * 1e3);
 }

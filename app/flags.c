@@ -833,6 +833,13 @@ const char *app_flag_value(const app_options *o, const char *name)
     }
 }
 
+double app_param(const app_options *o, const char *name)
+{
+    double v;
+    nb_error err;
+    return nb_param_get(o->cfg, name, &v, &err) == NB_OK ? v : NAN;
+}
+
 void app_prescan_headers(app_options *o, int argc, char **argv)
 {
     for (int i = 1; i + 1 < argc; ++i) {

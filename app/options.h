@@ -70,6 +70,10 @@ int app_isa_from_env(app_options *o);
    for a switch; NULL if none of them was given on the command line. */
 const char *app_flag_value(const app_options *o, const char *name);
 
+/* The number parameter name of o's configuration holds (its default when
+   not set), or NaN when set-up derives it. */
+double app_param(const app_options *o, const char *name);
+
 /* Paths of -img and -mask, found before the other flags are parsed. */
 void app_prescan_headers(app_options *o, int argc, char **argv);
 

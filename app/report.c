@@ -50,29 +50,21 @@ static const char *shape_name(const char *shape)
     return "parallelpiped";
 }
 
-/* A number or switch of the configuration (all of these have defaults). */
-static double param(const app_options *o, const char *name)
-{
-    double v = 0.0;
-    nb_error err;
-    return nb_param_get(o->cfg, name, &v, &err) == NB_OK ? v : 0.0;
-}
-
 static void report_beam_and_detector(const app_options *o, const nb_info *in)
 {
     const char *shape = "square";
     nb_error err;
     if (nb_param_get_string(o->cfg, "shape", &shape, &err) != NB_OK)
         shape = "square";
-    printf("  %ld initialized hkls (all others =%g)\n", in->hkls, param(o, "default_F"));
+    printf("  %ld initialized hkls (all others =%g)\n", in->hkls, app_param(o, "default_F"));
     printf("  %s xtal: %.0fx%.0fx%.0f cells\n", shape_name(shape), in->Na, in->Nb, in->Nc);
     printf("  wave=%g meters +/- %g%% in %d steps\n", in->lambda0_m, in->dispersion * 100, in->dispsteps);
-    if (param(o, "nopolar") != 0)
+    if (app_param(o, "nopolar") != 0)
         printf("  polarization effect disabled\n");
     else
-        printf("  Kahn polarization factor: %f\n", param(o, "polarization"));
-    if (param(o, "curved_detector") != 0) printf("  curved detector: all pixels same distance from origin\n");
-    if (param(o, "point_pixel") != 0) printf("  pixel obliquity effect disabled\n");
+        printf("  Kahn polarization factor: %f\n", app_param(o, "polarization"));
+    if (app_param(o, "curved_detector") != 0) printf("  curved detector: all pixels same distance from origin\n");
+    if (app_param(o, "point_pixel") != 0) printf("  pixel obliquity effect disabled\n");
     printf("  incident fluence: %g photons/m^2\n", in->fluence);
     printf("  distance=%g detsize=%gx%g  pixel=%g meters (%dx%d pixels)\n", in->distance_m, in->detsize_f_m,
            in->detsize_s_m, in->pixel_m, in->fpixels, in->spixels);
@@ -120,8 +112,8 @@ void app_report_setup(const app_options *o, const nb_info *in)
     printf("  %d phi steps from %g to %g degrees\n", in->phisteps, in->phi0_rad * RTD,
            (in->phi0_rad + in->osc_rad) * RTD);
     printf("  %dx%d pixel oversample steps%s%s%s\n", in->oversample, in->oversample,
-           param(o, "oversample_thick") != 0 ? " +thick" : "", param(o, "oversample_polar") != 0 ? " +polar" : "",
-           param(o, "oversample_omega") != 0 ? " +omega" : "");
+           app_param(o, "oversample_thick") != 0 ? " +thick" : "", app_param(o, "oversample_polar") != 0 ? " +polar" : "",
+           app_param(o, "oversample_omega") != 0 ? " +omega" : "");
     report_kernel(in);
     if (o->mask_path)
         printf("  skipping zero-flagged pixels in %s\n", o->mask_path);
