@@ -615,6 +615,80 @@ void nb_smv_frame_free(nb_smv_frame *frame);
 NB_WARN_UNUSED nb_status nb_config_apply_smv_header(nb_config *cfg, const nb_smv_frame *frame, int is_mask,
                                                     nb_error *err);
 
+
+/* ---------------------------------------------------------------- derivatives */
+
+/*
+ * Analytic first derivatives of the image with respect to parameters of the
+ * configuration (docs/derivatives.md), in double precision, through the
+ * same physics as the image: the lattice factor, the structure factor
+ * (nearest or tricubic), the polarization, solid angle and sensor
+ * absorption where they depend on the parameter.
+ *
+ * A differentiable parameter is named as in the parameter table (distance_mm,
+ * lambda_A, Na, crystal_rotx_deg, ...) or as one element of the cell
+ * (cell_a_A, cell_b_A, cell_c_A, cell_alpha_deg, cell_beta_deg,
+ * cell_gamma_deg); a derivative is per unit of that name.  Not supported
+ * (NB_ERR_USAGE, naming the reason): crystal shapes other than square, the
+ * oversample_thick/polar/omega switches, detector parameters of a curved
+ * detector, cell elements when an orientation matrix gives the cell.
+ */
+int nb_deriv_param_count(void);
+/* The name of differentiable parameter i (0 <= i < count), else NULL. */
+const char *nb_deriv_param_name(int i);
+/* A differentiable parameter's value as the experiment of cfg resolves it
+   (derived ones such as Xbeam_mm included), and setting it (cell elements
+   set the whole cell; fluence sets flux where flux gives the fluence). */
+NB_WARN_UNUSED nb_status nb_deriv_param_get(const nb_config *cfg, const char *name, double *value,
+                                            nb_error *err);
+NB_WARN_UNUSED nb_status nb_deriv_param_set(nb_config *cfg, const char *name, double value, nb_error *err);
+
+/*
+ * The Jacobian: for the pixels index[0..n-1] (each s * fpixels + f), or for
+ * every pixel when index is NULL (n must then be fpixels * spixels), the
+ * image in double (image, n values; may be NULL) and d(pixel)/d(parameter)
+ * of params[0..nparams-1] into jac[p * n + i] (parameter-major).  Pixels
+ * outside the ROI or masked are 0.  The image equals nb_simulate's to double
+ * rounding before its conversion to float.  Progress counts pixels and may
+ * cancel.  NB_ERR_INVALID for unknown or repeated names, an index outside
+ * the detector, NULL arrays; NB_ERR_USAGE as above; NB_ERR_NOMEM.
+ */
+NB_WARN_UNUSED nb_status nb_jacobian(const nb_config *cfg, const char *const *params, int nparams,
+                                     const size_t *index, size_t n, double *image, double *jac,
+                                     const nb_log *log, nb_error *err);
+
+/* The loss between the model image m and an observed image o, summed over
+   the pixels that count (rendered: in the ROI and not masked by the
+   configuration; and not masked by the observation's mask):
+     NB_LOSS_LSQ      sum w (m - o)^2 (w: the weights, or 1)
+     NB_LOSS_POISSON  sum m - o ln m  (the negative log-likelihood up to a
+                      constant; a pixel with o > 0 needs m > 0) */
+typedef enum nb_loss { NB_LOSS_LSQ = 0, NB_LOSS_POISSON = 1 } nb_loss;
+
+typedef struct nb_observed {
+    const float *data;         /* fpixels * spixels photons, fast index fastest */
+    const float *weight;       /* NB_LOSS_LSQ: per-pixel weights (>= 0), or NULL for 1 */
+    const unsigned char *mask; /* non-zero: the pixel counts; NULL: every pixel */
+    nb_loss loss;
+} nb_observed;
+
+/*
+ * The loss (into *loss, may be NULL), its gradient with respect to
+ * params[0..nparams-1] (grad[nparams]) and, where F_grad is not NULL, with
+ * respect to every structure factor of the experiment's table, on the grid
+ * nb_sf_grid gives (F_grad[((h - origin[0]) dims[1] + k - origin[1]) dims[2]
+ * + l - origin[2]]).  model (may be NULL) receives the model image in double.
+ * One pass renders the model, one accumulates the adjoint per orientation
+ * and contracts it with every parameter once.  The same bits at any thread
+ * count.  Errors as nb_jacobian; NB_ERR_INVALID for a missing or non-finite
+ * observation or negative weights; NB_ERR_RANGE for a Poisson loss at a
+ * pixel where the model is 0 and photons are observed (naming it).
+ */
+NB_WARN_UNUSED nb_status nb_loss_gradient(const nb_config *cfg, const nb_observed *obs,
+                                          const char *const *params, int nparams, double *loss,
+                                          double *grad, double *F_grad, double *model,
+                                          const nb_log *log, nb_error *err);
+
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop
 #endif

@@ -34,6 +34,7 @@ struct nb_config {
     double cell_rad[3];     /* alpha, beta, gamma in radians */
     int misset_mode;        /* 0 none, 1 explicit angles, -1 random, 2 umat */
     double misset_rad[3];
+    double crystal_rot_rad[3]; /* on top of the misset: x, then y, then z */
     long misset_seed;       /* nanoBragg convention: stored negative */
     double default_F;
 

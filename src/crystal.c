@@ -22,49 +22,107 @@ typedef struct cell_vectors {
     double V_cell;
 } cell_vectors;
 
+/* A number and its derivative with respect to one parameter: the cell's
+   construction below runs on these, so that its derivatives (deriv.c) come
+   from the same text as its values.  Each operation computes the value as
+   plain double arithmetic would, in the same order. */
+typedef struct dual {
+    double v, d;
+} dual;
+
+static dual du(double v) { return (dual){v, 0.0}; }
+static dual du_add(dual x, dual y) { return (dual){x.v + y.v, x.d + y.d}; }
+static dual du_sub(dual x, dual y) { return (dual){x.v - y.v, x.d - y.d}; }
+static dual du_mul(dual x, dual y) { return (dual){x.v * y.v, x.d * y.v + x.v * y.d}; }
+static dual du_div(dual x, dual y)
+{
+    const double q = x.v / y.v;
+    return (dual){q, (x.d - q * y.d) / y.v};
+}
+static dual du_sin(dual x) { return (dual){sin(x.v), cos(x.v) * x.d}; }
+static dual du_cos(dual x) { return (dual){cos(x.v), -sin(x.v) * x.d}; }
+static dual du_sqrt(dual x)
+{
+    const double r = sqrt(x.v);
+    return (dual){r, r > 0.0 ? x.d / (2.0 * r) : 0.0};
+}
+static dual du_abs(dual x) { return x.v < 0.0 ? (dual){-x.v, -x.d} : x; }
+
+/* nanoBragg's reciprocal cell (1/Angstrom) in its default orientation (a*
+   along x, b* in the x-y plane) from the cell a, b, c (A), alpha, beta,
+   gamma (rad), unset values defaulted (b = c = a, angles 90 degrees); with
+   its derivative with respect to cell[which] (-1: none) in ds[3].  *V: the
+   volume (A^3), or DBL_MIN for a cell of none (*impossible then holds the
+   volume computed). */
+void nbi_reciprocal_cell(const double cell[6], int which, vec3 s[3], vec3 ds[3], double *V_out,
+                         double *impossible)
+{
+    dual x[6], a, b, c, al, be, ga, aavg, skew, V, Vs, as0, bs0, cs0, cas, cbs, cgs, sgs, t;
+    for (int i = 0; i < 6; ++i)
+        x[i] = (dual){cell[i], i == which ? 1.0 : 0.0};
+    a = x[0], b = x[1], c = x[2], al = x[3], be = x[4], ga = x[5];
+    if (b.v <= 0.0) b = a;
+    if (c.v <= 0.0) c = a;
+    if (al.v <= 0.0) al = du(M_PI / 2);
+    if (be.v <= 0.0) be = du(M_PI / 2);
+    if (ga.v <= 0.0) ga = du(M_PI / 2);
+    aavg = du_div(du_add(du_add(al, be), ga), du(2));
+    skew = du_mul(du_mul(du_mul(du_sin(aavg), du_sin(du_sub(aavg, al))), du_sin(du_sub(aavg, be))),
+                  du_sin(du_sub(aavg, ga)));
+    skew = du_abs(skew);
+    V = du_mul(du_mul(du_mul(du_mul(du(2.0), a), b), c), du_sqrt(skew));
+    *impossible = 0.0;
+    if (V.v <= 0.0) {
+        *impossible = V.v;
+        V = du(DBL_MIN);
+    }
+    Vs = du_div(du(1.0), V);
+    as0 = du_abs(du_mul(du_mul(du_mul(b, c), du_sin(al)), Vs));
+    bs0 = du_abs(du_mul(du_mul(du_mul(c, a), du_sin(be)), Vs));
+    cs0 = du_abs(du_mul(du_mul(du_mul(a, b), du_sin(ga)), Vs));
+    if (as0.v <= 0.0) as0 = du(DBL_MIN);
+    if (bs0.v <= 0.0) bs0 = du(DBL_MIN);
+    if (cs0.v <= 0.0) cs0 = du(DBL_MIN);
+    sgs = du_div(du_div(du_mul(c, Vs), as0), bs0);
+    cas = du_div(du_sub(du_mul(du_cos(be), du_cos(ga)), du_cos(al)), du_mul(du_sin(be), du_sin(ga)));
+    cbs = du_div(du_sub(du_mul(du_cos(ga), du_cos(al)), du_cos(be)), du_mul(du_sin(ga), du_sin(al)));
+    cgs = du_div(du_sub(du_mul(du_cos(al), du_cos(be)), du_cos(ga)), du_mul(du_sin(al), du_sin(be)));
+    if (sgs.v > 1.0) sgs = du(1.0);
+    if (sgs.v < -1.0) sgs = du(-1.0);
+    if (cas.v * cas.v > 1.0) cas = du(1.0);
+    if (cbs.v * cbs.v > 1.0) cbs = du(1.0);
+    if (cgs.v * cgs.v > 1.0) cgs = du(1.0);
+    s[0] = v3(as0.v, 0.0, 0.0);
+    ds[0] = v3(as0.d, 0.0, 0.0);
+    t = du_mul(bs0, cgs);
+    s[1] = v3(t.v, du_mul(bs0, sgs).v, 0.0);
+    ds[1] = v3(t.d, du_mul(bs0, sgs).d, 0.0);
+    {
+        const dual x0 = du_mul(cs0, cbs);
+        const dual y0 = du_div(du_mul(cs0, du_sub(cas, du_mul(cbs, cgs))), sgs);
+        const dual z0 = du_div(du_mul(cs0, V), du_mul(du_mul(du_mul(a, b), c), sgs));
+        s[2] = v3(x0.v, y0.v, z0.v);
+        ds[2] = v3(x0.d, y0.d, z0.d);
+    }
+    *V_out = V.v;
+}
+
 /* Reciprocal vectors (1/Angstrom) in nanoBragg's default orientation. */
 static void reciprocal_from_cell(const nb_config *cfg, cell_vectors *cv, const nb_log *log)
 {
-    double a = cfg->cell_A[0], b = cfg->cell_A[1], c = cfg->cell_A[2];
-    double al = cfg->cell_rad[0], be = cfg->cell_rad[1], ga = cfg->cell_rad[2];
-    double aavg, skew, V, Vs, as0, bs0, cs0, cas, cbs, cgs, sgs;
-
-    if (b <= 0.0) b = a;
-    if (c <= 0.0) c = a;
-    if (al <= 0.0) al = M_PI / 2;
-    if (be <= 0.0) be = M_PI / 2;
-    if (ga <= 0.0) ga = M_PI / 2;
-    aavg = (al + be + ga) / 2;
-    skew = sin(aavg) * sin(aavg - al) * sin(aavg - be) * sin(aavg - ga);
-    if (skew < 0.0) skew = -skew;
-    V = 2.0 * a * b * c * sqrt(skew);
-    if (V <= 0.0) {
-        nbi_log(log, NB_LOG_WARN, "WARNING: impossible unit cell volume: %g", V);
-        V = DBL_MIN;
-    }
-    Vs = 1.0 / V;
-    as0 = fabs(b * c * sin(al) * Vs);
-    bs0 = fabs(c * a * sin(be) * Vs);
-    cs0 = fabs(a * b * sin(ga) * Vs);
-    if (as0 <= 0.0) as0 = DBL_MIN;
-    if (bs0 <= 0.0) bs0 = DBL_MIN;
-    if (cs0 <= 0.0) cs0 = DBL_MIN;
-    sgs = c * Vs / as0 / bs0;
-    cas = (cos(be) * cos(ga) - cos(al)) / (sin(be) * sin(ga));
-    cbs = (cos(ga) * cos(al) - cos(be)) / (sin(ga) * sin(al));
-    cgs = (cos(al) * cos(be) - cos(ga)) / (sin(al) * sin(be));
-    if (sgs > 1.0) sgs = 1.0;
-    if (sgs < -1.0) sgs = -1.0;
-    if (cas * cas > 1.0) cas = 1.0;
-    if (cbs * cbs > 1.0) cbs = 1.0;
-    if (cgs * cgs > 1.0) cgs = 1.0;
-    cv->as = v3(as0, 0.0, 0.0);
-    cv->bs = v3(bs0 * cgs, bs0 * sgs, 0.0);
-    cv->cs = v3(cs0 * cbs, cs0 * (cas - cbs * cgs) / sgs, cs0 * V / (a * b * c * sgs));
+    const double cell[6] = {cfg->cell_A[0], cfg->cell_A[1], cfg->cell_A[2],
+                            cfg->cell_rad[0], cfg->cell_rad[1], cfg->cell_rad[2]};
+    double a = cell[0], b = cell[1] > 0.0 ? cell[1] : a, c = cell[2] > 0.0 ? cell[2] : a, impossible;
+    vec3 s[3], ds[3];
+    nbi_reciprocal_cell(cell, -1, s, ds, &cv->V_cell, &impossible);
+    if (cv->V_cell == DBL_MIN && impossible <= 0.0)
+        nbi_log(log, NB_LOG_WARN, "WARNING: impossible unit cell volume: %g", impossible);
+    cv->as = s[0];
+    cv->bs = s[1];
+    cv->cs = s[2];
     cv->a = v3(a, 0, 0);
     cv->b = v3(b, 0, 0);
     cv->c = v3(c, 0, 0);
-    cv->V_cell = V;
 }
 
 /* Cell lengths and angles of three vectors (angles in degrees). */
@@ -169,6 +227,17 @@ static void regenerate(const nb_config *cfg, cell_vectors *cv)
     cv->V_cell = V_cell;
 }
 
+/* The crystal rotation on top of the misset (crystal_rot*_deg): every
+   vector turned about x, then y, then z; none where all three are 0. */
+static void turn(const double rot[3], cell_vectors *cv)
+{
+    vec3 *vs[6] = {&cv->a, &cv->b, &cv->c, &cv->as, &cv->bs, &cv->cs};
+    if (rot[0] == 0.0 && rot[1] == 0.0 && rot[2] == 0.0)
+        return;
+    for (int i = 0; i < 6; ++i)
+        *vs[i] = v3_rotate_xyz(*vs[i], rot[0], rot[1], rot[2]);
+}
+
 static void log_cell(const nbi_cell *c, const nb_log *log)
 {
     const nbi_cell_params *p = &c->params;
@@ -195,6 +264,7 @@ nb_status nbi_crystal_cell(const nb_config *cfg, const nb_log *log, nbi_cell *ou
     if (st != NB_OK)
         return st;
     regenerate(cfg, &cv);
+    turn(cfg->crystal_rot_rad, &cv);
     /* the vectors themselves too: a degenerate matrix with a given cell
        leaves the cell's volume but zero vectors */
     vol = v3_dot(cv.a, v3_cross(cv.b, cv.c));

@@ -46,4 +46,13 @@ NB_WARN_UNUSED nb_status nbi_crystal_create(const nb_config *cfg, const nbi_cell
 
 void nbi_crystal_free(nbi_crystal *x);
 
+/* nanoBragg's reciprocal cell in its default orientation (a* along x, b*
+   in the x-y plane), 1/Angstrom, from cell = a, b, c (A), alpha, beta,
+   gamma (rad) (values <= 0 defaulted: b = c = a, angles 90 degrees), and
+   its derivative with respect to cell[which] (which = -1: none) in ds.
+   *V: the volume (A^3); a cell of no volume gives DBL_MIN, *impossible
+   holding the volume computed (else 0). */
+void nbi_reciprocal_cell(const double cell[6], int which, vec3 s[3], vec3 ds[3], double *V,
+                         double *impossible);
+
 #endif

@@ -61,7 +61,7 @@ struct row {
 #define INFO(name, kind, count, minc, units, lo, hi, ex, choices, dflt, help, inter) \
     {name, kind, count, minc, units, lo, hi, ex, choices, dflt, help, inter}
 #define NCELL(name, field, dflt, help, inter) \
-    {INFO(name, NB_PARAM_INT, 1, 1, "", 0, 1e6, 0, NULL, dflt, help, inter), T_DOUBLE, F(field), 1, 0, NULL, NULL, 0, NULL}
+    {INFO(name, NB_PARAM_REAL, 1, 1, "", 0, 1e6, 0, NULL, dflt, help, inter), T_DOUBLE, F(field), 1, 0, NULL, NULL, 0, NULL}
 #define REAL(name, field, per, units, lo, hi, ex, dflt, help, inter) \
     {INFO(name, NB_PARAM_REAL, 1, 1, units, lo, hi, ex, NULL, dflt, help, inter), T_DOUBLE, F(field), per, 0, NULL, NULL, 0, NULL}
 #define DERIVED_POSITIVE(name, field, per, units, help, inter) \
@@ -108,9 +108,9 @@ static void get_roi(const nb_config *, const row *, double *);
 static const row ROWS[] = {
     SPECIAL("N", NB_PARAM_INT, 1, 1, "", 0, 1e6, 0, "1", "unit cells along a, b and c: sets Na, Nb, Nc", "Na, Nb, Nc",
             set_group, get_group, "Na|Nb|Nc"),
-    NCELL("Na", Na, "1", "unit cells along a", "N, xtalsize_mm, sample_x_mm"),
-    NCELL("Nb", Nb, "1", "unit cells along b", "N, xtalsize_mm, sample_y_mm"),
-    NCELL("Nc", Nc, "1", "unit cells along c", "N, xtalsize_mm, sample_z_mm"),
+    NCELL("Na", Na, "1", "unit cells along a (need not be a whole number)", "N, xtalsize_mm, sample_x_mm"),
+    NCELL("Nb", Nb, "1", "unit cells along b (need not be a whole number)", "N, xtalsize_mm, sample_y_mm"),
+    NCELL("Nc", Nc, "1", "unit cells along c (need not be a whole number)", "N, xtalsize_mm, sample_z_mm"),
     DERIVED("ORGX", ORGX, 1, "pixels", "XDS beam centre (the near point), fast axis", "convention, pivot"),
     DERIVED("ORGY", ORGY, 1, "pixels", "XDS beam centre (the near point), slow axis", "convention, pivot"),
     DERIVED("Xbeam_mm", Xbeam_m, 1e3, "mm", "direct-beam position along the convention's X", "convention, pivot"),
@@ -124,6 +124,9 @@ static const row ROWS[] = {
     DERIVED_POSITIVE("close_distance_mm", close_distance_m, 1e3, "mm", "sample to the detector plane along its normal", "distance_mm, pivot"),
     CHOICE("convention", convention, 0, "custom|adxv|mosflm|xds|dials|denzo", "mosflm",
            "detector convention: axes, beam centre and pivot", "pivot, *_vector, beam centres"),
+    REAL("crystal_rotx_deg", crystal_rot_rad[0], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "crystal rotation about x on top of the misset (refinement's RotX)", "misset_deg, umatrix, mosflm_matrix"),
+    REAL("crystal_roty_deg", crystal_rot_rad[1], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "crystal rotation about y on top of the misset (refinement's RotY)", "misset_deg, umatrix, mosflm_matrix"),
+    REAL("crystal_rotz_deg", crystal_rot_rad[2], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "crystal rotation about z on top of the misset (refinement's RotZ)", "misset_deg, umatrix, mosflm_matrix"),
     BOOL("curved_detector", curved_detector, "0", "spherical detector: every pixel at the same distance", ""),
     REAL("default_F", default_F, 1, "", -NBI_F_MAX, NBI_F_MAX, 0, "0", "structure factor of reflections not in the table", "hkl_path, structure factors"),
     SPECIAL("detector_abs_um", NB_PARAM_REAL, 1, 1, "um", 0, LEN_MAX, 0, "none",

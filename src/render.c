@@ -66,7 +66,7 @@ static void report(nbi_progress *p, double fraction)
 }
 
 /* Count n more pixels rendered; the first thread reports the fraction. */
-static void progress_add(nbi_progress *p, long n)
+void nbi_progress_add(nbi_progress *p, long n)
 {
     long now;
     if (!p || !p->log)
@@ -120,7 +120,7 @@ static double row_run(const nb_experiment *e, const nbi_run *r, nbi_row *w, floa
         if (f > r->f_begin && nbi_progress_cancelled(progress))
             break;
         omega += nbi_render_row(e, r->s, f, f_end, r->interp, w, data + (f - r->f_begin), flags + (f - r->f_begin));
-        progress_add(progress, f_end - f);
+        nbi_progress_add(progress, f_end - f);
     }
     return omega;
 }
@@ -151,7 +151,7 @@ nb_status nbi_render_runs(const nb_experiment *e, const nbi_run *runs, size_t n,
                 om = row_run(e, r, &w, data + r->out, flags + r->out, progress);
             } else {
                 om = reference_run(e, r, data + r->out, flags + r->out);
-                progress_add(progress, r->f_end - r->f_begin);
+                nbi_progress_add(progress, r->f_end - r->f_begin);
             }
             if (omega)
                 omega[i] = om;

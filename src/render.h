@@ -43,6 +43,8 @@ typedef struct nbi_progress {
 void nbi_progress_init(nbi_progress *p, const nb_log *log, double total);
 /* The call renders more pixels than it first knew. */
 void nbi_progress_extend(nbi_progress *p, double more);
+/* n more pixels are done (from any thread; the first reports). */
+void nbi_progress_add(nbi_progress *p, long n);
 /* Whether the callback asked to stop. */
 int nbi_progress_cancelled(nbi_progress *p);
 /* End of the call: NB_ERR_CANCELLED if the callback asked to stop, else
