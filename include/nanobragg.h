@@ -689,6 +689,58 @@ NB_WARN_UNUSED nb_status nb_loss_gradient(const nb_config *cfg, const nb_observe
                                           double *grad, double *F_grad, double *model,
                                           const nb_log *log, nb_error *err);
 
+
+/* ---------------------------------------------------------------- refinement */
+
+typedef enum nb_refine_method {
+    NB_REFINE_LM = 0,   /* Levenberg-Marquardt from the Jacobian (on a pixel subset) */
+    NB_REFINE_LBFGS = 1 /* L-BFGS from the loss's gradient (every counted pixel) */
+} nb_refine_method;
+
+typedef struct nb_refine_options {
+    nb_refine_method method;
+    int max_iterations;      /* accepted steps at most (default 50) */
+    double tolerance;        /* stop when a step lowers the loss by less than this
+                                fraction of it (default 1e-9) */
+    const double *lower;     /* per parameter: bounds in its unit, or NULL; a NaN */
+    const double *upper;     /* entry: none (the parameter table's range always holds) */
+    double pixel_fraction;   /* LM: the fraction of the counted pixels whose Jacobian
+                                each step uses, chosen with seed (default 1: all) */
+    unsigned long seed;
+} nb_refine_options;
+
+/* The defaults above. */
+void nb_refine_options_init(nb_refine_options *opt);
+
+typedef struct nb_refine_result {
+    int nparams;
+    double *values;       /* refined values, each in its parameter's unit */
+    double *std_errors;   /* standard errors from the curvature at the end: least squares
+                             (J^T W J)^-1 times loss / (pixels - parameters); Poisson the
+                             inverse Fisher information (J^T diag(1/m) J)^-1.  NaN where
+                             the curvature does not determine a parameter. */
+    double *loss_history; /* the loss at the start and after each accepted step */
+    int nhistory;
+    int iterations;       /* accepted steps */
+    double loss;          /* at the end */
+    int converged;        /* stopped by the tolerance (not by max_iterations) */
+    const char *stop;     /* why it stopped, in words (a static string) */
+} nb_refine_result;
+
+/*
+ * Refine params[0..nparams-1] (differentiable parameters, nb_deriv_param_name)
+ * of cfg against obs, starting from cfg's values; on success cfg holds the
+ * refined values and *res the result (caller frees with
+ * nb_refine_result_free).  opt may be NULL (defaults).  log: progress of each
+ * evaluation; its fn gets a line per accepted step (NB_LOG_INFO).  Errors as
+ * nb_loss_gradient, and NB_ERR_INVALID for bounds that exclude the start or a
+ * bad option (named).  On error cfg is unchanged and *res is empty.
+ */
+NB_WARN_UNUSED nb_status nb_refine(nb_config *cfg, const nb_observed *obs, const char *const *params,
+                                   int nparams, const nb_refine_options *opt, nb_refine_result *res,
+                                   const nb_log *log, nb_error *err);
+void nb_refine_result_free(nb_refine_result *res);
+
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop
 #endif
