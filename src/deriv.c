@@ -578,22 +578,44 @@ static double contract(const dctx *c, const dmove *m, const acc *a)
 /* ---------------------------------------------------------------- the physics, differentiated */
 
 /* sin(N pi h)/sin(pi h) on the reduced h (as the kernels evaluate it), and
-   its derivatives with respect to h and N. */
-static double grating(double h, double N, double *dh, double *dN)
+   its derivatives with respect to h and N; the sines and cosines from the
+   kernels' polynomials of the reduced arguments (physics_real.h).  Only the
+   products G dG/dh and G dG/dN are used, so a common sign does not matter. */
+#define MULADD(a, b, c) ((a) * (b) + (c)) /* this file runs on every processor: no fma() call */
+
+NB_INLINE double sinpi_reduced(double x)
 {
-    const double d = h - rint(h), x = M_PI * d;
-    if (fabs(N * d) < 1e-4) {
-        const double q = (N * N - 1.0) * x * x;
-        *dh = M_PI * N * (-(N * N - 1.0) * x / 3.0);
-        *dN = 1.0 - (3.0 * N * N - 1.0) * x * x / 6.0;
-        return N * (1.0 - q / 6.0);
-    }
-    {
-        const double sd = sin(x), cd = cos(x), sn = sin(N * x), cn = cos(N * x);
-        *dh = M_PI * (N * cn * sd - sn * cd) / (sd * sd);
-        *dN = x * cn / sd;
-        return sn / sd;
-    }
+    const double z = x * x;
+    double p = nbi_sinpi_coef_d[0];
+    NB_HORNER(MULADD, nbi_sinpi_coef_d, z, p);
+    return x * p;
+}
+
+NB_INLINE double cospi_reduced(double x)
+{
+    const double z = x * x;
+    double p = nbi_cospi_coef_d[0];
+    NB_HORNER(MULADD, nbi_cospi_coef_d, z, p);
+    return p;
+}
+
+/* sin(N pi h)/sin(pi h) on the reduced h (as the kernels evaluate it), and
+   its derivatives with respect to h and N; the sines and cosines from the
+   kernels' polynomials of the reduced arguments (physics_real.h), near the
+   peak (|N d| < 1e-4) the series.  Branch-free, for the vector loops.  Only
+   the products G dG/dh and G dG/dN are used, so a common sign (that of
+   sin(N pi h) against its reduced argument) does not matter. */
+NB_INLINE double grating(double h, double N, double *dh, double *dN)
+{
+    const double d = h - rint(h), y = N * d, r = rint(y), t = y - r;
+    const double sgn = 1.0 - 2.0 * (r - 2.0 * floor(0.5 * r)); /* (-1)^r */
+    const int flat = fabs(y) < 1e-4;
+    const double sd = flat ? 1.0 : sinpi_reduced(d), cd = cospi_reduced(d);
+    const double sn = sgn * sinpi_reduced(t), cn = sgn * cospi_reduced(t);
+    const double x = M_PI * d, n2 = N * N - 1.0;
+    *dh = flat ? M_PI * N * (-n2 * x / 3.0) : M_PI * (N * cn * sd - sn * cd) / (sd * sd);
+    *dN = flat ? 1.0 - (3.0 * N * N - 1.0) * x * x / 6.0 : M_PI * d * cn / sd;
+    return flat ? N * (1.0 - n2 * x * x / 6.0) : sn / sd;
 }
 
 /* d/dt of the Lagrange weights of nodes -1, 0, 1, 2 at t. */
@@ -790,6 +812,53 @@ static vec3 polar_slope(const nb_experiment *e, const factors *fa)
     return g;
 }
 
+/* W times the derivatives of the pixel's factors (solid angle, absorption,
+   polarization) and of the fluence, added to a; sumT: the pixel's sum of
+   F^2 L^2, V its value. */
+static void factors_adjoint(const dctx *c, const factors *fa_, double W, double sumT, double V, acc *a)
+{
+    const nb_experiment *e = c->e;
+    const nbi_detector *d = &e->det;
+    const double C = NB_R_E_SQR * e->fluence / (double)e->steps;
+    const factors fa = *fa_;
+    const double base = W * C * (e->I_bg + sumT);
+    const nbi_detector *dd = d;
+    {
+        /* solid angle */
+        const double dO = base * fa.capture * fa.polar;
+        const spot *po = &fa.at_omega;
+        if (dd->point_pixel) {
+            add_position(a, po, v3_scale(po->pos, dO * -2.0 * fa.omega / (po->R * po->R)));
+        } else {
+            add_position(a, po, v3_scale(po->pos, dO * -3.0 * fa.omega / (po->R * po->R)));
+            a->det[DET_CLOSE] += dO * fa.omega / dd->close_distance_m;
+        }
+        /* absorption */
+        if (dd->thick_m != 0.0) {
+            const spot *pc = &fa.at_capture;
+            const int t = dd->thicksteps - 1;
+            const double par = v3_dot(pc->dir, dd->odet), ap = fabs(par), k = dd->thickstep_m * dd->mu;
+            if (ap > 0.0) {
+                const double e1 = exp(-t * k / ap), e2 = exp(-(t + 1) * k / ap);
+                const double dA = (t * k * e1 - (t + 1) * k * e2) / (ap * ap) * (par < 0.0 ? -1.0 : 1.0);
+                const double w = base * fa.polar * fa.omega * dA;
+                /* parallax = dir . odet */
+                add_position(a, pc, direction_to_position(pc, v3_scale(dd->odet, w)));
+                a->det[DET_O + 0] += w * pc->dir.x;
+                a->det[DET_O + 1] += w * pc->dir.y;
+                a->det[DET_O + 2] += w * pc->dir.z;
+            }
+        }
+        /* polarization */
+        if (fa.have_polar) {
+            const double w = base * fa.capture * fa.omega;
+            add_position(a, &fa.at_polar, direction_to_position(&fa.at_polar, v3_scale(polar_slope(e, &fa), w)));
+        }
+        /* fluence: the factor C and the water background are both proportional to it */
+        a->flu += W * (V + C * e->I_bg * fa.capture * fa.polar * fa.omega) / e->fluence;
+    }
+}
+
 /*
  * The pixel (f, s): its value returned and, where a is not NULL, W times its
  * derivatives added to a.
@@ -880,44 +949,298 @@ static double pixel_adjoint(const dctx *c, int f, int s, double W, acc *a)
     V = C * (e->I_bg + sumT) * fa.capture * fa.polar * fa.omega;
     if (!a)
         return V;
-    {
-        const double base = W * C * (e->I_bg + sumT);
-        const nbi_detector *dd = d;
-        /* solid angle */
-        const double dO = base * fa.capture * fa.polar;
-        const spot *po = &fa.at_omega;
-        if (dd->point_pixel) {
-            add_position(a, po, v3_scale(po->pos, dO * -2.0 * fa.omega / (po->R * po->R)));
-        } else {
-            add_position(a, po, v3_scale(po->pos, dO * -3.0 * fa.omega / (po->R * po->R)));
-            a->det[DET_CLOSE] += dO * fa.omega / dd->close_distance_m;
-        }
-        /* absorption */
-        if (dd->thick_m != 0.0) {
-            const spot *pc = &fa.at_capture;
-            const int t = dd->thicksteps - 1;
-            const double par = v3_dot(pc->dir, dd->odet), ap = fabs(par), k = dd->thickstep_m * dd->mu;
-            if (ap > 0.0) {
-                const double e1 = exp(-t * k / ap), e2 = exp(-(t + 1) * k / ap);
-                const double dA = (t * k * e1 - (t + 1) * k * e2) / (ap * ap) * (par < 0.0 ? -1.0 : 1.0);
-                const double w = base * fa.polar * fa.omega * dA;
-                /* parallax = dir . odet */
-                add_position(a, pc, direction_to_position(pc, v3_scale(dd->odet, w)));
-                a->det[DET_O + 0] += w * pc->dir.x;
-                a->det[DET_O + 1] += w * pc->dir.y;
-                a->det[DET_O + 2] += w * pc->dir.z;
-            }
-        }
-        /* polarization */
-        if (fa.have_polar) {
-            const double w = base * fa.capture * fa.omega;
-            add_position(a, &fa.at_polar, direction_to_position(&fa.at_polar, v3_scale(polar_slope(e, &fa), w)));
-        }
-        /* fluence: the factor C and the water background are both proportional to it */
-        a->flu += W * (V + C * e->I_bg * fa.capture * fa.polar * fa.omega) / e->fluence;
-    }
+    factors_adjoint(c, &fa, W, sumT, V, a);
     a->value += W * V;
     return V;
+}
+
+static double pixel_value(const dctx *c, int f, int s);
+static nb_status pixel_loss(const nb_observed *obs, size_t i, double m, double *L, double *dL, int nf, nb_error *err);
+
+/* ---------------------------------------------------------------- the gradient a row at a time */
+
+/*
+ * The loss's gradient over a run of pixels of one row, vectorised across
+ * their samples (the row kernel's layout: sample q of pixel j at q np + j):
+ * for every orientation x source, one loop adds F^2 L^2 to each sample; the
+ * pixels' values give the loss and its weights W; a second loop per
+ * orientation x source accumulates W K dT/dh against S (reductions: the
+ * cell's adjoint of the orientation, the source's wavelength, N) and, per
+ * sample, against the cell (the diffracted direction's adjoint).  For
+ * experiments without tricubic interpolation or -dmin cut, and without the
+ * structure factors' gradient; the first swept pixel of a run whose first
+ * sweep differs is left to pixel_adjoint.
+ */
+
+/* Whether the gradient runs a row at a time. */
+static int rows_ok(const dctx *c)
+{
+    const nb_experiment *e = c->e;
+    return !e->interpolate && !(e->dmin_m > 0.0) && !c->want_F;
+}
+
+#define ROW_SAMPLES 2048
+
+typedef struct rowbuf {
+    int cap, capp;                                                  /* samples, pixels */
+    double *dx, *dy, *dz, *R, *Fo, *So, *Oo, *aw, *t, *ux, *uy, *uz; /* per sample */
+    int *f;                                                          /* per pixel of the run */
+    factors *fa;
+    double *K, *W, *sumT, *V;
+} rowbuf;
+
+static void rowbuf_free(rowbuf *b)
+{
+    free(b->dx), free(b->dy), free(b->dz), free(b->R), free(b->Fo), free(b->So), free(b->Oo);
+    free(b->aw), free(b->t), free(b->ux), free(b->uy), free(b->uz);
+    free(b->f), free(b->fa), free(b->K), free(b->W), free(b->sumT), free(b->V);
+    memset(b, 0, sizeof *b);
+}
+
+static int rowbuf_alloc(const nb_experiment *e, rowbuf *b)
+{
+    const nbi_detector *d = &e->det;
+    const int per = d->thicksteps * d->oversample * d->oversample;
+    int np = ROW_SAMPLES / per;
+    double **arrays[] = {&b->dx, &b->dy, &b->dz, &b->R, &b->Fo, &b->So, &b->Oo, &b->aw, &b->t, &b->ux, &b->uy, &b->uz};
+    memset(b, 0, sizeof *b);
+    if (np < 1)
+        np = 1;
+    if (np > d->fpixels)
+        np = d->fpixels;
+    b->capp = np;
+    b->cap = np * per;
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; ++i)
+        if (!(*arrays[i] = malloc((size_t)b->cap * sizeof(double))))
+            return 0;
+    b->f = malloc((size_t)np * sizeof *b->f);
+    b->fa = malloc((size_t)np * sizeof *b->fa);
+    b->K = malloc((size_t)np * sizeof *b->K);
+    b->W = malloc((size_t)np * sizeof *b->W);
+    b->sumT = malloc((size_t)np * sizeof *b->sumT);
+    b->V = malloc((size_t)np * sizeof *b->V);
+    return b->f && b->fa && b->K && b->W && b->sumT && b->V;
+}
+
+/* F of the sample at (h, k, l): the nearest reflection's, or default_F. */
+NB_INLINE double sf_nearest(const nb_experiment *e, const nbi_grid_d *g, double h, double k, double l)
+{
+    int inside;
+    int at;
+    if (!e->have_hkl)
+        return e->default_F;
+    at = nbi_nearest_index_d(*g, h, k, l, &inside);
+    return inside ? g->F[at] : e->default_F;
+}
+
+/* Lay out the run's samples (b->f[0..np-1] of row s) and the factors. */
+static void row_layout(const dctx *c, int s, int np, rowbuf *b)
+{
+    const nb_experiment *e = c->e;
+    const nbi_detector *d = &e->det;
+    const int os = d->oversample;
+    const double C = NB_R_E_SQR * e->fluence / (double)e->steps;
+    int q = 0;
+    for (int t = 0; t < d->thicksteps; ++t)
+        for (int subS = 0; subS < os; ++subS)
+            for (int subF = 0; subF < os; ++subF, ++q)
+                for (int j = 0; j < np; ++j) {
+                    const int i = q * np + j;
+                    const spot p = locate(e, b->f[j], s, t, subF, subS);
+                    b->dx[i] = p.dir.x, b->dy[i] = p.dir.y, b->dz[i] = p.dir.z;
+                    b->R[i] = p.R, b->Fo[i] = p.Fo, b->So[i] = p.So, b->Oo[i] = p.Oo;
+                    b->t[i] = 0.0;
+                    b->ux[i] = b->uy[i] = b->uz[i] = 0.0;
+                }
+    for (int j = 0; j < np; ++j) {
+        pixel_factors(e, b->f[j], s, &b->fa[j]);
+        b->K[j] = C * b->fa[j].capture * b->fa[j].polar * b->fa[j].omega;
+    }
+}
+
+/* The Miller-index maps of orientation o (cells) and source k: h = H.d - H0. */
+typedef struct maps {
+    double H[3][3], H0[3]; /* rows: a, b, c over lambda */
+    double inc[3], inv_lambda;
+    const double *cell;
+} maps;
+
+static maps maps_of(const nb_experiment *e, const double *cell, int k)
+{
+    const nbi_sources *src = &e->src;
+    maps m;
+    m.inv_lambda = 1.0 / src->lambda_m[k];
+    m.inc[0] = -src->x[k], m.inc[1] = -src->y[k], m.inc[2] = -src->z[k];
+    m.cell = cell;
+    for (int j = 0; j < 3; ++j) {
+        for (int x = 0; x < 3; ++x)
+            m.H[j][x] = cell[3 * j + x] * m.inv_lambda;
+        m.H0[j] = m.H[j][0] * m.inc[0] + m.H[j][1] * m.inc[1] + m.H[j][2] * m.inc[2];
+    }
+    return m;
+}
+
+/* t[i] += F^2 L^2 of every sample for one orientation x source. */
+static void row_values(const nb_experiment *e, const maps *m, int n, rowbuf *b)
+{
+    const nbi_crystal *x = &e->xtal;
+    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
+    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc;
+    const double *dx = b->dx, *dy = b->dy, *dz = b->dz;
+    double *t = b->t;
+#ifdef NB_HAVE_OPENMP
+#pragma omp simd
+#endif
+    for (int i = 0; i < n; ++i) {
+        const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
+        const double k = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
+        const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
+        double d0, d1, d2, n0, n1, n2;
+        const double Ga = grating(h, Na, &d0, &n0), Gb = grating(k, Nb, &d1, &n1), Gc = grating(l, Nc, &d2, &n2);
+        const double F = sf_nearest(e, &g, h, k, l), L = Ga * Gb * Gc;
+        t[i] += F * F * L * L;
+    }
+}
+
+/* The adjoint of row_values for orientation o (its cell's adjoint cbar),
+   source k, with sample weights b->aw. */
+static void row_adjoint(const nb_experiment *e, const maps *m, int n, int k, rowbuf *b, double *cbar, acc *a)
+{
+    const nbi_crystal *x = &e->xtal;
+    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
+    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc, il = m->inv_lambda;
+    const double *dx = b->dx, *dy = b->dy, *dz = b->dz, *aw = b->aw, *c = m->cell;
+    double *ux = b->ux, *uy = b->uy, *uz = b->uz;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    double rl = 0, rn0 = 0, rn1 = 0, rn2 = 0;
+#ifdef NB_HAVE_OPENMP
+#pragma omp simd reduction(+ : a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, rl, rn0, rn1, rn2)
+#endif
+    for (int i = 0; i < n; ++i) {
+        const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
+        const double kk = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
+        const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
+        double d0, d1, d2, n0, n1, n2;
+        const double Ga = grating(h, Na, &d0, &n0), Gb = grating(kk, Nb, &d1, &n1), Gc = grating(l, Nc, &d2, &n2);
+        const double F = sf_nearest(e, &g, h, kk, l), wF2 = aw[i] * F * F;
+        const double Ga2 = Ga * Ga, Gb2 = Gb * Gb, Gc2 = Gc * Gc;
+        const double gh = wF2 * 2.0 * Ga * d0 * Gb2 * Gc2, gk = wF2 * 2.0 * Gb * d1 * Ga2 * Gc2;
+        const double gl = wF2 * 2.0 * Gc * d2 * Ga2 * Gb2;
+        a0 += gh * dx[i], a1 += gh * dy[i], a2 += gh * dz[i], a3 += gh;
+        b0 += gk * dx[i], b1 += gk * dy[i], b2 += gk * dz[i], b3 += gk;
+        c0 += gl * dx[i], c1 += gl * dy[i], c2 += gl * dz[i], c3 += gl;
+        rl += gh * h + gk * kk + gl * l;
+        rn0 += wF2 * 2.0 * Ga * n0 * Gb2 * Gc2;
+        rn1 += wF2 * 2.0 * Gb * n1 * Ga2 * Gc2;
+        rn2 += wF2 * 2.0 * Gc * n2 * Ga2 * Gb2;
+        ux[i] += (gh * c[0] + gk * c[3] + gl * c[6]) * il;
+        uy[i] += (gh * c[1] + gk * c[4] + gl * c[7]) * il;
+        uz[i] += (gh * c[2] + gk * c[5] + gl * c[8]) * il;
+    }
+    {
+        const double r[3][4] = {{a0, a1, a2, a3}, {b0, b1, b2, b3}, {c0, c1, c2, c3}};
+        for (int j = 0; j < 3; ++j)
+            for (int q = 0; q < 3; ++q)
+                cbar[3 * j + q] += (r[j][q] - r[j][3] * m->inc[q]) * il;
+    }
+    a->lam[k] -= rl * il;
+    a->N[0] += rn0, a->N[1] += rn1, a->N[2] += rn2;
+}
+
+/* The run b->f[0..np-1] of row s: values into model, loss into *loss, and
+   the gradient's accumulators into a. */
+static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int np, rowbuf *b, double *model,
+                              double *loss, acc *a, nb_error *err)
+{
+    const nb_experiment *e = c->e;
+    const nbi_crystal *x = &e->xtal;
+    const nbi_sources *src = &e->src;
+    const int per = e->det.thicksteps * e->det.oversample * e->det.oversample, n = per * np;
+    const int nf = e->det.fpixels;
+    const double C = NB_R_E_SQR * e->fluence / (double)e->steps;
+    row_layout(c, s, np, b);
+    for (int o = 0; o < c->norient; ++o)
+        for (int k = 0; k < src->n; ++k) {
+            const maps m = maps_of(e, x->cells + 9 * o, k);
+            row_values(e, &m, n, b);
+        }
+    for (int j = 0; j < np; ++j) {
+        const size_t at = (size_t)s * (size_t)nf + (size_t)b->f[j];
+        const factors *fa = &b->fa[j];
+        double sum = 0.0, L, dL;
+        nb_status st;
+        for (int q = 0; q < per; ++q)
+            sum += b->t[q * np + j];
+        b->sumT[j] = sum;
+        b->V[j] = C * (e->I_bg + sum) * fa->capture * fa->polar * fa->omega;
+        if ((st = pixel_loss(obs, at, b->V[j], &L, &dL, nf, err)) != NB_OK)
+            return st;
+        model[at] = b->V[j];
+        *loss += L;
+        b->W[j] = dL;
+    }
+    for (int q = 0; q < per; ++q)
+        for (int j = 0; j < np; ++j)
+            b->aw[q * np + j] = b->W[j] * b->K[j];
+    for (int o = 0; o < c->norient; ++o)
+        for (int k = 0; k < src->n; ++k) {
+            const maps m = maps_of(e, x->cells + 9 * o, k);
+            row_adjoint(e, &m, n, k, b, a->cell + 9 * o, a);
+        }
+    for (int i = 0; i < n; ++i) {
+        spot p;
+        const vec3 u = v3(b->ux[i], b->uy[i], b->uz[i]);
+        p.dir = v3(b->dx[i], b->dy[i], b->dz[i]);
+        p.R = b->R[i], p.Fo = b->Fo[i], p.So = b->So[i], p.Oo = b->Oo[i];
+        add_position(a, &p, direction_to_position(&p, u));
+    }
+    for (int j = 0; j < np; ++j)
+        factors_adjoint(c, &b->fa[j], b->W[j], b->sumT[j], b->V[j], a);
+    return NB_OK;
+}
+
+/* Rows lo <= s < hi for the gradient: runs of the pixels that count, a
+   row at a time; the first swept pixel (where its sweep differs) by
+   pixel_adjoint. */
+static nb_status rows_gradient(const dctx *c, const nb_observed *obs, int lo, int hi, double *model, double *loss,
+                               acc *a, nbi_progress *progress, nb_error *err)
+{
+    const nb_experiment *e = c->e;
+    const int nf = e->det.fpixels;
+    rowbuf b;
+    nb_status st = NB_OK;
+    if (!rowbuf_alloc(e, &b)) {
+        rowbuf_free(&b);
+        return NB_ERR_NOMEM;
+    }
+    for (int s = lo; s < hi && st == NB_OK; ++s) {
+        int np = 0;
+        if (nbi_progress_cancelled(progress))
+            break;
+        for (int f = 0; f <= nf && st == NB_OK; ++f) {
+            const size_t at = (size_t)s * (size_t)nf + (size_t)f;
+            int counts = 0, special = 0;
+            if (f < nf) {
+                counts = (!obs->mask || obs->mask[at]) && nbi_pixel_rendered(&e->det, f, s);
+                special = counts && (long)at == c->lm.first && e->xtal.first_differs;
+            }
+            if (counts && !special)
+                b.f[np++] = f;
+            if (np > 0 && (np == b.capp || f == nf || special))
+                st = row_gradient(c, obs, s, np, &b, model, loss, a, err), np = 0;
+            if (special && st == NB_OK) {
+                double L, dL;
+                model[at] = pixel_value(c, f, s);
+                if ((st = pixel_loss(obs, at, model[at], &L, &dL, nf, err)) == NB_OK) {
+                    *loss += L;
+                    (void)pixel_adjoint(c, f, s, dL, a);
+                }
+            }
+        }
+        nbi_progress_add(progress, nf);
+    }
+    rowbuf_free(&b);
+    return st;
 }
 
 /* The pixel's value alone. */
@@ -1124,49 +1447,77 @@ nb_status nb_loss_gradient(const nb_config *cfg, const nb_observed *obs, const c
         st = nbi_fail(err, NB_ERR_NOMEM, "nb_loss_gradient: out of memory");
         goto done;
     }
-    nbi_progress_init(&progress, log, 2.0 * (double)npix);
-    /* the model, in double, and the loss's weights */
+    if (rows_ok(&c)) {
+        /* a row at a time, each block of rows on its own; the loss summed per block */
+        const int ns = e->det.spixels, nb = ns < nblk ? ns : nblk;
+        double part[NB_GRAD_BLOCKS] = {0};
+        nb_status bst[NB_GRAD_BLOCKS];
+        nb_error berr[NB_GRAD_BLOCKS];
+        memset(m, 0, npix * sizeof *m);
+        nbi_progress_init(&progress, log, (double)npix);
 #ifdef NB_HAVE_OPENMP
 #pragma omp parallel for num_threads(threads_of(e)) schedule(dynamic, 1)
 #endif
-    for (int s = 0; s < e->det.spixels; ++s) {
-        if (nbi_progress_cancelled(&progress))
-            continue;
-        for (int f = 0; f < nf; ++f) {
-            const size_t i = (size_t)s * nf + f;
-            m[i] = (obs->mask && !obs->mask[i]) || !nbi_pixel_rendered(&e->det, f, s) ? 0.0
-                   : pixel_value(&c, f, s);
+        for (int b = 0; b < nb; ++b)
+            bst[b] = rows_gradient(&c, obs, ns * b / nb, ns * (b + 1) / nb, m, &part[b], &blocks[b], &progress,
+                                   &berr[b]);
+        for (int b = 0; b < nb && st == NB_OK; ++b) {
+            if (bst[b] == NB_ERR_NOMEM)
+                st = nbi_fail(err, NB_ERR_NOMEM, "nb_loss_gradient: out of memory");
+            else if (bst[b] != NB_OK) {
+                st = bst[b];
+                if (err)
+                    *err = berr[b];
+            }
+            total += part[b];
         }
-        nbi_progress_add(&progress, nf);
-    }
-    if (nbi_progress_cancelled(&progress))
-        goto cancelled;
-    for (size_t i = 0; i < npix; ++i) {
-        double L = 0.0, dL = 0.0;
-        if ((obs->mask && !obs->mask[i]) || !nbi_pixel_rendered(&e->det, (int)(i % (size_t)nf), (int)(i / (size_t)nf)))
-            continue;
-        if ((st = pixel_loss(obs, i, m[i], &L, &dL, nf, err)) != NB_OK)
+        if (st != NB_OK)
             goto done;
-        total += L;
-        W[i] = dL;
-    }
-    /* the adjoint pass, over blocks of rows */
-#ifdef NB_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads_of(e)) schedule(dynamic, 1)
-#endif
-    for (int b = 0; b < nblk; ++b) {
-        const size_t lo = npix * (size_t)b / (size_t)nblk, hi = npix * (size_t)(b + 1) / (size_t)nblk;
-        for (size_t i = lo; i < hi; ++i) {
-            const int f = (int)(i % (size_t)nf), s = (int)(i / (size_t)nf);
-            if (W[i] != 0.0)
-                (void)pixel_adjoint(&c, f, s, W[i], &blocks[b]);
-            if ((i - lo) % (size_t)nf == (size_t)nf - 1) {
-                if (nbi_progress_cancelled(&progress))
-                    break;
-                nbi_progress_add(&progress, nf);
+    } else {
+        nbi_progress_init(&progress, log, 2.0 * (double)npix);
+        /* the model, in double, and the loss's weights */
+    #ifdef NB_HAVE_OPENMP
+    #pragma omp parallel for num_threads(threads_of(e)) schedule(dynamic, 1)
+    #endif
+        for (int s = 0; s < e->det.spixels; ++s) {
+            if (nbi_progress_cancelled(&progress))
+                continue;
+            for (int f = 0; f < nf; ++f) {
+                const size_t i = (size_t)s * nf + f;
+                m[i] = (obs->mask && !obs->mask[i]) || !nbi_pixel_rendered(&e->det, f, s) ? 0.0
+                       : pixel_value(&c, f, s);
+            }
+            nbi_progress_add(&progress, nf);
+        }
+        if (nbi_progress_cancelled(&progress))
+            goto cancelled;
+        for (size_t i = 0; i < npix; ++i) {
+            double L = 0.0, dL = 0.0;
+            if ((obs->mask && !obs->mask[i]) || !nbi_pixel_rendered(&e->det, (int)(i % (size_t)nf), (int)(i / (size_t)nf)))
+                continue;
+            if ((st = pixel_loss(obs, i, m[i], &L, &dL, nf, err)) != NB_OK)
+                goto done;
+            total += L;
+            W[i] = dL;
+        }
+        /* the adjoint pass, over blocks of rows */
+    #ifdef NB_HAVE_OPENMP
+    #pragma omp parallel for num_threads(threads_of(e)) schedule(dynamic, 1)
+    #endif
+        for (int b = 0; b < nblk; ++b) {
+            const size_t lo = npix * (size_t)b / (size_t)nblk, hi = npix * (size_t)(b + 1) / (size_t)nblk;
+            for (size_t i = lo; i < hi; ++i) {
+                const int f = (int)(i % (size_t)nf), s = (int)(i / (size_t)nf);
+                if (W[i] != 0.0)
+                    (void)pixel_adjoint(&c, f, s, W[i], &blocks[b]);
+                if ((i - lo) % (size_t)nf == (size_t)nf - 1) {
+                    if (nbi_progress_cancelled(&progress))
+                        break;
+                    nbi_progress_add(&progress, nf);
+                }
             }
         }
-    }
+}
     if (nbi_progress_cancelled(&progress))
         goto cancelled;
     for (int b = 1; b < nblk; ++b)

@@ -546,6 +546,72 @@ static void test_loss_poisson_nearest(void **state)
     nb_config_free(c);
 }
 
+/* The gradient a row at a time (no tricubic interpolation, no -dmin, no
+   structure factors' gradient) against the Jacobian's sum and image. */
+static void check_rows(nb_config *c, const char *label, const char *const *names, int np)
+{
+    const size_t n = 40 * 40;
+    float *obs = observe(c);
+    unsigned char mask[40 * 40];
+    nb_observed o = {obs, NULL, mask, NB_LOSS_POISSON};
+    double grad[NALL], L, Lj = 0.0, worst = 0.0, imax = 0.0, *model = malloc(n * sizeof *model);
+    double *J = malloc((size_t)np * n * sizeof *J), *img = malloc(n * sizeof *img);
+    nb_error err = {0};
+    for (size_t i = 0; i < n; ++i)
+        mask[i] = (unsigned char)(i % 13 != 0);
+    assert_int_equal(nb_loss_gradient(c, &o, names, np, &L, grad, NULL, model, NULL, &err), NB_OK);
+    assert_int_equal(nb_jacobian(c, names, np, NULL, n, img, J, NULL, &err), NB_OK);
+    for (size_t i = 0; i < n; ++i)
+        imax = fmax(imax, img[i]);
+    for (size_t i = 0; i < n; ++i) {
+        if (!mask[i])
+            continue;
+        /* Miller indices rounded differently (the row's maps): near a zero
+           of the lattice factor a tiny value differs in its 12th digit */
+        assert_true(fabs(model[i] - img[i]) <= 1e-12 * fabs(img[i]) + 1e-14 * imax);
+        Lj += obs[i] == 0.0f ? img[i] : img[i] - obs[i] * log(img[i]);
+    }
+    for (int p = 0; p < np; ++p) {
+        double sum = 0.0;
+        for (size_t i = 0; i < n; ++i)
+            if (mask[i])
+                sum += (obs[i] == 0.0f ? 1.0 : 1.0 - obs[i] / img[i]) * J[(size_t)p * n + i];
+        worst = fmax(worst, fabs(sum - grad[p]) / fmax(fabs(grad[p]), 1e-300));
+    }
+    printf("  %-9s rows: loss %.10g (Jacobian's image %.10g), gradient against the Jacobian's sum %.1e\n", label, L, Lj,
+           worst);
+    assert_true(fabs(L - Lj) <= 1e-11 * fabs(L));
+    assert_true(worst <= 1e-9);
+    free(obs), free(model), free(J), free(img);
+}
+
+static void test_loss_rows(void **state)
+{
+    static const char *const xds[] = {"crystal_rotx_deg", "cell_b_A", "Nc", "lambda_A", "fluence", "distance_mm",
+                                      "ORGX", "ORGY", "detector_roty_deg", "twotheta_deg"};
+    nb_config *c;
+    (void)state;
+    c = config_triclinic();
+    check_rows(c, "triclinic", ALL, NALL);
+    nb_config_free(c);
+    c = config_sources();
+    check_rows(c, "sources", ALL, NALL - 10);
+    nb_config_free(c);
+    c = config_detector();
+    check_rows(c, "detector", ALL, NALL);
+    nb_config_free(c);
+    c = config_xds();
+    check_rows(c, "xds", xds, 10);
+    nb_config_free(c);
+    c = config_tricubic();
+    {
+        nb_error err = {0};
+        assert_int_equal(nb_param_set_string(c, "interpolate", "off", &err), NB_OK);
+    }
+    check_rows(c, "nearest", ALL, NALL);
+    nb_config_free(c);
+}
+
 /* The gradient has the same bits with 1 and with 3 threads. */
 static void test_loss_threads(void **state)
 {
@@ -559,6 +625,13 @@ static void test_loss_threads(void **state)
     assert_int_equal(nb_loss_gradient(c, &o, ALL, NALL, &L1, g1, NULL, NULL, NULL, &err), NB_OK);
     setp(c, "threads", 3);
     assert_int_equal(nb_loss_gradient(c, &o, ALL, NALL, &L3, g3, NULL, NULL, NULL, &err), NB_OK);
+    assert_memory_equal(g1, g3, sizeof g1);
+    assert_memory_equal(&L1, &L3, sizeof L1);
+    /* a row at a time (nearest structure factors) */
+    assert_int_equal(nb_param_set_string(c, "interpolate", "off", &err), NB_OK);
+    assert_int_equal(nb_loss_gradient(c, &o, ALL, NALL, &L3, g3, NULL, NULL, NULL, &err), NB_OK);
+    setp(c, "threads", 1);
+    assert_int_equal(nb_loss_gradient(c, &o, ALL, NALL, &L1, g1, NULL, NULL, NULL, &err), NB_OK);
     assert_memory_equal(g1, g3, sizeof g1);
     assert_memory_equal(&L1, &L3, sizeof L1);
     free(obs);
@@ -626,7 +699,7 @@ int main(void)
         cmocka_unit_test(test_triclinic), cmocka_unit_test(test_sources), cmocka_unit_test(test_detector),
         cmocka_unit_test(test_xds),       cmocka_unit_test(test_tricubic),
         cmocka_unit_test(test_loss_lsq),  cmocka_unit_test(test_loss_poisson), cmocka_unit_test(test_loss_poisson_nearest),
-        cmocka_unit_test(test_loss_threads), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_loss_threads), cmocka_unit_test(test_loss_rows), cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
