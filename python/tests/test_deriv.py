@@ -1,6 +1,9 @@
 """Derivatives and refinement: the Jacobian against finite differences of the image, the
 loss's gradient against the Jacobian, refinement recovering parameters, the values of
 differentiable parameters, and the errors."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -258,3 +261,37 @@ def test_progress_cancels(exp):
     seen = []
     exp.jacobian(["Na"], progress=seen.append)
     assert seen and seen[-1] == 1.0
+
+
+def test_torch_is_optional():
+    """nanobragg never imports torch itself; without torch, nanobragg.torch says clearly that it
+    needs it (torch hidden here by a None in sys.modules, which makes its import fail)."""
+    code = ("import sys, nanobragg\n"
+            "assert 'torch' not in sys.modules\n"
+            "sys.modules['torch'] = None\n"
+            "try:\n"
+            "    import nanobragg.torch\n"
+            "except ImportError as e:\n"
+            "    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "nanobragg.torch needs PyTorch" in r.stdout
+
+
+def test_torch_gradients(exp):
+    torch = pytest.importorskip("torch")
+    import nanobragg.torch as nbt
+    names = ["distance_mm", "Na", "cell_b_A"]
+    values = torch.tensor([50.0, 6.0, 60.0], dtype=torch.float64, requires_grad=True)
+    image = nbt.simulate(exp, names, values)
+    np_image, J = exp.jacobian(names)
+    assert image.dtype == torch.float64 and tuple(image.shape) == exp.shape
+    np.testing.assert_allclose(image.detach().numpy(), np_image, rtol=1e-12)
+    weights = torch.from_numpy(np.random.default_rng(1).random(exp.shape))
+    (image * weights).sum().backward()
+    np.testing.assert_allclose(values.grad.numpy(), np.einsum("pij,ij->p", J, weights.numpy()), rtol=1e-10)
+    # values elsewhere: the image of with_params
+    other = nbt.simulate(exp, ["distance_mm"], [torch.tensor(51.0)])
+    np.testing.assert_allclose(other.numpy(), double_image(exp.with_params(distance_mm=51)), rtol=1e-12)
+    part = nbt.simulate(exp, names, values, region=(0, 0, 5, 4))
+    assert tuple(part.shape) == (4, 5)
