@@ -92,7 +92,7 @@ def _apply(cfg, params, default_F):
             cfg.set(name, value)
     for name, value in params.items():     # one element of the cell (after the cell itself)
         if name in _CELL_ELEMENTS:
-            cfg.deriv_set(name, _real(value, name))
+            cfg.deriv_set(name, value)
     if "hkl" in params or "F" in params:
         if "hkl" not in params or "F" not in params:
             raise ValueError("hkl and F: give both (hkl=(h, k, l) and F=values)")

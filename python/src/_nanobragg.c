@@ -370,11 +370,19 @@ static PyObject *Config_get(ConfigObject *self, PyObject *args)
 static PyObject *Config_deriv_set(ConfigObject *self, PyObject *args)
 {
     const char *name;
-    double v;
+    PyObject *value;
+    double v = -1.0;
     nb_error err = {{0}};
     nb_status st;
-    if (!PyArg_ParseTuple(args, "sd:deriv_set", &name, &v))
+    if (!PyArg_ParseTuple(args, "sO:deriv_set", &name, &value))
         return NULL;
+    if (!PyUnicode_Check(value) && !PyBytes_Check(value) && !PyComplex_Check(value))
+        v = PyFloat_AsDouble(value);
+    if (PyUnicode_Check(value) || PyBytes_Check(value) || PyComplex_Check(value) || (v == -1.0 && PyErr_Occurred())) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s: expected a number, got %.80s", name, Py_TYPE(value)->tp_name);
+        return NULL;
+    }
     st = nb_deriv_param_set(self->cfg, name, v, &err);
     return st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
 }

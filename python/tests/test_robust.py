@@ -39,7 +39,8 @@ def bad_call(rng):
     kind = rng.random()
     if kind < 0.55:
         params = dict(BASE)
-        name = rng.choice(list(nanobragg.PARAMS) + list(nanobragg._DATA_KEYWORDS) + ["nonsense", "N ", ""])
+        name = rng.choice(list(nanobragg.PARAMS) + list(nanobragg._DATA_KEYWORDS) + list(nanobragg._CELL_ELEMENTS)
+                          + ["nonsense", "N ", ""])
         params[name] = rng.choice(BAD_VALUES)
         if name in ("hkl", "F") and rng.random() < 0.7:
             params.update(hkl=rng.choice(BAD_VALUES + [([0], [0], [0])]), F=rng.choice(BAD_VALUES + [[1.0]]))
