@@ -7,7 +7,10 @@
     nanobragg.write_float("float.bin", image)
 
 Every parameter of the library (see ``nanobragg.PARAMS`` or ``nanobragg -- params``) is a
-keyword of :class:`Experiment`, with its unit in its name.  python/README.md describes the API.
+keyword of :class:`Experiment`, with its unit in its name.  Analytic derivatives of the image
+(``exp.jacobian``, ``exp.loss_gradient``) and refinement against an observed image
+(``nanobragg.refine``) work on the parameters ``deriv_params()`` names.  python/README.md
+describes the API.
 """
 
 import difflib
@@ -21,7 +24,8 @@ from . import _nanobragg as _nb
 from ._nanobragg import CancelledError
 
 __all__ = ["Experiment", "CancelledError", "NanobraggWarning", "PARAMS", "add_noise", "to_counts", "to_pgm",
-           "write_float", "write_smv", "write_pgm", "version"]
+           "write_float", "write_smv", "write_pgm", "version", "deriv_params", "LossGradient", "refine",
+           "RefineResult"]
 
 class NanobraggWarning(UserWarning):
     """A warning the library gave while setting up an experiment (the lines of one WARNING)."""
@@ -35,26 +39,60 @@ PARAMS = {p["name"]: p for p in _nb.params()}
 _DATA_KEYWORDS = ("hkl", "F", "F_grid", "hkl_origin", "missing_F", "sources_xyz", "sources_weight",
                   "sources_lambda_A", "mask")
 
+# The differentiable parameters (nb_deriv_param_name), and those of them that are not in the
+# table: the elements of the cell (set with the library's nb_deriv_param_set).
+_DERIV = tuple(_nb.deriv_params())
+_CELL_ELEMENTS = tuple(n for n in _DERIV if n not in PARAMS)
+_LOSSES = {"lsq": 0, "poisson": 1}
+_METHODS = {"lm": 0, "lbfgs": 1}
+
 
 def version():
     """The library's version, e.g. '0.2.0'."""
     return _nb.version()
 
 
+def deriv_params():
+    """The names of the parameters the derivatives and refinement work on (a new list):
+    Na, Nb, Nc, distance_mm, Xbeam_mm, cell_a_A, crystal_rotx_deg, fluence, lambda_A, ..."""
+    return list(_DERIV)
+
+
 def _unknown(name):
-    near = difflib.get_close_matches(name, list(PARAMS) + list(_DATA_KEYWORDS), n=1)
+    near = difflib.get_close_matches(name, list(PARAMS) + list(_DATA_KEYWORDS) + list(_CELL_ELEMENTS), n=1)
     hint = f" (did you mean {near[0]}?)" if near else ""
     return ValueError(f"unknown parameter '{name}'{hint}")
+
+
+def _deriv_names(params, what="params"):
+    """params (a name or a sequence of names) as a list of differentiable parameter names."""
+    if isinstance(params, str):
+        params = [params]
+    if isinstance(params, (bytes, dict)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"{what}: expected a list of parameter names, got {type(params).__name__}")
+    names = list(params)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: expected parameter names (strings), got {type(name).__name__}")
+        if name not in _DERIV:
+            near = difflib.get_close_matches(name, _DERIV, n=1)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise ValueError(f"'{name}' is not a differentiable parameter{hint}; nanobragg.deriv_params() "
+                             "lists them")
+    return names
 
 
 def _apply(cfg, params, default_F):
     """Set params (a dict) on the _nanobragg.Config cfg."""
     for name in params:
-        if name not in PARAMS and name not in _DATA_KEYWORDS:
+        if name not in PARAMS and name not in _DATA_KEYWORDS and name not in _CELL_ELEMENTS:
             raise _unknown(name)
     for name, value in params.items():
         if name in PARAMS:
             cfg.set(name, value)
+    for name, value in params.items():     # one element of the cell (after the cell itself)
+        if name in _CELL_ELEMENTS:
+            cfg.deriv_set(name, value)
     if "hkl" in params or "F" in params:
         if "hkl" not in params or "F" not in params:
             raise ValueError("hkl and F: give both (hkl=(h, k, l) and F=values)")
@@ -130,7 +168,9 @@ class Experiment:
     - orientation: ``umatrix=`` (3x3), ``mosflm_matrix=`` (3x3 as a .mat file holds it),
       ``misset_deg=``;
     - sources: ``sources_xyz=`` (n, 3), ``sources_weight=`` (n), ``sources_lambda_A=`` (n);
-    - ``mask=``: a (spixels, fpixels) array, 0 (False) skips the pixel.
+    - ``mask=``: a (spixels, fpixels) array, 0 (False) skips the pixel;
+    - one element of the cell: ``cell_a_A=``, ``cell_b_A=``, ``cell_c_A=``,
+      ``cell_alpha_deg=``, ``cell_beta_deg=``, ``cell_gamma_deg=`` (after ``cell=``).
 
     Invalid values raise ValueError (or TypeError for the wrong type) naming the parameter;
     files that cannot be read raise OSError.
@@ -142,10 +182,11 @@ class Experiment:
         _apply(cfg, params, default_F)
         self._setup(cfg, dict(params), None)
 
-    def _setup(self, cfg, params, flags):
+    def _setup(self, cfg, params, flags, warn=True):
         self._cfg = cfg
         self._exp = _nb.Experiment(cfg)
-        _warn(self._exp.warnings)
+        if warn:
+            _warn(self._exp.warnings)
         self._params = params
         self._flags = flags
         self._info = self._exp.info()
@@ -200,10 +241,20 @@ class Experiment:
 
     def get(self, name):
         """The value of parameter name as configured (set or default; None when derived:
-        see info for the value used)."""
+        see info, or value() for a differentiable parameter, for the value used).  The
+        elements of the cell (cell_a_A, ..., cell_gamma_deg) are parameters here too."""
+        if name in _CELL_ELEMENTS:
+            return self._exp.value(name)
         if name not in PARAMS:
             raise _unknown(name)
         return self._cfg.get(name)
+
+    def value(self, name):
+        """The value of a differentiable parameter (deriv_params()) as the experiment uses
+        it, derived ones included (Xbeam_mm, ORGX, distance_mm, fluence from flux, ...)."""
+        if not isinstance(name, str):
+            raise TypeError(f"name: expected a parameter name, got {type(name).__name__}")
+        return self._exp.value(_deriv_names(name, "name")[0])
 
     def __repr__(self):
         s, f = self.shape
@@ -260,16 +311,7 @@ class Experiment:
         if pixels is not None:
             return self._pixels(exp, pixels, out, progress)
         if region is not None:
-            try:
-                f0, s0, w, h = (_index(v, "region") for v in region)
-            except (TypeError, ValueError) as e:
-                if isinstance(e, TypeError) and "region" in str(e):
-                    raise
-                raise ValueError("region: expected (f0, s0, width, height)") from None
-            S, F = self.shape
-            if not (0 <= f0 < F and 0 <= s0 < S and 1 <= w <= F - f0 and 1 <= h <= S - s0):
-                raise ValueError(f"region: ({f0}, {s0}, {w}, {h}) is not a rectangle (f0, s0, width, height) "
-                                 f"inside the {F} x {S} detector")
+            f0, s0, w, h = self._region(region)
             out = self._out(out, (h, w))
             exp.render_region(out, f0, s0, w, h, progress)
             return out
@@ -277,7 +319,28 @@ class Experiment:
         self.stats = exp.simulate(out, progress)
         return out
 
+    def _region(self, region):
+        """(f0, s0, width, height), checked to lie inside the detector."""
+        try:
+            f0, s0, w, h = (_index(v, "region") for v in region)
+        except (TypeError, ValueError) as e:
+            if isinstance(e, TypeError) and "region" in str(e):
+                raise
+            raise ValueError("region: expected (f0, s0, width, height)") from None
+        S, F = self.shape
+        if not (0 <= f0 < F and 0 <= s0 < S and 1 <= w <= F - f0 and 1 <= h <= S - s0):
+            raise ValueError(f"region: ({f0}, {s0}, {w}, {h}) is not a rectangle (f0, s0, width, height) "
+                             f"inside the {F} x {S} detector")
+        return f0, s0, w, h
+
     def _pixels(self, exp, pixels, out, progress):
+        index = self._pixel_index(pixels)
+        out = self._out(out, index.shape)
+        exp.render_pixels(out.reshape(-1), index.reshape(-1), progress)
+        return out
+
+    def _pixel_index(self, pixels):
+        """pixels (flat indices or a pair (s, f) of index arrays) as int64 flat indices."""
         if isinstance(pixels, tuple) and len(pixels) == 2:
             s, f = (np.asarray(p) for p in pixels)
             if s.shape != f.shape:
@@ -292,10 +355,7 @@ class Experiment:
                 if index.size or index.dtype.kind not in "f":
                     raise TypeError(f"pixels: expected integer indices, got {index.dtype}")
                 index = index.astype(np.int64)
-        shape = index.shape
-        out = self._out(out, shape)
-        exp.render_pixels(out.reshape(-1), np.ascontiguousarray(index, dtype=np.int64).reshape(-1), progress)
-        return out
+        return np.ascontiguousarray(index, dtype=np.int64)
 
     @staticmethod
     def _out(out, shape):
@@ -305,6 +365,195 @@ class Experiment:
                 or not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueError(f"out: expected a writeable C-contiguous float32 array of shape {tuple(shape)}")
         return out
+
+    # -- derivatives
+    def jacobian(self, params, region=None, pixels=None, threads=None, progress=None):
+        """The image in double precision and its analytic derivatives with respect to params
+        (names from deriv_params(); a single name is a list of one).  Returns (image, J):
+
+        - no region or pixels: image (spixels, fpixels) and J (nparams, spixels, fpixels);
+        - region=(f0, s0, width, height): image (height, width), J (nparams, height, width);
+        - pixels (as simulate's: flat indices of any shape, or a pair (s, f)): image of the
+          indices' shape, J (nparams,) + that shape.
+
+        J[p] is d(image)/d(params[p]) per unit of that parameter (per degree, per mm, ...).
+        The image is simulate()'s before its rounding to float32.  Pixels outside the ROI or
+        masked are 0.  threads and progress as simulate's; the GIL is released.
+        """
+        names = _deriv_names(params)
+        if region is not None and pixels is not None:
+            raise ValueError("jacobian: give region or pixels, not both")
+        exp = self._for_threads(threads)
+        if pixels is not None:
+            index = self._pixel_index(pixels)
+            shape = index.shape
+            index = index.reshape(-1)
+        elif region is not None:
+            f0, s0, w, h = self._region(region)
+            shape = (h, w)
+            index = ((np.arange(s0, s0 + h, dtype=np.int64) * self.shape[1])[:, None]
+                     + np.arange(f0, f0 + w, dtype=np.int64)).reshape(-1)
+        else:
+            shape, index = self.shape, None
+        image, J = exp.jacobian(names, index, progress)
+        return image.reshape(shape), J.reshape((len(names),) + tuple(shape))
+
+    def loss_gradient(self, observed, params=(), loss="lsq", weights=None, mask=None, F_grad=False, model=False,
+                      threads=None, progress=None):
+        """The loss between this experiment's image (the model m) and an observed image o,
+        and its gradient with respect to params (deriv_params()), in one pass over the
+        pixels (no Jacobian is stored).  Returns a LossGradient.
+
+        observed: (spixels, fpixels) photons, any real dtype (used as float32).  loss:
+        "lsq", sum w (m - o)^2 with weights w (default 1), or "poisson", sum m - o ln m (the
+        negative log-likelihood up to a constant; a pixel where photons are seen needs
+        m > 0).  mask: (spixels, fpixels), non-zero (True) where the pixel counts; pixels
+        outside the ROI or the experiment's own mask never count.  F_grad: also the
+        gradient with respect to every structure factor of the table (the experiment needs
+        one: hkl and F, F_grid or hkl_path).  model: also the model image (double).
+        """
+        names = _deriv_names(params)
+        obs, w, m, kind = _observation(self, observed, weights, mask, loss)
+        exp = self._for_threads(threads)
+        value, grad, Fg, origin, image = exp.loss_gradient(names, obs, w, m, kind, bool(F_grad), bool(model),
+                                                           progress)
+        return LossGradient(value, dict(zip(names, grad.tolist())), Fg, origin, image)
+
+
+
+class LossGradient:
+    """What Experiment.loss_gradient gives: ``loss``; ``grad`` (dict: parameter name ->
+    d loss / d parameter); ``F_grad`` (d loss / d F on the structure factor grid, indexed
+    [h - h0, k - k0, l - l0], with ``hkl_origin`` = (h0, k0, l0)) or None; ``model`` (the
+    model image, double) or None."""
+
+    __slots__ = ("loss", "grad", "F_grad", "hkl_origin", "model")
+
+    def __init__(self, loss, grad, F_grad=None, hkl_origin=None, model=None):
+        self.loss = loss
+        self.grad = grad
+        self.F_grad = F_grad
+        self.hkl_origin = hkl_origin
+        self.model = model
+
+    def __repr__(self):
+        grad = ", ".join(f"{k}: {v:.6g}" for k, v in self.grad.items())
+        return f"<nanobragg.LossGradient loss {self.loss:.10g}, grad {{{grad}}}>"
+
+
+def _observation(exp, observed, weights, mask, loss):
+    """The observed image, weights and mask as the C layer takes them, and the loss's code."""
+    if not isinstance(loss, str) or loss not in _LOSSES:
+        raise ValueError(f"loss: expected 'lsq' or 'poisson', got {loss!r}")
+
+    def image(value, what, kinds):
+        a = np.asarray(value)
+        if a.dtype.kind not in kinds:
+            raise TypeError(f"{what}: expected real numbers, got {a.dtype}")
+        if a.shape != exp.shape:
+            raise ValueError(f"{what}: shape {a.shape} is not the detector's {exp.shape} (spixels, fpixels)")
+        return a
+    obs = image(observed, "observed", "iuf")
+    with np.errstate(over="ignore", invalid="ignore"):    # beyond float32: inf, which the library refuses
+        obs = np.ascontiguousarray(obs, dtype=np.float32)
+        if weights is not None:
+            if loss != "lsq":
+                raise ValueError("weights: only with loss='lsq'")
+            weights = np.ascontiguousarray(image(weights, "weights", "iuf"), dtype=np.float32)
+    if mask is not None:
+        mask = np.ascontiguousarray(image(mask, "mask", "biuf") != 0, dtype=np.uint8)
+    return obs, weights, mask, _LOSSES[loss]
+
+
+class RefineResult:
+    """What refine gives: ``experiment`` (a new Experiment with the refined values),
+    ``values`` and ``std_errors`` (dicts: parameter name -> value, in its unit; a standard
+    error is NaN where the data do not determine the parameter), ``start`` (the starting
+    values), ``loss`` (at the end), ``loss_history`` (at the start and after each accepted
+    step), ``iterations`` (accepted steps), ``converged`` (stopped by the tolerance),
+    ``stop`` (why it stopped, in words), ``log`` (a line per accepted step)."""
+
+    __slots__ = ("experiment", "values", "std_errors", "start", "loss", "loss_history", "iterations", "converged",
+                 "stop", "log")
+
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            setattr(self, name, fields[name])
+
+    def __repr__(self):
+        return (f"<nanobragg.RefineResult {len(self.values)} parameters, {self.iterations} steps, "
+                f"loss {self.loss:.10g} ({self.stop})>")
+
+
+def refine(experiment, observed, params, loss="poisson", method="lm", weights=None, mask=None, bounds=None,
+           max_iterations=50, tolerance=1e-9, pixel_fraction=1.0, seed=1, threads=None, progress=None):
+    """Refine params (names from deriv_params()) of experiment against an observed image,
+    from the experiment's values.  Returns a RefineResult whose ``experiment`` is a new
+    Experiment with the refined values (the one given is unchanged).
+
+    observed, loss ("poisson" or "lsq"), weights, mask: as Experiment.loss_gradient.
+    method: "lm" (Levenberg-Marquardt from the Jacobian of a pixel_fraction of the counted
+    pixels, chosen with seed) or "lbfgs" (L-BFGS from the loss's gradient over every counted
+    pixel).  bounds: dict name -> (lower, upper), either None for no bound; the start must
+    lie within them (the parameter table's ranges always hold).  max_iterations: accepted
+    steps at most; tolerance: stop when a step lowers the loss by less than this fraction of
+    it.  Standard errors come from the curvature at the end (Poisson: the inverse Fisher
+    information; least squares: (J^T W J)^-1 scaled by loss / (pixels - parameters)).
+    threads, progress: as simulate's (progress reports each evaluation; Ctrl-C cancels).
+    """
+    if not isinstance(experiment, Experiment):
+        raise TypeError(f"experiment: expected a nanobragg.Experiment, got {type(experiment).__name__}")
+    names = _deriv_names(params)
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method: expected 'lm' or 'lbfgs', got {method!r}")
+    obs, w, m, kind = _observation(experiment, observed, weights, mask, loss)
+    lower = upper = None
+    if bounds is not None:
+        if not isinstance(bounds, dict):
+            raise TypeError(f"bounds: expected a dict name -> (lower, upper), got {type(bounds).__name__}")
+        lower = np.full(len(names), np.nan)
+        upper = np.full(len(names), np.nan)
+        for name, pair in bounds.items():
+            if name not in names:
+                raise ValueError(f"bounds: '{name}' is not among the parameters refined")
+            try:
+                lo, hi = pair
+            except (TypeError, ValueError):
+                raise ValueError(f"bounds: {name}: expected (lower, upper)") from None
+            i = names.index(name)
+            lower[i] = np.nan if lo is None else _real(lo, f"bounds: {name}")
+            upper[i] = np.nan if hi is None else _real(hi, f"bounds: {name}")
+            if not (np.isnan(lower[i]) or np.isfinite(lower[i])) or not (np.isnan(upper[i]) or np.isfinite(upper[i])):
+                raise ValueError(f"bounds: {name}: ({lo}, {hi}) is not finite (None: no bound)")
+    max_iterations = _index(max_iterations, "max_iterations")
+    if not 0 <= max_iterations <= 2 ** 31 - 1:
+        raise ValueError(f"max_iterations: {max_iterations} is out of range (0 to 2**31 - 1)")
+    seed = _index(seed, "seed")
+    if not 0 <= seed < 2 ** 64:
+        raise ValueError(f"seed: {seed} is out of range (0 to 2**64 - 1)")
+    exp = experiment._for_threads(threads)
+    start = {name: exp.value(name) for name in names}
+    cfg, res = exp.refine(names, obs, w, m, kind, _METHODS[method], lower, upper, max_iterations,
+                          _real(tolerance, "tolerance"), _real(pixel_fraction, "pixel_fraction"), seed, progress)
+    if threads is not None:     # the result keeps the experiment's own threads
+        cfg.set("threads", experiment._cfg.get("threads") if experiment._cfg.is_set("threads") else None)
+    # the parameters the refinement changed, as the table names them
+    changed = {n for n in names if n in PARAMS} | ({"cell"} if set(names) & set(_CELL_ELEMENTS) else set())
+    if "fluence" in names:
+        changed.add("flux")
+    params = experiment.params
+    if "cell" in changed:
+        for name in _CELL_ELEMENTS:
+            params.pop(name, None)
+    for name in sorted(changed):
+        if cfg.is_set(name):
+            params[name] = cfg.get(name)
+    refined = Experiment.__new__(Experiment)
+    refined._setup(cfg, params, experiment._flags, warn=False)
+    return RefineResult(experiment=refined, values=dict(zip(names, res["values"])),
+                        std_errors=dict(zip(names, res["std_errors"])), start=start, loss=res["loss"],
+                        loss_history=res["loss_history"], iterations=res["iterations"],
+                        converged=res["converged"], stop=res["stop"], log=res["log"])
 
 
 # -- images to counts, noise and files

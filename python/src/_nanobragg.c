@@ -4,14 +4,18 @@
  * for data.  The pythonic interface (keywords, defaults, checks of shapes)
  * is nanobragg/__init__.py; this file only converts and calls.
  *
- *   Config       an nb_config: set/get/unset parameters by name, structure
+ *   Config       an nb_config: set/get/unset parameters by name (and the
+ *                differentiable ones by nb_deriv_param_set), structure
  *                factors, sources, mask
  *   Experiment   an nb_experiment made from a Config: info, renders into
  *                caller-given float32 arrays (the GIL released), conversions
- *                of images to counts, noise and PGM bytes
+ *                of images to counts, noise and PGM bytes; with a copy of
+ *                its configuration, the derivatives (nb_jacobian,
+ *                nb_loss_gradient) and refinement (nb_refine, of a copy)
  *   parse_flags  nanoBragg's command line through the program's flag table
  *                (app/flags.c) into a Config and the program's other options
  *   write_float, write_smv, write_pgm: the library's atomic writers
+ *   deriv_params the names of the differentiable parameters
  *
  * Errors: the library's status codes become exceptions carrying its message
  * (ValueError for invalid input, OSError for files, MemoryError,
@@ -361,6 +365,28 @@ static PyObject *Config_get(ConfigObject *self, PyObject *args)
     }
 }
 
+/* deriv_set(name, value): a differentiable parameter (nb_deriv_param_set:
+   cell elements set the whole cell). */
+static PyObject *Config_deriv_set(ConfigObject *self, PyObject *args)
+{
+    const char *name;
+    PyObject *value;
+    double v = -1.0;
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "sO:deriv_set", &name, &value))
+        return NULL;
+    if (!PyUnicode_Check(value) && !PyBytes_Check(value) && !PyComplex_Check(value))
+        v = PyFloat_AsDouble(value);
+    if (PyUnicode_Check(value) || PyBytes_Check(value) || PyComplex_Check(value) || (v == -1.0 && PyErr_Occurred())) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_TypeError, "%s: expected a number, got %.80s", name, Py_TYPE(value)->tp_name);
+        return NULL;
+    }
+    st = nb_deriv_param_set(self->cfg, name, v, &err);
+    return st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
+}
+
 static PyObject *Config_is_set(ConfigObject *self, PyObject *args)
 {
     const char *name;
@@ -567,6 +593,8 @@ static PyMethodDef Config_methods[] = {
     {"set", (PyCFunction)(void (*)(void))Config_set, METH_VARARGS, "set(name, value): set a parameter (None: unset)"},
     {"get", (PyCFunction)(void (*)(void))Config_get, METH_VARARGS, "get(name): value set or default (None: derived)"},
     {"is_set", (PyCFunction)(void (*)(void))Config_is_set, METH_VARARGS, "is_set(name)"},
+    {"deriv_set", (PyCFunction)(void (*)(void))Config_deriv_set, METH_VARARGS,
+     "deriv_set(name, value): set a differentiable parameter"},
     {"copy", (PyCFunction)(void (*)(void))Config_copy, METH_NOARGS, "a deep copy sharing structure factors"},
     {"set_sf_list", (PyCFunction)(void (*)(void))Config_set_sf_list, METH_VARARGS, "set_sf_list(h, k, l, F, missing_F)"},
     {"set_sf_grid", (PyCFunction)(void (*)(void))Config_set_sf_grid, METH_VARARGS, "set_sf_grid(origin, F)"},
@@ -594,6 +622,8 @@ static PyTypeObject ConfigType = {
 typedef struct {
     PyObject_HEAD
     nb_experiment *exp;
+    nb_config *cfg; /* a copy of the configuration exp was made from, sharing its
+                       structure factors: what the derivatives and refinement use */
     PyObject *log;  /* list of the lines set-up logged */
     PyObject *warn; /* list of (level, line) pairs: the warnings among them */
 } ExperimentObject;
@@ -650,12 +680,22 @@ static PyObject *Experiment_new(PyTypeObject *type, PyObject *args, PyObject *kw
         Py_DECREF(self);
         return raise_status(st, &err);
     }
+    if (!(self->cfg = nb_config_copy(cfg->cfg))) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    /* the table set-up read (no file is read again) */
+    if (nb_experiment_sf(self->exp) && (st = nb_config_set_sf(self->cfg, nb_experiment_sf(self->exp), &err)) != NB_OK) {
+        Py_DECREF(self);
+        return raise_status(st, &err);
+    }
     return (PyObject *)self;
 }
 
 static void Experiment_dealloc(ExperimentObject *self)
 {
     nb_experiment_free(self->exp);
+    nb_config_free(self->cfg);
     Py_XDECREF(self->log);
     Py_XDECREF(self->warn);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -1071,6 +1111,379 @@ static PyObject *Experiment_write_smv(ExperimentObject *self, PyObject *args)
     return st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
 }
 
+/* ---------------------------------------------------------------- derivatives and refinement */
+
+/* names: a sequence of parameter names (not a str) as C strings, borrowed
+   from *keep (a tuple of the names, a new reference the caller drops), in
+   an array the caller frees with PyMem_Free; NULL with an exception. */
+static const char **name_list(PyObject *o, PyObject **keep, int *n)
+{
+    const char **names;
+    Py_ssize_t count;
+    *keep = NULL;
+    if (PyUnicode_Check(o) || PyBytes_Check(o) || !PySequence_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "params: expected a list of parameter names, got %.80s", Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    if (!(*keep = PySequence_Tuple(o)))
+        return NULL;
+    count = PyTuple_GET_SIZE(*keep);
+    if (count > 10000) {
+        PyErr_Format(PyExc_ValueError, "params: %zd names (expected at most %d)", count, nb_deriv_param_count());
+        goto fail;
+    }
+    if (!(names = PyMem_Calloc((size_t)count + 1, sizeof *names))) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < count; ++i)
+        if (!(names[i] = word(PyTuple_GET_ITEM(*keep, i), "params"))) {
+            PyMem_Free(names);
+            goto fail;
+        }
+    *n = (int)count;
+    return names;
+fail:
+    Py_CLEAR(*keep);
+    return NULL;
+}
+
+/* An array of this experiment's detector shape (spixels, fpixels) of type,
+   C-contiguous (new reference), or NULL with an exception naming what. */
+static PyArrayObject *detector_array(ExperimentObject *self, PyObject *o, int type, const char *what)
+{
+    const nb_info *in = nb_experiment_info(self->exp);
+    PyArrayObject *a = as_array(o, type, 2, 2, what);
+    if (a && (PyArray_DIM(a, 0) != in->spixels || PyArray_DIM(a, 1) != in->fpixels)) {
+        PyErr_Format(PyExc_ValueError, "%s: shape (%zd, %zd) is not the detector's (%d, %d) (spixels, fpixels)", what,
+                     (Py_ssize_t)PyArray_DIM(a, 0), (Py_ssize_t)PyArray_DIM(a, 1), in->spixels, in->fpixels);
+        Py_CLEAR(a);
+    }
+    return a;
+}
+
+/* An observation: the observed image, optional weights and mask (arrays of
+   the detector's shape; None: none) and the loss (0 least squares, 1 Poisson). */
+typedef struct observation {
+    PyArrayObject *data, *weight, *mask;
+    nb_observed obs;
+} observation;
+
+static int observation_of(ExperimentObject *self, PyObject *data, PyObject *weight, PyObject *mask, int loss,
+                          observation *o)
+{
+    memset(o, 0, sizeof *o);
+    if (loss != NB_LOSS_LSQ && loss != NB_LOSS_POISSON) {
+        PyErr_Format(PyExc_ValueError, "loss: %d is neither least squares (0) nor Poisson (1)", loss);
+        return 0;
+    }
+    if (!(o->data = detector_array(self, data, NPY_FLOAT32, "observed")))
+        return 0;
+    if (weight != Py_None && !(o->weight = detector_array(self, weight, NPY_FLOAT32, "weights")))
+        return 0;
+    if (mask != Py_None && !(o->mask = detector_array(self, mask, NPY_UINT8, "mask")))
+        return 0;
+    o->obs.data = PyArray_DATA(o->data);
+    o->obs.weight = o->weight ? PyArray_DATA(o->weight) : NULL;
+    o->obs.mask = o->mask ? PyArray_DATA(o->mask) : NULL;
+    o->obs.loss = (nb_loss)loss;
+    return 1;
+}
+
+static void observation_free(observation *o)
+{
+    Py_XDECREF(o->data);
+    Py_XDECREF(o->weight);
+    Py_XDECREF(o->mask);
+}
+
+/* value(name): a differentiable parameter's value as the experiment resolves it. */
+static PyObject *Experiment_value(ExperimentObject *self, PyObject *args)
+{
+    const char *name;
+    double v = 0;
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "s:value", &name))
+        return NULL;
+    st = nb_deriv_param_get(self->cfg, name, &v, &err);
+    return st == NB_OK ? PyFloat_FromDouble(v) : raise_status(st, &err);
+}
+
+/* jacobian(names, index, progress) -> (image, J): the image in double (n
+   values) and its derivatives (nparams x n), for the pixels index (a 1-D
+   int64 array of s * fpixels + f) or, index None, every pixel. */
+static PyObject *Experiment_jacobian(ExperimentObject *self, PyObject *args)
+{
+    const nb_info *in = nb_experiment_info(self->exp);
+    PyObject *no, *io, *po, *keep = NULL, *image = NULL, *jac = NULL, *r = NULL;
+    PyArrayObject *ia = NULL;
+    const char **names = NULL;
+    size_t *index = NULL;
+    progress_ctx pc = {0};
+    nb_log log = {0};
+    nb_error err = {{0}};
+    nb_status st;
+    npy_intp n, dims[2];
+    int np = 0;
+    double *img, *J;
+    if (!PyArg_ParseTuple(args, "OOO:jacobian", &no, &io, &po) || !(names = name_list(no, &keep, &np)))
+        return NULL;
+    pc.callable = progress_arg(po);
+    if (PyErr_Occurred())
+        goto done;
+    if (io == Py_None) {
+        n = (npy_intp)in->fpixels * in->spixels;
+    } else {
+        if (!(ia = as_array(io, NPY_INT64, 1, 1, "pixels")))
+            goto done;
+        n = PyArray_SIZE(ia);
+        if (!(index = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof *index))) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (npy_intp i = 0; i < n; ++i) {
+            npy_int64 v = ((const npy_int64 *)PyArray_DATA(ia))[i];
+            if (v < 0) {
+                PyErr_Format(PyExc_ValueError, "pixels[%zd] = %lld: not a pixel of the detector", (Py_ssize_t)i,
+                             (long long)v);
+                goto done;
+            }
+            index[i] = (size_t)v;
+        }
+    }
+    dims[0] = np;
+    dims[1] = n;
+    if (!(image = PyArray_EMPTY(1, &dims[1], NPY_DOUBLE, 0)) || !(jac = PyArray_EMPTY(2, dims, NPY_DOUBLE, 0)))
+        goto done;
+    img = PyArray_DATA((PyArrayObject *)image);
+    J = PyArray_DATA((PyArrayObject *)jac);
+    log.progress = progress_cb;
+    log.progress_ctx = &pc;
+    Py_BEGIN_ALLOW_THREADS
+    st = nb_jacobian(self->cfg, names, np, index, (size_t)n, img, J, &log, &err);
+    Py_END_ALLOW_THREADS
+    if ((r = render_result(st, &pc, &err))) {
+        Py_DECREF(r);
+        r = PyTuple_Pack(2, image, jac);
+    }
+done:
+    Py_XDECREF(image);
+    Py_XDECREF(jac);
+    Py_XDECREF(ia);
+    Py_XDECREF(keep);
+    PyMem_Free(index);
+    PyMem_Free(names);
+    return r;
+}
+
+/* loss_gradient(names, observed, weights, mask, loss, want_F, want_model,
+   progress) -> (loss, grad, F_grad, hkl_origin, model): the gradient as an
+   array of nparams; F_grad (on the structure factor grid, with its first
+   indices hkl_origin) and model (the image in double) or None. */
+static PyObject *Experiment_loss_gradient(ExperimentObject *self, PyObject *args)
+{
+    const nb_info *in = nb_experiment_info(self->exp);
+    PyObject *no, *obs_o, *w_o, *m_o, *po, *keep = NULL, *grad = NULL, *Fg = NULL, *origin = NULL, *model = NULL;
+    PyObject *r = NULL;
+    observation ob = {0};
+    const char **names = NULL;
+    progress_ctx pc = {0};
+    nb_log log = {0};
+    nb_error err = {{0}};
+    nb_status st;
+    npy_intp dims[3];
+    int np = 0, loss_kind, want_F, want_model;
+    double loss = 0, *g, *F = NULL, *m = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOippO:loss_gradient", &no, &obs_o, &w_o, &m_o, &loss_kind, &want_F, &want_model,
+                          &po)
+        || !(names = name_list(no, &keep, &np)))
+        return NULL;
+    pc.callable = progress_arg(po);
+    if (PyErr_Occurred() || !observation_of(self, obs_o, w_o, m_o, loss_kind, &ob))
+        goto done;
+    dims[0] = np;
+    if (!(grad = PyArray_ZEROS(1, dims, NPY_DOUBLE, 0)))
+        goto done;
+    g = PyArray_DATA((PyArrayObject *)grad);
+    if (want_F) {
+        const nb_sf *sf = nb_experiment_sf(self->exp);
+        int o3[3], d3[3];
+        if (!sf) {
+            PyErr_SetString(PyExc_ValueError, "F_grad: the experiment has no structure factor table (give hkl and F, "
+                                              "F_grid or hkl_path)");
+            goto done;
+        }
+        nb_sf_grid(sf, o3, d3);
+        for (int i = 0; i < 3; ++i)
+            dims[i] = d3[i];
+        if (!(Fg = PyArray_ZEROS(3, dims, NPY_DOUBLE, 0)) || !(origin = Py_BuildValue("(iii)", o3[0], o3[1], o3[2])))
+            goto done;
+        F = PyArray_DATA((PyArrayObject *)Fg);
+    }
+    if (want_model) {
+        dims[0] = in->spixels;
+        dims[1] = in->fpixels;
+        if (!(model = PyArray_ZEROS(2, dims, NPY_DOUBLE, 0)))
+            goto done;
+        m = PyArray_DATA((PyArrayObject *)model);
+    }
+    log.progress = progress_cb;
+    log.progress_ctx = &pc;
+    Py_BEGIN_ALLOW_THREADS
+    st = nb_loss_gradient(self->cfg, &ob.obs, names, np, &loss, g, F, m, &log, &err);
+    Py_END_ALLOW_THREADS
+    if ((r = render_result(st, &pc, &err))) {
+        Py_DECREF(r);
+        r = Py_BuildValue("(dOOOO)", loss, grad, Fg ? Fg : Py_None, origin ? origin : Py_None,
+                          model ? model : Py_None);
+    }
+done:
+    observation_free(&ob);
+    Py_XDECREF(grad);
+    Py_XDECREF(Fg);
+    Py_XDECREF(origin);
+    Py_XDECREF(model);
+    Py_XDECREF(keep);
+    PyMem_Free(names);
+    return r;
+}
+
+/* The lines refinement logs (one per accepted step), into a list. */
+static void list_line(void *ctx, nb_log_level level, const char *line)
+{
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *s = PyUnicode_DecodeUTF8(line, (Py_ssize_t)strlen(line), "replace");
+    (void)level;
+    if (!s || PyList_Append((PyObject *)ctx, s) < 0)
+        PyErr_Clear();
+    Py_XDECREF(s);
+    PyGILState_Release(g);
+}
+
+/* Per-parameter bounds: None, or a 1-D array of nparams numbers (NaN: none). */
+static int bounds_of(PyObject *o, int np, const char *what, PyArrayObject **a)
+{
+    *a = NULL;
+    if (o == Py_None)
+        return 1;
+    if (!(*a = as_array(o, NPY_DOUBLE, 1, 1, what)))
+        return 0;
+    if (PyArray_SIZE(*a) != np) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd values for %d parameters", what, (Py_ssize_t)PyArray_SIZE(*a), np);
+        Py_CLEAR(*a);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *double_list(const double *v, int n)
+{
+    PyObject *l = PyList_New(n > 0 ? n : 0);
+    for (int i = 0; l && i < n; ++i) {
+        PyObject *x = PyFloat_FromDouble(v[i]);
+        if (!x) {
+            Py_CLEAR(l);
+            break;
+        }
+        PyList_SET_ITEM(l, i, x);
+    }
+    return l;
+}
+
+/* refine(names, observed, weights, mask, loss, method, lower, upper,
+   max_iterations, tolerance, pixel_fraction, seed, progress) -> (Config,
+   result dict): a copy of the configuration with the refined values (this
+   experiment's is unchanged) and values, std_errors, loss_history, loss,
+   iterations, converged, stop and log (the lines of the accepted steps). */
+static PyObject *Experiment_refine(ExperimentObject *self, PyObject *args)
+{
+    PyObject *no, *obs_o, *w_o, *m_o, *lo_o, *hi_o, *seed_o, *po, *keep = NULL, *lines = NULL, *cfg_o = NULL;
+    PyObject *d = NULL, *r = NULL;
+    PyArrayObject *lo = NULL, *hi = NULL;
+    observation ob = {0};
+    const char **names = NULL;
+    progress_ctx pc = {0};
+    nb_log log = {0};
+    nb_error err = {{0}};
+    nb_refine_options opt;
+    nb_refine_result res;
+    nb_config *cfg = NULL;
+    nb_status st;
+    int np = 0, loss_kind, method, max_it;
+    double tol, fraction;
+    unsigned long seed;
+    memset(&res, 0, sizeof res);
+    if (!PyArg_ParseTuple(args, "OOOOiiOOiddOO:refine", &no, &obs_o, &w_o, &m_o, &loss_kind, &method, &lo_o, &hi_o,
+                          &max_it, &tol, &fraction, &seed_o, &po)
+        || !(names = name_list(no, &keep, &np)))
+        return NULL;
+    pc.callable = progress_arg(po);
+    if (PyErr_Occurred() || !observation_of(self, obs_o, w_o, m_o, loss_kind, &ob)
+        || !bounds_of(lo_o, np, "lower bounds", &lo) || !bounds_of(hi_o, np, "upper bounds", &hi))
+        goto done;
+    if (method != NB_REFINE_LM && method != NB_REFINE_LBFGS) {
+        PyErr_Format(PyExc_ValueError, "method: %d is neither Levenberg-Marquardt (0) nor L-BFGS (1)", method);
+        goto done;
+    }
+    if (!PyLong_Check(seed_o)) {
+        PyErr_Format(PyExc_TypeError, "seed: expected an integer, got %.80s", Py_TYPE(seed_o)->tp_name);
+        goto done;
+    }
+    seed = PyLong_AsUnsignedLong(seed_o);
+    if (seed == (unsigned long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "seed: expected an integer from 0 to 2**64 - 1");
+        goto done;
+    }
+    nb_refine_options_init(&opt);
+    opt.method = (nb_refine_method)method;
+    opt.max_iterations = max_it;
+    opt.tolerance = tol;
+    opt.lower = lo ? PyArray_DATA(lo) : NULL;
+    opt.upper = hi ? PyArray_DATA(hi) : NULL;
+    opt.pixel_fraction = fraction;
+    opt.seed = seed;
+    if (!(lines = PyList_New(0)))
+        goto done;
+    if (!(cfg = nb_config_copy(self->cfg))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    log.fn = list_line;
+    log.ctx = lines;
+    log.progress = progress_cb;
+    log.progress_ctx = &pc;
+    Py_BEGIN_ALLOW_THREADS
+    st = nb_refine(cfg, &ob.obs, names, np, &opt, &res, &log, &err);
+    Py_END_ALLOW_THREADS
+    if (!(r = render_result(st, &pc, &err)))
+        goto done;
+    Py_CLEAR(r);
+    d = Py_BuildValue("{s:N,s:N,s:N,s:d,s:i,s:O,s:s,s:O}", "values", double_list(res.values, res.nparams),
+                      "std_errors", double_list(res.std_errors, res.nparams), "loss_history",
+                      double_list(res.loss_history, res.nhistory), "loss", res.loss, "iterations", res.iterations,
+                      "converged", res.converged ? Py_True : Py_False, "stop", res.stop ? res.stop : "", "log", lines);
+    if (!d)
+        goto done;
+    cfg_o = config_wrap(cfg); /* takes the configuration */
+    cfg = NULL;
+    if (cfg_o)
+        r = PyTuple_Pack(2, cfg_o, d);
+done:
+    nb_refine_result_free(&res);
+    nb_config_free(cfg);
+    observation_free(&ob);
+    Py_XDECREF(lo);
+    Py_XDECREF(hi);
+    Py_XDECREF(lines);
+    Py_XDECREF(cfg_o);
+    Py_XDECREF(d);
+    Py_XDECREF(keep);
+    PyMem_Free(names);
+    return r;
+}
+
 static PyMethodDef Experiment_methods[] = {
     {"info", (PyCFunction)(void (*)(void))Experiment_info, METH_NOARGS, "what set-up derived, as a dict"},
     {"simulate", (PyCFunction)(void (*)(void))Experiment_simulate, METH_VARARGS, "simulate(out, progress)"},
@@ -1082,6 +1495,15 @@ static PyMethodDef Experiment_methods[] = {
     {"to_pgm", (PyCFunction)(void (*)(void))Experiment_to_pgm, METH_VARARGS, "to_pgm(image, scale, fallback, rmsd_roi)"},
     {"to_noise", (PyCFunction)(void (*)(void))Experiment_to_noise, METH_VARARGS, "to_noise(image, seed, adc)"},
     {"write_smv", (PyCFunction)(void (*)(void))Experiment_write_smv, METH_VARARGS, "write_smv(path, counts)"},
+    {"value", (PyCFunction)(void (*)(void))Experiment_value, METH_VARARGS,
+     "value(name): a differentiable parameter's value as resolved"},
+    {"jacobian", (PyCFunction)(void (*)(void))Experiment_jacobian, METH_VARARGS,
+     "jacobian(names, index, progress) -> (image, J)"},
+    {"loss_gradient", (PyCFunction)(void (*)(void))Experiment_loss_gradient, METH_VARARGS,
+     "loss_gradient(names, observed, weights, mask, loss, want_F, want_model, progress)"},
+    {"refine", (PyCFunction)(void (*)(void))Experiment_refine, METH_VARARGS,
+     "refine(names, observed, weights, mask, loss, method, lower, upper, max_iterations, tolerance, "
+     "pixel_fraction, seed, progress) -> (Config, result)"},
     {NULL, NULL, 0, NULL}};
 
 static PyObject *Experiment_get_log(ExperimentObject *self, void *closure)
@@ -1302,6 +1724,25 @@ static PyObject *mod_write_pgm(PyObject *mod, PyObject *args)
     return st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
 }
 
+/* deriv_params() -> the names of the differentiable parameters */
+static PyObject *mod_deriv_params(PyObject *mod, PyObject *noargs)
+{
+    int n = nb_deriv_param_count();
+    PyObject *l = PyList_New(n > 0 ? n : 0);
+    (void)mod;
+    (void)noargs;
+    for (int i = 0; l && i < n; ++i) {
+        const char *name = nb_deriv_param_name(i);
+        PyObject *s = PyUnicode_FromString(name ? name : "");
+        if (!s) {
+            Py_CLEAR(l);
+            break;
+        }
+        PyList_SET_ITEM(l, i, s);
+    }
+    return l;
+}
+
 static PyObject *mod_version(PyObject *mod, PyObject *noargs)
 {
     (void)mod;
@@ -1315,6 +1756,8 @@ static PyMethodDef module_methods[] = {
      "parse_flags(words) -> (Config, program options)"},
     {"write_float", (PyCFunction)(void (*)(void))mod_write_float, METH_VARARGS, "write_float(path, data)"},
     {"write_pgm", (PyCFunction)(void (*)(void))mod_write_pgm, METH_VARARGS, "write_pgm(path, bytes, scale)"},
+    {"deriv_params", (PyCFunction)(void (*)(void))mod_deriv_params, METH_NOARGS,
+     "the names of the differentiable parameters"},
     {"version", (PyCFunction)(void (*)(void))mod_version, METH_NOARGS, "the library's version"},
     {NULL, NULL, 0, NULL}};
 

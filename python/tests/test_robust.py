@@ -39,7 +39,8 @@ def bad_call(rng):
     kind = rng.random()
     if kind < 0.55:
         params = dict(BASE)
-        name = rng.choice(list(nanobragg.PARAMS) + list(nanobragg._DATA_KEYWORDS) + ["nonsense", "N ", ""])
+        name = rng.choice(list(nanobragg.PARAMS) + list(nanobragg._DATA_KEYWORDS) + list(nanobragg._CELL_ELEMENTS)
+                          + ["nonsense", "N ", ""])
         params[name] = rng.choice(BAD_VALUES)
         if name in ("hkl", "F") and rng.random() < 0.7:
             params.update(hkl=rng.choice(BAD_VALUES + [([0], [0], [0])]), F=rng.choice(BAD_VALUES + [[1.0]]))
@@ -50,6 +51,8 @@ def bad_call(rng):
         value = rng.choice(BAD_VALUES + [(0, 0, 99, 1), (-1, 0, 1, 1), (0, 0, 1, 2 ** 40), [144], [-5],
                                          ([0], [12]), np.zeros((12, 12), np.float64), lambda f: 1 / 0])
         exp.simulate(**{arg: value})
+    elif kind < 0.85:
+        derivative_call(rng)
     elif kind < 0.9:
         words = ["-cell", "50", "-default_F", "1", "-detpixels", "8"]
         words += rng.choice([["-distance"], ["-N", "x"], ["-lambda", "nan"], ["-roi", "1", "2"], ["-mat"],
@@ -63,6 +66,33 @@ def bad_call(rng):
             fn("/nonexistent/dir/x.bin", arg)
         else:
             fn(arg)
+
+
+# (Weird's own exception from __float__ passes through float(), as Python's functions let it)
+NUMBERLESS = [v for v in BAD_VALUES if not isinstance(v, Weird)]
+
+
+def derivative_call(rng):
+    """A random call of the derivatives or refinement, probably invalid."""
+    good = {"params": ["Na", "distance_mm"], "observed": np.ones((12, 12)), "loss": "lsq"}
+    names = ["params", "observed", "loss", "weights", "mask", "region", "pixels", "bounds", "method",
+             "pixel_fraction", "seed", "max_iterations", "tolerance", "F_grad", "progress"]
+    args = dict(good)
+    for name in rng.sample(names, rng.randint(1, 2)):
+        args[name] = rng.choice(NUMBERLESS + [["Na", "Na"], ["bogus"], ["cell_a_A"], np.zeros((12, 12)),
+                                              np.full((12, 12), np.nan), np.zeros((12, 12), bool), {"Na": (1, 2)},
+                                              {"Na": (None, "x")}, ["Na", 1], (0, 0, 3, 3), [143], [144],
+                                              "poisson", "lbfgs", lambda f: 1 / 0])
+    fn = rng.choice(["jacobian", "loss_gradient", "refine"])
+    if fn == "jacobian":
+        EXP.jacobian(args["params"], **{k: args[k] for k in ("region", "pixels", "progress") if k in args})
+    elif fn == "loss_gradient":
+        EXP.loss_gradient(args["observed"], args["params"], **{k: args[k] for k in (
+            "loss", "weights", "mask", "F_grad", "progress") if k in args})
+    else:
+        nanobragg.refine(EXP, args["observed"], args["params"], max_iterations=3, **{k: args[k] for k in (
+            "loss", "weights", "mask", "bounds", "method", "pixel_fraction", "seed", "tolerance", "progress")
+            if k in args})
 
 
 EXP = nanobragg.Experiment(**BASE)
@@ -113,12 +143,22 @@ def test_no_reference_leaks():
     out = np.empty((12, 12), dtype=np.float32)
     idx = np.arange(10)
     progress = lambda f: None  # noqa: E731
-    objs = [hkl[0], F, mask, out, idx, progress]
+    observed = np.ones((12, 12))
+    objs = [hkl[0], F, mask, out, idx, progress, observed]
     before = [sys.getrefcount(o) for o in objs]
     for i in range(1000):
         exp = nanobragg.Experiment(**dict(BASE, detpixels=12), hkl=hkl, F=F, mask=mask)
         exp.simulate(out=out, progress=progress)
         exp.simulate(pixels=idx, progress=progress)
+        if i % 10 == 0:
+            exp.jacobian(["Na", "distance_mm"], pixels=idx, progress=progress)
+            exp.loss_gradient(observed, ["Na"], mask=mask, F_grad=True, model=True, progress=progress)
+            try:
+                exp.loss_gradient(observed[:5], ["Na"])
+            except ValueError:
+                pass
+        if i % 50 == 0:
+            nanobragg.refine(exp, observed, ["Na"], loss="lsq", max_iterations=2, progress=progress)
         try:
             nanobragg.Experiment(**BASE, hkl=hkl, F=F, mask=mask[:5])
         except ValueError:
