@@ -14,6 +14,10 @@
 #       the beam centre 0.1 mm off (Poisson loss): the distance within 0.05
 #       mm, the beam centre within 0.01 mm and N within 2% of the truth, and
 #       each error within 5 of the reported standard errors.
+#   refine_roundtrip.sh overload NANOBRAGG REFINE
+#       The noise image of a still 20 times brighter, whose strongest spots
+#       overload (65535 counts): those pixels are left out (and said so),
+#       and the distance and N come out as above.
 #   refine_roundtrip.sh hkl NANOBRAGG REFINE
 #       With -hkl: the structure factors are read once, no Fdump.bin cache
 #       is written.
@@ -21,7 +25,7 @@
 #       SIGINT during a long refinement: exit 130, "interrupted: no output
 #       written", and no output file (no temporary either).
 set -u
-[ $# -eq 3 ] || { echo "usage: refine_roundtrip.sh lsq|poisson|hkl|interrupt NANOBRAGG REFINE" >&2; exit 2; }
+[ $# -eq 3 ] || { echo "usage: refine_roundtrip.sh lsq|poisson|overload|hkl|interrupt NANOBRAGG REFINE" >&2; exit 2; }
 mode=$1 nb=$2 refine=$3
 case $nb in /*) ;; *) nb=$(pwd)/$nb ;; esac
 case $refine in /*) ;; *) refine=$(pwd)/$refine ;; esac
@@ -95,6 +99,20 @@ poisson)
     within distance_mm 50 0.05 5 || fail "distance"
     within Xbeam_mm 12.9 0.01 5 || fail "Xbeam"
     within Ybeam_mm 12.9 0.01 5 || fail "Ybeam"
+    for n in Na Nb Nc; do
+        within $n 6 0.12 5 || fail "$n"
+    done
+    ;;
+overload)
+    # shellcheck disable=SC2086
+    "$nb" $MODEL -fluence 4e30 -N 6 -distance 50 -seed 7 -noisefile noise.img -floatfile f.bin -nopgm \
+        -intfile int.img >out.txt 2>err.txt || fail "nanobragg failed"
+    grep -q "photons on noise image ([1-9][0-9]* overloads)" out.txt || fail "no overloaded pixel to leave out"
+    # shellcheck disable=SC2086
+    "$refine" $MODEL -fluence 4e30 -N 6 -distance 50.3 -observed noise.img -refine distance_mm,Na,Nb,Nc \
+        -refined table.txt >out.txt 2>err.txt || fail "nanobragg-refine exited $?"
+    grep -q "^refining .*; [1-9][0-9]* overloaded pixels left out" out.txt || fail "overloads not reported"
+    within distance_mm 50 0.05 5 || fail "distance"
     for n in Na Nb Nc; do
         within $n 6 0.12 5 || fail "$n"
     done

@@ -59,7 +59,7 @@ nb_add_cli_table(cli-refine nanobragg-refine ${CMAKE_CURRENT_LIST_DIR}/refine_ca
 # cli-refine/roundtrip-<mode>: nanobragg-refine recovers the parameters of
 # images nanobragg simulated (tests/cli/refine_roundtrip.sh says what each
 # checks); cli-refine/interrupt: SIGINT stops a refinement, writing nothing.
-foreach(mode lsq poisson hkl interrupt)
+foreach(mode lsq poisson overload hkl interrupt)
   if(mode STREQUAL "interrupt")
     set(name cli-refine/interrupt)
   else()
