@@ -1,7 +1,8 @@
-# Thin wrapper over CMake: `make` builds build/nanobragg, `make demo` simulates a
-# default crystal, `make test` runs every test (unit, parity, CLI), `make asan`
-# runs them again under AddressSanitizer/UBSan, `make bench` times the workloads,
-# `make install [PREFIX=/usr/local] [DESTDIR=]` installs the program, the tools,
+# Thin wrapper over CMake: `make` builds build/nanobragg (with build/nanobragg-refine,
+# the tools and the library), `make demo` simulates a default crystal, `make test`
+# runs every test (unit, parity, CLI), `make asan` runs them again under
+# AddressSanitizer/UBSan, `make bench` times the workloads,
+# `make install [PREFIX=/usr/local] [DESTDIR=]` installs the programs, the tools,
 # the library and its header, pkg-config and CMake package files.
 # `make python` builds the Python package into $(BUILD)/python (use it with
 # PYTHONPATH=$(BUILD)/python; it needs python3-dev and python3-numpy).

@@ -4,7 +4,8 @@
  * will take very long, a structure-factor cache that wins over -default_F,
  * flags that a convention or pivot rule overrides or ignores, defaulted cell
  * values, and a progress meter for long runs.  Warnings go to stderr as
- * "nanobragg: warning: ..." lines; the images are never changed by them.
+ * "nanobragg: warning: ..." lines (the program's name: app_name); the images
+ * are never changed by them.
  */
 #include <math.h>
 #include <signal.h>
@@ -27,7 +28,7 @@ static void warn(const char *fmt, ...)
 {
     va_list ap;
     fflush(stdout);
-    fputs("nanobragg: warning: ", stderr);
+    fprintf(stderr, "%s: warning: ", app_name());
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -258,7 +259,8 @@ static int progress_line(void *ctx, double fraction)
     now = now_s(), elapsed = now - p->start_s;
     if (fraction < p->next && (now - p->last_s < 10.0 || fraction <= p->last))
         return 0;
-    fprintf(stderr, "nanobragg: %.*f%% done, %.0f s elapsed", fraction < 0.1 ? 1 : 0, fraction * 100.0, elapsed);
+    fprintf(stderr, "%s: %.*f%% done, %.0f s elapsed", app_name(), fraction < 0.1 ? 1 : 0, fraction * 100.0,
+            elapsed);
     if (fraction > 0.0 && fraction < 1.0)
         fprintf(stderr, ", about %.0f s left", elapsed * (1.0 - fraction) / fraction);
     fputc('\n', stderr);
@@ -279,6 +281,6 @@ void app_progress_setup(const app_options *o, const nb_info *in, app_progress *p
     p->start_s = p->last_s = now_s();
     p->last = 0.0;
     p->next = 0.1;
-    fprintf(stderr, "nanobragg: rendering %.4g samples (%ld per pixel)\n", app_total_samples(in),
+    fprintf(stderr, "%s: rendering %.4g samples (%ld per pixel)\n", app_name(), app_total_samples(in),
             in->samples_per_pixel);
 }

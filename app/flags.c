@@ -89,7 +89,22 @@ static _Thread_local int quiet;
 void app_flags_quiet(int on) { quiet = on; }
 const char *app_flags_last_error(void) { return last_error; }
 
-/* Print "nanobragg: <kind>: <text>" to stderr (unless quiet); an error's
+/* The program's name in messages, and the flags of its own that the
+   nearest-flag suggestion also considers (set once, at start-up). */
+static const char *program_name = "nanobragg";
+static const char *const *extra_names;
+static size_t extra_count;
+
+void app_set_name(const char *name) { program_name = name; }
+const char *app_name(void) { return program_name; }
+
+void app_flags_extra(const char *const *names, size_t n)
+{
+    extra_names = names;
+    extra_count = n;
+}
+
+/* Print "<program>: <kind>: <text>" to stderr (unless quiet); an error's
    text is also kept for app_flags_last_error. */
 static void say(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const char *kind, const char *fmt, ...)
@@ -102,7 +117,7 @@ static void say(const char *kind, const char *fmt, ...)
     if (strcmp(kind, "error") == 0)
         snprintf(last_error, sizeof last_error, "%s", text);
     if (!quiet)
-        fprintf(stderr, "nanobragg: %s: %s\n", kind, text);
+        fprintf(stderr, "%s: %s: %s\n", program_name, kind, text);
 }
 
 static int fail(const flag *f, const char *what, const char *value)
@@ -747,19 +762,21 @@ static int distance(const char *a, const char *b)
     return d[la][lb];
 }
 
-/* The known flag nearest to an unknown name, or NULL if none is close
-   (within a third of the name's length, at least 2 edits). */
-static const flag *nearest_flag(const char *name)
+/* The known flag nearest to an unknown name (the table's and the
+   program's own, app_flags_extra), or NULL if none is close (within a third
+   of the name's length, at least 2 edits). */
+static const char *nearest_flag(const char *name)
 {
-    const flag *best = NULL;
+    const char *best = NULL;
     int best_d = 99, limit = (int)strlen(name) / 3;
     if (limit < 2)
         limit = 2;
-    for (size_t i = 0; i < NFLAGS; ++i) {
-        int d = distance(name, FLAGS[i].name);
+    for (size_t i = 0; i < NFLAGS + extra_count; ++i) {
+        const char *known = i < NFLAGS ? FLAGS[i].name : extra_names[i - NFLAGS];
+        int d = distance(name, known);
         if (d < best_d) {
             best_d = d;
-            best = &FLAGS[i];
+            best = known;
         }
     }
     return best_d <= limit ? best : NULL;
@@ -770,11 +787,11 @@ static int unknown_word(char **argv, int i, int last_flag, int last_used)
     const char *w = argv[i];
     double v;
     if (w[0] == '-' && !parse_real(w, &v)) {
-        const flag *near = nearest_flag(w);
+        const char *near = nearest_flag(w);
         if (near)
-            say("error", "unknown flag %s (did you mean %s?)", w, near->name);
+            say("error", "unknown flag %s (did you mean %s?)", w, near);
         else
-            say("error", "unknown flag %s (nanobragg -h lists them)", w);
+            say("error", "unknown flag %s (%s -h lists them)", w, program_name);
     } else if (last_flag > 0) {
         say("error", "unexpected word '%s' after %s: not a flag, and %s took "
                      "%d value%s", w, argv[last_flag], argv[last_flag], last_used, last_used == 1 ? "" : "s");
@@ -1007,9 +1024,9 @@ int app_isa_from_env(app_options *o)
             nb_error err;
             if (nb_param_set_string(o->cfg, "isa", v, &err) == NB_OK)
                 return 0;
-            fprintf(stderr, "nanobragg: error: NB_ISA=%s: %s\n", v, err.msg);
+            fprintf(stderr, "%s: error: NB_ISA=%s: %s\n", program_name, v, err.msg);
             return 2;
         }
-    fprintf(stderr, "nanobragg: error: NB_ISA=%s: expected auto, baseline, avx2 or avx512\n", v);
+    fprintf(stderr, "%s: error: NB_ISA=%s: expected auto, baseline, avx2 or avx512\n", program_name, v);
     return 2;
 }

@@ -46,6 +46,15 @@ int app_parse_flags(app_options *o, int argc, char **argv);
    thread. */
 const char *app_flags_last_error(void);
 
+/* The program's name that messages start with ("nanobragg" unless set;
+   the parser's, app_isa_from_env's, and the headers' and warnings' of
+   app.h), and the program's own flags beyond the table, which the parser
+   does not take but suggests for a misspelt flag.  Set once, before
+   parsing; names must outlive the parse. */
+void app_set_name(const char *name);
+const char *app_name(void);
+void app_flags_extra(const char *const *names, size_t n);
+
 /* on != 0: the parser prints nothing (errors are only kept for
    app_flags_last_error; warnings are dropped); 0, the default: errors and
    warnings go to stderr.  Per thread.  For bindings that report errors

@@ -51,3 +51,21 @@ nb_add_cli_table(cli nanobragg ${CMAKE_CURRENT_LIST_DIR}/cases.txt
 # cli/interrupt: SIGINT while rendering cancels the render and writes nothing.
 add_test(NAME cli/interrupt COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/interrupt.sh $<TARGET_FILE:nanobragg>)
 set_tests_properties(cli/interrupt PROPERTIES LABELS cli TIMEOUT 120)
+
+# cli-refine/<name>: the rows of tests/cli/refine_cases.txt, for nanobragg-refine.
+nb_add_cli_table(cli-refine nanobragg-refine ${CMAKE_CURRENT_LIST_DIR}/refine_cases.txt
+                 ${CMAKE_CURRENT_LIST_DIR}/fixtures cli)
+
+# cli-refine/roundtrip-<mode>: nanobragg-refine recovers the parameters of
+# images nanobragg simulated (tests/cli/refine_roundtrip.sh says what each
+# checks); cli-refine/interrupt: SIGINT stops a refinement, writing nothing.
+foreach(mode lsq poisson overload hkl interrupt)
+  if(mode STREQUAL "interrupt")
+    set(name cli-refine/interrupt)
+  else()
+    set(name cli-refine/roundtrip-${mode})
+  endif()
+  add_test(NAME ${name} COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/refine_roundtrip.sh ${mode}
+                                $<TARGET_FILE:nanobragg> $<TARGET_FILE:nanobragg-refine>)
+  set_tests_properties(${name} PROPERTIES LABELS cli TIMEOUT 120)
+endforeach()

@@ -58,7 +58,7 @@ pc=$(find "$prefix" -name nanobragg.pc -path '*/pkgconfig/*' | head -n 1)
 PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_PATH
 libdir=$(pkg-config --variable=libdir nanobragg) || fail "pkg-config cannot read $pc"
-for file in "$prefix/bin/nanobragg" "$prefix/include/nanobragg.h" "$libdir/libnanobragg.a" \
+for file in "$prefix/bin/nanobragg" "$prefix/bin/nanobragg-refine" "$prefix/include/nanobragg.h" "$libdir/libnanobragg.a" \
             "$libdir/libnanobragg.so"; do
     [ -e "$file" ] || fail "not installed: $file"
 done
