@@ -677,7 +677,8 @@ typedef struct nb_observed {
  * params[0..nparams-1] (grad[nparams]) and, where F_grad is not NULL, with
  * respect to every structure factor of the experiment's table, on the grid
  * nb_sf_grid gives (F_grad[((h - origin[0]) dims[1] + k - origin[1]) dims[2]
- * + l - origin[2]]).  model (may be NULL) receives the model image in double.
+ * + l - origin[2]]).  model (may be NULL) receives the model image in double
+ * (0 at the pixels that do not count).
  * One pass renders the model, one accumulates the adjoint per orientation
  * and contracts it with every parameter once.  The same bits at any thread
  * count.  Errors as nb_jacobian; NB_ERR_INVALID for a missing or non-finite
@@ -698,7 +699,8 @@ typedef enum nb_refine_method {
 } nb_refine_method;
 
 typedef struct nb_refine_options {
-    nb_refine_method method;
+    nb_refine_method method; /* LM: each step's curvature from the Jacobian of a pixel
+                                subset, its gradient from every pixel */
     int max_iterations;      /* accepted steps at most (default 50) */
     double tolerance;        /* stop when a step lowers the loss by less than this
                                 fraction of it (default 1e-9) */
@@ -723,7 +725,9 @@ typedef struct nb_refine_result {
     int nhistory;
     int iterations;       /* accepted steps */
     double loss;          /* at the end */
-    int converged;        /* stopped by the tolerance (not by max_iterations) */
+    int converged;        /* stopped at a minimum: a step lowered the loss by less than the
+                             tolerance, or no step within the trust region lowers it
+                             (stop says which); 0: max_iterations ran out */
     const char *stop;     /* why it stopped, in words (a static string) */
 } nb_refine_result;
 

@@ -734,9 +734,15 @@ static nb_status get_values(const nb_config *cfg, const char *name, double *v, s
         return nbi_fail(err, NB_ERR_USAGE, "%s is not set: set-up derives it (see nb_experiment_info)", name);
     count = r->info.count;
     if (strcmp(name, "cell") == 0 && !cfg->user_cell)
-        return nbi_fail(err, NB_ERR_USAGE, "cell is not set");
+        return nbi_fail(err, NB_ERR_USAGE, "cell is not set (the orientation matrix gives the cell: refine "
+                        "crystal_rot*_deg for the orientation)");
     switch (r->type) {
-    case T_DOUBLE: tmp[0] = *(const double *)cfield(cfg, r) * r->per; break;
+    case T_DOUBLE:
+        tmp[0] = *(const double *)cfield(cfg, r) * r->per;
+        /* an unset spread is held as -1 (nanoBragg: no mosaicity, one domain): its value is the default, 0 */
+        if (&cfg->mosaic_spread_rad == (const double *)cfield(cfg, r) && tmp[0] < 0.0)
+            tmp[0] = 0.0;
+        break;
     case T_INT:
     case T_BOOL: tmp[0] = *(const int *)cfield(cfg, r); break;
     case T_LONG_NEG: tmp[0] = (double)-*(const long *)cfield(cfg, r); break;

@@ -373,6 +373,11 @@ static nb_status levenberg_marquardt(problem *pb, const nb_refine_options *opt, 
         double Lt = *L;
         if ((st = curvature(pb, x, pb->idx, pb->nidx, H, g)) != NB_OK)
             break;
+        /* on a subset, the curvature is the subset's (scaled) but the gradient
+           every pixel's: the step then leads to the minimum of the whole loss */
+        if (pb->nidx < pb->ncounted
+            && (st = nb_loss_gradient(pb->cfg, pb->obs, pb->names, np, &Lt, g, NULL, NULL, pb->log, pb->err)) != NB_OK)
+            break;
         for (int tries = 0; tries < LM_TRIES && !accepted; ++tries, lambda *= 10.0) {
             /* (H + lambda diag H) d = -g, Jacobi-scaled */
             for (int i = 0; i < np; ++i) {
