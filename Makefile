@@ -39,8 +39,10 @@ asan: deps
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # make bench [BENCH_ARGS="--ref /path/to/nanoBragg --runs 5"]; NB_REF_BIN works too.
+# Then the derivatives' cost against the forward simulation (W1, W2; docs/derivatives.md).
 bench: all
 	@$(BUILD)/nanobragg-bench $(BENCH_ARGS) $(BUILD)/nanobragg
+	@$(BUILD)/nanobragg-bench-deriv $(BENCH_DERIV_ARGS)
 	@$(BUILD)/nanobragg-srcgen
 
 # Into $(DESTDIR)$(PREFIX): bin/, include/, lib/ (lib/<multiarch>/ for
