@@ -28,6 +28,7 @@
 #include "detector.h"
 #include "kernel.h"
 #include "render.h"
+#include "row_loops.h"
 #include "serial_order.h"
 #include "util.h"
 
@@ -581,43 +582,6 @@ static double contract(const dctx *c, const dmove *m, const acc *a)
    its derivatives with respect to h and N; the sines and cosines from the
    kernels' polynomials of the reduced arguments (physics_real.h).  Only the
    products G dG/dh and G dG/dN are used, so a common sign does not matter. */
-#define MULADD(a, b, c) ((a) * (b) + (c)) /* this file runs on every processor: no fma() call */
-
-NB_INLINE double sinpi_reduced(double x)
-{
-    const double z = x * x;
-    double p = nbi_sinpi_coef_d[0];
-    NB_HORNER(MULADD, nbi_sinpi_coef_d, z, p);
-    return x * p;
-}
-
-NB_INLINE double cospi_reduced(double x)
-{
-    const double z = x * x;
-    double p = nbi_cospi_coef_d[0];
-    NB_HORNER(MULADD, nbi_cospi_coef_d, z, p);
-    return p;
-}
-
-/* sin(N pi h)/sin(pi h) on the reduced h (as the kernels evaluate it), and
-   its derivatives with respect to h and N; the sines and cosines from the
-   kernels' polynomials of the reduced arguments (physics_real.h), near the
-   peak (|N d| < 1e-4) the series.  Branch-free, for the vector loops.  Only
-   the products G dG/dh and G dG/dN are used, so a common sign (that of
-   sin(N pi h) against its reduced argument) does not matter. */
-NB_INLINE double grating(double h, double N, double *dh, double *dN)
-{
-    const double d = h - rint(h), y = N * d, r = rint(y), t = y - r;
-    const double sgn = 1.0 - 2.0 * (r - 2.0 * floor(0.5 * r)); /* (-1)^r */
-    const int flat = fabs(y) < 1e-4;
-    const double sd = flat ? 1.0 : sinpi_reduced(d), cd = cospi_reduced(d);
-    const double sn = sgn * sinpi_reduced(t), cn = sgn * cospi_reduced(t);
-    const double x = M_PI * d, n2 = N * N - 1.0;
-    *dh = flat ? M_PI * N * (-n2 * x / 3.0) : M_PI * (N * cn * sd - sn * cd) / (sd * sd);
-    *dN = flat ? 1.0 - (3.0 * N * N - 1.0) * x * x / 6.0 : M_PI * d * cn / sd;
-    return flat ? N * (1.0 - n2 * x * x / 6.0) : sn / sd;
-}
-
 /* d/dt of the Lagrange weights of nodes -1, 0, 1, 2 at t. */
 static void lagrange_slopes(double t, double w[4])
 {
@@ -902,7 +866,7 @@ static double pixel_adjoint(const dctx *c, int f, int s, double W, acc *a)
                         sf_site site;
                         for (int j = 0; j < 3; ++j) {
                             hk[j] = cc[3 * j] * S.x + cc[3 * j + 1] * S.y + cc[3 * j + 2] * S.z;
-                            G[j] = grating(hk[j], j == 0 ? x->Na : j == 1 ? x->Nb : x->Nc, &dG[j], &dN[j]);
+                            G[j] = nbi_grating_diff(hk[j], j == 0 ? x->Na : j == 1 ? x->Nb : x->Nc, &dG[j], &dN[j]);
                         }
                         L2 = G[0] * G[0] * G[1] * G[1] * G[2] * G[2];
                         if (L2 == 0.0 && e->water_m == 0.0)
@@ -981,18 +945,21 @@ static int rows_ok(const dctx *c)
 
 #define ROW_SAMPLES 2048
 
+/* A run's samples (g: what the vector loops read and write; positions for
+   the frame's adjoint) and its pixels. */
 typedef struct rowbuf {
-    int cap, capp;                                                  /* samples, pixels */
-    double *dx, *dy, *dz, *R, *Fo, *So, *Oo, *aw, *t, *ux, *uy, *uz; /* per sample */
-    int *f;                                                          /* per pixel of the run */
+    int cap, capp;               /* samples (a multiple of NB_GRAD_LANES), pixels */
+    nbi_grad_row g;
+    double *R, *Fo, *So, *Oo;    /* per sample */
+    int *f;                      /* per pixel of the run */
     factors *fa;
     double *K, *W, *sumT, *V;
 } rowbuf;
 
 static void rowbuf_free(rowbuf *b)
 {
-    free(b->dx), free(b->dy), free(b->dz), free(b->R), free(b->Fo), free(b->So), free(b->Oo);
-    free(b->aw), free(b->t), free(b->ux), free(b->uy), free(b->uz);
+    free(b->g.dx), free(b->g.dy), free(b->g.dz), free(b->g.aw), free(b->g.t), free(b->g.ux), free(b->g.uy);
+    free(b->g.uz), free(b->R), free(b->Fo), free(b->So), free(b->Oo);
     free(b->f), free(b->fa), free(b->K), free(b->W), free(b->sumT), free(b->V);
     memset(b, 0, sizeof *b);
 }
@@ -1002,14 +969,15 @@ static int rowbuf_alloc(const nb_experiment *e, rowbuf *b)
     const nbi_detector *d = &e->det;
     const int per = d->thicksteps * d->oversample * d->oversample;
     int np = ROW_SAMPLES / per;
-    double **arrays[] = {&b->dx, &b->dy, &b->dz, &b->R, &b->Fo, &b->So, &b->Oo, &b->aw, &b->t, &b->ux, &b->uy, &b->uz};
+    double **arrays[] = {&b->g.dx, &b->g.dy, &b->g.dz, &b->g.aw, &b->g.t, &b->g.ux,
+                         &b->g.uy, &b->g.uz, &b->R,    &b->Fo,   &b->So,  &b->Oo};
     memset(b, 0, sizeof *b);
     if (np < 1)
         np = 1;
     if (np > d->fpixels)
         np = d->fpixels;
     b->capp = np;
-    b->cap = np * per;
+    b->cap = (np * per + NB_GRAD_LANES - 1) / NB_GRAD_LANES * NB_GRAD_LANES;
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; ++i)
         if (!(*arrays[i] = malloc((size_t)b->cap * sizeof(double))))
             return 0;
@@ -1022,24 +990,16 @@ static int rowbuf_alloc(const nb_experiment *e, rowbuf *b)
     return b->f && b->fa && b->K && b->W && b->sumT && b->V;
 }
 
-/* F of the sample at (h, k, l): the nearest reflection's, or default_F. */
-NB_INLINE double sf_nearest(const nb_experiment *e, const nbi_grid_d *g, double h, double k, double l)
-{
-    int inside;
-    int at;
-    if (!e->have_hkl)
-        return e->default_F;
-    at = nbi_nearest_index_d(*g, h, k, l, &inside);
-    return inside ? g->F[at] : e->default_F;
-}
-
-/* Lay out the run's samples (b->f[0..np-1] of row s) and the factors. */
-static void row_layout(const dctx *c, int s, int np, rowbuf *b)
+/* Lay out the run's samples (b->f[0..np-1] of row s; n = np x samples per
+   pixel, then padding to a multiple of NB_GRAD_LANES: copies of the first
+   sample, weight 0) and the pixels' factors. */
+static void row_layout(const dctx *c, int s, int np, int n, rowbuf *b)
 {
     const nb_experiment *e = c->e;
     const nbi_detector *d = &e->det;
     const int os = d->oversample;
     const double C = NB_R_E_SQR * e->fluence / (double)e->steps;
+    nbi_grad_row *g = &b->g;
     int q = 0;
     for (int t = 0; t < d->thicksteps; ++t)
         for (int subS = 0; subS < os; ++subS)
@@ -1047,28 +1007,25 @@ static void row_layout(const dctx *c, int s, int np, rowbuf *b)
                 for (int j = 0; j < np; ++j) {
                     const int i = q * np + j;
                     const spot p = locate(e, b->f[j], s, t, subF, subS);
-                    b->dx[i] = p.dir.x, b->dy[i] = p.dir.y, b->dz[i] = p.dir.z;
+                    g->dx[i] = p.dir.x, g->dy[i] = p.dir.y, g->dz[i] = p.dir.z;
                     b->R[i] = p.R, b->Fo[i] = p.Fo, b->So[i] = p.So, b->Oo[i] = p.Oo;
-                    b->t[i] = 0.0;
-                    b->ux[i] = b->uy[i] = b->uz[i] = 0.0;
                 }
+    g->n = (n + NB_GRAD_LANES - 1) / NB_GRAD_LANES * NB_GRAD_LANES;
+    for (int i = n; i < g->n; ++i)
+        g->dx[i] = g->dx[0], g->dy[i] = g->dy[0], g->dz[i] = g->dz[0];
+    for (int i = 0; i < g->n; ++i)
+        g->t[i] = g->ux[i] = g->uy[i] = g->uz[i] = g->aw[i] = 0.0;
     for (int j = 0; j < np; ++j) {
         pixel_factors(e, b->f[j], s, &b->fa[j]);
         b->K[j] = C * b->fa[j].capture * b->fa[j].polar * b->fa[j].omega;
     }
 }
 
-/* The Miller-index maps of orientation o (cells) and source k: h = H.d - H0. */
-typedef struct maps {
-    double H[3][3], H0[3]; /* rows: a, b, c over lambda */
-    double inc[3], inv_lambda;
-    const double *cell;
-} maps;
-
-static maps maps_of(const nb_experiment *e, const double *cell, int k)
+/* The Miller-index maps of the orientation with this cell and source k. */
+static nbi_grad_pass pass_of(const nb_experiment *e, const double *cell, int k)
 {
     const nbi_sources *src = &e->src;
-    maps m;
+    nbi_grad_pass m;
     m.inv_lambda = 1.0 / src->lambda_m[k];
     m.inc[0] = -src->x[k], m.inc[1] = -src->y[k], m.inc[2] = -src->z[k];
     m.cell = cell;
@@ -1078,73 +1035,6 @@ static maps maps_of(const nb_experiment *e, const double *cell, int k)
         m.H0[j] = m.H[j][0] * m.inc[0] + m.H[j][1] * m.inc[1] + m.H[j][2] * m.inc[2];
     }
     return m;
-}
-
-/* t[i] += F^2 L^2 of every sample for one orientation x source. */
-static void row_values(const nb_experiment *e, const maps *m, int n, rowbuf *b)
-{
-    const nbi_crystal *x = &e->xtal;
-    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
-    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc;
-    const double *dx = b->dx, *dy = b->dy, *dz = b->dz;
-    double *t = b->t;
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd
-#endif
-    for (int i = 0; i < n; ++i) {
-        const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
-        const double k = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
-        const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
-        double d0, d1, d2, n0, n1, n2;
-        const double Ga = grating(h, Na, &d0, &n0), Gb = grating(k, Nb, &d1, &n1), Gc = grating(l, Nc, &d2, &n2);
-        const double F = sf_nearest(e, &g, h, k, l), L = Ga * Gb * Gc;
-        t[i] += F * F * L * L;
-    }
-}
-
-/* The adjoint of row_values for orientation o (its cell's adjoint cbar),
-   source k, with sample weights b->aw. */
-static void row_adjoint(const nb_experiment *e, const maps *m, int n, int k, rowbuf *b, double *cbar, acc *a)
-{
-    const nbi_crystal *x = &e->xtal;
-    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
-    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc, il = m->inv_lambda;
-    const double *dx = b->dx, *dy = b->dy, *dz = b->dz, *aw = b->aw, *c = m->cell;
-    double *ux = b->ux, *uy = b->uy, *uz = b->uz;
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-    double rl = 0, rn0 = 0, rn1 = 0, rn2 = 0;
-#ifdef NB_HAVE_OPENMP
-#pragma omp simd reduction(+ : a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, rl, rn0, rn1, rn2)
-#endif
-    for (int i = 0; i < n; ++i) {
-        const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
-        const double kk = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
-        const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
-        double d0, d1, d2, n0, n1, n2;
-        const double Ga = grating(h, Na, &d0, &n0), Gb = grating(kk, Nb, &d1, &n1), Gc = grating(l, Nc, &d2, &n2);
-        const double F = sf_nearest(e, &g, h, kk, l), wF2 = aw[i] * F * F;
-        const double Ga2 = Ga * Ga, Gb2 = Gb * Gb, Gc2 = Gc * Gc;
-        const double gh = wF2 * 2.0 * Ga * d0 * Gb2 * Gc2, gk = wF2 * 2.0 * Gb * d1 * Ga2 * Gc2;
-        const double gl = wF2 * 2.0 * Gc * d2 * Ga2 * Gb2;
-        a0 += gh * dx[i], a1 += gh * dy[i], a2 += gh * dz[i], a3 += gh;
-        b0 += gk * dx[i], b1 += gk * dy[i], b2 += gk * dz[i], b3 += gk;
-        c0 += gl * dx[i], c1 += gl * dy[i], c2 += gl * dz[i], c3 += gl;
-        rl += gh * h + gk * kk + gl * l;
-        rn0 += wF2 * 2.0 * Ga * n0 * Gb2 * Gc2;
-        rn1 += wF2 * 2.0 * Gb * n1 * Ga2 * Gc2;
-        rn2 += wF2 * 2.0 * Gc * n2 * Ga2 * Gb2;
-        ux[i] += (gh * c[0] + gk * c[3] + gl * c[6]) * il;
-        uy[i] += (gh * c[1] + gk * c[4] + gl * c[7]) * il;
-        uz[i] += (gh * c[2] + gk * c[5] + gl * c[8]) * il;
-    }
-    {
-        const double r[3][4] = {{a0, a1, a2, a3}, {b0, b1, b2, b3}, {c0, c1, c2, c3}};
-        for (int j = 0; j < 3; ++j)
-            for (int q = 0; q < 3; ++q)
-                cbar[3 * j + q] += (r[j][q] - r[j][3] * m->inc[q]) * il;
-    }
-    a->lam[k] -= rl * il;
-    a->N[0] += rn0, a->N[1] += rn1, a->N[2] += rn2;
 }
 
 /* The run b->f[0..np-1] of row s: values into model, loss into *loss, and
@@ -1158,11 +1048,11 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
     const int per = e->det.thicksteps * e->det.oversample * e->det.oversample, n = per * np;
     const int nf = e->det.fpixels;
     const double C = NB_R_E_SQR * e->fluence / (double)e->steps;
-    row_layout(c, s, np, b);
+    row_layout(c, s, np, n, b);
     for (int o = 0; o < c->norient; ++o)
         for (int k = 0; k < src->n; ++k) {
-            const maps m = maps_of(e, x->cells + 9 * o, k);
-            row_values(e, &m, n, b);
+            const nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
+            e->loops->grad_values(e, &m, &b->g);
         }
     for (int j = 0; j < np; ++j) {
         const size_t at = (size_t)s * (size_t)nf + (size_t)b->f[j];
@@ -1170,7 +1060,7 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
         double sum = 0.0, L, dL;
         nb_status st;
         for (int q = 0; q < per; ++q)
-            sum += b->t[q * np + j];
+            sum += b->g.t[q * np + j];
         b->sumT[j] = sum;
         b->V[j] = C * (e->I_bg + sum) * fa->capture * fa->polar * fa->omega;
         if ((st = pixel_loss(obs, at, b->V[j], &L, &dL, nf, err)) != NB_OK)
@@ -1181,16 +1071,22 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
     }
     for (int q = 0; q < per; ++q)
         for (int j = 0; j < np; ++j)
-            b->aw[q * np + j] = b->W[j] * b->K[j];
+            b->g.aw[q * np + j] = b->W[j] * b->K[j];
     for (int o = 0; o < c->norient; ++o)
         for (int k = 0; k < src->n; ++k) {
-            const maps m = maps_of(e, x->cells + 9 * o, k);
-            row_adjoint(e, &m, n, k, b, a->cell + 9 * o, a);
+            const nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
+            double r[NB_GRAD_SUMS], *cbar = a->cell + 9 * o;
+            e->loops->grad_adjoint(e, &m, &b->g, r);
+            for (int j = 0; j < 3; ++j)
+                for (int q = 0; q < 3; ++q)
+                    cbar[3 * j + q] += (r[4 * j + q] - r[4 * j + 3] * m.inc[q]) * m.inv_lambda;
+            a->lam[k] -= r[12] * m.inv_lambda;
+            a->N[0] += r[13], a->N[1] += r[14], a->N[2] += r[15];
         }
     for (int i = 0; i < n; ++i) {
         spot p;
-        const vec3 u = v3(b->ux[i], b->uy[i], b->uz[i]);
-        p.dir = v3(b->dx[i], b->dy[i], b->dz[i]);
+        const vec3 u = v3(b->g.ux[i], b->g.uy[i], b->g.uz[i]);
+        p.dir = v3(b->g.dx[i], b->g.dy[i], b->g.dz[i]);
         p.R = b->R[i], p.Fo = b->Fo[i], p.So = b->So[i], p.Oo = b->Oo[i];
         add_position(a, &p, direction_to_position(&p, u));
     }

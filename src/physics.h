@@ -15,6 +15,7 @@
  *   sensor capture fraction                nbi_capture_fraction
  *   structure factor, nearest reflection   nbi_nearest_index_d/_f (physics_real.h)
  *   structure factor, tricubic             nbi_interp_ok_d/_f, nbi_interpolate_d/_f
+ *   lattice factor's derivatives (deriv.c)  nbi_grating_diff
  *
  * The terms the vector loops evaluate per sample exist in double and in
  * float, from one text (physics_real.h).
@@ -113,6 +114,46 @@ static const float nbi_cospi_coef_f[] = {0.001929574296809733f, -0.0258068908005
 #include "physics_real.h"
 
 /* ---------------------------------------------------------------- double only */
+
+/* Multiply-add without fusing, for the derivatives (deriv.c and their row
+   loops): the same bits on every instruction set without fma() calls. */
+#define NB_MULADD(a, b, c) ((a) * (b) + (c))
+
+/* sin(pi x) and cos(pi x) for |x| <= 1/2, the polynomials above, unfused. */
+NB_INLINE double nbi_sinpi_plain(double x)
+{
+    const double z = x * x;
+    double p = nbi_sinpi_coef_d[0];
+    NB_HORNER(NB_MULADD, nbi_sinpi_coef_d, z, p);
+    return x * p;
+}
+
+NB_INLINE double nbi_cospi_plain(double x)
+{
+    const double z = x * x;
+    double p = nbi_cospi_coef_d[0];
+    NB_HORNER(NB_MULADD, nbi_cospi_coef_d, z, p);
+    return p;
+}
+
+/* The lattice factor along one axis, sin(N pi h)/sin(pi h), on the reduced
+   h (as the kernels evaluate it), and its derivatives with respect to h
+   (*dh) and N (*dN); near the peak (|N d| < 1e-4) the series.  Branch-free,
+   for vector loops.  Only the products G dG/dh and G dG/dN matter (the
+   image has G^2): a common sign, that of sin(N pi h) against its reduced
+   argument, does not. */
+NB_INLINE double nbi_grating_diff(double h, double N, double *dh, double *dN)
+{
+    const double d = h - rint(h), y = N * d, r = rint(y), t = y - r;
+    const double sgn = 1.0 - 2.0 * (r - 2.0 * floor(0.5 * r)); /* (-1)^r */
+    const int flat = fabs(y) < 1e-4;
+    const double sd = flat ? 1.0 : nbi_sinpi_plain(d), cd = nbi_cospi_plain(d);
+    const double sn = sgn * nbi_sinpi_plain(t), cn = sgn * nbi_cospi_plain(t);
+    const double x = M_PI * d, n2 = N * N - 1.0;
+    *dh = flat ? M_PI * N * (-n2 * x / 3.0) : M_PI * (N * cn * sd - sn * cd) / (sd * sd);
+    *dN = flat ? 1.0 - (3.0 * N * N - 1.0) * x * x / 6.0 : M_PI * d * cn / sd;
+    return flat ? N * (1.0 - n2 * x * x / 6.0) : sn / sd;
+}
 
 /* Lattice factor of the round (ellipsoid), Gaussian and top-hat crystals at
    fractional (h, k, l), nanoBragg's formulas around the nearest integers

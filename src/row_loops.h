@@ -61,6 +61,30 @@ static inline void nbi_flush_single(nbi_row *w)
     w->pending = 0;
 }
 
+/* The loss gradient's vector loops (deriv.c, row_gradient): a run of
+   samples padded to a multiple of NB_GRAD_LANES (the padding's weights 0).
+   Their sums over the samples are kept per lane (sample i in lane
+   i % NB_GRAD_LANES) and the lanes added in order: the same bits whatever
+   the vector width. */
+#define NB_GRAD_LANES 8
+typedef struct nbi_grad_row {
+    int n;                                  /* samples, a multiple of NB_GRAD_LANES */
+    double *dx, *dy, *dz;                   /* unit diffracted directions */
+    double *aw;                             /* d loss / d (F^2 L^2) of each sample */
+    double *t;                              /* sums of F^2 L^2 */
+    double *ux, *uy, *uz;                   /* the scattering vector's adjoint, summed */
+} nbi_grad_row;
+
+/* One orientation (cell: a, b, c in metres) x source: h_j = H[j].d - H0[j]. */
+typedef struct nbi_grad_pass {
+    double H[3][3], H0[3], inc[3], inv_lambda;
+    const double *cell;
+} nbi_grad_pass;
+
+/* The adjoint's sums over the samples: for each of h, k, l, sum g d (x, y,
+   z) and sum g; then sum (g_h h + g_k k + g_l l); then the three N's. */
+enum { NB_GRAD_SUMS = 16 };
+
 /* One accumulation loop: adds F^2 L^2 of pass p to every sample of w.
    interp: tricubic interpolation still on (the loops that need it). */
 typedef void (*nbi_accumulate_fn)(const nb_experiment *e, const pass *p, int interp, nbi_row *w);
@@ -81,6 +105,10 @@ typedef struct nbi_row_loops {
        instructions where the processor has them */
     double (*lattice_square2)(double h, double k, double l, double Na, double Nb, double Nc);
     double (*interpolate)(const nbi_hkl *t, double h, double k, double l);
+    /* the loss gradient's loops: t += F^2 L^2 of one pass; and the pass's
+       adjoint (u += per sample, sums over the samples) */
+    void (*grad_values)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b);
+    void (*grad_adjoint)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, double sums[NB_GRAD_SUMS]);
 } nbi_row_loops;
 
 extern const nbi_row_loops nbi_row_loops_baseline;

@@ -170,6 +170,103 @@ static double interpolate(const nbi_hkl *t, double h, double k, double l)
     return nbi_hkl_interpolate(t, h, k, l);
 }
 
+/* ---- the loss gradient's loops (deriv.c): the sums per lane, see row_loops.h ---- */
+
+/* F of the sample at (h, k, l): the nearest reflection's (hkl: the
+   experiment has a table; the index is always that of a grid point, so the
+   load is unconditional), or default_F. */
+NB_INLINE double grad_F(const nb_experiment *e, const nbi_grid_d *g, double h, double k, double l, const int hkl)
+{
+    int inside;
+    int at;
+    double F;
+    if (!hkl)
+        return e->default_F;
+    at = nbi_nearest_index_d(*g, h, k, l, &inside);
+    F = g->F[at];
+    return inside ? F : e->default_F;
+}
+
+NB_INLINE void grad_values_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, const int hkl)
+{
+    const nbi_crystal *x = &e->xtal;
+    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
+    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc;
+    const double *dx = b->dx, *dy = b->dy, *dz = b->dz;
+    double *t = b->t;
+    NB_SIMD
+    for (int i = 0; i < b->n; ++i) {
+        const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
+        const double k = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
+        const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
+        double d0, d1, d2, n0, n1, n2;
+        const double L = nbi_grating_diff(h, Na, &d0, &n0) * nbi_grating_diff(k, Nb, &d1, &n1)
+                         * nbi_grating_diff(l, Nc, &d2, &n2);
+        const double F = grad_F(e, &g, h, k, l, hkl);
+        t[i] += F * F * L * L;
+    }
+}
+
+static void grad_values(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b)
+{
+    if (e->have_hkl)
+        grad_values_body(e, m, b, 1);
+    else
+        grad_values_body(e, m, b, 0);
+}
+
+NB_INLINE void grad_adjoint_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b,
+                                 double sums[NB_GRAD_SUMS], const int hkl)
+{
+    const nbi_crystal *x = &e->xtal;
+    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
+    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc, il = m->inv_lambda, *c = m->cell;
+    const double *dx = b->dx, *dy = b->dy, *dz = b->dz, *aw = b->aw;
+    double *ux = b->ux, *uy = b->uy, *uz = b->uz;
+    double r[NB_GRAD_SUMS][NB_GRAD_LANES];
+    memset(r, 0, sizeof r);
+    for (int i0 = 0; i0 < b->n; i0 += NB_GRAD_LANES) {
+        NB_SIMD
+        for (int q = 0; q < NB_GRAD_LANES; ++q) {
+            const int i = i0 + q;
+            const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
+            const double k = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
+            const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
+            double d0, d1, d2, n0, n1, n2;
+            const double Ga = nbi_grating_diff(h, Na, &d0, &n0), Gb = nbi_grating_diff(k, Nb, &d1, &n1);
+            const double Gc = nbi_grating_diff(l, Nc, &d2, &n2);
+            const double F = grad_F(e, &g, h, k, l, hkl), wF2 = aw[i] * F * F;
+            const double Ga2 = Ga * Ga, Gb2 = Gb * Gb, Gc2 = Gc * Gc;
+            const double gh = wF2 * 2.0 * Ga * d0 * Gb2 * Gc2, gk = wF2 * 2.0 * Gb * d1 * Ga2 * Gc2;
+            const double gl = wF2 * 2.0 * Gc * d2 * Ga2 * Gb2;
+            r[0][q] += gh * dx[i], r[1][q] += gh * dy[i], r[2][q] += gh * dz[i], r[3][q] += gh;
+            r[4][q] += gk * dx[i], r[5][q] += gk * dy[i], r[6][q] += gk * dz[i], r[7][q] += gk;
+            r[8][q] += gl * dx[i], r[9][q] += gl * dy[i], r[10][q] += gl * dz[i], r[11][q] += gl;
+            r[12][q] += gh * h + gk * k + gl * l;
+            r[13][q] += wF2 * 2.0 * Ga * n0 * Gb2 * Gc2;
+            r[14][q] += wF2 * 2.0 * Gb * n1 * Ga2 * Gc2;
+            r[15][q] += wF2 * 2.0 * Gc * n2 * Ga2 * Gb2;
+            ux[i] += (gh * c[0] + gk * c[3] + gl * c[6]) * il;
+            uy[i] += (gh * c[1] + gk * c[4] + gl * c[7]) * il;
+            uz[i] += (gh * c[2] + gk * c[5] + gl * c[8]) * il;
+        }
+    }
+    for (int s = 0; s < NB_GRAD_SUMS; ++s) {
+        double v = 0.0;
+        for (int q = 0; q < NB_GRAD_LANES; ++q)
+            v += r[s][q];
+        sums[s] = v;
+    }
+}
+
+static void grad_adjoint(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, double sums[NB_GRAD_SUMS])
+{
+    if (e->have_hkl)
+        grad_adjoint_body(e, m, b, sums, 1);
+    else
+        grad_adjoint_body(e, m, b, sums, 0);
+}
+
 const nbi_row_loops NBI_LOOPS_TABLE = {
     NBI_LOOPS_ISA,
     accumulate_flat_d,
@@ -190,4 +287,6 @@ const nbi_row_loops NBI_LOOPS_TABLE = {
     finish_pixels,
     lattice_square2,
     interpolate,
+    grad_values,
+    grad_adjoint,
 };
