@@ -944,6 +944,7 @@ static int rows_ok(const dctx *c)
 }
 
 #define ROW_SAMPLES 2048
+#define NB_JAC_CHUNK 256 /* pixels of the list per task of nb_jacobian */
 
 /* A run's samples (g: what the vector loops read and write; positions for
    the frame's adjoint) and its pixels. */
@@ -951,7 +952,7 @@ typedef struct rowbuf {
     int cap, capp;               /* samples (a multiple of NB_GRAD_LANES), pixels */
     nbi_grad_row g;
     double *R, *Fo, *So, *Oo;    /* per sample */
-    int *f;                      /* per pixel of the run */
+    int *f, *s;                  /* per pixel of the run: its indices */
     factors *fa;
     double *K, *W, *sumT, *V;
 } rowbuf;
@@ -960,11 +961,13 @@ static void rowbuf_free(rowbuf *b)
 {
     free(b->g.dx), free(b->g.dy), free(b->g.dz), free(b->g.aw), free(b->g.t), free(b->g.ux), free(b->g.uy);
     free(b->g.uz), free(b->R), free(b->Fo), free(b->So), free(b->Oo);
-    free(b->f), free(b->fa), free(b->K), free(b->W), free(b->sumT), free(b->V);
+    free(b->g.gh), free(b->g.gk), free(b->g.gl), free(b->g.glam), free(b->g.gn0), free(b->g.gn1), free(b->g.gn2);
+    free(b->f), free(b->s), free(b->fa), free(b->K), free(b->W), free(b->sumT), free(b->V);
     memset(b, 0, sizeof *b);
 }
 
-static int rowbuf_alloc(const nb_experiment *e, rowbuf *b)
+/* jacobian: with the Jacobian's per-sample terms too. */
+static int rowbuf_alloc(const nb_experiment *e, rowbuf *b, int jacobian)
 {
     const nbi_detector *d = &e->det;
     const int per = d->thicksteps * d->oversample * d->oversample;
@@ -978,22 +981,27 @@ static int rowbuf_alloc(const nb_experiment *e, rowbuf *b)
         np = d->fpixels;
     b->capp = np;
     b->cap = (np * per + NB_GRAD_LANES - 1) / NB_GRAD_LANES * NB_GRAD_LANES;
+    double **terms[] = {&b->g.gh, &b->g.gk, &b->g.gl, &b->g.glam, &b->g.gn0, &b->g.gn1, &b->g.gn2};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; ++i)
         if (!(*arrays[i] = malloc((size_t)b->cap * sizeof(double))))
             return 0;
+    for (size_t i = 0; jacobian && i < sizeof terms / sizeof terms[0]; ++i)
+        if (!(*terms[i] = malloc((size_t)b->cap * sizeof(double))))
+            return 0;
     b->f = malloc((size_t)np * sizeof *b->f);
+    b->s = malloc((size_t)np * sizeof *b->s);
     b->fa = malloc((size_t)np * sizeof *b->fa);
     b->K = malloc((size_t)np * sizeof *b->K);
     b->W = malloc((size_t)np * sizeof *b->W);
     b->sumT = malloc((size_t)np * sizeof *b->sumT);
     b->V = malloc((size_t)np * sizeof *b->V);
-    return b->f && b->fa && b->K && b->W && b->sumT && b->V;
+    return b->f && b->s && b->fa && b->K && b->W && b->sumT && b->V;
 }
 
-/* Lay out the run's samples (b->f[0..np-1] of row s; n = np x samples per
-   pixel, then padding to a multiple of NB_GRAD_LANES: copies of the first
-   sample, weight 0) and the pixels' factors. */
-static void row_layout(const dctx *c, int s, int np, int n, rowbuf *b)
+/* Lay out the run's samples (pixels (b->f[j], b->s[j]), j < np; n = np x
+   samples per pixel, then padding to a multiple of NB_GRAD_LANES: copies
+   of the first sample, weight 0) and the pixels' factors. */
+static void row_layout(const dctx *c, int np, int n, rowbuf *b)
 {
     const nb_experiment *e = c->e;
     const nbi_detector *d = &e->det;
@@ -1006,7 +1014,7 @@ static void row_layout(const dctx *c, int s, int np, int n, rowbuf *b)
             for (int subF = 0; subF < os; ++subF, ++q)
                 for (int j = 0; j < np; ++j) {
                     const int i = q * np + j;
-                    const spot p = locate(e, b->f[j], s, t, subF, subS);
+                    const spot p = locate(e, b->f[j], b->s[j], t, subF, subS);
                     g->dx[i] = p.dir.x, g->dy[i] = p.dir.y, g->dz[i] = p.dir.z;
                     b->R[i] = p.R, b->Fo[i] = p.Fo, b->So[i] = p.So, b->Oo[i] = p.Oo;
                 }
@@ -1016,7 +1024,7 @@ static void row_layout(const dctx *c, int s, int np, int n, rowbuf *b)
     for (int i = 0; i < g->n; ++i)
         g->t[i] = g->ux[i] = g->uy[i] = g->uz[i] = g->aw[i] = 0.0;
     for (int j = 0; j < np; ++j) {
-        pixel_factors(e, b->f[j], s, &b->fa[j]);
+        pixel_factors(e, b->f[j], b->s[j], &b->fa[j]);
         b->K[j] = C * b->fa[j].capture * b->fa[j].polar * b->fa[j].omega;
     }
 }
@@ -1048,7 +1056,9 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
     const int per = e->det.thicksteps * e->det.oversample * e->det.oversample, n = per * np;
     const int nf = e->det.fpixels;
     const double C = NB_R_E_SQR * e->fluence / (double)e->steps;
-    row_layout(c, s, np, n, b);
+    for (int j = 0; j < np; ++j)
+        b->s[j] = s;
+    row_layout(c, np, n, b);
     for (int o = 0; o < c->norient; ++o)
         for (int k = 0; k < src->n; ++k) {
             const nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
@@ -1095,6 +1105,81 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
     return NB_OK;
 }
 
+/*
+ * The Jacobian of a run of pixels (b->f, b->s, np of them, not the first
+ * swept pixel of a differing first sweep), vectorised over their samples:
+ * per orientation x source, the per-sample terms d(F^2 L^2)/d(h, k, l,
+ * lambda, N) (jac_terms), then each parameter's tangent (jac_add: its move
+ * of the pass); per pixel, the sum times the factors K, and the frame's and
+ * factors' part through a per-pixel accumulator.  T: nparams x b->cap.
+ * image[out[j]], jac[p * n + out[j]] receive pixel j.
+ */
+static void row_jacobian(const dctx *c, int np, const size_t *out, size_t n, rowbuf *b, double *T, double *image,
+                         double *jac)
+{
+    const nb_experiment *e = c->e;
+    const nbi_crystal *x = &e->xtal;
+    const nbi_sources *src = &e->src;
+    const int per = e->det.thicksteps * e->det.oversample * e->det.oversample, ns = per * np, P = c->np;
+    const double C = NB_R_E_SQR * e->fluence / (double)e->steps;
+    row_layout(c, np, ns, b);
+    memset(T, 0, (size_t)P * (size_t)b->cap * sizeof *T);
+    for (int o = 0; o < c->norient; ++o)
+        for (int k = 0; k < src->n; ++k) {
+            const nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
+            e->loops->jac_terms(e, &m, &b->g);
+            for (int p = 0; p < P; ++p) {
+                const dmove *mv = &c->mv[p];
+                nbi_jac_move jm;
+                memset(&jm, 0, sizeof jm);
+                if (mv->cell) {
+                    const double *dc = mv->cell + 9 * o;
+                    for (int j = 0; j < 3; ++j) {
+                        for (int q = 0; q < 3; ++q)
+                            jm.D[j][q] = dc[3 * j + q] * m.inv_lambda;
+                        jm.D0[j] = jm.D[j][0] * m.inc[0] + jm.D[j][1] * m.inc[1] + jm.D[j][2] * m.inc[2];
+                    }
+                }
+                jm.lam = mv->lam ? mv->lam[k] : 0.0;
+                jm.N[0] = mv->N[0], jm.N[1] = mv->N[1], jm.N[2] = mv->N[2];
+                if (mv->cell || mv->lam || mv->N[0] != 0.0 || mv->N[1] != 0.0 || mv->N[2] != 0.0)
+                    e->loops->jac_add(&jm, &b->g, T + (size_t)p * (size_t)b->cap);
+            }
+        }
+    for (int j = 0; j < np; ++j) {
+        const factors *fa = &b->fa[j];
+        double sum = 0.0, V;
+        acc pa;
+        memset(&pa, 0, sizeof pa);
+        for (int q = 0; q < per; ++q)
+            sum += b->g.t[q * np + j];
+        V = C * (e->I_bg + sum) * fa->capture * fa->polar * fa->omega;
+        /* the frame's share through the samples' positions, and the factors' */
+        for (int q = 0; q < per; ++q) {
+            const int i = q * np + j;
+            spot p;
+            p.dir = v3(b->g.dx[i], b->g.dy[i], b->g.dz[i]);
+            p.R = b->R[i], p.Fo = b->Fo[i], p.So = b->So[i], p.Oo = b->Oo[i];
+            add_position(&pa, &p, v3_scale(direction_to_position(&p, v3(b->g.ux[i], b->g.uy[i], b->g.uz[i])), b->K[j]));
+        }
+        factors_adjoint(c, fa, 1.0, sum, V, &pa);
+        if (image)
+            image[out[j]] = V;
+        for (int p = 0; p < P; ++p) {
+            const dmove *mv = &c->mv[p];
+            const double *Tp = T + (size_t)p * (size_t)b->cap;
+            double d = 0.0;
+            for (int q = 0; q < per; ++q)
+                d += Tp[q * np + j];
+            d *= b->K[j];
+            for (int r = 0; r < DET_N; ++r)
+                d += pa.det[r] * mv->det[r];
+            d += pa.flu * mv->flu;
+            jac[(size_t)p * n + out[j]] = d;
+        }
+    }
+}
+
 /* Rows lo <= s < hi for the gradient: runs of the pixels that count, a
    row at a time; the first swept pixel (where its sweep differs) by
    pixel_adjoint. */
@@ -1105,7 +1190,7 @@ static nb_status rows_gradient(const dctx *c, const nb_observed *obs, int lo, in
     const int nf = e->det.fpixels;
     rowbuf b;
     nb_status st = NB_OK;
-    if (!rowbuf_alloc(e, &b)) {
+    if (!rowbuf_alloc(e, &b, 0)) {
         rowbuf_free(&b);
         return NB_ERR_NOMEM;
     }
@@ -1224,27 +1309,57 @@ nb_status nb_jacobian(const nb_config *cfg, const char *const *params, int npara
 #endif
     {
         acc a;
-        const int ok = acc_alloc(&c, &a);
-        nomem |= !ok;
+        rowbuf b;
+        double *T = NULL;
+        size_t *out = NULL;
+        const int rows = rows_ok(&c) && (n > 0), ok = acc_alloc(&c, &a);
+        const int bok = rows && rowbuf_alloc(e, &b, 1)
+                        && (T = malloc((size_t)(nparams > 0 ? nparams : 1) * (size_t)b.cap * sizeof *T)) != NULL
+                        && (out = malloc((size_t)b.capp * sizeof *out)) != NULL;
+        nomem |= !ok || (rows && !bok);
+        /* chunks of the pixel list: runs of the pixels the vector loops take,
+           the others one at a time */
 #ifdef NB_HAVE_OPENMP
-#pragma omp for schedule(dynamic, 16)
+#pragma omp for schedule(dynamic, 1)
 #endif
-        for (long i = 0; i < (long)n; ++i) {
-            const size_t at = index ? index[i] : (size_t)i;
-            const int f = (int)(at % (size_t)e->det.fpixels), s = (int)(at / (size_t)e->det.fpixels);
-            double V;
-            if (!ok || nbi_progress_cancelled(&progress))
+        for (long i0 = 0; i0 < (long)n; i0 += NB_JAC_CHUNK) {
+            const long i1 = i0 + NB_JAC_CHUNK < (long)n ? i0 + NB_JAC_CHUNK : (long)n;
+            int np = 0;
+            if (!ok || (rows && !bok) || nbi_progress_cancelled(&progress))
                 continue;
-            acc_clear(&c, &a);
-            V = pixel_adjoint(&c, f, s, 1.0, &a);
-            if (image)
-                image[i] = V;
-            for (int p = 0; p < nparams; ++p)
-                jac[(size_t)p * n + (size_t)i] = nbi_pixel_rendered(&e->det, f, s) ? contract(&c, &c.mv[p], &a) : 0.0;
-            nbi_progress_add(&progress, 1);
+            for (long i = i0; i < i1; ++i) {
+                const size_t at = index ? index[i] : (size_t)i;
+                const int f = (int)(at % (size_t)e->det.fpixels), s = (int)(at / (size_t)e->det.fpixels);
+                const int rendered = nbi_pixel_rendered(&e->det, f, s);
+                const int special = (long)at == c.lm.first && e->xtal.first_differs;
+                if (rows && rendered && !special) {
+                    b.f[np] = f, b.s[np] = s, out[np] = (size_t)i;
+                    if (++np == b.capp) {
+                        row_jacobian(&c, np, out, n, &b, T, image, jac);
+                        np = 0;
+                    }
+                    continue;
+                }
+                {
+                    double V;
+                    acc_clear(&c, &a);
+                    V = pixel_adjoint(&c, f, s, 1.0, &a);
+                    if (image)
+                        image[i] = V;
+                    for (int p = 0; p < nparams; ++p)
+                        jac[(size_t)p * n + (size_t)i] = rendered ? contract(&c, &c.mv[p], &a) : 0.0;
+                }
+            }
+            if (np > 0)
+                row_jacobian(&c, np, out, n, &b, T, image, jac);
+            nbi_progress_add(&progress, i1 - i0);
         }
         if (ok)
             acc_free(&a);
+        if (rows)
+            rowbuf_free(&b);
+        free(T);
+        free(out);
     }
     st = nomem ? nbi_fail(err, NB_ERR_NOMEM, "nb_jacobian: out of memory") : NB_OK;
     if (st == NB_OK && (st = nbi_progress_finish(&progress)) != NB_OK)

@@ -73,7 +73,16 @@ typedef struct nbi_grad_row {
     double *aw;                             /* d loss / d (F^2 L^2) of each sample */
     double *t;                              /* sums of F^2 L^2 */
     double *ux, *uy, *uz;                   /* the scattering vector's adjoint, summed */
+    /* the Jacobian's terms of one pass, per sample (weight 1): d(F^2 L^2)
+       with respect to h, k, l, the source's wavelength and Na, Nb, Nc */
+    double *gh, *gk, *gl, *glam, *gn0, *gn1, *gn2;
 } nbi_grad_row;
+
+/* How one parameter moves one pass, for the Jacobian: dh_j = D[j].d - D0[j]
+   (the cell's move over lambda), the source's wavelength by lam, N by N. */
+typedef struct nbi_jac_move {
+    double D[3][3], D0[3], lam, N[3];
+} nbi_jac_move;
 
 /* One orientation (cell: a, b, c in metres) x source: h_j = H[j].d - H0[j]. */
 typedef struct nbi_grad_pass {
@@ -109,6 +118,10 @@ typedef struct nbi_row_loops {
        adjoint (u += per sample, sums over the samples) */
     void (*grad_values)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b);
     void (*grad_adjoint)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, double sums[NB_GRAD_SUMS]);
+    /* the Jacobian's loops: t += F^2 L^2, u += and the terms g* of one pass;
+       and one parameter's tangent T += g . move */
+    void (*jac_terms)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b);
+    void (*jac_add)(const nbi_jac_move *mv, const nbi_grad_row *b, double *T);
 } nbi_row_loops;
 
 extern const nbi_row_loops nbi_row_loops_baseline;

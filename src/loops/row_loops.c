@@ -267,6 +267,60 @@ static void grad_adjoint(const nb_experiment *e, const nbi_grad_pass *m, nbi_gra
         grad_adjoint_body(e, m, b, sums, 0);
 }
 
+NB_INLINE void jac_terms_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, const int hkl)
+{
+    const nbi_crystal *x = &e->xtal;
+    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
+    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc, il = m->inv_lambda, *c = m->cell;
+    const double *dx = b->dx, *dy = b->dy, *dz = b->dz;
+    double *ux = b->ux, *uy = b->uy, *uz = b->uz, *t = b->t;
+    double *Gh = b->gh, *Gk = b->gk, *Gl = b->gl, *Glam = b->glam, *N0 = b->gn0, *N1 = b->gn1, *N2 = b->gn2;
+    NB_SIMD
+    for (int i = 0; i < b->n; ++i) {
+        const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
+        const double k = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
+        const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
+        double d0, d1, d2, n0, n1, n2;
+        const double Ga = nbi_grating_diff(h, Na, &d0, &n0), Gb = nbi_grating_diff(k, Nb, &d1, &n1);
+        const double Gc = nbi_grating_diff(l, Nc, &d2, &n2);
+        const double F = grad_F(e, &g, h, k, l, hkl), F2 = F * F;
+        const double Ga2 = Ga * Ga, Gb2 = Gb * Gb, Gc2 = Gc * Gc;
+        const double gh = F2 * 2.0 * Ga * d0 * Gb2 * Gc2, gk = F2 * 2.0 * Gb * d1 * Ga2 * Gc2;
+        const double gl = F2 * 2.0 * Gc * d2 * Ga2 * Gb2;
+        t[i] += F2 * Ga2 * Gb2 * Gc2;
+        Gh[i] = gh, Gk[i] = gk, Gl[i] = gl;
+        Glam[i] = -(gh * h + gk * k + gl * l) * il;
+        N0[i] = F2 * 2.0 * Ga * n0 * Gb2 * Gc2;
+        N1[i] = F2 * 2.0 * Gb * n1 * Ga2 * Gc2;
+        N2[i] = F2 * 2.0 * Gc * n2 * Ga2 * Gb2;
+        ux[i] += (gh * c[0] + gk * c[3] + gl * c[6]) * il;
+        uy[i] += (gh * c[1] + gk * c[4] + gl * c[7]) * il;
+        uz[i] += (gh * c[2] + gk * c[5] + gl * c[8]) * il;
+    }
+}
+
+static void jac_terms(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b)
+{
+    if (e->have_hkl)
+        jac_terms_body(e, m, b, 1);
+    else
+        jac_terms_body(e, m, b, 0);
+}
+
+static void jac_add(const nbi_jac_move *mv, const nbi_grad_row *b, double *T)
+{
+    const double *dx = b->dx, *dy = b->dy, *dz = b->dz;
+    const double *Gh = b->gh, *Gk = b->gk, *Gl = b->gl, *Glam = b->glam, *N0 = b->gn0, *N1 = b->gn1, *N2 = b->gn2;
+    NB_SIMD
+    for (int i = 0; i < b->n; ++i) {
+        const double dh = mv->D[0][0] * dx[i] + mv->D[0][1] * dy[i] + mv->D[0][2] * dz[i] - mv->D0[0];
+        const double dk = mv->D[1][0] * dx[i] + mv->D[1][1] * dy[i] + mv->D[1][2] * dz[i] - mv->D0[1];
+        const double dl = mv->D[2][0] * dx[i] + mv->D[2][1] * dy[i] + mv->D[2][2] * dz[i] - mv->D0[2];
+        T[i] += Gh[i] * dh + Gk[i] * dk + Gl[i] * dl + Glam[i] * mv->lam + N0[i] * mv->N[0] + N1[i] * mv->N[1]
+                + N2[i] * mv->N[2];
+    }
+}
+
 const nbi_row_loops NBI_LOOPS_TABLE = {
     NBI_LOOPS_ISA,
     accumulate_flat_d,
@@ -289,4 +343,6 @@ const nbi_row_loops NBI_LOOPS_TABLE = {
     interpolate,
     grad_values,
     grad_adjoint,
+    jac_terms,
+    jac_add,
 };

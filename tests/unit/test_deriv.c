@@ -612,6 +612,48 @@ static void test_loss_rows(void **state)
     nb_config_free(c);
 }
 
+/* The Jacobian's vector path (runs of pixels) against its per-pixel path
+   (taken when a -dmin cut is set: here one that cuts nothing). */
+static void check_paths(nb_config *c, const char *label)
+{
+    const size_t n = 40 * 40;
+    double *J1 = malloc((size_t)NALL * n * sizeof *J1), *J2 = malloc((size_t)NALL * n * sizeof *J2);
+    double *I1 = malloc(n * sizeof *I1), *I2 = malloc(n * sizeof *I2), worst = 0.0;
+    nb_config *cut = nb_config_copy(c);
+    nb_error err = {0};
+    setp(cut, "dmin_A", 1e-3);
+    assert_int_equal(nb_jacobian(c, ALL, NALL, NULL, n, I1, J1, NULL, &err), NB_OK);
+    assert_int_equal(nb_jacobian(cut, ALL, NALL, NULL, n, I2, J2, NULL, &err), NB_OK);
+    for (int p = 0; p < NALL; ++p) {
+        double jmax = 0.0;
+        for (size_t i = 0; i < n; ++i)
+            jmax = fmax(jmax, fabs(J2[(size_t)p * n + i]));
+        for (size_t i = 0; i < n; ++i)
+            worst = fmax(worst, fabs(J1[(size_t)p * n + i] - J2[(size_t)p * n + i]) / (jmax > 0.0 ? jmax : 1.0));
+    }
+    for (size_t i = 0; i < n; ++i)
+        worst = fmax(worst, fabs(I1[i] - I2[i]) / fmax(fabs(I2[i]), 1e-300) * 1e-3);
+    printf("  %-9s the Jacobian's two paths differ by %.1e of each parameter's largest\n", label, worst);
+    assert_true(worst <= 1e-10);
+    nb_config_free(cut);
+    free(J1), free(J2), free(I1), free(I2);
+}
+
+static void test_jacobian_paths(void **state)
+{
+    nb_config *c;
+    (void)state;
+    c = config_triclinic();
+    check_paths(c, "triclinic");
+    nb_config_free(c);
+    c = config_detector();
+    check_paths(c, "detector");
+    nb_config_free(c);
+    c = config_sources();
+    check_paths(c, "sources");
+    nb_config_free(c);
+}
+
 /* The gradient has the same bits with 1 and with 3 threads. */
 static void test_loss_threads(void **state)
 {
@@ -634,6 +676,19 @@ static void test_loss_threads(void **state)
     assert_int_equal(nb_loss_gradient(c, &o, ALL, NALL, &L1, g1, NULL, NULL, NULL, &err), NB_OK);
     assert_memory_equal(g1, g3, sizeof g1);
     assert_memory_equal(&L1, &L3, sizeof L1);
+    /* and on every instruction set this processor runs (the lanes' sums) */
+    {
+        static const char *const isas[] = {"baseline", "avx2", "avx512"};
+        static const nb_isa ids[] = {NB_ISA_BASELINE, NB_ISA_AVX2, NB_ISA_AVX512};
+        for (int i = 0; i < 3; ++i) {
+            if (!nb_isa_available(ids[i]))
+                continue;
+            assert_int_equal(nb_param_set_string(c, "isa", isas[i], &err), NB_OK);
+            assert_int_equal(nb_loss_gradient(c, &o, ALL, NALL, &L3, g3, NULL, NULL, NULL, &err), NB_OK);
+            assert_memory_equal(g1, g3, sizeof g1);
+            assert_memory_equal(&L1, &L3, sizeof L1);
+        }
+    }
     free(obs);
     nb_config_free(c);
 }
@@ -699,7 +754,8 @@ int main(void)
         cmocka_unit_test(test_triclinic), cmocka_unit_test(test_sources), cmocka_unit_test(test_detector),
         cmocka_unit_test(test_xds),       cmocka_unit_test(test_tricubic),
         cmocka_unit_test(test_loss_lsq),  cmocka_unit_test(test_loss_poisson), cmocka_unit_test(test_loss_poisson_nearest),
-        cmocka_unit_test(test_loss_threads), cmocka_unit_test(test_loss_rows), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_loss_threads), cmocka_unit_test(test_loss_rows), cmocka_unit_test(test_jacobian_paths),
+        cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
