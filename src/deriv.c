@@ -952,6 +952,7 @@ typedef struct rowbuf {
     int cap, capp;               /* samples (a multiple of NB_GRAD_LANES), pixels */
     nbi_grad_row g;
     double *R, *Fo, *So, *Oo;    /* per sample */
+    double *lat, *hkl;           /* the row kernel's scratch (cap, 3 cap) */
     int *f, *s;                  /* per pixel of the run: its indices */
     factors *fa;
     double *K, *W, *sumT, *V;
@@ -962,6 +963,7 @@ static void rowbuf_free(rowbuf *b)
     free(b->g.dx), free(b->g.dy), free(b->g.dz), free(b->g.aw), free(b->g.t), free(b->g.ux), free(b->g.uy);
     free(b->g.uz), free(b->R), free(b->Fo), free(b->So), free(b->Oo);
     free(b->g.gh), free(b->g.gk), free(b->g.gl), free(b->g.glam), free(b->g.gn0), free(b->g.gn1), free(b->g.gn2);
+    free(b->lat), free(b->hkl);
     free(b->f), free(b->s), free(b->fa), free(b->K), free(b->W), free(b->sumT), free(b->V);
     memset(b, 0, sizeof *b);
 }
@@ -988,6 +990,8 @@ static int rowbuf_alloc(const nb_experiment *e, rowbuf *b, int jacobian)
     for (size_t i = 0; jacobian && i < sizeof terms / sizeof terms[0]; ++i)
         if (!(*terms[i] = malloc((size_t)b->cap * sizeof(double))))
             return 0;
+    b->lat = malloc((size_t)b->cap * sizeof *b->lat);
+    b->hkl = malloc(3 * (size_t)b->cap * sizeof *b->hkl);
     b->f = malloc((size_t)np * sizeof *b->f);
     b->s = malloc((size_t)np * sizeof *b->s);
     b->fa = malloc((size_t)np * sizeof *b->fa);
@@ -995,7 +999,7 @@ static int rowbuf_alloc(const nb_experiment *e, rowbuf *b, int jacobian)
     b->W = malloc((size_t)np * sizeof *b->W);
     b->sumT = malloc((size_t)np * sizeof *b->sumT);
     b->V = malloc((size_t)np * sizeof *b->V);
-    return b->f && b->s && b->fa && b->K && b->W && b->sumT && b->V;
+    return b->lat && b->hkl && b->f && b->s && b->fa && b->K && b->W && b->sumT && b->V;
 }
 
 /* Lay out the run's samples (pixels (b->f[j], b->s[j]), j < np; n = np x
@@ -1059,11 +1063,30 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
     for (int j = 0; j < np; ++j)
         b->s[j] = s;
     row_layout(c, np, n, b);
-    for (int o = 0; o < c->norient; ++o)
-        for (int k = 0; k < src->n; ++k) {
-            const nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
-            e->loops->grad_values(e, &m, &b->g);
-        }
+    if (e->precision == NB_PRECISION_DOUBLE) {
+        /* the values: the row kernel's own loops on these samples (its sums
+           in double, before the image's conversion to float) */
+        const nbi_accumulate_fn accumulate = nbi_row_choose_loop(e, 0);
+        nbi_row w;
+        memset(&w, 0, sizeof w);
+        w.n = b->g.n;
+        w.dx = b->g.dx, w.dy = b->g.dy, w.dz = b->g.dz;
+        w.acc = b->g.t;
+        w.lat = b->lat;
+        w.hkl = b->hkl;
+        for (int o = 0; o < c->norient; ++o)
+            for (int k = 0; k < src->n; ++k) {
+                pass p;
+                nbi_row_make_pass(e, x->cells + 9 * o, k, &p);
+                accumulate(e, &p, 0, &w);
+            }
+    } else {
+        for (int o = 0; o < c->norient; ++o)
+            for (int k = 0; k < src->n; ++k) {
+                const nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
+                e->loops->grad_values(e, &m, &b->g);
+            }
+    }
     for (int j = 0; j < np; ++j) {
         const size_t at = (size_t)s * (size_t)nf + (size_t)b->f[j];
         const factors *fa = &b->fa[j];

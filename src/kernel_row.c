@@ -199,7 +199,7 @@ static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_ro
 
 /* Miller-index maps for orientation c (9 doubles: a, b, c in metres) and
    source s: h = (a/lambda).d - (a.i)/lambda. */
-static void make_pass(const nb_experiment *e, const double *c, int s, pass *p)
+void nbi_row_make_pass(const nb_experiment *e, const double *c, int s, pass *p)
 {
     const nbi_sources *src = &e->src;
     const double il = 1.0 / src->lambda_m[s];
@@ -222,7 +222,7 @@ static void make_pass(const nb_experiment *e, const double *c, int s, pass *p)
 /* The accumulation loop for this experiment, chosen once per call: the
    specialised loop of an N x N x N parallelepiped (2 <= N <= 12) without HKL
    table, -dmin cut or interpolation, else by shape, table and precision. */
-static nbi_accumulate_fn choose_loop(const nb_experiment *e, int interp)
+nbi_accumulate_fn nbi_row_choose_loop(const nb_experiment *e, int interp)
 {
     const nbi_row_loops *L = e->loops;
     const nbi_crystal *x = &e->xtal;
@@ -244,7 +244,7 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
 {
     const nbi_crystal *x = &e->xtal;
     const int ncells = x->phisteps * x->domains, single = e->precision == NB_PRECISION_SINGLE;
-    const nbi_accumulate_fn accumulate = choose_loop(e, interp);
+    const nbi_accumulate_fn accumulate = nbi_row_choose_loop(e, interp);
     double omega_sum = 0.0;
 
     layout(e, s, f_start, f_end, w);
@@ -253,7 +253,7 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     for (int c = 0; c < ncells; ++c)
         for (int src = 0; src < e->src.n; ++src) {
             pass p;
-            make_pass(e, x->cells + 9 * c, src, &p);
+            nbi_row_make_pass(e, x->cells + 9 * c, src, &p);
             accumulate(e, &p, interp, w);
         }
     if (single)

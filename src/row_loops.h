@@ -98,6 +98,12 @@ enum { NB_GRAD_SUMS = 16 };
    interp: tricubic interpolation still on (the loops that need it). */
 typedef void (*nbi_accumulate_fn)(const nb_experiment *e, const pass *p, int interp, nbi_row *w);
 
+/* Miller-index maps for orientation c (9 doubles: a, b, c in metres) and
+   source s; and the accumulation loop the row kernel runs for this
+   experiment (kernel_row.c; the loss gradient's values use them too). */
+void nbi_row_make_pass(const nb_experiment *e, const double *c, int s, pass *p);
+nbi_accumulate_fn nbi_row_choose_loop(const nb_experiment *e, int interp);
+
 /* The loops of one instruction set. */
 typedef struct nbi_row_loops {
     const char *isa; /* e.g. "x86-64-v3 (AVX2, FMA)" */
