@@ -149,10 +149,11 @@ NB_INLINE double nbi_grating_diff(double h, double N, double *dh, double *dN)
     const int flat = fabs(y) < 1e-4;
     const double sd = flat ? 1.0 : nbi_sinpi_plain(d), cd = nbi_cospi_plain(d);
     const double sn = sgn * nbi_sinpi_plain(t), cn = sgn * nbi_cospi_plain(t);
-    const double x = M_PI * d, n2 = N * N - 1.0;
-    *dh = flat ? M_PI * N * (-n2 * x / 3.0) : M_PI * (N * cn * sd - sn * cd) / (sd * sd);
-    *dN = flat ? 1.0 - (3.0 * N * N - 1.0) * x * x / 6.0 : M_PI * d * cn / sd;
-    return flat ? N * (1.0 - n2 * x * x / 6.0) : sn / sd;
+    const double x = M_PI * d, n2 = N * N - 1.0, inv = 1.0 / sd, G = sn * inv;
+    /* d/dh of sin(N pi d)/sin(pi d) = pi (N cos(N pi d) - G cos(pi d)) / sin(pi d) */
+    *dh = flat ? M_PI * N * (-n2 * x / 3.0) : M_PI * (N * cn - G * cd) * inv;
+    *dN = flat ? 1.0 - (3.0 * N * N - 1.0) * x * x / 6.0 : x * cn * inv;
+    return flat ? N * (1.0 - n2 * x * x / 6.0) : G;
 }
 
 /* Lattice factor of the round (ellipsoid), Gaussian and top-hat crystals at
