@@ -8,6 +8,9 @@
  *   (parameters by name,                 (resolved, read-only)            nb_render_region
  *    data as arrays)                                                      nb_render_pixels
  *
+ * and from a configuration, its derivatives and a fit to an observed image:
+ * nb_jacobian, nb_loss_gradient, nb_refine (docs/derivatives.md).
+ *
  * Errors: the library never prints and never exits: every fallible function
  * returns an nb_status and, where a message helps, fills an nb_error (which
  * may be NULL) naming the parameter, file or line at fault.  Informational
