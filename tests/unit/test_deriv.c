@@ -716,6 +716,34 @@ static void test_refusals(void **state)
     nb_observed o = {obs, NULL, NULL, NB_LOSS_POISSON};
     (void)state;
     expect(c, "no_such", NB_ERR_INVALID, "no_such");
+    assert_int_equal(nb_jacobian(c, NULL, 2, &far, 1, NULL, J, NULL, &err), NB_ERR_INVALID);
+    assert_int_equal(nb_jacobian(c, two, -1, &far, 1, NULL, J, NULL, &err), NB_ERR_INVALID);
+    assert_int_equal(nb_jacobian(NULL, two, 1, &far, 1, NULL, J, NULL, &err), NB_ERR_INVALID);
+    {
+        size_t zero = 0;
+        assert_int_equal(nb_jacobian(c, two, 1, &zero, 1, NULL, NULL, NULL, &err), NB_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "jac"));
+    }
+    assert_int_equal(nb_loss_gradient(c, NULL, NULL, 0, &v, NULL, NULL, NULL, NULL, &err), NB_ERR_INVALID);
+    {
+        nb_observed bad = {NULL, NULL, NULL, NB_LOSS_LSQ};
+        float w[40 * 40];
+        assert_int_equal(nb_loss_gradient(c, &bad, NULL, 0, &v, NULL, NULL, NULL, NULL, &err), NB_ERR_INVALID);
+        bad.data = obs;
+        bad.loss = (nb_loss)7;
+        assert_int_equal(nb_loss_gradient(c, &bad, NULL, 0, &v, NULL, NULL, NULL, NULL, &err), NB_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "loss"));
+        bad.loss = NB_LOSS_LSQ;
+        for (int i = 0; i < 40 * 40; ++i)
+            w[i] = 1.0f;
+        w[17] = -1.0f;
+        bad.weight = w;
+        assert_int_equal(nb_loss_gradient(c, &bad, NULL, 0, &v, NULL, NULL, NULL, NULL, &err), NB_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "weight"));
+        bad.weight = NULL;
+        assert_int_equal(nb_loss_gradient(c, &bad, two, 1, &v, NULL, NULL, NULL, NULL, &err), NB_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "grad"));
+    }
     expect(c, NULL, NB_ERR_INVALID, "(null)");
     assert_int_equal(nb_jacobian(c, two, 2, &far, 1, NULL, J, NULL, &err), NB_ERR_INVALID);
     assert_non_null(strstr(err.msg, "twice"));
