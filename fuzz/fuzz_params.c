@@ -114,6 +114,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (int i = 0; st == NB_OK && i < 4; ++i)
                 if (!(out[i] >= 0.0f) || !isfinite(out[i]))
                     abort(); /* a rendered pixel must be finite and non-negative */
+            /* and the derivatives of those pixels with respect to two
+               differentiable parameters the input picks */
+            if (st == NB_OK) {
+                const int nd = nb_deriv_param_count();
+                const char *names[2];
+                double J[8], img[4];
+                names[0] = nb_deriv_param_name(byte(&r) % nd);
+                names[1] = nb_deriv_param_name(byte(&r) % nd);
+                st = nb_jacobian(cfg, names, names[0] == names[1] ? 1 : 2, idx, 4, img, J, NULL, &err);
+                check_error(st, &err);
+                for (int i = 0; st == NB_OK && i < 4; ++i)
+                    if (!(img[i] >= 0.0) || !isfinite(img[i]))
+                        abort(); /* the Jacobian's image too */
+            }
         }
     }
     nb_experiment_free(exp);
