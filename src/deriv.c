@@ -366,6 +366,7 @@ typedef struct dctx {
     dmove *mv;
     nbi_landmarks lm;
     int want_F;
+    int want_N; /* some parameter moves Na, Nb or Nc */
     long nF; /* entries of the padded HKL table */
 } dctx;
 
@@ -424,6 +425,7 @@ static nb_status dctx_init(dctx *c, const nb_config *cfg, const nb_experiment *e
         switch (p->kind) {
         case NBI_D_N:
             m->N[p->which] = 1.0;
+            c->want_N = 1;
             break;
         case NBI_D_FLUENCE:
             m->flu = 1.0;
@@ -1041,6 +1043,7 @@ static nbi_grad_pass pass_of(const nb_experiment *e, const double *cell, int k)
     m.inv_lambda = 1.0 / src->lambda_m[k];
     m.inc[0] = -src->x[k], m.inc[1] = -src->y[k], m.inc[2] = -src->z[k];
     m.cell = cell;
+    m.want_N = 1;
     for (int j = 0; j < 3; ++j) {
         for (int x = 0; x < 3; ++x)
             m.H[j][x] = cell[3 * j + x] * m.inv_lambda;
@@ -1107,8 +1110,9 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
             b->g.aw[q * np + j] = b->W[j] * b->K[j];
     for (int o = 0; o < c->norient; ++o)
         for (int k = 0; k < src->n; ++k) {
-            const nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
+            nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
             double r[NB_GRAD_SUMS], *cbar = a->cell + 9 * o;
+            m.want_N = c->want_N;
             e->loops->grad_adjoint(e, &m, &b->g, r);
             for (int j = 0; j < 3; ++j)
                 for (int q = 0; q < 3; ++q)

@@ -88,6 +88,7 @@ typedef struct nbi_jac_move {
 typedef struct nbi_grad_pass {
     double H[3][3], H0[3], inc[3], inv_lambda;
     const double *cell;
+    int want_N; /* the sums over N are needed (else left 0) */
 } nbi_grad_pass;
 
 /* The adjoint's sums over the samples: for each of h, k, l, sum g d (x, y,

@@ -215,8 +215,18 @@ static void grad_values(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad
         grad_values_body(e, m, b, 0);
 }
 
+/* NN: 0 for any Na, Nb, Nc; else the whole N of an N x N x N crystal,
+   known at compile time (the Chebyshev forms of the lattice factor). */
+NB_INLINE double grad_grating(double h, double N, const int NN, double *dh, double *dN)
+{
+    return NN ? nbi_grating_chebyshev_diff(h, NN, dh, dN) : nbi_grating_diff(h, N, dh, dN);
+}
+
+/* want_N: 0 when no parameter needs the sums over N (their terms, with a
+   division each, are then left out: the compiler drops them). */
+
 NB_INLINE void grad_adjoint_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b,
-                                 double sums[NB_GRAD_SUMS], const int hkl)
+                                 double sums[NB_GRAD_SUMS], const int hkl, const int NN, const int want_N)
 {
     const nbi_crystal *x = &e->xtal;
     const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
@@ -233,8 +243,8 @@ NB_INLINE void grad_adjoint_body(const nb_experiment *e, const nbi_grad_pass *m,
             const double k = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
             const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
             double d0, d1, d2, n0, n1, n2;
-            const double Ga = nbi_grating_diff(h, Na, &d0, &n0), Gb = nbi_grating_diff(k, Nb, &d1, &n1);
-            const double Gc = nbi_grating_diff(l, Nc, &d2, &n2);
+            const double Ga = grad_grating(h, Na, NN, &d0, &n0), Gb = grad_grating(k, Nb, NN, &d1, &n1);
+            const double Gc = grad_grating(l, Nc, NN, &d2, &n2);
             const double F = grad_F(e, &g, h, k, l, hkl), wF2 = aw[i] * F * F;
             const double Ga2 = Ga * Ga, Gb2 = Gb * Gb, Gc2 = Gc * Gc;
             const double gh = wF2 * 2.0 * Ga * d0 * Gb2 * Gc2, gk = wF2 * 2.0 * Gb * d1 * Ga2 * Gc2;
@@ -243,9 +253,11 @@ NB_INLINE void grad_adjoint_body(const nb_experiment *e, const nbi_grad_pass *m,
             r[4][q] += gk * dx[i], r[5][q] += gk * dy[i], r[6][q] += gk * dz[i], r[7][q] += gk;
             r[8][q] += gl * dx[i], r[9][q] += gl * dy[i], r[10][q] += gl * dz[i], r[11][q] += gl;
             r[12][q] += gh * h + gk * k + gl * l;
-            r[13][q] += wF2 * 2.0 * Ga * n0 * Gb2 * Gc2;
-            r[14][q] += wF2 * 2.0 * Gb * n1 * Ga2 * Gc2;
-            r[15][q] += wF2 * 2.0 * Gc * n2 * Ga2 * Gb2;
+            if (want_N) {
+                r[13][q] += wF2 * 2.0 * Ga * n0 * Gb2 * Gc2;
+                r[14][q] += wF2 * 2.0 * Gb * n1 * Ga2 * Gc2;
+                r[15][q] += wF2 * 2.0 * Gc * n2 * Ga2 * Gb2;
+            }
             ux[i] += (gh * c[0] + gk * c[3] + gl * c[6]) * il;
             uy[i] += (gh * c[1] + gk * c[4] + gl * c[7]) * il;
             uz[i] += (gh * c[2] + gk * c[5] + gl * c[8]) * il;
@@ -259,13 +271,32 @@ NB_INLINE void grad_adjoint_body(const nb_experiment *e, const nbi_grad_pass *m,
     }
 }
 
+#define GRAD_CUBE(NN)                                                                              \
+    case NN:                                                                                       \
+        if (e->have_hkl)                                                                           \
+            grad_adjoint_body(e, m, b, sums, 1, NN, 1);                                            \
+        else if (m->want_N)                                                                        \
+            grad_adjoint_body(e, m, b, sums, 0, NN, 1);                                            \
+        else                                                                                       \
+            grad_adjoint_body(e, m, b, sums, 0, NN, 0);                                            \
+        return;
+
 static void grad_adjoint(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, double sums[NB_GRAD_SUMS])
 {
+    const nbi_crystal *x = &e->xtal;
+    if (x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na) {
+        switch ((int)x->Na) {
+            GRAD_CUBE(2) GRAD_CUBE(3) GRAD_CUBE(4) GRAD_CUBE(5) GRAD_CUBE(6) GRAD_CUBE(7)
+            GRAD_CUBE(8) GRAD_CUBE(9) GRAD_CUBE(10) GRAD_CUBE(11) GRAD_CUBE(12)
+        default: break;
+        }
+    }
     if (e->have_hkl)
-        grad_adjoint_body(e, m, b, sums, 1);
+        grad_adjoint_body(e, m, b, sums, 1, 0, 1);
     else
-        grad_adjoint_body(e, m, b, sums, 0);
+        grad_adjoint_body(e, m, b, sums, 0, 0, 1);
 }
+#undef GRAD_CUBE
 
 NB_INLINE void jac_terms_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, const int hkl)
 {

@@ -609,6 +609,13 @@ static void test_loss_rows(void **state)
         assert_int_equal(nb_param_set_string(c, "interpolate", "off", &err), NB_OK);
     }
     check_rows(c, "nearest", ALL, NALL);
+    setp(c, "Na", 5), setp(c, "Nb", 5), setp(c, "Nc", 5); /* an N x N x N crystal: the Chebyshev loops */
+    check_rows(c, "cube hkl", ALL, NALL);
+    nb_config_free(c);
+    c = config_detector();
+    setp(c, "Na", 7), setp(c, "Nb", 7), setp(c, "Nc", 7);
+    check_rows(c, "cube", ALL, NALL);
+    check_rows(c, "cube no N", ALL, 9); /* no N among them: the loops leave N's terms out */
     nb_config_free(c);
 }
 
