@@ -41,32 +41,6 @@
 #define NB_INLINE static inline __attribute__((always_inline))
 #else
 #define NB_INLINE static inline
-/* nbi_grating_diff for a whole N >= 2 known at compile time: G =
-   U_{N-1}(cos pi d) by the Chebyshev recurrence, dG/dh = -pi sin(pi d)
-   U'_{N-1}(cos pi d) by its derivative's, dG/dN = pi d T_N(cos pi d) /
-   sin(pi d) (T_N = cos(N pi d)), the series near the peak: two polynomials
-   and one division instead of four and one. */
-NB_INLINE double nbi_grating_chebyshev_diff(double h, const int N, double *dh, double *dN)
-{
-    const double d = h - rint(h), c = nbi_cospi_plain(d), s = nbi_sinpi_plain(d), c2 = 2.0 * c;
-    const double x = M_PI * d;
-    const int flat = fabs(N * d) < 1e-4;
-    double u_prev = 1.0, u = c2, up_prev = 0.0, up = 2.0, t_prev = 1.0, t = c;
-    NB_UNROLL
-    for (int m = 2; m < N; ++m) {
-        const double un = c2 * u - u_prev, upn = 2.0 * u + c2 * up - up_prev;
-        u_prev = u, u = un, up_prev = up, up = upn;
-    }
-    NB_UNROLL
-    for (int m = 2; m <= N; ++m) {
-        const double tn = c2 * t - t_prev;
-        t_prev = t, t = tn;
-    }
-    *dh = -M_PI * s * up;
-    *dN = flat ? 1.0 - (3.0 * N * N - 1.0) * x * x / 6.0 : x * t / (flat ? 1.0 : s);
-    return u;
-}
-
 #endif
 
 /* p = Horner's rule at z over the coefficient table c (at most 12 entries,
@@ -92,32 +66,6 @@ NB_INLINE double nbi_grating_chebyshev_diff(double h, const int N, double *dh, d
 #define NB_UNROLL _Pragma("GCC unroll 16")
 #else
 #define NB_UNROLL
-/* nbi_grating_diff for a whole N >= 2 known at compile time: G =
-   U_{N-1}(cos pi d) by the Chebyshev recurrence, dG/dh = -pi sin(pi d)
-   U'_{N-1}(cos pi d) by its derivative's, dG/dN = pi d T_N(cos pi d) /
-   sin(pi d) (T_N = cos(N pi d)), the series near the peak: two polynomials
-   and one division instead of four and one. */
-NB_INLINE double nbi_grating_chebyshev_diff(double h, const int N, double *dh, double *dN)
-{
-    const double d = h - rint(h), c = nbi_cospi_plain(d), s = nbi_sinpi_plain(d), c2 = 2.0 * c;
-    const double x = M_PI * d;
-    const int flat = fabs(N * d) < 1e-4;
-    double u_prev = 1.0, u = c2, up_prev = 0.0, up = 2.0, t_prev = 1.0, t = c;
-    NB_UNROLL
-    for (int m = 2; m < N; ++m) {
-        const double un = c2 * u - u_prev, upn = 2.0 * u + c2 * up - up_prev;
-        u_prev = u, u = un, up_prev = up, up = upn;
-    }
-    NB_UNROLL
-    for (int m = 2; m <= N; ++m) {
-        const double tn = c2 * t - t_prev;
-        t_prev = t, t = tn;
-    }
-    *dh = -M_PI * s * up;
-    *dN = flat ? 1.0 - (3.0 * N * N - 1.0) * x * x / 6.0 : x * t / (flat ? 1.0 : s);
-    return u;
-}
-
 #endif
 
 /* Coefficients of sin(pi x) = x P(x^2) and cos(pi x) = Q(x^2) on |x| <= 1/2,

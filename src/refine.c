@@ -359,6 +359,26 @@ static int push(nb_refine_result *res, double L)
     return 1;
 }
 
+/* Take the step to xt (loss Lt): x and *L become it, the history and the
+   log record it; converged when it lowered the loss by less than the
+   tolerance. */
+static nb_status accept(problem *pb, const nb_refine_options *opt, const double *xt, double Lt, double *x, double *L,
+                        nb_refine_result *res)
+{
+    const double drop = *L - Lt;
+    memcpy(x, xt, (size_t)pb->np * sizeof *x);
+    *L = Lt;
+    res->iterations++;
+    if (!push(res, Lt))
+        return nbi_fail(pb->err, NB_ERR_NOMEM, "refine: out of memory");
+    report(pb, res->iterations, Lt, x);
+    if (drop <= opt->tolerance * fabs(Lt)) {
+        res->converged = 1;
+        res->stop = "the loss changed by less than the tolerance";
+    }
+    return NB_OK;
+}
+
 static nb_status levenberg_marquardt(problem *pb, const nb_refine_options *opt, double *x, double *L,
                                      nb_refine_result *res)
 {
@@ -412,22 +432,8 @@ static nb_status levenberg_marquardt(problem *pb, const nb_refine_options *opt, 
             break;
         }
         lambda = fmax(lambda / 100.0, 1e-12); /* the loop multiplied once more after acceptance */
-        {
-            const double drop = *L - Lt;
-            memcpy(x, xt, (size_t)np * sizeof *x);
-            *L = Lt;
-            res->iterations++;
-            if (!push(res, Lt)) {
-                st = nbi_fail(pb->err, NB_ERR_NOMEM, "refine: out of memory");
-                break;
-            }
-            report(pb, res->iterations, Lt, x);
-            if (drop <= opt->tolerance * fabs(Lt)) {
-                res->converged = 1;
-                res->stop = "the loss changed by less than the tolerance";
-                break;
-            }
-        }
+        if ((st = accept(pb, opt, xt, Lt, x, L, res)) != NB_OK || res->converged)
+            break;
     }
     free(H), free(A), free(g), free(d), free(xt);
     return st;
@@ -547,23 +553,9 @@ static nb_status lbfgs(problem *pb, const nb_refine_options *opt, double *x, dou
                 stored = stored < HISTORY ? stored + 1 : HISTORY;
             }
         }
-        {
-            const double drop = *L - Lt;
-            memcpy(x, xt, (size_t)np * sizeof *x);
-            memcpy(g, gt, (size_t)np * sizeof *g);
-            *L = Lt;
-            res->iterations++;
-            if (!push(res, Lt)) {
-                st = nbi_fail(pb->err, NB_ERR_NOMEM, "refine: out of memory");
-                break;
-            }
-            report(pb, res->iterations, Lt, x);
-            if (drop <= opt->tolerance * fabs(Lt)) {
-                res->converged = 1;
-                res->stop = "the loss changed by less than the tolerance";
-                break;
-            }
-        }
+        memcpy(g, gt, (size_t)np * sizeof *g);
+        if ((st = accept(pb, opt, xt, Lt, x, L, res)) != NB_OK || res->converged)
+            break;
     }
     free(H), free(g0), free(sc), free(g), free(gt), free(d), free(xt), free(S), free(Y), free(dx);
     return st;

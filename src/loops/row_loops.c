@@ -172,6 +172,13 @@ static double interpolate(const nbi_hkl *t, double h, double k, double l)
 
 /* ---- the loss gradient's loops (deriv.c): the sums per lane, see row_loops.h ---- */
 
+/* Miller index j of the direction (dx, dy, dz) in pass m (unfused: the
+   same bits on every instruction set). */
+NB_INLINE double grad_index(const nbi_grad_pass *m, int j, double dx, double dy, double dz)
+{
+    return m->H[j][0] * dx + m->H[j][1] * dy + m->H[j][2] * dz - m->H0[j];
+}
+
 /* F of the sample at (h, k, l): the nearest reflection's (hkl: the
    experiment has a table; the index is always that of a grid point, so the
    load is unconditional), or default_F. */
@@ -196,9 +203,8 @@ NB_INLINE void grad_values_body(const nb_experiment *e, const nbi_grad_pass *m, 
     double *t = b->t;
     NB_SIMD
     for (int i = 0; i < b->n; ++i) {
-        const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
-        const double k = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
-        const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
+        const double h = grad_index(m, 0, dx[i], dy[i], dz[i]), k = grad_index(m, 1, dx[i], dy[i], dz[i]);
+        const double l = grad_index(m, 2, dx[i], dy[i], dz[i]);
         double d0, d1, d2, n0, n1, n2;
         const double L = nbi_grating_diff(h, Na, &d0, &n0) * nbi_grating_diff(k, Nb, &d1, &n1)
                          * nbi_grating_diff(l, Nc, &d2, &n2);
@@ -239,9 +245,8 @@ NB_INLINE void grad_adjoint_body(const nb_experiment *e, const nbi_grad_pass *m,
         NB_SIMD
         for (int q = 0; q < NB_GRAD_LANES; ++q) {
             const int i = i0 + q;
-            const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
-            const double k = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
-            const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
+            const double h = grad_index(m, 0, dx[i], dy[i], dz[i]), k = grad_index(m, 1, dx[i], dy[i], dz[i]);
+            const double l = grad_index(m, 2, dx[i], dy[i], dz[i]);
             double d0, d1, d2, n0, n1, n2;
             const double Ga = grad_grating(h, Na, NN, &d0, &n0), Gb = grad_grating(k, Nb, NN, &d1, &n1);
             const double Gc = grad_grating(l, Nc, NN, &d2, &n2);
@@ -308,9 +313,8 @@ NB_INLINE void jac_terms_body(const nb_experiment *e, const nbi_grad_pass *m, nb
     double *Gh = b->gh, *Gk = b->gk, *Gl = b->gl, *Glam = b->glam, *N0 = b->gn0, *N1 = b->gn1, *N2 = b->gn2;
     NB_SIMD
     for (int i = 0; i < b->n; ++i) {
-        const double h = m->H[0][0] * dx[i] + m->H[0][1] * dy[i] + m->H[0][2] * dz[i] - m->H0[0];
-        const double k = m->H[1][0] * dx[i] + m->H[1][1] * dy[i] + m->H[1][2] * dz[i] - m->H0[1];
-        const double l = m->H[2][0] * dx[i] + m->H[2][1] * dy[i] + m->H[2][2] * dz[i] - m->H0[2];
+        const double h = grad_index(m, 0, dx[i], dy[i], dz[i]), k = grad_index(m, 1, dx[i], dy[i], dz[i]);
+        const double l = grad_index(m, 2, dx[i], dy[i], dz[i]);
         double d0, d1, d2, n0, n1, n2;
         const double Ga = nbi_grating_diff(h, Na, &d0, &n0), Gb = nbi_grating_diff(k, Nb, &d1, &n1);
         const double Gc = nbi_grating_diff(l, Nc, &d2, &n2);
