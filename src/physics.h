@@ -253,7 +253,7 @@ static inline double nbi_capture_fraction(double parallax, int t, double step_m,
     return exp(-t * step_m * mu / p) - exp(-(t + 1) * step_m * mu / p);
 }
 
-/* nbi_grating_diff for a whole N >= 2 known at compile time: G =
+/* nbi_grating_diff for a small whole N >= 2 known at compile time: G =
    U_{N-1}(cos pi d) by the Chebyshev recurrence, dG/dh = -pi sin(pi d)
    U'_{N-1}(cos pi d) by its derivative's, dG/dN = pi d T_N(cos pi d) /
    sin(pi d) (T_N = cos(N pi d)), the series near the peak: two polynomials

@@ -613,7 +613,7 @@ static void test_loss_rows(void **state)
     check_rows(c, "cube hkl", ALL, NALL);
     nb_config_free(c);
     c = config_detector();
-    setp(c, "Na", 7), setp(c, "Nb", 7), setp(c, "Nc", 7);
+    setp(c, "Na", 6), setp(c, "Nb", 6), setp(c, "Nc", 6);
     check_rows(c, "cube", ALL, NALL);
     check_rows(c, "cube no N", ALL, 9); /* no N among them: the loops leave N's terms out */
     nb_config_free(c);
