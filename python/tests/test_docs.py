@@ -41,9 +41,9 @@ def test_examples(script, made, tmp_path):
 
 
 def test_refine_example(tmp_path):
-    """examples/python/refine_still.py recovers every parameter within the limits the library's
+    """examples/refine_still.py recovers every parameter within the limits the library's
     refinement test holds it to, and within 5 standard errors."""
-    r = run([str(ROOT / "examples" / "python" / "refine_still.py")], tmp_path)
+    r = run([str(ROOT / "examples" / "refine_still.py")], tmp_path)
     assert r.returncode == 0, r.stderr
     rows = {}
     for line in r.stdout.splitlines():

@@ -3,7 +3,7 @@ from perturbed values and recover them by Levenberg-Marquardt on the Poisson lik
 with the analytic derivatives of libnanobragg.  Prints true, start, refined values and the
 refinement's standard errors.
 
-    PYTHONPATH=build/python python3 examples/python/refine_still.py
+    PYTHONPATH=build/python python3 examples/refine_still.py
 """
 import time
 import warnings
