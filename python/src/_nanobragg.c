@@ -127,6 +127,28 @@ static PyArrayObject *as_array(PyObject *value, int type, int min_dim, int max_d
 }
 
 /* An output array: exactly type, C-contiguous, writeable, of n elements. */
+/* The n pixel indices of ia (int64) as size_t (PyMem_Free), or NULL with
+   an exception set: out of memory, or a negative index (named). */
+static size_t *pixel_indices(PyArrayObject *ia, npy_intp n)
+{
+    size_t *index = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof *index);
+    if (!index) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (npy_intp i = 0; i < n; ++i) {
+        const npy_int64 v = ((const npy_int64 *)PyArray_DATA(ia))[i];
+        if (v < 0) {
+            PyErr_Format(PyExc_ValueError, "pixels[%zd] = %lld: not a pixel of the detector", (Py_ssize_t)i,
+                         (long long)v);
+            PyMem_Free(index);
+            return NULL;
+        }
+        index[i] = (size_t)v;
+    }
+    return index;
+}
+
 static int check_out(PyObject *out, int type, npy_intp n, const char *what)
 {
     PyArrayObject *a = (PyArrayObject *)out;
@@ -968,19 +990,8 @@ static PyObject *Experiment_render_pixels(ExperimentObject *self, PyObject *args
     pc.callable = progress_arg(po);
     if (PyErr_Occurred())
         goto done;
-    if (!(index = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof *index))) {
-        PyErr_NoMemory();
+    if (!(index = pixel_indices(ia, n)))
         goto done;
-    }
-    for (npy_intp i = 0; i < n; ++i) {
-        npy_int64 v = ((const npy_int64 *)PyArray_DATA(ia))[i];
-        if (v < 0) {
-            PyErr_Format(PyExc_ValueError, "pixels[%zd] = %lld: not a pixel of the detector", (Py_ssize_t)i,
-                         (long long)v);
-            goto done;
-        }
-        index[i] = (size_t)v;
-    }
     log.progress = progress_cb;
     log.progress_ctx = &pc;
     data = PyArray_DATA((PyArrayObject *)out);
@@ -1238,19 +1249,8 @@ static PyObject *Experiment_jacobian(ExperimentObject *self, PyObject *args)
         if (!(ia = as_array(io, NPY_INT64, 1, 1, "pixels")))
             goto done;
         n = PyArray_SIZE(ia);
-        if (!(index = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof *index))) {
-            PyErr_NoMemory();
+        if (!(index = pixel_indices(ia, n)))
             goto done;
-        }
-        for (npy_intp i = 0; i < n; ++i) {
-            npy_int64 v = ((const npy_int64 *)PyArray_DATA(ia))[i];
-            if (v < 0) {
-                PyErr_Format(PyExc_ValueError, "pixels[%zd] = %lld: not a pixel of the detector", (Py_ssize_t)i,
-                             (long long)v);
-                goto done;
-            }
-            index[i] = (size_t)v;
-        }
     }
     dims[0] = np;
     dims[1] = n;
