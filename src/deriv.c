@@ -275,7 +275,7 @@ static nb_status detector_move(const nb_config *cfg, const nb_experiment *e, con
     nbi_frame fr;
     const double *r = cfg->detector_rot_rad, th = cfg->twotheta_rad;
     vec3 f0, s0, o0, tt, beam, f, s, o, df, ds, do_, dpix0 = v3(0, 0, 0);
-    double ratio, dratio = 0.0, close, dclose = 0.0, dist, ddist, d = cfg->distance_m, sgn, dFc = 0, dSc = 0,
+    double ratio, dratio = 0.0, close, dclose = 0.0, ddist, d = cfg->distance_m, sgn, dFc = 0, dSc = 0,
                   dFb = 0, dSb = 0;
     const int which = p->which;
     const int given = !nb_is_unset(cfg->close_distance_m), rot = which >= G_ROTX && which <= G_ROTZ;
@@ -313,9 +313,8 @@ static nb_status detector_move(const nb_config *cfg, const nb_experiment *e, con
         if (which == G_DISTANCE)
             dclose = sgn * ratio * 1e-3;
     }
-    dist = close / ratio;
+    /* the beam pivot's distance is close / ratio */
     ddist = dclose / ratio - close * dratio / (ratio * ratio);
-    (void)dist;
     /* the beam centre or near point */
     if (fr.pivot == NB_PIVOT_BEAM) {
         if (which == G_XBEAM || which == G_YBEAM) {
@@ -789,40 +788,38 @@ static void factors_adjoint(const dctx *c, const factors *fa_, double W, double 
     const factors fa = *fa_;
     const double base = W * C * (e->I_bg + sumT);
     const nbi_detector *dd = d;
-    {
-        /* solid angle */
-        const double dO = base * fa.capture * fa.polar;
-        const spot *po = &fa.at_omega;
-        if (dd->point_pixel) {
-            add_position(a, po, v3_scale(po->pos, dO * -2.0 * fa.omega / (po->R * po->R)));
-        } else {
-            add_position(a, po, v3_scale(po->pos, dO * -3.0 * fa.omega / (po->R * po->R)));
-            a->det[DET_CLOSE] += dO * fa.omega / dd->close_distance_m;
-        }
-        /* absorption */
-        if (dd->thick_m != 0.0) {
-            const spot *pc = &fa.at_capture;
-            const int t = dd->thicksteps - 1;
-            const double par = v3_dot(pc->dir, dd->odet), ap = fabs(par), k = dd->thickstep_m * dd->mu;
-            if (ap > 0.0) {
-                const double e1 = exp(-t * k / ap), e2 = exp(-(t + 1) * k / ap);
-                const double dA = (t * k * e1 - (t + 1) * k * e2) / (ap * ap) * (par < 0.0 ? -1.0 : 1.0);
-                const double w = base * fa.polar * fa.omega * dA;
-                /* parallax = dir . odet */
-                add_position(a, pc, direction_to_position(pc, v3_scale(dd->odet, w)));
-                a->det[DET_O + 0] += w * pc->dir.x;
-                a->det[DET_O + 1] += w * pc->dir.y;
-                a->det[DET_O + 2] += w * pc->dir.z;
-            }
-        }
-        /* polarization */
-        if (fa.have_polar) {
-            const double w = base * fa.capture * fa.omega;
-            add_position(a, &fa.at_polar, direction_to_position(&fa.at_polar, v3_scale(polar_slope(e, &fa), w)));
-        }
-        /* fluence: the factor C and the water background are both proportional to it */
-        a->flu += W * (V + C * e->I_bg * fa.capture * fa.polar * fa.omega) / e->fluence;
+    /* solid angle */
+    const double dO = base * fa.capture * fa.polar;
+    const spot *po = &fa.at_omega;
+    if (dd->point_pixel) {
+        add_position(a, po, v3_scale(po->pos, dO * -2.0 * fa.omega / (po->R * po->R)));
+    } else {
+        add_position(a, po, v3_scale(po->pos, dO * -3.0 * fa.omega / (po->R * po->R)));
+        a->det[DET_CLOSE] += dO * fa.omega / dd->close_distance_m;
     }
+    /* absorption */
+    if (dd->thick_m != 0.0) {
+        const spot *pc = &fa.at_capture;
+        const int t = dd->thicksteps - 1;
+        const double par = v3_dot(pc->dir, dd->odet), ap = fabs(par), k = dd->thickstep_m * dd->mu;
+        if (ap > 0.0) {
+            const double e1 = exp(-t * k / ap), e2 = exp(-(t + 1) * k / ap);
+            const double dA = (t * k * e1 - (t + 1) * k * e2) / (ap * ap) * (par < 0.0 ? -1.0 : 1.0);
+            const double w = base * fa.polar * fa.omega * dA;
+            /* parallax = dir . odet */
+            add_position(a, pc, direction_to_position(pc, v3_scale(dd->odet, w)));
+            a->det[DET_O + 0] += w * pc->dir.x;
+            a->det[DET_O + 1] += w * pc->dir.y;
+            a->det[DET_O + 2] += w * pc->dir.z;
+        }
+    }
+    /* polarization */
+    if (fa.have_polar) {
+        const double w = base * fa.capture * fa.omega;
+        add_position(a, &fa.at_polar, direction_to_position(&fa.at_polar, v3_scale(polar_slope(e, &fa), w)));
+    }
+    /* fluence: the factor C and the water background are both proportional to it */
+    a->flu += W * (V + C * e->I_bg * fa.capture * fa.polar * fa.omega) / e->fluence;
 }
 
 /*
