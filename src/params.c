@@ -134,7 +134,7 @@ static const row ROWS[] = {
     REAL("detector_rotx_deg", detector_rot_rad[0], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about x", "pivot"),
     REAL("detector_roty_deg", detector_rot_rad[1], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about y", "pivot"),
     REAL("detector_rotz_deg", detector_rot_rad[2], RTD, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0", "detector rotation about z", "pivot"),
-    REAL("detector_thick_um", detector_thick_m, 1e6, "um", 0, LEN_MAX, 0, "0", "sensor thickness", "detector_abs_um"),
+    REAL("detector_thick_um", detector_thick_m, 1e6, "um", 0, LEN_MAX, 0, "0", "sensor thickness (0: none; else at least 1e-6 um)", "detector_abs_um"),
     INT("detector_thicksteps", detector_thicksteps, 0, 10000, "1", "sensor layers (0: automatic)", "detector_thick_um"),
     SPECIAL("detpixels", NB_PARAM_INT, 1, 1, "", 1, 1e6, 0, "1024", "square detector: sets fpixels and spixels", "fpixels, spixels",
             set_group, get_group, "fpixels|spixels"),
@@ -890,5 +890,10 @@ nb_status nbi_params_check(const nb_config *cfg, nb_error *err)
             return nbi_fail(err, NB_ERR_INVALID, "cell angles %g %g %g deg do not form a cell (each must be less "
                             "than the sum of the other two, all three less than 360)", a, b, c);
     }
+    /* a sensor thinner than the least attenuation depth: its layers' absorption (and the default
+       attenuation depth, the thickness) would overflow */
+    if (cfg->detector_thick_m > 0.0 && cfg->detector_thick_m < ABS_MIN * 1e-6)
+        return nbi_fail(err, NB_ERR_INVALID, "detector_thick_um = %g: expected 0 (no sensor thickness) or at least "
+                        "%g um", cfg->detector_thick_m * 1e6, ABS_MIN);
     return NB_OK;
 }
