@@ -671,8 +671,10 @@ static spot locate(const nb_experiment *e, int f, int s, int t, int subF, int su
     p.Fo = nbi_subpixel_offset(d->subpixel_m, f, d->oversample, subF);
     p.So = nbi_subpixel_offset(d->subpixel_m, s, d->oversample, subS);
     p.Oo = t * d->thickstep_m;
-    p.pos = nbi_detector_point(d->fdet, d->sdet, d->odet, d->pix0, p.Fo, p.So, p.Oo);
-    p.R = v3_unit(p.pos, &p.dir);
+    /* where the kernel puts it (a curved detector's too); the offsets above
+       are the flat detector's, used only by its frame's derivatives */
+    p.dir = nbi_subpixel_direction(e, f, s, t, subF, subS, &p.R);
+    p.pos = v3_scale(p.dir, p.R);
     return p;
 }
 

@@ -661,6 +661,49 @@ static void test_jacobian_paths(void **state)
     nb_config_free(c);
 }
 
+/* The derivatives' image is the image nb_render_region renders (to its
+   float rounding), a curved detector's too; and on the curved detector the
+   crystal's derivatives still agree with differences. */
+static void check_image(nb_config *c, const char *label)
+{
+    const size_t n = 40 * 40;
+    nb_experiment *x;
+    nb_log quiet = {0};
+    nb_error err = {0};
+    float *f = malloc(n * sizeof *f);
+    double *d = malloc(n * sizeof *d), worst = 0.0, fmaxv = 0.0;
+    assert_int_equal(nb_experiment_create(c, &quiet, &x, &err), NB_OK);
+    assert_int_equal(nb_render_region(x, 0, 0, 40, 40, f, NULL, &err), NB_OK);
+    assert_int_equal(nb_jacobian(c, NULL, 0, NULL, n, d, NULL, NULL, &err), NB_OK);
+    for (size_t i = 0; i < n; ++i)
+        fmaxv = fmax(fmaxv, f[i]);
+    for (size_t i = 0; i < n; ++i)
+        worst = fmax(worst, fabs(d[i] - f[i]) / (fabs(f[i]) + 1e-6 * fmaxv));
+    printf("  %-9s image against nb_render_region: worst %.1e\n", label, worst);
+    assert_true(worst <= 1e-6);
+    nb_experiment_free(x);
+    free(f), free(d);
+}
+
+static void test_image(void **state)
+{
+    static const step curved[] = {{"crystal_rotx_deg", 0.02, 0}, {"cell_b_A", 0.02, 0}, {"Na", 0.01, 0},
+                                  {"lambda_A", 4e-5, 0}};
+    nb_config *c;
+    (void)state;
+    c = config_triclinic();
+    check_image(c, "triclinic");
+    nb_config_free(c);
+    c = config_detector();
+    check_image(c, "detector");
+    nb_config_free(c);
+    c = config_sources();
+    setp(c, "curved_detector", 1);
+    check_image(c, "curved");
+    CHECK_ALL(c, "curved", curved);
+    nb_config_free(c);
+}
+
 /* The gradient has the same bits with 1 and with 3 threads. */
 static void test_loss_threads(void **state)
 {
@@ -790,7 +833,7 @@ int main(void)
         cmocka_unit_test(test_xds),       cmocka_unit_test(test_tricubic),
         cmocka_unit_test(test_loss_lsq),  cmocka_unit_test(test_loss_poisson), cmocka_unit_test(test_loss_poisson_nearest),
         cmocka_unit_test(test_loss_threads), cmocka_unit_test(test_loss_rows), cmocka_unit_test(test_jacobian_paths),
-        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_image),       cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
