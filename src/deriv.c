@@ -141,6 +141,7 @@ typedef struct dmove {
     double *cell, *cellf; /* norient x 9 each (cellf: the first sweep's table), or NULL */
     double det[DET_N];
     double *lam;          /* per source, or NULL */
+    double lam_scale;     /* lam[s] / lambda_s, where that is the same for every source (else 0) */
     double N[3];
     double flu;
 } dmove;
@@ -366,6 +367,8 @@ typedef struct dctx {
     nbi_landmarks lm;
     int want_F;
     int want_N; /* some parameter moves Na, Nb or Nc */
+    int incident;  /* the sources' directions differ */
+    int lam_rows;  /* every wavelength move is a common scale (lam_scale): the rows can run */
     long nF; /* entries of the padded HKL table */
 } dctx;
 
@@ -404,6 +407,10 @@ static nb_status dctx_init(dctx *c, const nb_config *cfg, const nb_experiment *e
     c->norient = x->phisteps * x->domains;
     c->nsrc = e->src.n;
     c->np = np;
+    c->lam_rows = 1;
+    for (int s = 1; s < c->nsrc; ++s)
+        if (e->src.x[s] != e->src.x[0] || e->src.y[s] != e->src.y[0] || e->src.z[s] != e->src.z[0])
+            c->incident = 1;
     if ((st = check_supported(e, err)) != NB_OK)
         return st;
     if (np < 0 || (np > 0 && !names))
@@ -443,6 +450,10 @@ static nb_status dctx_init(dctx *c, const nb_config *cfg, const nb_experiment *e
                 const int listed = cfg->source_path || cfg->nsources > 0;
                 m->lam[s] = !listed ? l / e->beam.lambda0_m * 1e-10 : l == e->beam.lambda0_m ? 1e-10 : 0.0;
             }
+            m->lam_scale = m->lam[0] / e->src.lambda_m[0];
+            for (int s = 1; s < c->nsrc; ++s)
+                if (fabs(m->lam[s] - m->lam_scale * e->src.lambda_m[s]) > 1e-12 * fabs(m->lam[s]))
+                    m->lam_scale = 0.0, c->lam_rows = 0;
             if ((cfg->mat_path || cfg->have_matrix) && !cfg->user_cell) {
                 /* a matrix's reciprocal vectors are divided by lambda: the cell scales with it */
                 m3 q = {{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}};
@@ -489,6 +500,7 @@ typedef struct acc {
     double *cell, *cellf; /* norient x 9 (cellf: the first sweep's cells), cellf may be NULL */
     double det[DET_N];
     double *lam;          /* nsrc */
+    double lam_scale;     /* d/ds at s = 1 of every wavelength scaled by s (its share not in lam) */
     double N[3];
     double flu;
     double *F;            /* the padded HKL table's entries, or NULL */
@@ -529,6 +541,7 @@ static void acc_clear(const dctx *c, acc *a)
     memset(a->lam, 0, (size_t)c->nsrc * sizeof(double));
     a->N[0] = a->N[1] = a->N[2] = 0.0;
     a->flu = 0.0;
+    a->lam_scale = 0.0;
     a->value = 0.0;
     if (a->F)
         memset(a->F, 0, (size_t)c->nF * sizeof(double));
@@ -550,6 +563,7 @@ static void acc_add(const dctx *c, acc *out, const acc *a)
     for (int i = 0; i < 3; ++i)
         out->N[i] += a->N[i];
     out->flu += a->flu;
+    out->lam_scale += a->lam_scale;
     out->value += a->value;
     if (out->F)
         for (long i = 0; i < c->nF; ++i)
@@ -572,6 +586,7 @@ static double contract(const dctx *c, const dmove *m, const acc *a)
     if (m->lam)
         for (int i = 0; i < c->nsrc; ++i)
             sum += a->lam[i] * m->lam[i];
+    sum += a->lam_scale * m->lam_scale;
     sum += a->N[0] * m->N[0] + a->N[1] * m->N[1] + a->N[2] * m->N[2];
     sum += a->flu * m->flu;
     return sum;
@@ -926,25 +941,29 @@ static nb_status pixel_loss(const nb_observed *obs, size_t i, double m, double *
 
 /*
  * The loss's gradient over a run of pixels of one row, vectorised across
- * their samples (the row kernel's layout: sample q of pixel j at q np + j):
- * for every orientation x source, one loop adds F^2 L^2 to each sample; the
- * pixels' values give the loss and its weights W; a second loop per
- * orientation x source accumulates W K dT/dh against S (reductions: the
- * cell's adjoint of the orientation, the source's wavelength, N) and, per
- * sample, against the cell (the diffracted direction's adjoint).  For
- * experiments without tricubic interpolation or -dmin cut, and without the
- * structure factors' gradient; the first swept pixel of a run whose first
- * sweep differs is left to pixel_adjoint.
+ * their samples (the row kernel's layout: sample q of pixel j at q np + j),
+ * in two sweeps.  The first, over every orientation x source, adds to each
+ * sample its value F^2 L^2 and, without the loss's weights, the sums that
+ * the gradient needs: of dT/dh_j / lambda per orientation (A; and times the
+ * incident direction where the sources' directions differ) and of dT/dN.
+ * The pixels' values then give the loss and its weights W; the second
+ * sweep, per orientation, weighs A into the cell's adjoint and the
+ * diffracted direction's.  A wavelength move, a common scale of every
+ * wavelength, is the cell's scale undone: its adjoint is -sum cell . cbar.
+ * For experiments without tricubic interpolation or -dmin cut, and without
+ * the structure factors' gradient; the first swept pixel of a run whose
+ * first sweep differs is left to pixel_adjoint.
  */
 
 /* Whether the gradient runs a row at a time. */
 static int rows_ok(const dctx *c)
 {
     const nb_experiment *e = c->e;
-    return !e->interpolate && !(e->dmin_m > 0.0) && !c->want_F;
+    return !e->interpolate && !(e->dmin_m > 0.0) && !c->want_F && c->lam_rows;
 }
 
 #define ROW_SAMPLES 2048
+#define ROW_SUM_BYTES (256L << 10) /* the first sweep's sums per run, at most (if a pixel fits) */
 #define NB_JAC_CHUNK 256 /* pixels of the list per task of nb_jacobian */
 
 /* A run's samples (g: what the vector loops read and write; positions for
@@ -953,7 +972,6 @@ typedef struct rowbuf {
     int cap, capp;               /* samples (a multiple of NB_GRAD_LANES), pixels */
     nbi_grad_row g;
     double *R, *Fo, *So, *Oo;    /* per sample */
-    double *lat, *hkl;           /* the row kernel's scratch (cap, 3 cap) */
     int *f, *s;                  /* per pixel of the run: its indices */
     factors *fa;
     double *K, *W, *sumT, *V;
@@ -963,20 +981,32 @@ static void rowbuf_free(rowbuf *b)
 {
     free(b->g.dx), free(b->g.dy), free(b->g.dz), free(b->g.aw), free(b->g.t), free(b->g.ux), free(b->g.uy);
     free(b->g.uz), free(b->R), free(b->Fo), free(b->So), free(b->Oo);
+    free(b->g.S);
     free(b->g.gh), free(b->g.gk), free(b->g.gl), free(b->g.glam), free(b->g.gn0), free(b->g.gn1), free(b->g.gn2);
-    free(b->lat), free(b->hkl);
     free(b->f), free(b->s), free(b->fa), free(b->K), free(b->W), free(b->sumT), free(b->V);
     memset(b, 0, sizeof *b);
 }
 
-/* jacobian: with the Jacobian's per-sample terms too. */
-static int rowbuf_alloc(const nb_experiment *e, rowbuf *b, int jacobian)
+static double *rowbuf_array(size_t n)
 {
+    return malloc((n > 0 ? n : 1) * sizeof(double));
+}
+
+/* jacobian: with the Jacobian's per-sample terms, else with the gradient's
+   sums per orientation (runs short enough that those stay in the cache). */
+static int rowbuf_alloc(const dctx *c, rowbuf *b, int jacobian)
+{
+    const nb_experiment *e = c->e;
     const nbi_detector *d = &e->det;
     const int per = d->thicksteps * d->oversample * d->oversample;
-    int np = ROW_SAMPLES / per;
-    double **arrays[] = {&b->g.dx, &b->g.dy, &b->g.dz, &b->g.aw, &b->g.t, &b->g.ux,
-                         &b->g.uy, &b->g.uz, &b->R,    &b->Fo,   &b->So,  &b->Oo};
+    const int na = c->incident ? 12 : 3;
+    const long sums = (4L + (long)c->norient * na) * (long)sizeof(double);
+    long samples = jacobian ? ROW_SAMPLES : ROW_SUM_BYTES / sums;
+    int np;
+    size_t cap;
+    if (samples > ROW_SAMPLES)
+        samples = ROW_SAMPLES;
+    np = (int)(samples / per);
     memset(b, 0, sizeof *b);
     if (np < 1)
         np = 1;
@@ -984,15 +1014,23 @@ static int rowbuf_alloc(const nb_experiment *e, rowbuf *b, int jacobian)
         np = d->fpixels;
     b->capp = np;
     b->cap = (np * per + NB_GRAD_LANES - 1) / NB_GRAD_LANES * NB_GRAD_LANES;
+    b->g.cap = b->cap;
+    cap = (size_t)b->cap;
+    double **arrays[] = {&b->g.dx, &b->g.dy, &b->g.dz, &b->g.aw, &b->g.t, &b->g.ux,
+                         &b->g.uy, &b->g.uz, &b->R,    &b->Fo,   &b->So,  &b->Oo};
     double **terms[] = {&b->g.gh, &b->g.gk, &b->g.gl, &b->g.glam, &b->g.gn0, &b->g.gn1, &b->g.gn2};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; ++i)
-        if (!(*arrays[i] = malloc((size_t)b->cap * sizeof(double))))
+        if (!(*arrays[i] = rowbuf_array(cap)))
             return 0;
     for (size_t i = 0; jacobian && i < sizeof terms / sizeof terms[0]; ++i)
-        if (!(*terms[i] = malloc((size_t)b->cap * sizeof(double))))
+        if (!(*terms[i] = rowbuf_array(cap)))
             return 0;
-    b->lat = malloc((size_t)b->cap * sizeof *b->lat);
-    b->hkl = malloc(3 * (size_t)b->cap * sizeof *b->hkl);
+    b->g.na = na;
+    if (e->xtal.Na >= 2.0 && e->xtal.Na <= NBI_CHEB_MAX && e->xtal.Na == (int)e->xtal.Na)
+        (void)nbi_chebyshev_u_slope((int)e->xtal.Na, b->g.slope);
+    b->g.bs = (4 + c->norient * na) * NB_GRAD_LANES;
+    if (!jacobian && !(b->g.S = rowbuf_array(cap / NB_GRAD_LANES * (size_t)b->g.bs)))
+        return 0;
     b->f = malloc((size_t)np * sizeof *b->f);
     b->s = malloc((size_t)np * sizeof *b->s);
     b->fa = malloc((size_t)np * sizeof *b->fa);
@@ -1000,7 +1038,7 @@ static int rowbuf_alloc(const nb_experiment *e, rowbuf *b, int jacobian)
     b->W = malloc((size_t)np * sizeof *b->W);
     b->sumT = malloc((size_t)np * sizeof *b->sumT);
     b->V = malloc((size_t)np * sizeof *b->V);
-    return b->lat && b->hkl && b->f && b->s && b->fa && b->K && b->W && b->sumT && b->V;
+    return b->f && b->s && b->fa && b->K && b->W && b->sumT && b->V;
 }
 
 /* Lay out the run's samples (pixels (b->f[j], b->s[j]), j < np; n = np x
@@ -1028,25 +1066,31 @@ static void row_layout(const dctx *c, int np, int n, rowbuf *b)
         g->dx[i] = g->dx[0], g->dy[i] = g->dy[0], g->dz[i] = g->dz[0];
     for (int i = 0; i < g->n; ++i)
         g->t[i] = g->ux[i] = g->uy[i] = g->uz[i] = g->aw[i] = 0.0;
+    for (int k = 0; g->S && k < g->n / NB_GRAD_LANES; ++k)
+        memset(g->S + (size_t)k * (size_t)g->bs, 0, 4 * NB_GRAD_LANES * sizeof(double));
     for (int j = 0; j < np; ++j) {
         pixel_factors(e, b->f[j], b->s[j], &b->fa[j]);
         b->K[j] = C * b->fa[j].capture * b->fa[j].polar * b->fa[j].omega;
     }
 }
 
-/* The Miller-index maps of the orientation with this cell and source k. */
-static nbi_grad_pass pass_of(const nb_experiment *e, const double *cell, int k)
+/* The Miller-index maps of orientation o (cell: a, b, c in metres) and
+   source k, as the row kernel makes them (nbi_row_make_pass). */
+static nbi_grad_pass pass_of(const dctx *c, const double *cell, int o, int k)
 {
-    const nbi_sources *src = &e->src;
+    const nbi_sources *src = &c->e->src;
     nbi_grad_pass m;
     m.inv_lambda = 1.0 / src->lambda_m[k];
     m.inc[0] = -src->x[k], m.inc[1] = -src->y[k], m.inc[2] = -src->z[k];
     m.cell = cell;
-    m.want_N = 1;
+    m.orient = o;
+    m.first = k == 0;
+    m.want_N = c->want_N;
     for (int j = 0; j < 3; ++j) {
+        const double *v = cell + 3 * j;
         for (int x = 0; x < 3; ++x)
-            m.H[j][x] = cell[3 * j + x] * m.inv_lambda;
-        m.H0[j] = m.H[j][0] * m.inc[0] + m.H[j][1] * m.inc[1] + m.H[j][2] * m.inc[2];
+            m.H[j][x] = v[x] * m.inv_lambda;
+        m.H0[j] = (v[0] * m.inc[0] + v[1] * m.inc[1] + v[2] * m.inc[2]) * m.inv_lambda;
     }
     return m;
 }
@@ -1062,40 +1106,22 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
     const int per = e->det.thicksteps * e->det.oversample * e->det.oversample, n = per * np;
     const int nf = e->det.fpixels;
     const double C = NB_R_E_SQR * e->fluence / (double)e->steps;
+    nbi_grad_row *g = &b->g;
     for (int j = 0; j < np; ++j)
         b->s[j] = s;
     row_layout(c, np, n, b);
-    if (e->precision == NB_PRECISION_DOUBLE) {
-        /* the values: the row kernel's own loops on these samples (its sums
-           in double, before the image's conversion to float) */
-        const nbi_accumulate_fn accumulate = nbi_row_choose_loop(e, 0);
-        nbi_row w;
-        memset(&w, 0, sizeof w);
-        w.n = b->g.n;
-        w.dx = b->g.dx, w.dy = b->g.dy, w.dz = b->g.dz;
-        w.acc = b->g.t;
-        w.lat = b->lat;
-        w.hkl = b->hkl;
-        for (int o = 0; o < c->norient; ++o)
-            for (int k = 0; k < src->n; ++k) {
-                pass p;
-                nbi_row_make_pass(e, x->cells + 9 * o, k, &p);
-                accumulate(e, &p, 0, &w);
-            }
-    } else {
-        for (int o = 0; o < c->norient; ++o)
-            for (int k = 0; k < src->n; ++k) {
-                const nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
-                e->loops->grad_values(e, &m, &b->g);
-            }
-    }
+    for (int o = 0; o < c->norient; ++o)
+        for (int k = 0; k < src->n; ++k) {
+            const nbi_grad_pass m = pass_of(c, x->cells + 9 * o, o, k);
+            e->loops->grad_fused(e, &m, g);
+        }
     for (int j = 0; j < np; ++j) {
         const size_t at = (size_t)s * (size_t)nf + (size_t)b->f[j];
         const factors *fa = &b->fa[j];
         double sum = 0.0, L, dL;
         nb_status st;
         for (int q = 0; q < per; ++q)
-            sum += b->g.t[q * np + j];
+            sum += nbi_grad_sum(g, q * np + j, 0);
         b->sumT[j] = sum;
         b->V[j] = C * (e->I_bg + sum) * fa->capture * fa->polar * fa->omega;
         if ((st = pixel_loss(obs, at, b->V[j], &L, &dL, nf, err)) != NB_OK)
@@ -1106,23 +1132,26 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
     }
     for (int q = 0; q < per; ++q)
         for (int j = 0; j < np; ++j)
-            b->g.aw[q * np + j] = b->W[j] * b->K[j];
-    for (int o = 0; o < c->norient; ++o)
-        for (int k = 0; k < src->n; ++k) {
-            nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
-            double r[NB_GRAD_SUMS], *cbar = a->cell + 9 * o;
-            m.want_N = c->want_N;
-            e->loops->grad_adjoint(e, &m, &b->g, r);
-            for (int j = 0; j < 3; ++j)
-                for (int q = 0; q < 3; ++q)
-                    cbar[3 * j + q] += (r[4 * j + q] - r[4 * j + 3] * m.inc[q]) * m.inv_lambda;
-            a->lam[k] -= r[12] * m.inv_lambda;
-            a->N[0] += r[13], a->N[1] += r[14], a->N[2] += r[15];
-        }
+            g->aw[q * np + j] = b->W[j] * b->K[j];
+    for (int o = 0; o < c->norient; ++o) {
+        const double *cell = x->cells + 9 * o;
+        double r[NB_GRAD_SUMS], *cbar = a->cell + 9 * o;
+        e->loops->grad_weigh(g, o, cell, r);
+        for (int j = 0; j < 3; ++j)
+            for (int q = 0; q < 3; ++q) {
+                const double inc = -(q == 0 ? src->x[0] : q == 1 ? src->y[0] : src->z[0]);
+                const double d = c->incident ? r[3 * j + q] : r[3 * j + q] - r[9 + j] * inc;
+                cbar[3 * j + q] += d;
+                a->lam_scale -= cell[3 * j + q] * d;
+            }
+    }
+    for (int i = 0; c->want_N && i < n; ++i)
+        for (int j = 0; j < 3; ++j)
+            a->N[j] += g->aw[i] * nbi_grad_sum(g, i, 1 + j);
     for (int i = 0; i < n; ++i) {
         spot p;
-        const vec3 u = v3(b->g.ux[i], b->g.uy[i], b->g.uz[i]);
-        p.dir = v3(b->g.dx[i], b->g.dy[i], b->g.dz[i]);
+        const vec3 u = v3_scale(v3(g->ux[i], g->uy[i], g->uz[i]), g->aw[i]);
+        p.dir = v3(g->dx[i], g->dy[i], g->dz[i]);
         p.R = b->R[i], p.Fo = b->Fo[i], p.So = b->So[i], p.Oo = b->Oo[i];
         add_position(a, &p, direction_to_position(&p, u));
     }
@@ -1152,7 +1181,7 @@ static void row_jacobian(const dctx *c, int np, const size_t *out, size_t n, row
     memset(T, 0, (size_t)P * (size_t)b->cap * sizeof *T);
     for (int o = 0; o < c->norient; ++o)
         for (int k = 0; k < src->n; ++k) {
-            const nbi_grad_pass m = pass_of(e, x->cells + 9 * o, k);
+            const nbi_grad_pass m = pass_of(c, x->cells + 9 * o, o, k);
             e->loops->jac_terms(e, &m, &b->g);
             for (int p = 0; p < P; ++p) {
                 const dmove *mv = &c->mv[p];
@@ -1216,7 +1245,7 @@ static nb_status rows_gradient(const dctx *c, const nb_observed *obs, int lo, in
     const int nf = e->det.fpixels;
     rowbuf b;
     nb_status st = NB_OK;
-    if (!rowbuf_alloc(e, &b, 0)) {
+    if (!rowbuf_alloc(c, &b, 0)) {
         rowbuf_free(&b);
         return NB_ERR_NOMEM;
     }
@@ -1339,7 +1368,7 @@ nb_status nb_jacobian(const nb_config *cfg, const char *const *params, int npara
         double *T = NULL;
         size_t *out = NULL;
         const int rows = rows_ok(&c) && (n > 0), ok = acc_alloc(&c, &a);
-        const int bok = rows && rowbuf_alloc(e, &b, 1)
+        const int bok = rows && rowbuf_alloc(&c, &b, 1)
                         && (T = malloc((size_t)(nparams > 0 ? nparams : 1) * (size_t)b.cap * sizeof *T)) != NULL
                         && (out = malloc((size_t)b.capp * sizeof *out)) != NULL;
         nomem |= !ok || (rows && !bok);

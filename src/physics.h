@@ -253,29 +253,58 @@ static inline double nbi_capture_fraction(double parallax, int t, double step_m,
     return exp(-t * step_m * mu / p) - exp(-(t + 1) * step_m * mu / p);
 }
 
-/* nbi_grating_diff for a small whole N >= 2 known at compile time: G =
-   U_{N-1}(cos pi d) by the Chebyshev recurrence, dG/dh = -pi sin(pi d)
-   U'_{N-1}(cos pi d) by its derivative's, dG/dN = pi d T_N(cos pi d) /
-   sin(pi d) (T_N = cos(N pi d)), the series near the peak: two polynomials
-   and one division instead of four and one. */
-NB_INLINE double nbi_grating_chebyshev_diff(double h, const int N, double *dh, double *dN)
+/* The coefficients of U'_{N-1}(c), the slope of the Chebyshev polynomial
+   of the second kind, as a polynomial in z = c^2 (times c where N is odd),
+   highest power first: (N - 2) / 2 + 1 of them into out (N >= 2, at most
+   NBI_CHEB_MAX). */
+#define NBI_CHEB_MAX 12
+static inline int nbi_chebyshev_u_slope(int N, double out[NBI_CHEB_MAX])
 {
-    const double d = h - rint(h), c = nbi_cospi_plain(d), s = nbi_sinpi_plain(d), c2 = 2.0 * c;
-    const double x = M_PI * d;
-    const int flat = fabs(N * d) < 1e-4;
-    double u_prev = 1.0, u = c2, up_prev = 0.0, up = 2.0, t_prev = 1.0, t = c;
+    double u[NBI_CHEB_MAX + 1][NBI_CHEB_MAX + 1] = {{0}}; /* u[n][k]: c^k in U_n */
+    const int n = N - 1, deg = n - 1, m = deg / 2 + 1;
+    u[0][0] = 1.0;
+    if (n >= 1)
+        u[1][1] = 2.0;
+    for (int j = 2; j <= n; ++j)
+        for (int k = 0; k <= j; ++k)
+            u[j][k] = (k > 0 ? 2.0 * u[j - 1][k - 1] : 0.0) - u[j - 2][k];
+    /* U'_n = sum k u[n][k] c^(k-1): powers deg, deg - 2, ... */
+    for (int i = 0; i < m; ++i) {
+        const int k = deg - 2 * i + 1;
+        out[i] = k * u[n][k];
+    }
+    return m;
+}
+
+/* The lattice factor along one axis and its derivatives for a whole N >= 2
+   known at compile time (the loss gradient's vector loops): G = U_{N-1}(cos
+   pi d) by the recurrence and the arithmetic of the row kernel's
+   nbi_grating_chebyshev_d (the same bits), dG/dh = -pi sin(pi d)
+   U'_{N-1}(cos pi d) (slope: nbi_chebyshev_u_slope's coefficients), and
+   dG/dN = pi d cos(N pi d)/sin(pi d) = num/den with num = pi T_N(cos pi d)
+   (T_N = cos U_{N-1} - U_{N-2}) and den = sin(pi d)/d, which is pi at the
+   peak: no special case; the caller divides (one division for the three
+   axes of a sample). */
+NB_INLINE double nbi_grating_chebyshev_parts(double h, const int N, const double *slope, double *dh, double *num,
+                                             double *den)
+{
+    const double d = h - rint(h), c = nbi_cospi_reduced_d(d), c2 = 2.0 * c, z = c * c;
+    const double P = nbi_sinpi_over_x_d(d * d);
+    const int m = (N - 2) / 2 + 1;
+    double u_prev = 1.0, u = c2, up = slope[0];
     NB_UNROLL
-    for (int m = 2; m < N; ++m) {
-        const double un = c2 * u - u_prev, upn = 2.0 * u + c2 * up - up_prev;
-        u_prev = u, u = un, up_prev = up, up = upn;
+    for (int k = 2; k < N; ++k) {
+        const double un = fma(c2, u, -u_prev);
+        u_prev = u, u = un;
     }
     NB_UNROLL
-    for (int m = 2; m <= N; ++m) {
-        const double tn = c2 * t - t_prev;
-        t_prev = t, t = tn;
-    }
-    *dh = -M_PI * s * up;
-    *dN = flat ? 1.0 - (3.0 * N * N - 1.0) * x * x / 6.0 : x * t / (flat ? 1.0 : s);
+    for (int k = 1; k < m; ++k)
+        up = fma(up, z, slope[k]);
+    if (N % 2)
+        up *= c;
+    *dh = -M_PI * (d * P) * up;
+    *num = M_PI * fma(c, u, -u_prev);
+    *den = P;
     return u;
 }
 

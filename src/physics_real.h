@@ -16,13 +16,18 @@
  * undefined again at the end.
  */
 
+/* P(z) of sin(pi x) = x P(x^2) for |x| <= 1/2 (P(0) = pi). */
+NB_INLINE REAL R(sinpi_over_x)(REAL z)
+{
+    REAL p = R(sinpi_coef)[0];
+    NB_HORNER(R_FMA, R(sinpi_coef), z, p);
+    return p;
+}
+
 /* sin(pi x) for |x| <= 1/2: the odd polynomial x P(x^2). */
 NB_INLINE REAL R(sinpi_reduced)(REAL x)
 {
-    const REAL z = x * x;
-    REAL p = R(sinpi_coef)[0];
-    NB_HORNER(R_FMA, R(sinpi_coef), z, p);
-    return x * p;
+    return x * R(sinpi_over_x)(x * x);
 }
 
 /* cos(pi x) for |x| <= 1/2: the even polynomial Q(x^2). */

@@ -63,16 +63,37 @@ static inline void nbi_flush_single(nbi_row *w)
 
 /* The loss gradient's vector loops (deriv.c, row_gradient): a run of
    samples padded to a multiple of NB_GRAD_LANES (the padding's weights 0).
-   Their sums over the samples are kept per lane (sample i in lane
-   i % NB_GRAD_LANES) and the lanes added in order: the same bits whatever
-   the vector width. */
+   The first sweep (grad_fused) adds, per sample and over the passes
+   (orientation x source), the value F^2 L^2 and what its derivatives need,
+   without the loss's weights; the second (grad_weigh), once the pixels'
+   weights are known, sums over the samples.  Those sums are kept per lane
+   (sample i in lane i % NB_GRAD_LANES) and the lanes added in order: the
+   same bits whatever the vector width. */
 #define NB_GRAD_LANES 8
 typedef struct nbi_grad_row {
     int n;                                  /* samples, a multiple of NB_GRAD_LANES */
+    int cap;                                /* the length of each per-sample array */
     double *dx, *dy, *dz;                   /* unit diffracted directions */
     double *aw;                             /* d loss / d (F^2 L^2) of each sample */
-    double *t;                              /* sums of F^2 L^2 */
-    double *ux, *uy, *uz;                   /* the scattering vector's adjoint, summed */
+    double *t;                              /* sums of F^2 L^2 (the Jacobian) */
+    double *ux, *uy, *uz;                   /* the diffracted direction's adjoint */
+    /* The first sweep's sums over the passes, per sample, in blocks of
+       NB_GRAD_LANES samples (sample i in block i / NB_GRAD_LANES, lane i %
+       NB_GRAD_LANES; a block's sums contiguous, so that the loops' many
+       streams cannot alias each other's addresses): block k holds at
+       S + k bs + s NB_GRAD_LANES + lane the sums s of
+         0          F^2 L^2 (the value)
+         1, 2, 3    d(F^2 L^2)/dNa, dNb, dNc (when wanted)
+         4 + na o + j         d(F^2 L^2)/dh_j / lambda over orientation o's
+                              sources (j < 3)
+         4 + na o + 3 + 3 j + q   that times the incident direction's
+                              component q (na = 12: the sources' directions
+                              differ; else na = 3) */
+    double *S;
+    int bs, na;
+    /* an N x N x N crystal with whole N <= NBI_CHEB_MAX: the coefficients of
+       U'_{N-1} (nbi_chebyshev_u_slope) */
+    double slope[NBI_CHEB_MAX];
     /* the Jacobian's terms of one pass, per sample (weight 1): d(F^2 L^2)
        with respect to h, k, l, the source's wavelength and Na, Nb, Nc */
     double *gh, *gk, *gl, *glam, *gn0, *gn1, *gn2;
@@ -88,12 +109,21 @@ typedef struct nbi_jac_move {
 typedef struct nbi_grad_pass {
     double H[3][3], H0[3], inc[3], inv_lambda;
     const double *cell;
-    int want_N; /* the sums over N are needed (else left 0) */
+    int orient;   /* the orientation's number */
+    int first;    /* the orientation's first source: its sums start here */
+    int want_N;   /* the sums over N are needed (else left alone) */
 } nbi_grad_pass;
 
-/* The adjoint's sums over the samples: for each of h, k, l, sum g d (x, y,
-   z) and sum g; then sum (g_h h + g_k k + g_l l); then the three N's. */
-enum { NB_GRAD_SUMS = 16 };
+/* Sum s of sample i (see nbi_grad_row.S). */
+static inline double nbi_grad_sum(const nbi_grad_row *b, int i, int s)
+{
+    return b->S[(size_t)(i / NB_GRAD_LANES) * (size_t)b->bs + (size_t)s * NB_GRAD_LANES + (size_t)(i % NB_GRAD_LANES)];
+}
+
+/* The second sweep's sums over the samples for one orientation: of
+   w A_j d_q (3 j + q) and, with one incident direction for all sources, of
+   w A_j (9 + j), or else of w (A_j d_q - Ainc_jq) in 3 j + q. */
+enum { NB_GRAD_SUMS = 12 };
 
 /* One accumulation loop: adds F^2 L^2 of pass p to every sample of w.
    interp: tricubic interpolation still on (the loops that need it). */
@@ -121,10 +151,11 @@ typedef struct nbi_row_loops {
        instructions where the processor has them */
     double (*lattice_square2)(double h, double k, double l, double Na, double Nb, double Nc);
     double (*interpolate)(const nbi_hkl *t, double h, double k, double l);
-    /* the loss gradient's loops: t += F^2 L^2 of one pass; and the pass's
-       adjoint (u += per sample, sums over the samples) */
-    void (*grad_values)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b);
-    void (*grad_adjoint)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, double sums[NB_GRAD_SUMS]);
+    /* the loss gradient's loops: the first sweep for one pass; the second
+       for orientation o (cell: its a, b, c in metres; u += sum_j a_j A_j,
+       unweighted) */
+    void (*grad_fused)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b);
+    void (*grad_weigh)(const nbi_grad_row *b, int o, const double *cell, double sums[NB_GRAD_SUMS]);
     /* the Jacobian's loops: t += F^2 L^2, u += and the terms g* of one pass;
        and one parameter's tangent T += g . move */
     void (*jac_terms)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b);

@@ -172,11 +172,11 @@ static double interpolate(const nbi_hkl *t, double h, double k, double l)
 
 /* ---- the loss gradient's loops (deriv.c): the sums per lane, see row_loops.h ---- */
 
-/* Miller index j of the direction (dx, dy, dz) in pass m (unfused: the
-   same bits on every instruction set). */
+/* Miller index j of the direction (dx, dy, dz) in pass m: the row
+   kernel's arithmetic (nbi_miller_index_d). */
 NB_INLINE double grad_index(const nbi_grad_pass *m, int j, double dx, double dy, double dz)
 {
-    return m->H[j][0] * dx + m->H[j][1] * dy + m->H[j][2] * dz - m->H0[j];
+    return fma(m->H[j][2], dz, fma(m->H[j][1], dy, m->H[j][0] * dx)) - m->H0[j];
 }
 
 /* F of the sample at (h, k, l): the nearest reflection's (hkl: the
@@ -194,115 +194,166 @@ NB_INLINE double grad_F(const nb_experiment *e, const nbi_grid_d *g, double h, d
     return inside ? F : e->default_F;
 }
 
-NB_INLINE void grad_values_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, const int hkl)
+/* The lattice factor along one axis, its slope in h and its slope in N as
+   num/den: NN > 0, the whole N of an N x N x N crystal known at compile
+   time (nbi_grating_chebyshev_parts); 0, any N (nbi_grating_diff). */
+NB_INLINE double grad_grating(double h, double N, const int NN, const double *slope, double *dh, double *num,
+                              double *den)
+{
+    if (NN)
+        return nbi_grating_chebyshev_parts(h, NN, slope, dh, num, den);
+    *den = 1.0;
+    return nbi_grating_diff(h, N, dh, num);
+}
+
+/*
+ * The first sweep for pass m: per sample, the value F^2 L^2 (NN: the row
+ * kernel's to the bit where there is no table) and the sums over the passes
+ * of d(F^2 L^2)/dh_j / lambda (times the incident direction: incident) and
+ * of d(F^2 L^2)/dN (want_N), into the blocks of b->S.
+ */
+NB_INLINE void grad_fused_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, const int hkl,
+                               const int NN, const int want_N, const int incident)
 {
     const nbi_crystal *x = &e->xtal;
     const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
-    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc;
-    const double *dx = b->dx, *dy = b->dy, *dz = b->dz;
-    double *t = b->t;
-    NB_SIMD
-    for (int i = 0; i < b->n; ++i) {
-        const double h = grad_index(m, 0, dx[i], dy[i], dz[i]), k = grad_index(m, 1, dx[i], dy[i], dz[i]);
-        const double l = grad_index(m, 2, dx[i], dy[i], dz[i]);
-        double d0, d1, d2, n0, n1, n2;
-        const double L = nbi_grating_diff(h, Na, &d0, &n0) * nbi_grating_diff(k, Nb, &d1, &n1)
-                         * nbi_grating_diff(l, Nc, &d2, &n2);
-        const double F = grad_F(e, &g, h, k, l, hkl);
-        t[i] += F * F * L * L;
-    }
-}
-
-static void grad_values(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b)
-{
-    if (e->have_hkl)
-        grad_values_body(e, m, b, 1);
-    else
-        grad_values_body(e, m, b, 0);
-}
-
-/* NN: 0 for any Na, Nb, Nc; else the whole N of an N x N x N crystal,
-   known at compile time (the Chebyshev forms of the lattice factor). */
-NB_INLINE double grad_grating(double h, double N, const int NN, double *dh, double *dN)
-{
-    return NN ? nbi_grating_chebyshev_diff(h, NN, dh, dN) : nbi_grating_diff(h, N, dh, dN);
-}
-
-/* want_N: 0 when no parameter needs the sums over N (their terms, with a
-   division each, are then left out: the compiler drops them). */
-
-NB_INLINE void grad_adjoint_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b,
-                                 double sums[NB_GRAD_SUMS], const int hkl, const int NN, const int want_N)
-{
-    const nbi_crystal *x = &e->xtal;
-    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
-    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc, il = m->inv_lambda, *c = m->cell;
-    const double *dx = b->dx, *dy = b->dy, *dz = b->dz, *aw = b->aw;
-    double *ux = b->ux, *uy = b->uy, *uz = b->uz;
-    double r[NB_GRAD_SUMS][NB_GRAD_LANES];
-    memset(r, 0, sizeof r);
-    for (int i0 = 0; i0 < b->n; i0 += NB_GRAD_LANES) {
+    const double Na = x->Na, Nb = x->Nb, Nc = x->Nc, il = m->inv_lambda;
+    const double ix = m->inc[0] * il, iy = m->inc[1] * il, iz = m->inc[2] * il;
+    const int first = m->first, W = NB_GRAD_LANES, o = 4 + b->na * m->orient;
+    const double *restrict dx = b->dx, *restrict dy = b->dy, *restrict dz = b->dz;
+    const double *slope = b->slope;
+    for (int i0 = 0; i0 < b->n; i0 += W) {
+        double *restrict S = b->S + (size_t)(i0 / W) * (size_t)b->bs;
+        double *restrict A = S + o * W;
         NB_SIMD
-        for (int q = 0; q < NB_GRAD_LANES; ++q) {
+        for (int q = 0; q < W; ++q) {
             const int i = i0 + q;
             const double h = grad_index(m, 0, dx[i], dy[i], dz[i]), k = grad_index(m, 1, dx[i], dy[i], dz[i]);
             const double l = grad_index(m, 2, dx[i], dy[i], dz[i]);
-            double d0, d1, d2, n0, n1, n2;
-            const double Ga = grad_grating(h, Na, NN, &d0, &n0), Gb = grad_grating(k, Nb, NN, &d1, &n1);
-            const double Gc = grad_grating(l, Nc, NN, &d2, &n2);
-            const double F = grad_F(e, &g, h, k, l, hkl), wF2 = aw[i] * F * F;
-            const double Ga2 = Ga * Ga, Gb2 = Gb * Gb, Gc2 = Gc * Gc;
-            const double gh = wF2 * 2.0 * Ga * d0 * Gb2 * Gc2, gk = wF2 * 2.0 * Gb * d1 * Ga2 * Gc2;
-            const double gl = wF2 * 2.0 * Gc * d2 * Ga2 * Gb2;
-            r[0][q] += gh * dx[i], r[1][q] += gh * dy[i], r[2][q] += gh * dz[i], r[3][q] += gh;
-            r[4][q] += gk * dx[i], r[5][q] += gk * dy[i], r[6][q] += gk * dz[i], r[7][q] += gk;
-            r[8][q] += gl * dx[i], r[9][q] += gl * dy[i], r[10][q] += gl * dz[i], r[11][q] += gl;
-            r[12][q] += gh * h + gk * k + gl * l;
-            if (want_N) {
-                r[13][q] += wF2 * 2.0 * Ga * n0 * Gb2 * Gc2;
-                r[14][q] += wF2 * 2.0 * Gb * n1 * Ga2 * Gc2;
-                r[15][q] += wF2 * 2.0 * Gc * n2 * Ga2 * Gb2;
+            double da, db, dc, na, nb, nc, sa, sb, sc;
+            const double Ga = grad_grating(h, Na, NN, slope, &da, &na, &sa), Gb = grad_grating(k, Nb, NN, slope, &db, &nb, &sb);
+            const double Gc = grad_grating(l, Nc, NN, slope, &dc, &nc, &sc);
+            const double F = grad_F(e, &g, h, k, l, hkl), F2 = F * F, r = Ga * Gb * Gc, Q = 2.0 * F2 * r;
+            const double Qa = Q * Gb * Gc, Qb = Q * Ga * Gc, Qc = Q * Ga * Gb;
+            const double gh = Qa * da, gk = Qb * db, gl = Qc * dc;
+            S[q] = fma(F2, r * r, S[q]);
+            A[q] = fma(il, gh, first ? 0.0 : A[q]);
+            A[W + q] = fma(il, gk, first ? 0.0 : A[W + q]);
+            A[2 * W + q] = fma(il, gl, first ? 0.0 : A[2 * W + q]);
+            if (incident) {
+                const double gj[3] = {gh, gk, gl}, inc[3] = {ix, iy, iz};
+                for (int j = 0; j < 3; ++j)
+                    for (int c = 0; c < 3; ++c) {
+                        double *a = A + (3 + 3 * j + c) * W;
+                        a[q] = fma(inc[c], gj[j], first ? 0.0 : a[q]);
+                    }
             }
-            ux[i] += (gh * c[0] + gk * c[3] + gl * c[6]) * il;
-            uy[i] += (gh * c[1] + gk * c[4] + gl * c[7]) * il;
-            uz[i] += (gh * c[2] + gk * c[5] + gl * c[8]) * il;
+            if (want_N) {
+                /* one division for the three axes */
+                const double inv = 1.0 / (sa * sb * sc);
+                S[W + q] = fma(Qa * na, sb * sc * inv, S[W + q]);
+                S[2 * W + q] = fma(Qb * nb, sa * sc * inv, S[2 * W + q]);
+                S[3 * W + q] = fma(Qc * nc, sa * sb * inv, S[3 * W + q]);
+            }
+        }
+    }
+}
+
+#define GRAD_FUSED(hkl, NN)                                                                        \
+    do {                                                                                           \
+        if (m->want_N)                                                                             \
+            inc ? grad_fused_body(e, m, b, hkl, NN, 1, 1) : grad_fused_body(e, m, b, hkl, NN, 1, 0); \
+        else                                                                                       \
+            inc ? grad_fused_body(e, m, b, hkl, NN, 0, 1) : grad_fused_body(e, m, b, hkl, NN, 0, 0); \
+    } while (0)
+
+#define GRAD_CUBE(NN)                                                                              \
+    case NN:                                                                                       \
+        if (e->have_hkl)                                                                           \
+            GRAD_FUSED(1, NN);                                                                     \
+        else                                                                                       \
+            GRAD_FUSED(0, NN);                                                                     \
+        return;
+
+static void grad_fused(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b)
+{
+    const nbi_crystal *x = &e->xtal;
+    const int inc = b->na == 12;
+    if (x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na && x->Na >= 2 && x->Na <= NBI_CHEB_MAX) {
+        switch ((int)x->Na) {
+            GRAD_CUBE(2) GRAD_CUBE(3) GRAD_CUBE(4) GRAD_CUBE(5) GRAD_CUBE(6) GRAD_CUBE(7)
+            GRAD_CUBE(8) GRAD_CUBE(9) GRAD_CUBE(10) GRAD_CUBE(11) GRAD_CUBE(12)
+        default: break;
+        }
+    }
+    if (e->have_hkl)
+        GRAD_FUSED(1, 0);
+    else
+        GRAD_FUSED(0, 0);
+}
+#undef GRAD_CUBE
+#undef GRAD_FUSED
+
+/* The second sweep for orientation o: the sums over the samples with the
+   weights aw (kept per lane of NB_WEIGH_LANES, few enough that they stay in
+   registers), then u += sum_j cell_j A_j (unweighted). */
+#define NB_WEIGH_LANES 4
+NB_INLINE void grad_weigh_body(const nbi_grad_row *b, int o, const double *cell, double sums[NB_GRAD_SUMS],
+                               const int incident)
+{
+    const int W = NB_GRAD_LANES, V = NB_WEIGH_LANES;
+    const double *dx = b->dx, *dy = b->dy, *dz = b->dz, *aw = b->aw;
+    const double *c = cell;
+    double *ux = b->ux, *uy = b->uy, *uz = b->uz;
+    double r[NB_GRAD_SUMS][NB_WEIGH_LANES];
+    memset(r, 0, sizeof r);
+    for (int i0 = 0; i0 < b->n; i0 += W) {
+        const double *A = b->S + (size_t)(i0 / W) * (size_t)b->bs + (4 + b->na * o) * W;
+        for (int h = 0; h < W; h += V) {
+            NB_SIMD
+            for (int q = 0; q < V; ++q) {
+                const int i = i0 + h + q;
+                const double A0 = A[h + q], A1 = A[W + h + q], A2 = A[2 * W + h + q];
+                const double wx = aw[i] * dx[i], wy = aw[i] * dy[i], wz = aw[i] * dz[i];
+                r[0][q] = fma(A0, wx, r[0][q]), r[1][q] = fma(A0, wy, r[1][q]), r[2][q] = fma(A0, wz, r[2][q]);
+                r[3][q] = fma(A1, wx, r[3][q]), r[4][q] = fma(A1, wy, r[4][q]), r[5][q] = fma(A1, wz, r[5][q]);
+                r[6][q] = fma(A2, wx, r[6][q]), r[7][q] = fma(A2, wy, r[7][q]), r[8][q] = fma(A2, wz, r[8][q]);
+                if (incident) {
+                    for (int s = 0; s < 9; ++s)
+                        r[s][q] = fma(-aw[i], A[(3 + s) * W + h + q], r[s][q]);
+                } else {
+                    r[9][q] = fma(A0, aw[i], r[9][q]), r[10][q] = fma(A1, aw[i], r[10][q]);
+                    r[11][q] = fma(A2, aw[i], r[11][q]);
+                }
+            }
+        }
+    }
+    for (int i0 = 0; i0 < b->n; i0 += W) {
+        const double *A = b->S + (size_t)(i0 / W) * (size_t)b->bs + (4 + b->na * o) * W;
+        NB_SIMD
+        for (int q = 0; q < W; ++q) {
+            const int i = i0 + q;
+            const double A0 = A[q], A1 = A[W + q], A2 = A[2 * W + q];
+            ux[i] = fma(c[6], A2, fma(c[3], A1, fma(c[0], A0, ux[i])));
+            uy[i] = fma(c[7], A2, fma(c[4], A1, fma(c[1], A0, uy[i])));
+            uz[i] = fma(c[8], A2, fma(c[5], A1, fma(c[2], A0, uz[i])));
         }
     }
     for (int s = 0; s < NB_GRAD_SUMS; ++s) {
         double v = 0.0;
-        for (int q = 0; q < NB_GRAD_LANES; ++q)
+        for (int q = 0; q < NB_WEIGH_LANES; ++q)
             v += r[s][q];
         sums[s] = v;
     }
 }
 
-#define GRAD_CUBE(NN)                                                                              \
-    case NN:                                                                                       \
-        if (e->have_hkl)                                                                           \
-            grad_adjoint_body(e, m, b, sums, 1, NN, 1);                                            \
-        else if (m->want_N)                                                                        \
-            grad_adjoint_body(e, m, b, sums, 0, NN, 1);                                            \
-        else                                                                                       \
-            grad_adjoint_body(e, m, b, sums, 0, NN, 0);                                            \
-        return;
-
-static void grad_adjoint(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, double sums[NB_GRAD_SUMS])
+static void grad_weigh(const nbi_grad_row *b, int o, const double *cell, double sums[NB_GRAD_SUMS])
 {
-    const nbi_crystal *x = &e->xtal;
-    if (x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na) {
-        switch ((int)x->Na) {
-            /* beyond N = 6 the recurrences (value, slope, T_N: 8 operations a step)
-               cost more than the general form's sines */
-            GRAD_CUBE(2) GRAD_CUBE(3) GRAD_CUBE(4) GRAD_CUBE(5) GRAD_CUBE(6)
-        default: break;
-        }
-    }
-    if (e->have_hkl)
-        grad_adjoint_body(e, m, b, sums, 1, 0, 1);
+    if (b->na == 12)
+        grad_weigh_body(b, o, cell, sums, 1);
     else
-        grad_adjoint_body(e, m, b, sums, 0, 0, 1);
+        grad_weigh_body(b, o, cell, sums, 0);
 }
-#undef GRAD_CUBE
 
 NB_INLINE void jac_terms_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, const int hkl)
 {
@@ -377,8 +428,8 @@ const nbi_row_loops NBI_LOOPS_TABLE = {
     finish_pixels,
     lattice_square2,
     interpolate,
-    grad_values,
-    grad_adjoint,
+    grad_fused,
+    grad_weigh,
     jac_terms,
     jac_add,
 };

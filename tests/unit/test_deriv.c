@@ -589,6 +589,7 @@ static void test_loss_rows(void **state)
 {
     static const char *const xds[] = {"crystal_rotx_deg", "cell_b_A", "Nc", "lambda_A", "fluence", "distance_mm",
                                       "ORGX", "ORGY", "detector_roty_deg", "twotheta_deg"};
+    const char *nomosaic[NALL];
     nb_config *c;
     (void)state;
     c = config_triclinic();
@@ -596,6 +597,13 @@ static void test_loss_rows(void **state)
     nb_config_free(c);
     c = config_sources();
     check_rows(c, "sources", ALL, NALL - 10);
+    /* every parameter but the mosaic spread (no mosaic here): the
+       wavelengths' common scale among them */
+    memcpy(nomosaic, ALL, sizeof nomosaic);
+    nomosaic[12] = ALL[NALL - 1];
+    check_rows(c, "sources", nomosaic, NALL - 1);
+    setp(c, "Na", 3), setp(c, "Nb", 3), setp(c, "Nc", 3); /* the Chebyshev loops, several incident directions */
+    check_rows(c, "cube sources", nomosaic, NALL - 1);
     nb_config_free(c);
     c = config_detector();
     check_rows(c, "detector", ALL, NALL);
