@@ -35,6 +35,16 @@ void app_print_trace(void *ctx, const nb_trace *trace);
 
 int app_flags_sorted(void);
 
+/* series.c: -nimages.  Before any work: the output templates (one run of
+   '#', wide enough), their first and last images' names against the
+   inputs (inputs[0..nin-1]) and each other, and their directories: 0, or
+   the exit code after printing why not (2 usage, 1 files). */
+int app_series_check(const app_options *o, const char *const *inputs, size_t nin);
+/* Set up once, then render and write every image (set-up's report once,
+   a line per image); the room the series needs is checked before the
+   first image.  Exit code as main's. */
+int app_run_series(app_options *o);
+
 /* advice.c: warnings beyond nanoBragg's report (stderr), never changing the
    images.  Units that look mistyped (-energy in keV, a wavelength in nm),
    before set-up: */
