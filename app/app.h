@@ -26,6 +26,13 @@ void app_report_setup(const app_options *o, const nb_info *in);
    (an output set).  Exit code: 0, or 1 after printing the error. */
 int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *img);
 
+/* One image's orientation for -matrixfile into buf (at least
+   APP_MATRIX_TEXT bytes): a "# image N phi ... misset_deg ..." line
+   (misset_seed too for a random orientation), then the MOSFLM A matrix
+   as three lines of three numbers, as -mat reads it.  Its length. */
+#define APP_MATRIX_TEXT 512
+int app_format_matrix(const nb_experiment *exp, int image, long misset_seed, char *buf, size_t size);
+
 /* Log callback printing the library's lines to stdout. */
 void app_log_stdout(void *ctx, nb_log_level level, const char *line);
 

@@ -544,6 +544,7 @@ static const flag FLAGS[] = {
     PATH("-mask", OPT(mask_path), 0, "SMV mask: zero pixels are skipped; geometry from its header", T_DETECTOR),
     PPATH("-mat", "mat_path", 0, "MOSFLM orientation matrix (alternative to -cell)", T_CRYSTAL),
     PPATH("-matrix", "mat_path", 0, "same as -mat", T_CRYSTAL),
+    PATH("-matrixfile", OPT(matrix_path), 0, "text output: each image's crystal orientation as a MOSFLM A matrix (three lines, as -mat reads them) under a '# image k' line", T_OUTPUTS),
     SPEC("-misset", fn_misset, -BIG, BIG, "<rx ry rz>|random", "deg", "crystal rotation about x, y, z", T_CRYSTAL),
     SPEC("-misset_seed", fn_seed, -2147483647, 2147483647, "<int>", NULL, "seed of -misset random", T_CRYSTAL),
     SPEC("-molec", fn_ignored, 0, 0, "<g/mol>", NULL, "same as -MW", T_COMPAT),

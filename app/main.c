@@ -45,14 +45,15 @@ static size_t list_inputs(const app_options *o, named_path *in)
     return n;
 }
 
-/* The files this run writes; returns how many (at most 5). */
+/* The files this run writes; returns how many (at most 6). */
 static size_t list_outputs(const app_options *o, named_path *out)
 {
     const named_path all[] = {{"-floatfile", o->float_path},
                               {"-intfile", o->int_path},
                               {"-pgmfile", o->write_pgm ? o->pgm_path : NULL},
                               {"-noisefile", o->write_noise ? o->noise_path : NULL},
-                              {"-cbffile", o->cbf_path}};
+                              {"-cbffile", o->cbf_path},
+                              {"-matrixfile", o->matrix_path}};
     size_t i, n = 0;
     for (i = 0; i < sizeof all / sizeof *all; ++i)
         if (all[i].path)
@@ -68,7 +69,7 @@ static size_t list_outputs(const app_options *o, named_path *out)
  */
 static int check_paths(const app_options *o)
 {
-    named_path in[6], out[5];
+    named_path in[6], out[6];
     size_t nin = list_inputs(o, in), nout = list_outputs(o, out), i, j;
     nb_error err;
     for (i = 0; i < nout; ++i) {

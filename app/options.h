@@ -14,6 +14,7 @@ typedef struct app_options {
     const char *img_path, *mask_path;
     const char *float_path, *int_path, *pgm_path, *noise_path;
     const char *cbf_path;  /* -cbffile, or NULL */
+    const char *matrix_path; /* -matrixfile: each image's orientation, or NULL */
     int cbf_noise;         /* the CBF holds noise (set from write_noise before writing) */
     int write_pgm, write_noise;
     double int_scale, pgm_scale, adc;

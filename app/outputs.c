@@ -115,6 +115,21 @@ static nb_status stage_cbf(nb_outputs *set, const app_options *o, const nb_exper
     return st;
 }
 
+int app_format_matrix(const nb_experiment *exp, int image, long misset_seed, char *buf, size_t size)
+{
+    const nb_info *in = nb_experiment_info(exp);
+    char seed[40] = "";
+    double A[9];
+    nb_experiment_orientation(exp, A);
+    if (in->misset_random)
+        snprintf(seed, sizeof seed, " misset_seed %ld", misset_seed);
+    return snprintf(buf, size,
+                    "# image %d phi %.12g misset_deg %.10g %.10g %.10g%s\n"
+                    "%19.15f %19.15f %19.15f\n%19.15f %19.15f %19.15f\n%19.15f %19.15f %19.15f\n",
+                    image, in->phi0_rad * 180.0 * M_1_PI, in->misset_deg[0], in->misset_deg[1],
+                    in->misset_deg[2], seed, A[0], A[1], A[2], A[3], A[4], A[5], A[6], A[7], A[8]);
+}
+
 /* Stage the four outputs in order, printing nanoBragg's lines between them. */
 static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment *exp,
                            const nb_image *img, uint16_t *counts, nb_error *err)
@@ -139,6 +154,12 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
         st = stage_counts(set, o->int_path, exp, counts, err);
     if (st == NB_OK && o->write_pgm)
         st = stage_pgm(set, o, exp, img, err);
+    if (st == NB_OK && o->matrix_path && o->nimages == 0) {
+        char text[APP_MATRIX_TEXT];
+        int len = app_format_matrix(exp, 1, (long)app_param(o, "misset_seed"), text, sizeof text);
+        printf("writing %s (orientation matrix)\n", o->matrix_path);
+        st = nb_outputs_add_bytes(set, o->matrix_path, text, (size_t)len, err);
+    }
     if (st == NB_OK && o->cbf_path)
         st = stage_cbf(set, o, exp, img, o->seed, err);
     if (st == NB_OK && o->write_noise) {

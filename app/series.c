@@ -10,7 +10,8 @@
  * is made again by one run with -phi and -seed (and, for stills,
  * -misset_seed) as the per-image line states.
  *
- * Before any rendering: every template holds exactly one run of '#' wide
+ * -matrixfile lists every image's orientation (written once every image
+ * is).  Before any rendering: every template holds exactly one run of '#' wide
  * enough for N, no two outputs and no output and input are one file, the
  * directories accept files, and the file systems have room for the whole
  * series (as far as its size is known beforehand).
@@ -164,6 +165,11 @@ static int check_names(const app_options *o, const series_output *out, const cha
                     return 2;
                 }
             }
+            if (o->matrix_path && nb_paths_clash(a, o->matrix_path)) {
+                fprintf(stderr, "%s: error: output %s (%s) would overwrite another output (-matrixfile %s)\n",
+                        app_name(), a, out[i].flag, o->matrix_path);
+                return 2;
+            }
             if (nb_output_check(a, &err) != NB_OK) {
                 fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
                 return 1;
@@ -201,14 +207,75 @@ static int check_space(const app_options *o, const series_output *out, double pi
     return 0;
 }
 
+/* The -matrixfile of the series: not an input, writable. */
+static int check_matrix_path(const app_options *o, const char *const *inputs, size_t nin)
+{
+    nb_error err;
+    if (!o->matrix_path)
+        return 0;
+    for (size_t j = 0; j < nin; ++j)
+        if (nb_paths_clash(o->matrix_path, inputs[j])) {
+            fprintf(stderr, "%s: error: output %s (-matrixfile) would overwrite an input file\n", app_name(),
+                    o->matrix_path);
+            return 2;
+        }
+    if (nb_output_check(o->matrix_path, &err) != NB_OK) {
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int app_series_check(const app_options *o, const char *const *inputs, size_t nin)
 {
     series_output out[OUT_COUNT];
     int rc;
     list_series_outputs(o, out);
-    if ((rc = check_templates(o, out)) != 0)
+    if ((rc = check_templates(o, out)) != 0 || (rc = check_matrix_path(o, inputs, nin)) != 0)
         return rc;
     return check_names(o, out, inputs, nin);
+}
+
+/* The matrix text of the series so far (grown as images are written). */
+typedef struct text_buf {
+    char *data;
+    size_t len, cap;
+} text_buf;
+
+static int append_matrix(text_buf *t, const nb_experiment *exp, const nb_series_frame *fr)
+{
+    char line[APP_MATRIX_TEXT];
+    int n = app_format_matrix(exp, fr->image, fr->misset_seed, line, sizeof line);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 4096;
+        char *d;
+        while (cap < t->len + (size_t)n + 1)
+            cap *= 2;
+        if (!(d = realloc(t->data, cap)))
+            return -1;
+        t->data = d;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, line, (size_t)n);
+    t->len += (size_t)n;
+    return 0;
+}
+
+/* Write the series' matrix file: 0, or 1 after printing why not. */
+static int write_matrices(const app_options *o, const text_buf *t)
+{
+    nb_error err;
+    nb_outputs *set = nb_outputs_new();
+    nb_status st = set ? nb_outputs_add_bytes(set, o->matrix_path, t->data, t->len, &err) : NB_ERR_NOMEM;
+    if (st == NB_OK)
+        st = nb_outputs_publish(set, &err);
+    nb_outputs_free(set);
+    if (st == NB_OK) {
+        printf("writing %s (%d orientation matrices)\n", o->matrix_path, o->nimages);
+        return 0;
+    }
+    fprintf(stderr, "%s: error: %s\n", app_name(), st == NB_ERR_NOMEM ? "out of memory" : err.msg);
+    return 1;
 }
 
 /* Image k's outputs into o (names into buf), the others off. */
@@ -227,7 +294,7 @@ static void image_outputs(app_options *o, const series_output *out, int image, c
 }
 
 /* Render and write image k: 0, 1 (failure, printed) or 128 + signal. */
-static int one_image(app_options *o, const nb_series *series, int k, nb_log *log)
+static int one_image(app_options *o, const nb_series *series, int k, nb_log *log, text_buf *matrices)
 {
     nb_experiment *exp = NULL;
     nb_series_frame fr;
@@ -263,6 +330,10 @@ static int one_image(app_options *o, const nb_series *series, int k, nb_log *log
         return 1;
     }
     rc = app_write_outputs(o, exp, &img);
+    if (rc == 0 && o->matrix_path && append_matrix(matrices, exp, &fr) != 0) {
+        fprintf(stderr, "%s: error: out of memory for the orientation matrices\n", app_name());
+        rc = 1;
+    }
     nb_image_free(&img);
     nb_experiment_free(exp);
     return rc;
@@ -277,6 +348,7 @@ int app_run_series(app_options *o)
     app_progress progress;
     series_output out[OUT_COUNT];
     nb_series *series = NULL;
+    text_buf matrices = {0};
     nb_error err;
     nb_status st;
     int rc = 0;
@@ -306,8 +378,11 @@ int app_run_series(app_options *o)
         o->pgm_scale = pgm_scale;
         image_outputs(o, out, k, names);
         app_progress_setup(o, nb_series_info(series), &progress, &log);
-        rc = one_image(o, series, k, &log);
+        rc = one_image(o, series, k, &log, &matrices);
     }
+    if (rc == 0 && o->matrix_path)
+        rc = write_matrices(o, &matrices);
+    free(matrices.data);
     nb_series_free(series);
     return rc;
 }

@@ -662,6 +662,9 @@ NB_WARN_UNUSED nb_status nb_outputs_add_smv(nb_outputs *set, const char *path,
 NB_WARN_UNUSED nb_status nb_outputs_add_pgm(nb_outputs *set, const char *path, int width,
                                             int height, const uint8_t *bytes, double scale,
                                             nb_error *err);
+/* Stage n bytes as they are (a text file, say). */
+NB_WARN_UNUSED nb_status nb_outputs_add_bytes(nb_outputs *set, const char *path, const void *data,
+                                              size_t n, nb_error *err);
 /* Stage a CBF image: counts (info->fpixels * info->spixels, fast index
    fastest) byte-offset compressed as 32-bit signed integers under a
    miniCBF header (header convention GENERIC_MINI) with info's values. */

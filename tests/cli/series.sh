@@ -22,9 +22,10 @@ if [ "$mode" = rotation ]; then
         -noisefile n_###.img -pgmfile p_###.pgm >series.log 2>&1 || fail "series run: exit $?"
     n=5
 else
-    common="-default_F 100 -cell 40 50 60 90 90 90 -N 4 -detpixels 48 -distance 40 -noprogress"
+    common="-default_F 100 -cell 40 50 60 80 90 100 -N 4 -detpixels 48 -distance 40 -noprogress"
     "$prog" $common -misset random -misset_seed 11 -nimages 4 -seed 3 -floatfile s_###.bin \
-        -intfile s_###.img -noisefile n_###.img -pgmfile p_###.pgm >series.log 2>&1 || fail "series run: exit $?"
+        -intfile s_###.img -noisefile n_###.img -pgmfile p_###.pgm -matrixfile m.txt >series.log 2>&1 ||
+        fail "series run: exit $?"
     n=4
 fi
 k=1
@@ -55,5 +56,14 @@ else
     grep -q "^image 1 of 4: -phi 0 -osc 0 -seed 3 -misset random -misset_seed 11$" series.log ||
         fail "image 1 keeps -seed and -misset_seed"
     cmp -s s_002.bin s_003.bin && fail "stills 2 and 3 have the same orientation"
+    # the matrix file: image 3's A matrix given to -mat (no -cell) makes image 3 again, to
+    # double rounding of the cell (and not image 2)
+    [ "$(grep -c '^# image [1-4] phi 0 misset_deg .* misset_seed ' m.txt)" -eq 4 ] || fail "m.txt: 4 image lines"
+    sed -n '/^# image 3 /{n;p;n;p;n;p}' m.txt >m3.mat
+    "$prog" -default_F 100 -mat m3.mat -N 4 -detpixels 48 -distance 40 -noprogress -floatfile m3.bin \
+        -intfile /dev/null -nonoise -nopgm >m3.log 2>&1 || fail "-mat m3.mat: exit $?"
+    compare="$(dirname "$prog")/nanobragg-compare"
+    "$compare" --quiet --pearson 0.999999 s_003.bin m3.bin || fail "-mat with image 3's matrix: not image 3"
+    "$compare" --quiet --pearson 0.9 s_002.bin m3.bin && fail "-mat with image 3's matrix gives image 2"
 fi
 echo "$mode series: $n images equal single runs bit for bit"
