@@ -27,3 +27,11 @@ add_test(NAME interop/cbf
                  ${NB_INTEROP_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_cbf.py
                  $<TARGET_FILE:nanobragg> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/cbf)
 set_tests_properties(interop/cbf PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# interop/dials: DIALS imports, indexes, refines and integrates a 30-image CBF
+# rotation series (check_dials.sh says what it asserts); skipped (77) when
+# DIALS is not installed (dials.import not on PATH).
+add_test(NAME interop/dials
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/check_dials.sh $<TARGET_FILE:nanobragg>
+                 $<TARGET_FILE:nanobragg-hkl-random> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/dials)
+set_tests_properties(interop/dials PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 1800)
