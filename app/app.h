@@ -26,6 +26,13 @@ void app_report_setup(const app_options *o, const nb_info *in);
    (an output set).  Exit code: 0, or 1 after printing the error. */
 int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *img);
 
+/* One image's orientation for -matrixfile into buf (at least
+   APP_MATRIX_TEXT bytes): a "# image N phi ... misset_deg ..." line
+   (misset_seed too for a random orientation), then the MOSFLM A matrix
+   as three lines of three numbers, as -mat reads it.  Its length. */
+#define APP_MATRIX_TEXT 512
+int app_format_matrix(const nb_experiment *exp, int image, long misset_seed, char *buf, size_t size);
+
 /* Log callback printing the library's lines to stdout. */
 void app_log_stdout(void *ctx, nb_log_level level, const char *line);
 
@@ -34,6 +41,16 @@ void app_log_stdout(void *ctx, nb_log_level level, const char *line);
 void app_print_trace(void *ctx, const nb_trace *trace);
 
 int app_flags_sorted(void);
+
+/* series.c: -nimages.  Before any work: the output templates (one run of
+   '#', wide enough), their first and last images' names against the
+   inputs (inputs[0..nin-1]) and each other, and their directories: 0, or
+   the exit code after printing why not (2 usage, 1 files). */
+int app_series_check(const app_options *o, const char *const *inputs, size_t nin);
+/* Set up once, then render and write every image (set-up's report once,
+   a line per image); the room the series needs is checked before the
+   first image.  Exit code as main's. */
+int app_run_series(app_options *o);
 
 /* advice.c: warnings beyond nanoBragg's report (stderr), never changing the
    images.  Units that look mistyped (-energy in keV, a wavelength in nm),

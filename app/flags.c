@@ -388,6 +388,17 @@ static int fn_seed(app_options *o, const flag *f, char **args, int avail, int *u
     return 0;
 }
 
+static int fn_nimages(app_options *o, const flag *f, char **args, int avail, int *used)
+{
+    long v;
+    int rc = integer(f, args, avail, &v);
+    if (rc)
+        return rc;
+    o->nimages = (int)v;
+    *used = 1;
+    return 0;
+}
+
 static int fn_precision(app_options *o, const flag *f, char **args, int avail, int *used)
 {
     if (avail < 1)
@@ -476,6 +487,7 @@ static const flag FLAGS[] = {
     PVEC("-beam_vector", "beam_vector", E_CUSTOM, "direction of the x-ray beam (custom convention)", T_BEAM),
     PREAL("-beamsize", "beamsize_mm", 0, "mm", "beam size, with -flux and -exposure (default 0.1)", T_BEAM),
     PWORD("-binary_spots", "shape", "tophat", 0, "same as -tophat_spots", T_CRYSTAL),
+    PATH("-cbffile", OPT(cbf_path), 0, "CBF image output: 32-bit photon counts (the noise image's, or rounded photons with -nonoise), byte-offset compressed, miniCBF header", T_OUTPUTS),
     SPEC("-cell", fn_cell, 0, 0, "<a b c al be ga>", "A, deg", "unit cell (Angstrom and degrees)", T_CRYSTAL),
     PREAL("-close_distance", "close_distance_mm", E_PIVOT_SAMPLE, "mm", "sample to detector plane along its normal (pivot: sample)", T_DETECTOR),
     SW("-coherent", OPT(coherent), 1, 0, "accepted for compatibility (no effect, as in nanoBragg)", T_COMPAT),
@@ -532,6 +544,7 @@ static const flag FLAGS[] = {
     PATH("-mask", OPT(mask_path), 0, "SMV mask: zero pixels are skipped; geometry from its header", T_DETECTOR),
     PPATH("-mat", "mat_path", 0, "MOSFLM orientation matrix (alternative to -cell)", T_CRYSTAL),
     PPATH("-matrix", "mat_path", 0, "same as -mat", T_CRYSTAL),
+    PATH("-matrixfile", OPT(matrix_path), 0, "text output: each image's crystal orientation as a MOSFLM A matrix (three lines, as -mat reads them) under a '# image k' line", T_OUTPUTS),
     SPEC("-misset", fn_misset, -BIG, BIG, "<rx ry rz>|random", "deg", "crystal rotation about x, y, z", T_CRYSTAL),
     SPEC("-misset_seed", fn_seed, -2147483647, 2147483647, "<int>", NULL, "seed of -misset random", T_CRYSTAL),
     SPEC("-molec", fn_ignored, 0, 0, "<g/mol>", NULL, "same as -MW", T_COMPAT),
@@ -544,6 +557,7 @@ static const flag FLAGS[] = {
     PREAL("-mosaici", "mosaic_spread_deg", 0, "deg", "same as -mosaic", T_CRYSTAL),
     PREAL("-mosaicity", "mosaic_spread_deg", 0, "deg", "same as -mosaic", T_CRYSTAL),
     PWORD("-mosflm", "convention", "mosflm", E_PIVOT_BEAM, "MOSFLM convention (default)", T_DETECTOR),
+    SPEC("-nimages", fn_nimages, 1, NB_SERIES_MAX_IMAGES, "<int>", NULL, "a series of that many images (rotation: image k starts at -phi + (k-1) -osc; stills: -misset random, no -osc); outputs named by '#' templates", T_OUTPUTS),
     PWORD("-nointerpolate", "interpolate", "off", 0, "no interpolation of F", T_SF),
     PATH("-noisefile", OPT(noise_path), E_NOISE, "SMV image with Poisson noise (default noiseimage.img)", T_OUTPUTS),
     PATH("-noiseimage", OPT(noise_path), E_NOISE, "same as -noisefile", T_OUTPUTS),

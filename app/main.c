@@ -45,13 +45,15 @@ static size_t list_inputs(const app_options *o, named_path *in)
     return n;
 }
 
-/* The files this run writes; returns how many (at most 4). */
+/* The files this run writes; returns how many (at most 6). */
 static size_t list_outputs(const app_options *o, named_path *out)
 {
     const named_path all[] = {{"-floatfile", o->float_path},
                               {"-intfile", o->int_path},
                               {"-pgmfile", o->write_pgm ? o->pgm_path : NULL},
-                              {"-noisefile", o->write_noise ? o->noise_path : NULL}};
+                              {"-noisefile", o->write_noise ? o->noise_path : NULL},
+                              {"-cbffile", o->cbf_path},
+                              {"-matrixfile", o->matrix_path}};
     size_t i, n = 0;
     for (i = 0; i < sizeof all / sizeof *all; ++i)
         if (all[i].path)
@@ -67,7 +69,7 @@ static size_t list_outputs(const app_options *o, named_path *out)
  */
 static int check_paths(const app_options *o)
 {
-    named_path in[6], out[4];
+    named_path in[6], out[6];
     size_t nin = list_inputs(o, in), nout = list_outputs(o, out), i, j;
     nb_error err;
     for (i = 0; i < nout; ++i) {
@@ -91,6 +93,17 @@ static int check_paths(const app_options *o)
             return 1;
         }
     return 0;
+}
+
+/* -nimages: the checks of check_paths for the series' templates. */
+static int check_series_paths(const app_options *o)
+{
+    named_path in[6];
+    const char *names[6];
+    size_t nin = list_inputs(o, in);
+    for (size_t i = 0; i < nin; ++i)
+        names[i] = in[i].path;
+    return app_series_check(o, names, nin);
 }
 
 static int run(app_options *o)
@@ -173,10 +186,16 @@ int main(int argc, char **argv)
     }
     if (rc == 2)
         usage_hint();
-    if (!rc)
+    if (!rc && o.nimages > 0) {
+        rc = check_series_paths(&o);
+        if (!rc)
+            rc = app_run_series(&o);
+    } else if (!rc) {
         rc = check_paths(&o);
-    if (!rc)
-        rc = run(&o);
+        o.cbf_noise = o.write_noise;
+        if (!rc)
+            rc = run(&o);
+    }
     nb_smv_frame_free(&mask);
     app_options_free(&o);
     fflush(stdout);

@@ -13,10 +13,14 @@ typedef struct app_options {
     nb_config *cfg;        /* owned */
     const char *img_path, *mask_path;
     const char *float_path, *int_path, *pgm_path, *noise_path;
+    const char *cbf_path;  /* -cbffile, or NULL */
+    const char *matrix_path; /* -matrixfile: each image's orientation, or NULL */
+    int cbf_noise;         /* the CBF holds noise (set from write_noise before writing) */
     int write_pgm, write_noise;
     double int_scale, pgm_scale, adc;
     long seed;
     int printout, progress, coherent;
+    int nimages;      /* -nimages: a series of that many images; 0: one image */
     int printout_pixel[2];
     int show_help, show_version, show_params;
     int cell_values;  /* numbers -cell gave (1 to 6); 0 if not given */

@@ -92,24 +92,76 @@ static nb_status finish_float(float_job *job, nb_error *err)
     return job->st;
 }
 
+/* The CBF image: the noise image's photon counts (drawn again from the
+   seed the noise image starts from) or, with -nonoise, rounded photons. */
+static nb_status stage_cbf(nb_outputs *set, const app_options *o, const nb_experiment *exp,
+                           const nb_image *img, long seed, nb_error *err)
+{
+    size_t n = (size_t)img->fpixels * (size_t)img->spixels;
+    int32_t *counts = malloc(n * sizeof *counts);
+    const char *note = nb_cbf_geometry_note(exp);
+    nb_cbf_info info;
+    double photons;
+    nb_status st;
+    if (!counts)
+        return out_of_memory(err, "CBF image");
+    nb_image_to_counts32(exp, img, o->cbf_noise, &seed, counts, &photons);
+    nb_experiment_cbf_info(exp, &info);
+    if (note)
+        fprintf(stderr, "%s: warning: %s: %s\n", app_name(), o->cbf_path, note);
+    printf("writing %s as 4-byte integers (CBF, %s)\n", o->cbf_path, o->cbf_noise ? "noise" : "no noise");
+    st = nb_outputs_add_cbf(set, o->cbf_path, &info, counts, err);
+    free(counts);
+    return st;
+}
+
+int app_format_matrix(const nb_experiment *exp, int image, long misset_seed, char *buf, size_t size)
+{
+    const nb_info *in = nb_experiment_info(exp);
+    char seed[40] = "";
+    double A[9];
+    nb_experiment_orientation(exp, A);
+    if (in->misset_random)
+        snprintf(seed, sizeof seed, " misset_seed %ld", misset_seed);
+    return snprintf(buf, size,
+                    "# image %d phi %.12g misset_deg %.10g %.10g %.10g%s\n"
+                    "%19.15f %19.15f %19.15f\n%19.15f %19.15f %19.15f\n%19.15f %19.15f %19.15f\n",
+                    image, in->phi0_rad * 180.0 * M_1_PI, in->misset_deg[0], in->misset_deg[1],
+                    in->misset_deg[2], seed, A[0], A[1], A[2], A[3], A[4], A[5], A[6], A[7], A[8]);
+}
+
 /* Stage the four outputs in order, printing nanoBragg's lines between them. */
 static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment *exp,
                            const nb_image *img, uint16_t *counts, nb_error *err)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
     float_job job = {.set = set, .path = o->float_path, .data = img->data, .n = n};
-    nb_status st;
-    printf("writing %s as %zu %zu-byte floats\n", o->float_path, n, sizeof(float));
-    start_float(&job);
+    nb_status st = NB_OK;
+    /* a series (series.c) writes only the outputs named: a path may be NULL */
+    if (o->float_path) {
+        printf("writing %s as %zu %zu-byte floats\n", o->float_path, n, sizeof(float));
+        start_float(&job);
+    }
     printf("max_I = %g  at %g %g\n", img->max_I, img->max_I_x_m, img->max_I_y_m);
     printf("mean= %g rms= %g rmsd= %g\n", img->mean, img->rms, img->rmsd);
-    nb_image_to_counts(exp, img, &o->int_scale, o->adc, counts);
-    printf("intfile_scale = %g\n", o->int_scale);
-    st = finish_float(&job, err);
-    if (st == NB_OK)
+    if (o->int_path) {
+        nb_image_to_counts(exp, img, &o->int_scale, o->adc, counts);
+        printf("intfile_scale = %g\n", o->int_scale);
+    }
+    if (o->float_path)
+        st = finish_float(&job, err);
+    if (st == NB_OK && o->int_path)
         st = stage_counts(set, o->int_path, exp, counts, err);
     if (st == NB_OK && o->write_pgm)
         st = stage_pgm(set, o, exp, img, err);
+    if (st == NB_OK && o->matrix_path && o->nimages == 0) {
+        char text[APP_MATRIX_TEXT];
+        int len = app_format_matrix(exp, 1, (long)app_param(o, "misset_seed"), text, sizeof text);
+        printf("writing %s (orientation matrix)\n", o->matrix_path);
+        st = nb_outputs_add_bytes(set, o->matrix_path, text, (size_t)len, err);
+    }
+    if (st == NB_OK && o->cbf_path)
+        st = stage_cbf(set, o, exp, img, o->seed, err);
     if (st == NB_OK && o->write_noise) {
         double photons;
         long overloads;

@@ -476,6 +476,71 @@ NB_WARN_UNUSED nb_status nb_render_region(const nb_experiment *exp, int f0, int 
 NB_WARN_UNUSED nb_status nb_render_pixels(const nb_experiment *exp, const size_t *index, size_t n,
                                           float *out, const nb_log *log, nb_error *err);
 
+/* ---------------------------------------------------------------- series */
+
+/*
+ * A data set: nimages images of one experiment that differ only in the
+ * crystal's orientation.
+ *   rotation series: image k (1-based) sweeps [phi_deg + (k-1) osc_deg,
+ *     phi_deg + k osc_deg) in the configuration's phi steps (osc_deg as
+ *     set-up resolves it, phi_deg and osc_deg taken to 12 significant
+ *     digits, as is each image's start);
+ *   stills: with misset_random and no oscillation (osc_deg 0), image k
+ *     has its own random orientation, that of misset_seed
+ *     nb_series_seed(misset_seed, k).
+ * nb_series_create does the set-up once: structure factors read (and the
+ * Fdump cache written) once, sources built once, through image 1's
+ * experiment, whose log lines go to log.  nb_series_experiment builds
+ * image k's experiment sharing them; it equals, bit for bit, the
+ * experiment nb_experiment_create makes of the configuration with image
+ * k's phi_deg and misset_seed (nb_series_frame_of), so one image can be
+ * made again alone, and the series' images equal single-image runs.
+ * A series is immutable once made; images may be built from several
+ * threads at once.
+ */
+typedef struct nb_series nb_series;
+
+#define NB_SERIES_MAX_IMAGES 100000000
+
+/* What distinguishes image k of a series. */
+typedef struct nb_series_frame {
+    int image;            /* 1-based */
+    double phi_deg;       /* start of its sweep */
+    double osc_deg;       /* its sweep */
+    int own_orientation;  /* 1 for stills: misset_seed gives its random orientation */
+    long misset_seed;     /* the misset_seed of its experiment */
+} nb_series_frame;
+
+/* A series of nimages (1 to NB_SERIES_MAX_IMAGES) images of cfg (copied;
+   caller owns *out, nb_series_free).  Errors as nb_experiment_create, and
+   NB_ERR_INVALID for nimages out of range. */
+NB_WARN_UNUSED nb_status nb_series_create(const nb_config *cfg, int nimages, const nb_log *log,
+                                          nb_series **out, nb_error *err);
+void nb_series_free(nb_series *series);
+int nb_series_count(const nb_series *series);
+/* Image 1's set-up (owned by the series). */
+const nb_info *nb_series_info(const nb_series *series);
+/* Image image's frame (1 <= image <= count, else NB_ERR_INVALID). */
+NB_WARN_UNUSED nb_status nb_series_frame_of(const nb_series *series, int image, nb_series_frame *out,
+                                            nb_error *err);
+/* Image image's experiment (caller owns; nb_experiment_free).  log: its
+   set-up lines (NULL: none; image 1's were logged by nb_series_create).
+   Errors as nb_experiment_create (a phi beyond the parameter's range). */
+NB_WARN_UNUSED nb_status nb_series_experiment(const nb_series *series, int image, const nb_log *log,
+                                              nb_experiment **out, nb_error *err);
+/* The seed of image image (1-based) derived from seed: seed itself for
+   image 1, for later images a number from 1 to 2147483646 that depends on
+   both (a hash: neighbouring images' streams are unrelated).  The program
+   derives each image's noise seed from -seed this way, and stills their
+   misset_seed. */
+long nb_series_seed(long seed, int image);
+/* The crystal's orientation at the start of the experiment's sweep (phi_deg,
+   no mosaic) as a MOSFLM-style A matrix: A = [a* b* c*] lambda (columns the
+   reciprocal vectors in 1/Angstrom times the wavelength in Angstrom; row i
+   the lab frame's x, y, z components: A[3 i + j]), in the frame and layout
+   mat_path reads. */
+void nb_experiment_orientation(const nb_experiment *exp, double A[9]);
+
 /* ---------------------------------------------------------------- outputs */
 
 /* Header values of an SMV (ADSC) image as nanoBragg writes them. */
@@ -505,6 +570,47 @@ void nb_image_to_pgm(const nb_experiment *exp, const nb_image *img, double *scal
 /* Poisson noise (nanoBragg's generator) plus adc; *seed is advanced. */
 void nb_image_to_noise(const nb_experiment *exp, const nb_image *img, long *seed, double adc,
                        uint16_t *counts, double *photons, long *overloads);
+
+/*
+ * Photon counts as 32-bit signed integers (CBF, NeXus), no 65535 ceiling
+ * and no offset added.  noise != 0: the Poisson draws nb_image_to_noise
+ * makes with the same *seed (the same numbers before its adc offset and
+ * ceiling; *seed is advanced alike; *photons their sum); noise 0: each
+ * pixel's photons rounded to the nearest integer.  Values are clipped to
+ * [0, NB_CBF_COUNT_CUTOFF]; pixels outside the ROI or masked are -1 (what
+ * Pilatus images and their readers take for "not a measurement").
+ */
+#define NB_CBF_COUNT_CUTOFF 2147483646L
+void nb_image_to_counts32(const nb_experiment *exp, const nb_image *img, int noise, long *seed,
+                          int32_t *counts, double *photons);
+
+/* Header values of a CBF image: the miniCBF lines DIALS and XDS read. */
+typedef struct nb_cbf_info {
+    int fpixels, spixels;
+    double pixel_m, wavelength_A;
+    double distance_m;                 /* sample to the detector plane, along its normal */
+    double beam_x_px, beam_y_px;       /* the near point along fast and slow, in pixels
+                                          from the first pixel's outer corner */
+    double start_angle_deg, angle_increment_deg;
+    double exposure_s;
+    double thickness_m;                /* silicon sensor; 0: none stated */
+    double polarization_fraction;      /* 0.5 unpolarized; (1 + Kahn factor) / 2 */
+    double flux;                       /* photons/s */
+    long count_cutoff;
+} nb_cbf_info;
+
+/* Header values for CBF images of this experiment.  miniCBF describes a
+   detector normal to the beam, its fast axis along the rotation axis
+   (DIALS: +x, slow -y); nb_cbf_geometry_note says when this one is not. */
+void nb_experiment_cbf_info(const nb_experiment *exp, nb_cbf_info *info);
+/* NULL when miniCBF's header describes the experiment's geometry, else a
+   static sentence saying what it cannot describe (a detector not normal to
+   the beam, a rotation axis not along the fast axis). */
+const char *nb_cbf_geometry_note(const nb_experiment *exp);
+/* Byte-offset compression (CBF's "x-CBF_BYTE_OFFSET") of values[0..n-1]
+   into out (room for 15 n bytes at most; 1 to 7 a value in practice); the
+   number of bytes written. */
+size_t nb_cbf_byte_offset(const int32_t *values, size_t n, unsigned char *out);
 
 /*
  * Writers.  Every output is first written whole to a temporary file beside
@@ -556,6 +662,15 @@ NB_WARN_UNUSED nb_status nb_outputs_add_smv(nb_outputs *set, const char *path,
 NB_WARN_UNUSED nb_status nb_outputs_add_pgm(nb_outputs *set, const char *path, int width,
                                             int height, const uint8_t *bytes, double scale,
                                             nb_error *err);
+/* Stage n bytes as they are (a text file, say). */
+NB_WARN_UNUSED nb_status nb_outputs_add_bytes(nb_outputs *set, const char *path, const void *data,
+                                              size_t n, nb_error *err);
+/* Stage a CBF image: counts (info->fpixels * info->spixels, fast index
+   fastest) byte-offset compressed as 32-bit signed integers under a
+   miniCBF header (header convention GENERIC_MINI) with info's values. */
+NB_WARN_UNUSED nb_status nb_outputs_add_cbf(nb_outputs *set, const char *path,
+                                            const nb_cbf_info *info, const int32_t *counts,
+                                            nb_error *err);
 /*
  * Rename every staged output into place, in the order added.  NB_OK;
  * NB_ERR_INVALID for a NULL or spoiled set (nothing is written); NB_ERR_IO
@@ -595,6 +710,8 @@ NB_WARN_UNUSED nb_status nb_write_smv(const char *path, const nb_smv_info *info,
                                       const uint16_t *counts, nb_error *err);
 NB_WARN_UNUSED nb_status nb_write_pgm(const char *path, int width, int height,
                                       const uint8_t *bytes, double scale, nb_error *err);
+NB_WARN_UNUSED nb_status nb_write_cbf(const char *path, const nb_cbf_info *info,
+                                      const int32_t *counts, nb_error *err);
 
 /* ---------------------------------------------------------------- SMV input */
 

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "textio.h"
 #include "util.h"
@@ -282,6 +283,15 @@ nb_status nbi_beam_sources(const nb_config *cfg, const nbi_beam *beam, vec3 pola
                                beam->lambda0_m, out, log, err);
     }
     return st;
+}
+
+nb_status nbi_sources_copy(const nbi_sources *from, nbi_sources *to, nb_error *err)
+{
+    nb_status st = alloc_sources(to, from->n, err);
+    if (st != NB_OK)
+        return st;
+    memcpy(to->x, from->x, (size_t)from->n * 5 * sizeof(double)); /* the one block x owns */
+    return NB_OK;
 }
 
 void nbi_sources_free(nbi_sources *src)

@@ -41,6 +41,8 @@ NB_WARN_UNUSED nb_status nbi_beam_resolve(const nb_config *cfg, vec3 dir, nbi_be
 NB_WARN_UNUSED nb_status nbi_beam_sources(const nb_config *cfg, const nbi_beam *beam, vec3 polar,
                                           const nb_log *log, nbi_sources *out, nb_error *err);
 
+/* A copy of from into to (allocated; nbi_sources_free): NB_OK or NB_ERR_NOMEM. */
+NB_WARN_UNUSED nb_status nbi_sources_copy(const nbi_sources *from, nbi_sources *to, nb_error *err);
 void nbi_sources_free(nbi_sources *src);
 
 #endif

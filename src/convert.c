@@ -118,3 +118,34 @@ void nb_image_to_noise(const nb_experiment *e, const nb_image *img, long *seed, 
     memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
     nbi_noise_counts(img->data, d->fpixels, d->spixels, d->roi, seed, adc, counts, photons, overloads);
 }
+
+void nb_image_to_counts32(const nb_experiment *e, const nb_image *img, int noise, long *seed,
+                          int32_t *counts, double *photons)
+{
+    const nbi_detector *d = &e->det;
+    const size_t n = (size_t)d->fpixels * (size_t)d->spixels;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; ++i)
+        counts[i] = -1;
+    if (noise) {
+        nbi_noise_counts32(img->data, d->fpixels, d->spixels, d->roi, seed, counts, &sum);
+    } else {
+        for (int s = 0; s < d->spixels; ++s)
+            for (int f = 0; f < d->fpixels; ++f) {
+                const size_t i = (size_t)s * (size_t)d->fpixels + (size_t)f;
+                double v;
+                if (!nbi_roi_has(d->roi, f, s))
+                    continue;
+                v = floor((double)img->data[i] + 0.5);
+                counts[i] = !(v >= 0.0) ? 0 : v > (double)NB_CBF_COUNT_CUTOFF ? (int32_t)NB_CBF_COUNT_CUTOFF
+                                                                              : (int32_t)v;
+                sum += counts[i];
+            }
+    }
+    if (d->mask)
+        for (size_t i = 0; i < n; ++i)
+            if (d->mask[i] == 0)
+                counts[i] = -1;
+    if (photons)
+        *photons = sum;
+}

@@ -293,8 +293,10 @@ static nb_status validate(const nb_config *cfg, nb_error *err)
     return NB_OK;
 }
 
-/* The stages in order (see the top of this file). */
-static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *log, nb_error *err)
+/* The stages in order (see the top of this file).  With like, its sources
+   are copied instead of built (nbi_experiment_create_like). */
+static nb_status build(const nb_config *cfg, const nb_experiment *like, nb_experiment *exp, const nb_log *log,
+                       nb_error *err)
 {
     stages s;
     nb_status st;
@@ -324,7 +326,8 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
     if ((st = nbi_beam_resolve(cfg, s.frame.beam, &exp->beam, err)) != NB_OK
         || (st = check_polar(cfg, &exp->beam, s.frame.polar, err)) != NB_OK)
         return st;
-    st = nbi_beam_sources(cfg, &exp->beam, s.frame.polar, log, &exp->src, err);
+    st = like ? nbi_sources_copy(&like->src, &exp->src, err)
+              : nbi_beam_sources(cfg, &exp->beam, s.frame.polar, log, &exp->src, err);
     if (st != NB_OK)
         return st;
     st = nbi_crystal_create(cfg, &s.cell, &s.size, &s.sampling, s.frame.spindle, log, &exp->xtal, err);
@@ -337,8 +340,9 @@ static nb_status build(const nb_config *cfg, nb_experiment *exp, const nb_log *l
     return NB_OK;
 }
 
-nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log, nb_experiment **out,
-                               nb_error *err)
+/* Contract in experiment.h. */
+nb_status nbi_experiment_create_like(const nb_config *cfg, const nb_experiment *like, const nb_log *log,
+                                     nb_experiment **out, nb_error *err)
 {
     nb_experiment *exp;
     nb_status st;
@@ -350,13 +354,19 @@ nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log, nb_exper
         free(exp);
         return nbi_fail(err, NB_ERR_NOMEM, "out of memory");
     }
-    st = build(cfg, exp, log, err);
+    st = build(cfg, like, exp, log, err);
     if (st != NB_OK) {
         nb_experiment_free(exp);
         return st;
     }
     *out = exp;
     return NB_OK;
+}
+
+nb_status nb_experiment_create(const nb_config *cfg, const nb_log *log, nb_experiment **out,
+                               nb_error *err)
+{
+    return nbi_experiment_create_like(cfg, NULL, log, out, err);
 }
 
 void nb_experiment_free(nb_experiment *exp)

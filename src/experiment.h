@@ -154,4 +154,13 @@ struct nb_experiment {
     nbi_landmark_cache *landmarks;
 };
 
+/*
+ * nb_experiment_create, and with like (may be NULL) its sources copied
+ * instead of built from cfg: for the images of a series (series.c), whose
+ * configurations differ from like's only in the crystal's orientation
+ * (phi_deg, misset), on which the sources do not depend.
+ */
+NB_WARN_UNUSED nb_status nbi_experiment_create_like(const nb_config *cfg, const nb_experiment *like,
+                                                    const nb_log *log, nb_experiment **out, nb_error *err);
+
 #endif

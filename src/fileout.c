@@ -451,3 +451,17 @@ nb_status nbi_output_one_done(nb_outputs *set, nb_status st, nb_error *err)
     nb_outputs_free(set);
     return st;
 }
+
+nb_status nb_outputs_add_bytes(nb_outputs *set, const char *path, const void *data, size_t n, nb_error *err)
+{
+    nbi_fileout *f;
+    nb_status st;
+    if (!data && n > 0)
+        return nbi_outputs_spoil(set, nbi_fail(err, NB_ERR_INVALID, "cannot write %s: no data",
+                                               path ? path : "(null)"));
+    st = nbi_outputs_begin(set, path, &f, err);
+    if (st != NB_OK)
+        return st;
+    nbi_fileout_write(f, data, n);
+    return nbi_outputs_end(set, f, err);
+}

@@ -6,6 +6,8 @@
  */
 #include "noise.h"
 
+#include "nanobragg.h"
+
 #include "rng.h"
 #include "roi.h"
 
@@ -47,4 +49,28 @@ void nbi_noise_counts(const float *img, int fpixels, int spixels, const int roi[
     *seed = rng.idum;
     *photons = sum;
     *overloads = over;
+}
+
+void nbi_noise_counts32(const float *img, int fpixels, int spixels, const int roi[4], long *seed,
+                        int32_t *counts, double *photons)
+{
+    nbi_rng rng;
+    double sum = 0.0;
+    nbi_rng_init(&rng, *seed);
+    for (int s = 0; s < spixels; ++s) {
+        if (!nbi_roi_has_row(roi, s))
+            continue;
+        for (int f = 0; f < fpixels; ++f) {
+            const long i = (long)s * fpixels + f;
+            double test;
+            if (!nbi_roi_has(roi, f, s))
+                continue;
+            test = nbi_rng_poisson(&rng, img[i]); /* the draws of nbi_noise_counts */
+            sum += test;
+            counts[i] = !(test >= 0.0) ? 0 : test > (double)NB_CBF_COUNT_CUTOFF ? (int32_t)NB_CBF_COUNT_CUTOFF
+                                                                              : (int32_t)test;
+        }
+    }
+    *seed = rng.idum;
+    *photons = sum;
 }

@@ -19,4 +19,10 @@
 void nbi_noise_counts(const float *img, int fpixels, int spixels, const int roi[4], long *seed,
                      double adc, uint16_t *counts, double *photons, long *overloads);
 
+/* The same draws as 32-bit counts, no offset: counts[i] = the deviate,
+   clipped to [0, NB_CBF_COUNT_CUTOFF]; pixels outside the ROI are not
+   written. */
+void nbi_noise_counts32(const float *img, int fpixels, int spixels, const int roi[4], long *seed,
+                        int32_t *counts, double *photons);
+
 #endif

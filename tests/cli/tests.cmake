@@ -69,3 +69,11 @@ foreach(mode lsq poisson overload hkl interrupt)
                                 $<TARGET_FILE:nanobragg> $<TARGET_FILE:nanobragg-refine>)
   set_tests_properties(${name} PROPERTIES LABELS cli TIMEOUT 120)
 endforeach()
+
+# cli/series-rotation, cli/series-stills: a -nimages series' images equal
+# single-image runs bit for bit (tests/cli/series.sh).
+foreach(mode rotation stills)
+  add_test(NAME cli/series-${mode} COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/series.sh ${mode}
+                                    $<TARGET_FILE:nanobragg> ${CMAKE_CURRENT_LIST_DIR}/fixtures)
+  set_tests_properties(cli/series-${mode} PROPERTIES LABELS cli TIMEOUT 120)
+endforeach()

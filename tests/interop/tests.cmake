@@ -17,3 +17,21 @@ add_test(NAME interop/fabio
                  ${NB_INTEROP_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_fabio.py
                  $<TARGET_FILE:nanobragg> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/fabio)
 set_tests_properties(interop/fabio PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# interop/cbf: nanobragg's CBF images decoded back (the byte-offset decoder of
+# check_cbf.py, and FabIO when it is there) against the noise and float
+# images, and their miniCBF header values against the command line and the
+# geometry (check_cbf.py says what it checks).  Needs numpy (skipped without).
+add_test(NAME interop/cbf
+         COMMAND sh -c "if [ -x \"$0\" ]; then exec \"$0\" \"$@\"; fi; echo \"SKIP: no $0\"; exit 77"
+                 ${NB_INTEROP_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_cbf.py
+                 $<TARGET_FILE:nanobragg> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/cbf)
+set_tests_properties(interop/cbf PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# interop/dials: DIALS imports, indexes, refines and integrates a 30-image CBF
+# rotation series (check_dials.sh says what it asserts); skipped (77) when
+# DIALS is not installed (dials.import not on PATH).
+add_test(NAME interop/dials
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/check_dials.sh $<TARGET_FILE:nanobragg>
+                 $<TARGET_FILE:nanobragg-hkl-random> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/dials)
+set_tests_properties(interop/dials PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 1800)

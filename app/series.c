@@ -1,0 +1,388 @@
+/*
+ * series.c - -nimages N: a rotation series or stills in one run.  The
+ * library sets the experiment up once (nb_series_create); each image is
+ * rendered from its own experiment and written as one output set, its
+ * files named by templates whose run of '#' becomes the 1-based image
+ * number, zero-padded to the run's width (sim_#####.img: sim_00001.img).
+ * Only the outputs named on the command line are written.
+ *
+ * Image k's noise seed is nb_series_seed(-seed, k), so that image k alone
+ * is made again by one run with -phi and -seed (and, for stills,
+ * -misset_seed) as the per-image line states.
+ *
+ * -matrixfile lists every image's orientation (written once every image
+ * is).  Before any rendering: every template holds exactly one run of '#' wide
+ * enough for N, no two outputs and no output and input are one file, the
+ * directories accept files, and the file systems have room for the whole
+ * series (as far as its size is known beforehand).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "app.h"
+
+#define MAX_PATH_TEXT 4096
+
+/* The per-image outputs: their flags and where app_options keeps them. */
+typedef struct series_output {
+    const char *flag;
+    const char **path; /* in app_options */
+    const char *tmpl;  /* the template as given, or NULL: not written */
+    double bytes;      /* at least this many bytes per image */
+} series_output;
+
+enum { OUT_FLOAT, OUT_INT, OUT_PGM, OUT_NOISE, OUT_CBF, OUT_COUNT };
+
+/* Where the run of '#' lies in tmpl: 0 and its start and width, or -1 with
+   why not in msg. */
+static int template_run(const char *tmpl, size_t *start, size_t *width, const char **why)
+{
+    const char *p = strchr(tmpl, '#');
+    if (!p) {
+        *why = "has no '#' for the image number (e.g. sim_#####.img)";
+        return -1;
+    }
+    *start = (size_t)(p - tmpl);
+    *width = strspn(p, "#");
+    if (strchr(p + *width, '#')) {
+        *why = "has more than one run of '#'";
+        return -1;
+    }
+    return 0;
+}
+
+/* tmpl with its run of '#' replaced by image, zero-padded (a checked
+   template, room enough: checked by series_check). */
+static void expand(const char *tmpl, int image, char *out, size_t size)
+{
+    size_t start, width;
+    const char *why;
+    if (template_run(tmpl, &start, &width, &why) != 0) {
+        snprintf(out, size, "%s", tmpl);
+        return;
+    }
+    snprintf(out, size, "%.*s%0*d%s", (int)start, tmpl, (int)width, image, tmpl + start + width);
+}
+
+static int digits(int n)
+{
+    int d = 1;
+    while (n >= 10) {
+        n /= 10;
+        ++d;
+    }
+    return d;
+}
+
+/* The outputs of o, with what they need per image at least. */
+static void list_series_outputs(const app_options *o, series_output out[OUT_COUNT])
+{
+    out[OUT_FLOAT] = (series_output){"-floatfile", NULL, app_flag_value(o, "-floatfile") ? o->float_path : NULL, 0};
+    out[OUT_INT] = (series_output){"-intfile", NULL, app_flag_value(o, "-intfile") ? o->int_path : NULL, 0};
+    out[OUT_PGM] = (series_output){"-pgmfile", NULL, app_flag_value(o, "-pgmfile") ? o->pgm_path : NULL, 0};
+    out[OUT_NOISE] = (series_output){"-noisefile", NULL,
+                                     app_flag_value(o, "-noisefile") && o->write_noise ? o->noise_path : NULL, 0};
+    out[OUT_CBF] = (series_output){"-cbffile", NULL, o->cbf_path, 0};
+}
+
+/* Bytes free to unprivileged users in the file system of path's directory,
+   or a negative number when unknown. */
+static double free_bytes(const char *path)
+{
+    char dir[MAX_PATH_TEXT];
+    const char *slash = strrchr(path, '/');
+    struct statvfs fs;
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if (statvfs(dir, &fs) != 0)
+        return -1.0;
+    return (double)fs.f_bavail * (double)fs.f_frsize;
+}
+
+/* Each template holds one run of '#' wide enough for nimages: 0, or 2
+   after printing why not. */
+static int check_templates(const app_options *o, const series_output *out)
+{
+    int any = 0;
+    for (int i = 0; i < OUT_COUNT; ++i) {
+        size_t start, width;
+        const char *why;
+        if (!out[i].tmpl)
+            continue;
+        any = 1;
+        if (template_run(out[i].tmpl, &start, &width, &why) != 0) {
+            fprintf(stderr, "%s: error: %s %s %s (with -nimages)\n", app_name(), out[i].flag, out[i].tmpl, why);
+            return 2;
+        }
+        if ((int)width < digits(o->nimages)) {
+            fprintf(stderr, "%s: error: %s %s: %zu '#' hold at most %d digits, -nimages %d needs %d\n",
+                    app_name(), out[i].flag, out[i].tmpl, width, (int)width, o->nimages, digits(o->nimages));
+            return 2;
+        }
+        if (strlen(out[i].tmpl) + (size_t)digits(o->nimages) >= MAX_PATH_TEXT) {
+            fprintf(stderr, "%s: error: %s: the file name is too long\n", app_name(), out[i].flag);
+            return 2;
+        }
+    }
+    if (!any) {
+        fprintf(stderr, "%s: error: -nimages %d: no output named: give -intfile, -floatfile, -noisefile, "
+                        "-pgmfile or -cbffile with a '#' template (e.g. -intfile sim_#####.img)\n", app_name(), o->nimages);
+        return 2;
+    }
+    return 0;
+}
+
+/* The first and last images' names: none the same file as an input or as
+   another output (2), each directory writable (1). */
+static int check_names(const app_options *o, const series_output *out, const char *const *inputs, size_t nin)
+{
+    const int images[2] = {1, o->nimages};
+    char a[MAX_PATH_TEXT], b[MAX_PATH_TEXT];
+    nb_error err;
+    for (int n = 0; n < 2; ++n)
+        for (int i = 0; i < OUT_COUNT; ++i) {
+            if (!out[i].tmpl)
+                continue;
+            expand(out[i].tmpl, images[n], a, sizeof a);
+            for (size_t j = 0; j < nin; ++j)
+                if (nb_paths_clash(a, inputs[j])) {
+                    fprintf(stderr, "%s: error: output %s (%s) would overwrite an input file\n", app_name(), a,
+                            out[i].flag);
+                    return 2;
+                }
+            for (int j = 0; j < i; ++j) {
+                if (!out[j].tmpl)
+                    continue;
+                expand(out[j].tmpl, images[n], b, sizeof b);
+                if (nb_paths_clash(a, b)) {
+                    fprintf(stderr, "%s: error: output %s (%s) would overwrite another output (%s %s)\n",
+                            app_name(), a, out[i].flag, out[j].flag, b);
+                    return 2;
+                }
+            }
+            if (o->matrix_path && nb_paths_clash(a, o->matrix_path)) {
+                fprintf(stderr, "%s: error: output %s (%s) would overwrite another output (-matrixfile %s)\n",
+                        app_name(), a, out[i].flag, o->matrix_path);
+                return 2;
+            }
+            if (nb_output_check(a, &err) != NB_OK) {
+                fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+                return 1;
+            }
+        }
+    return 0;
+}
+
+/* Room for every image of every output on its file system (outputs sharing
+   one are added up): 0, or 1 after printing what is missing. */
+static int check_space(const app_options *o, const series_output *out, double pixels)
+{
+    const double per_image[OUT_COUNT] = {4 * pixels, 2 * pixels + 512, pixels + 64, 2 * pixels + 512,
+                                         pixels + 1024};
+    char a[MAX_PATH_TEXT], b[MAX_PATH_TEXT];
+    for (int i = 0; i < OUT_COUNT; ++i) {
+        double need = 0.0, have;
+        if (!out[i].tmpl)
+            continue;
+        expand(out[i].tmpl, 1, a, sizeof a);
+        have = free_bytes(a);
+        for (int j = 0; j < OUT_COUNT; ++j) {
+            if (!out[j].tmpl)
+                continue;
+            expand(out[j].tmpl, 1, b, sizeof b);
+            if (free_bytes(b) == have) /* the same file system, most likely */
+                need += per_image[j] * o->nimages;
+        }
+        if (have >= 0.0 && need > have) {
+            fprintf(stderr, "%s: error: -nimages %d: the series needs at least %.3g GB but the file system of "
+                            "%s has %.3g GB free\n", app_name(), o->nimages, need / 1e9, a, have / 1e9);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The -matrixfile of the series: not an input, writable. */
+static int check_matrix_path(const app_options *o, const char *const *inputs, size_t nin)
+{
+    nb_error err;
+    if (!o->matrix_path)
+        return 0;
+    for (size_t j = 0; j < nin; ++j)
+        if (nb_paths_clash(o->matrix_path, inputs[j])) {
+            fprintf(stderr, "%s: error: output %s (-matrixfile) would overwrite an input file\n", app_name(),
+                    o->matrix_path);
+            return 2;
+        }
+    if (nb_output_check(o->matrix_path, &err) != NB_OK) {
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+int app_series_check(const app_options *o, const char *const *inputs, size_t nin)
+{
+    series_output out[OUT_COUNT];
+    int rc;
+    list_series_outputs(o, out);
+    if ((rc = check_templates(o, out)) != 0 || (rc = check_matrix_path(o, inputs, nin)) != 0)
+        return rc;
+    return check_names(o, out, inputs, nin);
+}
+
+/* The matrix text of the series so far (grown as images are written). */
+typedef struct text_buf {
+    char *data;
+    size_t len, cap;
+} text_buf;
+
+static int append_matrix(text_buf *t, const nb_experiment *exp, const nb_series_frame *fr)
+{
+    char line[APP_MATRIX_TEXT];
+    int n = app_format_matrix(exp, fr->image, fr->misset_seed, line, sizeof line);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 4096;
+        char *d;
+        while (cap < t->len + (size_t)n + 1)
+            cap *= 2;
+        if (!(d = realloc(t->data, cap)))
+            return -1;
+        t->data = d;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, line, (size_t)n);
+    t->len += (size_t)n;
+    return 0;
+}
+
+/* Write the series' matrix file: 0, or 1 after printing why not. */
+static int write_matrices(const app_options *o, const text_buf *t)
+{
+    nb_error err;
+    nb_outputs *set = nb_outputs_new();
+    nb_status st = set ? nb_outputs_add_bytes(set, o->matrix_path, t->data, t->len, &err) : NB_ERR_NOMEM;
+    if (st == NB_OK)
+        st = nb_outputs_publish(set, &err);
+    nb_outputs_free(set);
+    if (st == NB_OK) {
+        printf("writing %s (%d orientation matrices)\n", o->matrix_path, o->nimages);
+        return 0;
+    }
+    fprintf(stderr, "%s: error: %s\n", app_name(), st == NB_ERR_NOMEM ? "out of memory" : err.msg);
+    return 1;
+}
+
+/* Image k's outputs into o (names into buf), the others off. */
+static void image_outputs(app_options *o, const series_output *out, int image, char buf[OUT_COUNT][MAX_PATH_TEXT])
+{
+    for (int i = 0; i < OUT_COUNT; ++i)
+        if (out[i].tmpl)
+            expand(out[i].tmpl, image, buf[i], MAX_PATH_TEXT);
+    o->float_path = out[OUT_FLOAT].tmpl ? buf[OUT_FLOAT] : NULL;
+    o->int_path = out[OUT_INT].tmpl ? buf[OUT_INT] : NULL;
+    o->pgm_path = out[OUT_PGM].tmpl ? buf[OUT_PGM] : NULL;
+    o->noise_path = out[OUT_NOISE].tmpl ? buf[OUT_NOISE] : NULL;
+    o->cbf_path = out[OUT_CBF].tmpl ? buf[OUT_CBF] : NULL;
+    o->write_pgm = o->pgm_path != NULL;
+    o->write_noise = o->noise_path != NULL;
+}
+
+/* Render and write image k: 0, 1 (failure, printed) or 128 + signal. */
+static int one_image(app_options *o, const nb_series *series, int k, nb_log *log, text_buf *matrices)
+{
+    nb_experiment *exp = NULL;
+    nb_series_frame fr;
+    nb_image img;
+    nb_error err;
+    nb_status st;
+    int rc;
+
+    st = nb_series_frame_of(series, k, &fr, &err);
+    if (st == NB_OK)
+        st = nb_series_experiment(series, k, NULL, &exp, &err);
+    if (st != NB_OK) {
+        fprintf(stderr, "%s: error: image %d: %s\n", app_name(), k, err.msg);
+        return 1;
+    }
+    printf("\nimage %d of %d: -phi %.12g -osc %.12g -seed %ld", k, nb_series_count(series), fr.phi_deg,
+           fr.osc_deg, -o->seed);
+    if (fr.own_orientation)
+        printf(" -misset random -misset_seed %ld", fr.misset_seed);
+    printf("\n");
+    app_catch_interrupt(1);
+    st = nb_simulate(exp, log, &img, &err);
+    app_catch_interrupt(0);
+    if (st == NB_ERR_CANCELLED) {
+        fflush(stdout);
+        fprintf(stderr, "%s: interrupted at image %d: it was not written\n", app_name(), k);
+        nb_experiment_free(exp);
+        return 128 + app_interrupted();
+    }
+    if (st != NB_OK) {
+        fprintf(stderr, "%s: error: image %d: %s\n", app_name(), k, err.msg);
+        nb_experiment_free(exp);
+        return 1;
+    }
+    rc = app_write_outputs(o, exp, &img);
+    if (rc == 0 && o->matrix_path && append_matrix(matrices, exp, &fr) != 0) {
+        fprintf(stderr, "%s: error: out of memory for the orientation matrices\n", app_name());
+        rc = 1;
+    }
+    nb_image_free(&img);
+    nb_experiment_free(exp);
+    return rc;
+}
+
+int app_run_series(app_options *o)
+{
+    static char names[OUT_COUNT][MAX_PATH_TEXT];
+    const double int_scale = o->int_scale, pgm_scale = o->pgm_scale;
+    const long seed = -o->seed; /* as -seed gives it */
+    nb_log log = {.fn = app_log_stdout};
+    app_progress progress;
+    series_output out[OUT_COUNT];
+    nb_series *series = NULL;
+    text_buf matrices = {0};
+    nb_error err;
+    nb_status st;
+    int rc = 0;
+
+    printf("nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17\n");
+    app_note_cell(o);
+    app_warn_units(o);
+    list_series_outputs(o, out);
+    o->cbf_noise = o->write_noise; /* before image_outputs turns off what is not named */
+    st = nb_series_create(o->cfg, o->nimages, &log, &series, &err);
+    if (st != NB_OK) {
+        fflush(stdout);
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+        return (st == NB_ERR_USAGE || st == NB_ERR_INVALID) ? 2 : 1;
+    }
+    if (check_space(o, out, (double)nb_series_info(series)->fpixels * nb_series_info(series)->spixels)) {
+        nb_series_free(series);
+        return 1;
+    }
+    app_report_setup(o, nb_series_info(series));
+    app_warn_setup(o, nb_series_info(series));
+    printf("  %d images\n", o->nimages);
+    log.fn = NULL; /* each image's set-up repeats image 1's lines */
+    for (int k = 1; k <= o->nimages && rc == 0; ++k) {
+        o->seed = -nb_series_seed(seed, k);
+        o->int_scale = int_scale;
+        o->pgm_scale = pgm_scale;
+        image_outputs(o, out, k, names);
+        app_progress_setup(o, nb_series_info(series), &progress, &log);
+        rc = one_image(o, series, k, &log, &matrices);
+    }
+    if (rc == 0 && o->matrix_path)
+        rc = write_matrices(o, &matrices);
+    free(matrices.data);
+    nb_series_free(series);
+    return rc;
+}
