@@ -463,6 +463,7 @@ static int fn_ignored(app_options *o, const flag *f, char **args, int avail, int
 #define PINT(n, prm, help, t) {n, P_INT, 0, 1, 0, 0, 0, "<int>", NULL, help, NULL, t, prm, NULL}
 #define PVEC(n, prm, eff, help, t) {n, P_VEC, 0, 1, 0, 0, eff, "<x y z>", NULL, help, NULL, t, prm, NULL}
 #define PPATH(n, prm, eff, help, t) {n, P_PATH, 0, 0, 0, 0, eff, "<file>", NULL, help, NULL, t, prm, NULL}
+#define PWORDARG(n, prm, arg, help, t) {n, P_PATH, 0, 0, 0, 0, 0, "<" arg ">", NULL, help, NULL, t, prm, NULL}
 
 /* Sorted by name (strcmp order) for bsearch; checked at start-up. */
 static const flag FLAGS[] = {
@@ -547,6 +548,7 @@ static const flag FLAGS[] = {
     PATH("-matrixfile", OPT(matrix_path), 0, "text output: each image's crystal orientation as a MOSFLM A matrix (three lines, as -mat reads them) under a '# image k' line", T_OUTPUTS),
     SPEC("-misset", fn_misset, -BIG, BIG, "<rx ry rz>|random", "deg", "crystal rotation about x, y, z", T_CRYSTAL),
     SPEC("-misset_seed", fn_seed, -2147483647, 2147483647, "<int>", NULL, "seed of -misset random", T_CRYSTAL),
+    PPATH("-model", "model_path", 0, "structure factors computed from an atomic model (PDB or mmCIF) to the detector's resolution", T_SF),
     SPEC("-molec", fn_ignored, 0, 0, "<g/mol>", NULL, "same as -MW", T_COMPAT),
     PREAL("-mosaic", "mosaic_spread_deg", 0, "deg", "isotropic mosaic spread", T_CRYSTAL),
     PINT("-mosaic_dom", "mosaic_domains", "number of mosaic domains", T_CRYSTAL),
@@ -557,6 +559,8 @@ static const flag FLAGS[] = {
     PREAL("-mosaici", "mosaic_spread_deg", 0, "deg", "same as -mosaic", T_CRYSTAL),
     PREAL("-mosaicity", "mosaic_spread_deg", 0, "deg", "same as -mosaic", T_CRYSTAL),
     PWORD("-mosflm", "convention", "mosflm", E_PIVOT_BEAM, "MOSFLM convention (default)", T_DETECTOR),
+    PPATH("-mtz", "mtz_path", 0, "structure factors: an MTZ file (asymmetric unit, expanded by its space group)", T_SF),
+    PWORDARG("-mtzcol", "sf_column", "label", "column of -mtz or -sfcif: F, an intensity (F = sqrt(I)) or an anomalous pair F(+)", T_SF),
     SPEC("-nimages", fn_nimages, 1, NB_SERIES_MAX_IMAGES, "<int>", NULL, "a series of that many images (rotation: image k starts at -phi + (k-1) -osc; stills: -misset random, no -osc); outputs named by '#' templates", T_OUTPUTS),
     PWORD("-nointerpolate", "interpolate", "off", 0, "no interpolation of F", T_SF),
     PATH("-noisefile", OPT(noise_path), E_NOISE, "SMV image with Poisson noise (default noiseimage.img)", T_OUTPUTS),
@@ -602,8 +606,11 @@ static const flag FLAGS[] = {
     FACTOR("-scale", OPT(int_scale), -BIG, BIG, 0, "scale", "SMV counts per photon (default: 55000/max)", T_OUTPUTS),
     PVEC("-sdet_vector", "sdet_vector", E_CUSTOM, "slow-axis direction of the detector (custom convention)", T_DETECTOR),
     SPEC("-seed", fn_seed, -2147483647, 2147483647, "<int>", NULL, "seed of the noise (default: time)", T_NOISE),
+    PPATH("-sfcif", "sfcif_path", 0, "structure factors: an mmCIF structure-factor file (_refln loop, expanded by its space group)", T_SF),
+    PWORDARG("-sfcol", "sf_column", "label", "same as -mtzcol", T_SF),
     SPEC("-source_distance", fn_ignored_hint, 0, 0, "<mm>", NULL, "no effect, as in nanoBragg", T_COMPAT),
     PPATH("-sourcefile", "source_path", 0, "sources: lines 'X Y Z weight lambda(m)'", T_BEAM),
+    PWORDARG("-spacegroup", "spacegroup", "name|number", "space group expanding -hkl, -mtz, -sfcif or -model (default: the file's)", T_SF),
     PVEC("-spindle_axis", "spindle_axis", E_CUSTOM, "spindle rotation axis (custom convention)", T_SAMPLING),
     PSW("-square_div", "round_div", 0, 0, "full rectangular divergence grid", T_BEAM),
     PWORD("-square_xtal", "shape", "square", 0, "parallelepiped crystal (default)", T_CRYSTAL),

@@ -7,7 +7,10 @@
 # make demo, is built only with it) and pkg-config (the library/install test
 # builds the examples with it and is skipped without it); python3-dev,
 # python3-setuptools and python3-pytest (the Python package is built only
-# with Python's headers, and its tests are skipped without pytest).
+# with Python's headers, and its tests are skipped without pytest); gemmi-dev,
+# tao-pegtl-dev and g++ (MTZ, mmCIF and model inputs are built only with
+# them) and python3-gemmi (their tests write their files with it and are
+# skipped without it).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
@@ -21,6 +24,10 @@ command -v pkg-config >/dev/null 2>&1 || optional="$optional pkg-config"
 [ -n "$(ls /usr/include/python3*/Python.h 2>/dev/null)" ] || optional="$optional python3-dev"
 /usr/bin/python3 -c "import setuptools" >/dev/null 2>&1 || optional="$optional python3-setuptools"
 /usr/bin/python3 -c "import pytest" >/dev/null 2>&1 || optional="$optional python3-pytest"
+[ -f /usr/include/gemmi/mtz.hpp ] || optional="$optional gemmi-dev"
+[ -f /usr/include/tao/pegtl.hpp ] || optional="$optional tao-pegtl-dev"
+command -v c++ >/dev/null 2>&1 || optional="$optional g++"
+/usr/bin/python3 -c "import gemmi" >/dev/null 2>&1 || optional="$optional python3-gemmi"
 [ -n "$need$optional" ] || exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -39,6 +46,8 @@ for pkg in $optional; do
     python3-dev) echo "note: python3-dev not installed; the Python package will not be built" ;;
     python3-setuptools) echo "note: python3-setuptools not installed; pip install ./python will not work" ;;
     python3-pytest) echo "note: python3-pytest not installed; the Python tests will be skipped" ;;
+    gemmi-dev|tao-pegtl-dev|g++) echo "note: $pkg not installed; MTZ, mmCIF and model inputs will not be built" ;;
+    python3-gemmi) echo "note: python3-gemmi not installed; the MTZ/mmCIF input tests will be skipped" ;;
     esac
 done
 exit 0

@@ -115,6 +115,8 @@ nb_config *nb_config_copy(const nb_config *cfg)
     nm = (size_t)cfg->mask_width * (size_t)cfg->mask_height;
     *c = *cfg;
     ok = dup_str(&c->hkl_path) & dup_str(&c->mat_path) & dup_str(&c->fdump_path) & dup_str(&c->source_path);
+    ok &= dup_str(&c->mtz_path) & dup_str(&c->sfcif_path) & dup_str(&c->model_path) & dup_str(&c->sf_column)
+          & dup_str(&c->spacegroup);
     ok &= dup_array((void **)&c->source_xyz, 3 * ns * sizeof(double));
     ok &= dup_array((void **)&c->source_weight, ns * sizeof(double));
     ok &= dup_array((void **)&c->source_lambda_m, ns * sizeof(double));
@@ -136,6 +138,11 @@ void nb_config_free(nb_config *cfg)
     free(cfg->mat_path);
     free(cfg->fdump_path);
     free(cfg->source_path);
+    free(cfg->mtz_path);
+    free(cfg->sfcif_path);
+    free(cfg->model_path);
+    free(cfg->sf_column);
+    free(cfg->spacegroup);
     free(cfg->source_xyz);
     free(cfg->source_weight);
     free(cfg->source_lambda_m);
@@ -151,8 +158,10 @@ nb_status nb_config_set_sf(nb_config *cfg, nb_sf *sf, nb_error *err)
     nb_sf_ref(sf);
     nb_sf_free(cfg->sf);
     cfg->sf = sf;
-    if (sf && nb_param_unset(cfg, "hkl_path", err) != NB_OK)
-        return NB_ERR_INVALID;
+    if (sf)
+        for (int i = 0; i < 4; ++i)
+            if (nb_param_unset(cfg, (const char *[]){"hkl_path", "mtz_path", "sfcif_path", "model_path"}[i], err) != NB_OK)
+                return NB_ERR_INVALID;
     return NB_OK;
 }
 

@@ -29,6 +29,11 @@ struct nb_config {
     char *fdump_path;       /* binary cache written after reading hkl_path and read
                                when hkl_path is NULL; NULL disables the cache */
     char *source_path;      /* source list, or NULL */
+    char *mtz_path;         /* MTZ reflections, or NULL (sfinput.c) */
+    char *sfcif_path;       /* mmCIF structure factors, or NULL */
+    char *model_path;       /* atomic model, or NULL */
+    char *sf_column;        /* column label of mtz_path / sfcif_path, or NULL: the first usable */
+    char *spacegroup;       /* space group name or number, or NULL: the file's */
     int user_cell;          /* -cell given */
     double cell_A[3];       /* a, b, c in Angstrom */
     double cell_rad[3];     /* alpha, beta, gamma in radians */

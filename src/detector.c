@@ -358,3 +358,30 @@ void nbi_detector_free(nbi_detector *det)
     free(det->mask);
     det->mask = NULL;
 }
+
+/* Scattering angle (rad) at lab position p seen from the sample at the
+   origin, beam along the unit vector beam. */
+static double twotheta_at(vec3 p, vec3 beam)
+{
+    const double r = v3_mag(p);
+    return r > 0.0 ? acos(fmax(-1.0, fmin(1.0, v3_dot(p, beam) / r))) : 0.0;
+}
+
+double nbi_detector_max_twotheta(const nbi_panel *panel, const nbi_placement *place, vec3 beam, int curved,
+                                 double distance_m)
+{
+    const int nf = panel->fpixels, ns = panel->spixels;
+    const long n = 2L * (nf + ns);
+    double best = 0.0;
+    for (long i = 0; i <= n; ++i) { /* the pixel corners along the edge, round the detector */
+        double f, s;
+        if (i <= nf) f = (double)i, s = 0.0;
+        else if (i <= nf + ns) f = nf, s = (double)(i - nf);
+        else if (i <= 2L * nf + ns) f = (double)(2L * nf + ns - i), s = ns;
+        else f = 0.0, s = (double)(n - i);
+        const vec3 p = v3_add(place->pix0, v3_add(v3_scale(place->fdet, f * panel->pixel_m),
+                                                  v3_scale(place->sdet, s * panel->pixel_m)));
+        best = fmax(best, curved ? (fabs(p.y) + fabs(p.z)) / distance_m : twotheta_at(p, beam));
+    }
+    return fmin(best, M_PI);
+}

@@ -80,4 +80,12 @@ NB_WARN_UNUSED nb_status nbi_detector_create(const nb_config *cfg, const nbi_pan
 
 void nbi_detector_free(nbi_detector *det);
 
+/* The largest scattering angle (rad, at most pi) a pixel of the placed
+   detector can see, from the corners of the pixels round its edge: for a
+   flat detector the angle to the beam (unit vector beam); for a curved one
+   (curved = 1, at distance_m) a bound from nanoBragg's angles.  What
+   reflections the structure factors must cover (sfinput.c). */
+double nbi_detector_max_twotheta(const nbi_panel *panel, const nbi_placement *place, vec3 beam, int curved,
+                                 double distance_m);
+
 #endif

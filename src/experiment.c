@@ -28,6 +28,7 @@
 #include "info.h"
 #include "row_loops.h"
 #include "sf.h"
+#include "sfinput.h"
 #include "sampling.h"
 #include "serial_order.h"
 #include "util.h"
@@ -115,7 +116,8 @@ static int file_exists(const char *path)
 
 static nb_status check_inputs(const nb_config *cfg, nb_error *err)
 {
-    int have_F = cfg->hkl_path || cfg->sf || file_exists(cfg->fdump_path) || cfg->default_F != 0.0;
+    int have_F = cfg->hkl_path || cfg->sf || cfg->mtz_path || cfg->sfcif_path || cfg->model_path
+                 || file_exists(cfg->fdump_path) || cfg->default_F != 0.0;
     int have_cell = cfg->mat_path || cfg->have_matrix || (cfg->user_cell && cfg->cell_A[0] != 0.0);
     if (!have_F)
         return nbi_fail(err, NB_ERR_USAGE, "no structure factors: give -hkl, -default_F, or an %s "
@@ -159,7 +161,9 @@ static nb_status structure_factors(const nb_config *cfg, const nb_log *log, nb_e
 {
     nb_status st;
     exp->default_F = cfg->default_F;
-    if (cfg->sf) {
+    if (exp->sf) {
+        /* made from a crystallographic input (sfinput.c) */
+    } else if (cfg->sf) {
         exp->sf = nb_sf_ref(cfg->sf);
     } else if (cfg->hkl_path) {
         nbi_log(log, NB_LOG_INFO, "counting entries in %s", cfg->hkl_path);
@@ -293,15 +297,30 @@ static nb_status validate(const nb_config *cfg, nb_error *err)
     return NB_OK;
 }
 
+/* 1/d (1/A) of the finest reflection the detector reaches, at the shortest
+   wavelength the beam may have; no finer than dmin_A when it is set. */
+static double detector_reach(const nb_config *cfg, const stages *s)
+{
+    double lambda_m = cfg->lambda0_m * (1.0 - 0.5 * cfg->dispersion);
+    const double twotheta = nbi_detector_max_twotheta(&s->panel, &s->place, s->frame.beam, cfg->curved_detector,
+                                                      s->place.distance_m);
+    double inv_d;
+    for (int i = 0; i < cfg->nsources; ++i)
+        if (cfg->source_lambda_m && cfg->source_lambda_m[i] > 0.0)
+            lambda_m = fmin(lambda_m, cfg->source_lambda_m[i]);
+    inv_d = 2.0 * sin(0.5 * twotheta) / (fmax(lambda_m, 0.5 * cfg->lambda0_m) * 1e10);
+    return cfg->dmin_m > 0.0 ? fmin(inv_d, 1e-10 / cfg->dmin_m) : inv_d;
+}
+
 /* The stages in order (see the top of this file).  With like, its sources
    are copied instead of built (nbi_experiment_create_like). */
-static nb_status build(const nb_config *cfg, const nb_experiment *like, nb_experiment *exp, const nb_log *log,
-                       nb_error *err)
+static nb_status build_stages(const nb_config *cfg, const nbi_sfinput *sfin, const nb_experiment *like,
+                              nb_experiment *exp, const nb_log *log, nb_error *err)
 {
     stages s;
     nb_status st;
 
-    if ((st = validate(cfg, err)) != NB_OK || (st = nbi_detector_size(cfg, &s.panel, err)) != NB_OK)
+    if ((st = nbi_detector_size(cfg, &s.panel, err)) != NB_OK)
         return st;
     if ((st = beam_intensity(cfg, log, exp, s.sample_m, err)) != NB_OK)
         return st;
@@ -319,6 +338,9 @@ static nb_status build(const nb_config *cfg, const nb_experiment *like, nb_exper
         return st;
     nbi_crystal_size(cfg, &s.cell, s.sample_m, log, &s.size);
     subpixels(cfg, &s.panel, &s.place, &s.size, log, &s.sub);
+    if (sfin->kind != NBI_SFIN_NONE
+        && (st = nbi_sfinput_make(sfin, cfg, &s.cell, detector_reach(cfg, &s), log, &exp->sf, err)) != NB_OK)
+        return st;
     if ((st = structure_factors(cfg, log, exp, err)) != NB_OK)
         return st;
     exp->interpolate = s.interpolate && exp->have_hkl;
@@ -338,6 +360,28 @@ static nb_status build(const nb_config *cfg, const nb_experiment *like, nb_exper
         return st;
     nbi_info_fill(exp, &exp->info);
     return NB_OK;
+}
+
+/* A crystallographic input is read first: its cell is the crystal's unless
+   the configuration gives one (then the stages run on a copy holding it). */
+static nb_status build(const nb_config *cfg, const nb_experiment *like, nb_experiment *exp, const nb_log *log,
+                       nb_error *err)
+{
+    nbi_sfinput sfin;
+    nb_config eff;
+    nb_status st;
+    if ((st = validate(cfg, err)) != NB_OK)
+        return st;
+    if ((st = nbi_sfinput_open(cfg, log, &sfin, err)) == NB_OK) {
+        if (sfin.kind != NBI_SFIN_NONE) {
+            eff = *cfg;
+            nbi_sfinput_apply_cell(&sfin, log, &eff);
+            cfg = &eff;
+        }
+        st = build_stages(cfg, &sfin, like, exp, log, err);
+    }
+    nbi_sfinput_free(&sfin);
+    return st;
 }
 
 /* Contract in experiment.h. */

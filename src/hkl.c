@@ -221,6 +221,34 @@ fail:
     return st;
 }
 
+nb_status nbi_hkl_read_text_entries(const char *path, const nb_log *log, int **hkl, double **F, size_t *n,
+                                   nb_error *err)
+{
+    hkl_list list = {NULL, 0, 0};
+    nb_status st;
+    FILE *fp;
+    *hkl = NULL, *F = NULL, *n = 0;
+    if (!(fp = fopen(path, "r")))
+        return nbi_fail(err, NB_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    st = read_entries(fp, path, log, &list, err);
+    fclose(fp);
+    if (st == NB_OK && list.n == 0)
+        st = nbi_fail(err, NB_ERR_PARSE, "%s: no 'h k l F' entries", path);
+    if (st == NB_OK && (!(*hkl = malloc(3 * list.n * sizeof **hkl)) || !(*F = malloc(list.n * sizeof **F)))) {
+        free(*hkl);
+        *hkl = NULL;
+        st = nbi_fail(err, NB_ERR_NOMEM, "%s: out of memory reading reflections", path);
+    }
+    for (size_t i = 0; st == NB_OK && i < list.n; ++i) {
+        (*hkl)[3 * i] = list.v[i].h, (*hkl)[3 * i + 1] = list.v[i].k, (*hkl)[3 * i + 2] = list.v[i].l;
+        (*F)[i] = list.v[i].F;
+    }
+    if (st == NB_OK)
+        *n = list.n;
+    free(list.v);
+    return st;
+}
+
 nb_status nbi_hkl_from_list(const int *h, const int *k, const int *l, const double *F, size_t n,
                             double missing_F, nbi_hkl *out, nb_error *err)
 {

@@ -49,6 +49,12 @@ static inline long nbi_hkl_index(const nbi_hkl *t, int h, int k, int l)
 NB_WARN_UNUSED nb_status nbi_hkl_read_text(const char *path, double default_F, const nb_log *log,
                                           nbi_hkl *out, nb_error *err);
 
+/* The entries of an "h k l F" text file, in file order, with the reader's
+   checks and warnings: hkl gets 3n indices, F n values (both malloc'd, the
+   caller frees them). */
+NB_WARN_UNUSED nb_status nbi_hkl_read_text_entries(const char *path, const nb_log *log, int **hkl, double **F,
+                                                   size_t *n, nb_error *err);
+
 /* The grid of n reflections (h, k, l, F): their index range, missing points
    holding missing_F; later repeats win.  Errors name the offending entry. */
 NB_WARN_UNUSED nb_status nbi_hkl_from_list(const int *h, const int *k, const int *l, const double *F,

@@ -172,12 +172,14 @@ static const row ROWS[] = {
     SPECIAL("misset_random", NB_PARAM_BOOL, 1, 1, "", 0, 1, 0, "0", "random crystal orientation from misset_seed",
             "misset_deg, umatrix", set_misset_random, get_misset_random, NULL),
     SEED("misset_seed", misset_seed, "1", "seed of misset_random"),
+    PATH("model_path", model_path, "structure factors computed from an atomic model (PDB or mmCIF) to the detector's resolution", "spacegroup, cell"),
     INT("mosaic_domains", mosaic_domains, 1, 1 << 20, "10 with a spread, else 1", "mosaic domains", "mosaic_spread_deg"),
     SEED("mosaic_seed", mosaic_seed, "12345678", "seed of the mosaic domains"),
     REAL("mosaic_spread_deg", mosaic_spread_rad, RTD, "deg", 0, 360, 0, "0", "isotropic mosaic spread", "mosaic_domains"),
     SPECIAL("mosflm_matrix", NB_PARAM_ARRAY, 9, 9, "", -1e6, 1e6, 0, "none",
             "MOSFLM A matrix as a .mat file holds it (rows x, y, z; columns a*, b*, c*, times lambda): replaces mat_path and cell",
             "cell, mat_path", set_matrix, get_matrix, NULL),
+    PATH("mtz_path", mtz_path, "structure factors: an MTZ file's asymmetric unit, expanded by its space group", "sf_column, spacegroup, cell"),
     BOOL("nopolar", nopolar, "0", "no polarization factor", "polarization"),
     VEC("odet_vector", odet_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "1 0 0", "detector normal (not zero)", "convention (custom only)"),
     REAL("osc_deg", osc_rad, RTD, "deg", 0, ANGLE_MAX, 0, "0", "oscillation range about the spindle", "phistep_deg, phisteps"),
@@ -203,8 +205,11 @@ static const row ROWS[] = {
     REAL("sample_y_mm", sample_y_m, 1e3, "mm", 0, LEN_MAX, 0, "0 (use Nb)", "crystal size along y: overrides Nb", "Nb, beamsize_mm"),
     REAL("sample_z_mm", sample_z_m, 1e3, "mm", 0, LEN_MAX, 0, "0 (use Nc)", "crystal size along z: overrides Nc", "Nc, beamsize_mm"),
     VEC("sdet_vector", sdet_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "0 -1 0", "slow-axis direction of the detector (not zero)", "convention (custom only)"),
+    PATH("sf_column", sf_column, "column of mtz_path or sfcif_path: an amplitude, an intensity (F = sqrt(I)) or an anomalous pair X(+)", "mtz_path, sfcif_path"),
+    PATH("sfcif_path", sfcif_path, "structure factors: an mmCIF structure-factor file's _refln loop, expanded by its space group", "sf_column, spacegroup, cell"),
     CHOICE("shape", shape, 0, "square|round|gauss|tophat", "square", "crystal shape (spot profile)", "fudge"),
     PATH("source_path", source_path, "sources: lines 'X Y Z weight lambda(m)' (replaces nb_config_set_sources)", "divergence, dispersion"),
+    PATH("spacegroup", spacegroup, "space group (symbol or number) expanding hkl_path, mtz_path or sfcif_path (default: the file's; hkl_path: none)", "hkl_path, mtz_path, sfcif_path, model_path"),
     VEC("spindle_axis", spindle_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "0 0 1", "spindle rotation axis (not zero)", "convention (custom only)"),
     INT("spixels", spixels, 1, 1000000, "from detsize_s_mm", "pixels along the slow axis", "detsize_s_mm"),
     INT("threads", threads, 0, 4096, "all", "threads (0: OpenMP's default)", ""),
@@ -624,7 +629,8 @@ nb_status nb_param_set_string(nb_config *cfg, const char *name, const char *valu
             return nbi_fail(err, NB_ERR_NOMEM, "out of memory");
         free(*slot);
         *slot = copy;
-        if (value && strcmp(name, "hkl_path") == 0) {
+        if (value && (strcmp(name, "hkl_path") == 0 || strcmp(name, "mtz_path") == 0
+                      || strcmp(name, "sfcif_path") == 0 || strcmp(name, "model_path") == 0)) {
             nb_sf_free(cfg->sf);
             cfg->sf = NULL;
         } else if (value && strcmp(name, "mat_path") == 0) {

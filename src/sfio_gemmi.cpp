@@ -1,0 +1,435 @@
+/*
+ * sfio_gemmi.cpp - the structure-factor inputs of sfio.h over gemmi
+ * (https://gemmi.readthedocs.io; Debian: gemmi-dev, header-only): MTZ and
+ * mmCIF reflection files, atomic models and their structure factors, and
+ * space-group symmetry.  The only C++ in the library: each function catches
+ * every exception and returns a status with a message.
+ */
+#define USE_STD_SNPRINTF 1 /* gemmi's number formatting through snprintf, not stb */
+/* The library never aborts and never prints: gemmi's assert()s are compiled
+   out, as are the checks of its number parser (fast_float) on its own
+   big-integer arithmetic, which holds by construction whatever the input
+   (the operations still run, their results are unchecked); its one printing
+   call, Mtz::warn's fprintf to a FILE* that is
+   never set here, is compiled to a call that discards (defined below), so
+   that no printing function is referenced (tests/library/check_symbols.sh). */
+#define NDEBUG 1
+#define FASTFLOAT_ASSERT(x) { (void)(x); }
+#include <cstdio>
+extern "C" int nbi_sfio_discard_fprintf(std::FILE *, const char *, ...);
+namespace std {
+using ::nbi_sfio_discard_fprintf;
+}
+#define fprintf nbi_sfio_discard_fprintf
+
+#include <gemmi/cif.hpp>
+#include <gemmi/it92.hpp>
+#include <gemmi/mmread.hpp>
+#include <gemmi/mtz.hpp>
+#include <gemmi/refln.hpp>
+#include <gemmi/sfcalc.hpp>
+#include <gemmi/symmetry.hpp>
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "sfio.h"
+
+extern "C" int nbi_sfio_discard_fprintf(std::FILE *, const char *, ...)
+{
+    return 0;
+}
+
+namespace {
+
+nb_status fail(nb_error *err, nb_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+nb_status fail(nb_error *err, nb_status st, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        std::vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+/* The reflections being collected, then handed to C as a malloc'd array. */
+nb_status give(const std::vector<nbi_refl> &v, nbi_refl_list *out, nb_error *err)
+{
+    out->v = static_cast<nbi_refl *>(std::malloc((v.size() ? v.size() : 1) * sizeof(nbi_refl)));
+    if (!out->v)
+        return fail(err, NB_ERR_NOMEM, "out of memory for %zu reflections", v.size());
+    if (!v.empty())
+        std::memcpy(out->v, v.data(), v.size() * sizeof(nbi_refl));
+    out->n = v.size();
+    return NB_OK;
+}
+
+void set_meta(const gemmi::UnitCell &cell, const gemmi::SpaceGroup *sg, nbi_refl_list *out)
+{
+    out->have_cell = cell.is_crystal() && cell.a > 0;
+    const double c[6] = {cell.a, cell.b, cell.c, cell.alpha, cell.beta, cell.gamma};
+    std::memcpy(out->cell, c, sizeof c);
+    std::snprintf(out->spacegroup, sizeof out->spacegroup, "%s", sg ? sg->xhm().c_str() : "");
+}
+
+bool is_intensity_label(const std::string &label)
+{
+    return label.find("intensity") != std::string::npos || label.rfind("I_", 0) == 0
+           || label.rfind("pdbx_I_", 0) == 0;
+}
+
+/* F from a stored value: NaN (missing) gives false. */
+bool amplitude(double value, bool intensity, double *F)
+{
+    if (std::isnan(value))
+        return false;
+    *F = intensity ? std::sqrt(value > 0.0 ? value : 0.0) : value;
+    return std::isfinite(*F);
+}
+
+int to_int(float x) { return static_cast<int>(std::lround(x)); }
+
+/* The anomalous partner of label "X(+)" / "X(-)" (or the mmCIF's
+   pdbx_F_plus / pdbx_F_minus), or "" if it has none. */
+std::string partner(const std::string &label)
+{
+    const std::pair<const char *, const char *> pairs[] = {
+        {"(+)", "(-)"}, {"(-)", "(+)"}, {"_plus", "_minus"}, {"_minus", "_plus"}};
+    for (const auto &p : pairs) {
+        const size_t n = std::strlen(p.first);
+        if (label.size() > n && label.compare(label.size() - n, n, p.first) == 0)
+            return label.substr(0, label.size() - n) + p.second;
+    }
+    return "";
+}
+
+bool is_plus(const std::string &label)
+{
+    return label.find("(+)") != std::string::npos || label.find("_plus") != std::string::npos;
+}
+
+std::string join(const std::vector<std::string> &labels)
+{
+    std::string s;
+    for (const std::string &l : labels)
+        s += (s.empty() ? "" : " ") + l;
+    return s;
+}
+
+/* ----------------------------------------------------------------- MTZ */
+
+nb_status read_mtz(const char *path, const char *column, nbi_refl_list *out, nb_error *err)
+{
+    gemmi::Mtz mtz;
+    mtz.read_file(path);
+    std::vector<std::string> labels;
+    const gemmi::Mtz::Column *col = nullptr;
+    for (const gemmi::Mtz::Column &c : mtz.columns)
+        labels.push_back(c.label);
+    if (column) {
+        col = mtz.column_with_label(column);
+    } else {
+        for (const char type : {'F', 'J'})
+            for (const gemmi::Mtz::Column &c : mtz.columns)
+                if (!col && c.type == type)
+                    col = &c;
+    }
+    if (!col)
+        return fail(err, NB_ERR_INVALID, "%s: %s%s%s (its columns: %s)", path, column ? "no column labelled '" : "",
+                    column ? column : "no amplitude (F) or intensity (J) column", column ? "'" : "",
+                    join(labels).c_str());
+    if (!std::strchr("FJGKR", col->type)) /* amplitudes, intensities, anomalous pairs, reals (FC) */
+        return fail(err, NB_ERR_INVALID, "%s: column '%s' has type %c, not an amplitude or intensity", path,
+                    col->label.c_str(), col->type);
+    const gemmi::Mtz::Column *other = nullptr;
+    std::string mate = partner(col->label);
+    if (!mate.empty() && (other = mtz.column_with_label(mate)) == nullptr)
+        return fail(err, NB_ERR_INVALID, "%s: column '%s' is one of an anomalous pair but '%s' is missing "
+                    "(its columns: %s)", path, col->label.c_str(), mate.c_str(), join(labels).c_str());
+    const gemmi::Mtz::Column *plus = other && !is_plus(col->label) ? other : col;
+    const gemmi::Mtz::Column *minus = other ? (plus == col ? other : col) : nullptr;
+    const bool intensity = col->type == 'J' || col->type == 'K';
+    const size_t ncol = mtz.columns.size();
+    std::vector<nbi_refl> v;
+    v.reserve(mtz.nreflections * (other ? 2 : 1));
+    for (size_t r = 0; r < (size_t)mtz.nreflections; ++r) {
+        const float *row = &mtz.data[r * ncol];
+        nbi_refl e = {to_int(row[0]), to_int(row[1]), to_int(row[2]), minus ? 0 : 1, 0.0};
+        if (amplitude(row[plus->idx], intensity, &e.F))
+            v.push_back(e);
+        if (minus) {
+            nbi_refl m = {-e.h, -e.k, -e.l, 0, 0.0};
+            if (amplitude(row[minus->idx], intensity, &m.F))
+                v.push_back(m);
+        }
+    }
+    set_meta(mtz.get_cell(), mtz.spacegroup, out);
+    std::snprintf(out->column, sizeof out->column, "%s%s%s", plus->label.c_str(), minus ? "," : "",
+                  minus ? minus->label.c_str() : "");
+    out->intensities = intensity;
+    return give(v, out, err);
+}
+
+/* ---------------------------------------------------------------- mmCIF */
+
+nb_status read_sfcif(const char *path, const char *column, nbi_refl_list *out, nb_error *err)
+{
+    gemmi::cif::Document doc = gemmi::cif::read_file(path);
+    std::vector<gemmi::ReflnBlock> blocks = gemmi::as_refln_blocks(std::move(doc.blocks));
+    gemmi::ReflnBlock *rb = nullptr;
+    for (gemmi::ReflnBlock &b : blocks)
+        if (!rb && b.refln_loop)
+            rb = &b;
+    if (!rb)
+        return fail(err, NB_ERR_PARSE, "%s: no _refln loop (not an mmCIF structure-factor file)", path);
+    rb->use_unmerged(false);
+    std::vector<std::string> labels = rb->column_labels();
+    std::string label;
+    if (column) {
+        if (rb->find_column_index(column) >= 0)
+            label = column;
+    } else {
+        for (const char *c : {"F_meas_au", "F_meas", "F_calc", "intensity_meas", "I_meas"})
+            if (label.empty() && rb->find_column_index(c) >= 0)
+                label = c;
+    }
+    if (label.empty())
+        return fail(err, NB_ERR_INVALID, "%s: %s%s%s (its _refln columns: %s)", path,
+                    column ? "no _refln column '" : "", column ? column : "no F_meas_au, F_meas, F_calc, "
+                    "intensity_meas or I_meas column", column ? "'" : "", join(labels).c_str());
+    std::string mate = partner(label);
+    if (!mate.empty() && rb->find_column_index(mate) < 0)
+        return fail(err, NB_ERR_INVALID, "%s: column '%s' is one of an anomalous pair but '%s' is missing",
+                    path, label.c_str(), mate.c_str());
+    const std::string plus = mate.empty() || is_plus(label) ? label : mate;
+    const std::string minus = mate.empty() ? "" : (plus == label ? mate : label);
+    const bool intensity = is_intensity_label(label);
+    std::vector<gemmi::Miller> hkl = rb->make_miller_vector();
+    std::vector<double> fp = rb->make_vector<double>(plus, NAN);
+    std::vector<double> fm = minus.empty() ? std::vector<double>() : rb->make_vector<double>(minus, NAN);
+    std::vector<nbi_refl> v;
+    for (size_t r = 0; r < hkl.size(); ++r) {
+        nbi_refl e = {hkl[r][0], hkl[r][1], hkl[r][2], minus.empty() ? 1 : 0, 0.0};
+        if (amplitude(fp[r], intensity, &e.F))
+            v.push_back(e);
+        if (!minus.empty()) {
+            nbi_refl m = {-e.h, -e.k, -e.l, 0, 0.0};
+            if (amplitude(fm[r], intensity, &m.F))
+                v.push_back(m);
+        }
+    }
+    set_meta(rb->cell, rb->spacegroup, out);
+    std::snprintf(out->column, sizeof out->column, "%s%s%s", plus.c_str(), minus.empty() ? "" : ",",
+                  minus.c_str());
+    out->intensities = intensity;
+    return give(v, out, err);
+}
+
+/* ---------------------------------------------------------------- models */
+
+bool has_atoms(const gemmi::Model &model)
+{
+    for (const gemmi::Chain &chain : model.chains)
+        for (const gemmi::Residue &res : chain.residues)
+            if (!res.atoms.empty())
+                return true;
+    return false;
+}
+
+gemmi::Structure read_model(const char *path, nb_error *err, nb_status *st)
+{
+    gemmi::Structure s = gemmi::read_structure_file(path);
+    *st = NB_OK;
+    if (s.models.empty() || !has_atoms(s.models[0]))
+        *st = fail(err, NB_ERR_PARSE, "%s: no atoms in the model", path);
+    return s;
+}
+
+nb_status model_header(const char *path, nbi_refl_list *out, nb_error *err)
+{
+    nb_status st;
+    gemmi::Structure s = read_model(path, err, &st);
+    if (st == NB_OK)
+        set_meta(s.cell, s.find_spacegroup(), out);
+    return st;
+}
+
+nb_status model_sf(const char *path, const char *spacegroup, const double *cell, double inv_d_max,
+                   nbi_refl_list *out, nb_error *err)
+{
+    nb_status st;
+    gemmi::Structure s = read_model(path, err, &st);
+    if (st != NB_OK)
+        return st;
+    if (cell)
+        s.cell.set(cell[0], cell[1], cell[2], cell[3], cell[4], cell[5]);
+    if (spacegroup && spacegroup[0])
+        s.spacegroup_hm = spacegroup;
+    const gemmi::SpaceGroup *sg = s.find_spacegroup();
+    if (!sg)
+        sg = &gemmi::get_spacegroup_p1();
+    s.cell.set_cell_images_from_spacegroup(sg);
+    if (!s.cell.is_crystal())
+        return fail(err, NB_ERR_INVALID, "%s: the model has no unit cell", path);
+    const gemmi::ReciprocalAsu asu(sg);
+    const gemmi::GroupOps ops = sg->operations();
+    const int hmax = (int)std::ceil(inv_d_max * s.cell.a), kmax = (int)std::ceil(inv_d_max * s.cell.b),
+              lmax = (int)std::ceil(inv_d_max * s.cell.c);
+    if ((double)hmax * kmax * lmax > 1e9)
+        return fail(err, NB_ERR_RANGE, "%s: structure factors to %g A are too many", path, 1.0 / inv_d_max);
+    gemmi::StructureFactorCalculator<gemmi::IT92<double>> calc(s.cell);
+    std::vector<nbi_refl> v;
+    const gemmi::Model &model = s.models[0];
+    for (int h = -hmax; h <= hmax; ++h)
+        for (int k = -kmax; k <= kmax; ++k)
+            for (int l = -lmax; l <= lmax; ++l) {
+                const gemmi::Miller hkl = {{h, k, l}};
+                if (!asu.is_in(hkl) || ops.is_systematically_absent(hkl)
+                    || s.cell.calculate_1_d2(hkl) > inv_d_max * inv_d_max)
+                    continue;
+                nbi_refl e = {h, k, l, 1, std::abs(calc.calculate_sf_from_model(model, hkl))};
+                v.push_back(e);
+            }
+    set_meta(s.cell, sg, out);
+    std::snprintf(out->column, sizeof out->column, "%s", "model");
+    return give(v, out, err);
+}
+
+/* ------------------------------------------------------------- symmetry */
+
+nb_status find_group(const char *name, const double *cell, const gemmi::SpaceGroup **sg, nb_error *err)
+{
+    *sg = name ? gemmi::find_spacegroup_by_name(name, cell ? cell[3] : 0.0, cell ? cell[5] : 0.0) : nullptr;
+    if (!*sg)
+        return fail(err, NB_ERR_INVALID, "spacegroup '%s': not a space group (give its symbol, e.g. 'P 21 21 21', "
+                    "or its number)", name ? name : "(null)");
+    if (cell) {
+        gemmi::UnitCell uc(cell[0], cell[1], cell[2], cell[3], cell[4], cell[5]);
+        if (!uc.is_compatible_with_spacegroup(*sg, 1e-3))
+            return fail(err, NB_ERR_INVALID, "spacegroup '%s' does not fit the cell %g %g %g %g %g %g "
+                        "(its crystal system needs other lengths or angles)", (*sg)->xhm().c_str(), cell[0],
+                        cell[1], cell[2], cell[3], cell[4], cell[5]);
+    }
+    return NB_OK;
+}
+
+nb_status expand(const char *spacegroup, const nbi_refl_list *in, nbi_refl_list *out, nb_error *err)
+{
+    const gemmi::SpaceGroup *sg;
+    nb_status st = find_group(spacegroup, nullptr, &sg, err);
+    if (st != NB_OK)
+        return st;
+    const gemmi::GroupOps ops = sg->operations();
+    std::vector<nbi_refl> v;
+    int lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+    v.reserve(in->n * ops.sym_ops.size() * 2);
+    for (size_t i = 0; i < in->n; ++i) {
+        const nbi_refl &e = in->v[i];
+        for (const gemmi::Op &op : ops.sym_ops) {
+            const gemmi::Miller m = op.apply_to_hkl({{e.h, e.k, e.l}});
+            for (int sign = 1; sign >= (e.friedel ? -1 : 1); sign -= 2) {
+                const nbi_refl r = {sign * m[0], sign * m[1], sign * m[2], 0, e.F};
+                const int idx[3] = {r.h, r.k, r.l};
+                for (int a = 0; a < 3; ++a) {
+                    if (v.empty() || idx[a] < lo[a]) lo[a] = idx[a];
+                    if (v.empty() || idx[a] > hi[a]) hi[a] = idx[a];
+                }
+                v.push_back(r);
+            }
+        }
+    }
+    if ((double)(hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1) * (hi[2] - lo[2] + 1) > 2e8)
+        return fail(err, NB_ERR_RANGE, "structure factors: indices %d..%d, %d..%d, %d..%d are too wide a grid",
+                    lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]);
+    if (!v.empty())
+        for (int h = lo[0]; h <= hi[0]; ++h)
+            for (int k = lo[1]; k <= hi[1]; ++k)
+                for (int l = lo[2]; l <= hi[2]; ++l)
+                    if (ops.is_systematically_absent({{h, k, l}})) {
+                        const nbi_refl r = {h, k, l, 0, 0.0};
+                        v.push_back(r);
+                    }
+    *out = *in;
+    out->v = nullptr;
+    out->n = 0;
+    return give(v, out, err);
+}
+
+/* Runs f, turning an exception into a status. */
+template <typename Fn> nb_status guarded(const char *what, nb_error *err, Fn f)
+{
+    try {
+        return f();
+    } catch (const std::bad_alloc &) {
+        return fail(err, NB_ERR_NOMEM, "%s: out of memory", what);
+    } catch (const std::exception &e) {
+        const char *msg = e.what();
+        const bool io = std::strstr(msg, "Failed to open") || std::strstr(msg, "No such file");
+        /* gemmi's messages often start with the file name already */
+        const bool named = std::strstr(msg, what) != nullptr;
+        return fail(err, io ? NB_ERR_IO : NB_ERR_FORMAT, "%s%s%s", named ? "" : what, named ? "" : ": ", msg);
+    } catch (...) {
+        return fail(err, NB_ERR_FORMAT, "%s: unreadable", what);
+    }
+}
+
+void clear(nbi_refl_list *out) { std::memset(out, 0, sizeof *out); }
+
+} // namespace
+
+extern "C" {
+
+int nbi_sfio_available(void) { return 1; }
+
+nb_status nbi_sfio_read_mtz(const char *path, const char *column, nbi_refl_list *out, nb_error *err)
+{
+    clear(out);
+    return guarded(path, err, [&] { return read_mtz(path, column, out, err); });
+}
+
+nb_status nbi_sfio_read_sfcif(const char *path, const char *column, nbi_refl_list *out, nb_error *err)
+{
+    clear(out);
+    return guarded(path, err, [&] { return read_sfcif(path, column, out, err); });
+}
+
+nb_status nbi_sfio_model_header(const char *path, nbi_refl_list *out, nb_error *err)
+{
+    clear(out);
+    return guarded(path, err, [&] { return model_header(path, out, err); });
+}
+
+nb_status nbi_sfio_model_sf(const char *path, const char *spacegroup, const double *cell, double inv_d_max,
+                            nbi_refl_list *out, nb_error *err)
+{
+    clear(out);
+    return guarded(path, err, [&] { return model_sf(path, spacegroup, cell, inv_d_max, out, err); });
+}
+
+nb_status nbi_sfio_spacegroup(const char *name, const double *cell, char xhm[32], nb_error *err)
+{
+    return guarded("spacegroup", err, [&] {
+        const gemmi::SpaceGroup *sg;
+        nb_status st = find_group(name, cell, &sg, err);
+        if (st == NB_OK)
+            std::snprintf(xhm, 32, "%s", sg->xhm().c_str());
+        return st;
+    });
+}
+
+nb_status nbi_sfio_expand(const char *spacegroup, const nbi_refl_list *in, nbi_refl_list *out, nb_error *err)
+{
+    clear(out);
+    return guarded("space-group expansion", err, [&] { return expand(spacegroup, in, out, err); });
+}
+
+} /* extern "C" */
