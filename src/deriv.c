@@ -963,7 +963,7 @@ static int rows_ok(const dctx *c)
 }
 
 #define ROW_SAMPLES 2048
-#define ROW_SUM_BYTES (256L << 10) /* the first sweep's sums per run, at most (if a pixel fits) */
+#define ROW_SUM_BYTES (1L << 20) /* the first sweep's sums per run, at most (if a pixel fits) */
 #define NB_JAC_CHUNK 256 /* pixels of the list per task of nb_jacobian */
 
 /* A run's samples (g: what the vector loops read and write; positions for
@@ -1000,7 +1000,7 @@ static int rowbuf_alloc(const dctx *c, rowbuf *b, int jacobian)
     const nbi_detector *d = &e->det;
     const int per = d->thicksteps * d->oversample * d->oversample;
     const int na = c->incident ? 12 : 3;
-    const long sums = (4L + (long)c->norient * na) * (long)sizeof(double);
+    const long sums = ((long)NB_GRAD_ORIENT + (long)c->norient * na) * (long)sizeof(double);
     long samples = jacobian ? ROW_SAMPLES : ROW_SUM_BYTES / sums;
     int np;
     size_t cap;
@@ -1028,7 +1028,7 @@ static int rowbuf_alloc(const dctx *c, rowbuf *b, int jacobian)
     b->g.na = na;
     if (e->xtal.Na >= 2.0 && e->xtal.Na <= NBI_CHEB_MAX && e->xtal.Na == (int)e->xtal.Na)
         (void)nbi_chebyshev_u_slope((int)e->xtal.Na, b->g.slope);
-    b->g.bs = (4 + c->norient * na) * NB_GRAD_LANES;
+    b->g.bs = (NB_GRAD_ORIENT + c->norient * na) * NB_GRAD_LANES;
     if (!jacobian && !(b->g.S = rowbuf_array(cap / NB_GRAD_LANES * (size_t)b->g.bs)))
         return 0;
     b->f = malloc((size_t)np * sizeof *b->f);
@@ -1083,7 +1083,9 @@ static nbi_grad_pass pass_of(const dctx *c, const double *cell, int o, int k)
     m.inv_lambda = 1.0 / src->lambda_m[k];
     m.inc[0] = -src->x[k], m.inc[1] = -src->y[k], m.inc[2] = -src->z[k];
     m.cell = cell;
-    m.orient = o;
+    /* where the sources' directions differ, the sums of a run of sources
+       with one direction (grad_flush adds them to the orientation's) */
+    m.slot = c->incident ? 4 : NB_GRAD_ORIENT + 3 * o;
     m.first = k == 0;
     m.want_N = c->want_N;
     for (int j = 0; j < 3; ++j) {
@@ -1111,9 +1113,16 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
         b->s[j] = s;
     row_layout(c, np, n, b);
     for (int o = 0; o < c->norient; ++o)
-        for (int k = 0; k < src->n; ++k) {
-            const nbi_grad_pass m = pass_of(c, x->cells + 9 * o, o, k);
+        for (int k = 0, run = 0; k < src->n; ++k) {
+            /* where the directions differ: runs of sources with one direction */
+            nbi_grad_pass m = pass_of(c, x->cells + 9 * o, o, k);
+            m.first = k == run;
             e->loops->grad_fused(e, &m, g);
+            if (c->incident && (k + 1 == src->n || src->x[k + 1] != src->x[k] || src->y[k + 1] != src->y[k]
+                                || src->z[k + 1] != src->z[k])) {
+                e->loops->grad_flush(g, o, m.inc, run == 0);
+                run = k + 1;
+            }
         }
     for (int j = 0; j < np; ++j) {
         const size_t at = (size_t)s * (size_t)nf + (size_t)b->f[j];

@@ -84,11 +84,13 @@ typedef struct nbi_grad_row {
        S + k bs + s NB_GRAD_LANES + lane the sums s of
          0          F^2 L^2 (the value)
          1, 2, 3    d(F^2 L^2)/dNa, dNb, dNc (when wanted)
-         4 + na o + j         d(F^2 L^2)/dh_j / lambda over orientation o's
-                              sources (j < 3)
-         4 + na o + 3 + 3 j + q   that times the incident direction's
-                              component q (na = 12: the sources' directions
-                              differ; else na = 3) */
+         4, 5, 6    d(F^2 L^2)/dh_j / lambda over a run of sources with one
+                    incident direction (where the directions differ)
+         NB_GRAD_ORIENT + na o + j   d(F^2 L^2)/dh_j / lambda over
+                    orientation o's sources (j < 3)
+         NB_GRAD_ORIENT + na o + 3 + 3 j + q   that times the incident
+                    direction's component q (na = 12: the sources'
+                    directions differ; else na = 3) */
     double *S;
     int bs, na;
     /* an N x N x N crystal with whole N <= NBI_CHEB_MAX: the coefficients of
@@ -105,12 +107,14 @@ typedef struct nbi_jac_move {
     double D[3][3], D0[3], lam, N[3];
 } nbi_jac_move;
 
+enum { NB_GRAD_ORIENT = 7 };
+
 /* One orientation (cell: a, b, c in metres) x source: h_j = H[j].d - H0[j]. */
 typedef struct nbi_grad_pass {
     double H[3][3], H0[3], inc[3], inv_lambda;
     const double *cell;
-    int orient;   /* the orientation's number */
-    int first;    /* the orientation's first source: its sums start here */
+    int slot;     /* the sums of d(F^2 L^2)/dh_j / lambda: S's sums slot .. slot + 2 */
+    int first;    /* they start at this pass */
     int want_N;   /* the sums over N are needed (else left alone) */
 } nbi_grad_pass;
 
@@ -156,6 +160,10 @@ typedef struct nbi_row_loops {
        unweighted) */
     void (*grad_fused)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b);
     void (*grad_weigh)(const nbi_grad_row *b, int o, const double *cell, double sums[NB_GRAD_SUMS]);
+    /* where the sources' directions differ, after the last of a run of
+       sources with one incident direction inc: orientation o's sums +=
+       the run's (first: they start here) */
+    void (*grad_flush)(nbi_grad_row *b, int o, const double inc[3], int first);
     /* the Jacobian's loops: t += F^2 L^2, u += and the terms g* of one pass;
        and one parameter's tangent T += g . move */
     void (*jac_terms)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b);

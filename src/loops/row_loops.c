@@ -209,17 +209,16 @@ NB_INLINE double grad_grating(double h, double N, const int NN, const double *sl
 /*
  * The first sweep for pass m: per sample, the value F^2 L^2 (NN: the row
  * kernel's to the bit where there is no table) and the sums over the passes
- * of d(F^2 L^2)/dh_j / lambda (times the incident direction: incident) and
- * of d(F^2 L^2)/dN (want_N), into the blocks of b->S.
+ * of d(F^2 L^2)/dh_j / lambda (in slots m->slot ..) and of d(F^2 L^2)/dN
+ * (want_N), into the blocks of b->S.
  */
 NB_INLINE void grad_fused_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, const int hkl,
-                               const int NN, const int want_N, const int incident)
+                               const int NN, const int want_N)
 {
     const nbi_crystal *x = &e->xtal;
     const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
     const double Na = x->Na, Nb = x->Nb, Nc = x->Nc, il = m->inv_lambda;
-    const double ix = m->inc[0] * il, iy = m->inc[1] * il, iz = m->inc[2] * il;
-    const int first = m->first, W = NB_GRAD_LANES, o = 4 + b->na * m->orient;
+    const int first = m->first, W = NB_GRAD_LANES, o = m->slot;
     const double *restrict dx = b->dx, *restrict dy = b->dy, *restrict dz = b->dz;
     const double *slope = b->slope;
     for (int i0 = 0; i0 < b->n; i0 += W) {
@@ -240,14 +239,6 @@ NB_INLINE void grad_fused_body(const nb_experiment *e, const nbi_grad_pass *m, n
             A[q] = fma(il, gh, first ? 0.0 : A[q]);
             A[W + q] = fma(il, gk, first ? 0.0 : A[W + q]);
             A[2 * W + q] = fma(il, gl, first ? 0.0 : A[2 * W + q]);
-            if (incident) {
-                const double gj[3] = {gh, gk, gl}, inc[3] = {ix, iy, iz};
-                for (int j = 0; j < 3; ++j)
-                    for (int c = 0; c < 3; ++c) {
-                        double *a = A + (3 + 3 * j + c) * W;
-                        a[q] = fma(inc[c], gj[j], first ? 0.0 : a[q]);
-                    }
-            }
             if (want_N) {
                 /* one division for the three axes */
                 const double inv = 1.0 / (sa * sb * sc);
@@ -262,9 +253,9 @@ NB_INLINE void grad_fused_body(const nb_experiment *e, const nbi_grad_pass *m, n
 #define GRAD_FUSED(hkl, NN)                                                                        \
     do {                                                                                           \
         if (m->want_N)                                                                             \
-            inc ? grad_fused_body(e, m, b, hkl, NN, 1, 1) : grad_fused_body(e, m, b, hkl, NN, 1, 0); \
+            grad_fused_body(e, m, b, hkl, NN, 1);                                                  \
         else                                                                                       \
-            inc ? grad_fused_body(e, m, b, hkl, NN, 0, 1) : grad_fused_body(e, m, b, hkl, NN, 0, 0); \
+            grad_fused_body(e, m, b, hkl, NN, 0);                                                  \
     } while (0)
 
 #define GRAD_CUBE(NN)                                                                              \
@@ -278,7 +269,6 @@ NB_INLINE void grad_fused_body(const nb_experiment *e, const nbi_grad_pass *m, n
 static void grad_fused(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b)
 {
     const nbi_crystal *x = &e->xtal;
-    const int inc = b->na == 12;
     if (x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na && x->Na >= 2 && x->Na <= NBI_CHEB_MAX) {
         switch ((int)x->Na) {
             GRAD_CUBE(2) GRAD_CUBE(3) GRAD_CUBE(4) GRAD_CUBE(5) GRAD_CUBE(6) GRAD_CUBE(7)
@@ -308,7 +298,7 @@ NB_INLINE void grad_weigh_body(const nbi_grad_row *b, int o, const double *cell,
     double r[NB_GRAD_SUMS][NB_WEIGH_LANES];
     memset(r, 0, sizeof r);
     for (int i0 = 0; i0 < b->n; i0 += W) {
-        const double *A = b->S + (size_t)(i0 / W) * (size_t)b->bs + (4 + b->na * o) * W;
+        const double *A = b->S + (size_t)(i0 / W) * (size_t)b->bs + (NB_GRAD_ORIENT + b->na * o) * W;
         for (int h = 0; h < W; h += V) {
             NB_SIMD
             for (int q = 0; q < V; ++q) {
@@ -329,7 +319,7 @@ NB_INLINE void grad_weigh_body(const nbi_grad_row *b, int o, const double *cell,
         }
     }
     for (int i0 = 0; i0 < b->n; i0 += W) {
-        const double *A = b->S + (size_t)(i0 / W) * (size_t)b->bs + (4 + b->na * o) * W;
+        const double *A = b->S + (size_t)(i0 / W) * (size_t)b->bs + (NB_GRAD_ORIENT + b->na * o) * W;
         NB_SIMD
         for (int q = 0; q < W; ++q) {
             const int i = i0 + q;
@@ -353,6 +343,29 @@ static void grad_weigh(const nbi_grad_row *b, int o, const double *cell, double 
         grad_weigh_body(b, o, cell, sums, 1);
     else
         grad_weigh_body(b, o, cell, sums, 0);
+}
+
+/* Orientation o's sums += those of a run of sources with one incident
+   direction inc (slots 4 .. 6), alone and times inc / lambda's direction. */
+static void grad_flush(nbi_grad_row *b, int o, const double inc[3], int first)
+{
+    const int W = NB_GRAD_LANES;
+    const double ix = inc[0], iy = inc[1], iz = inc[2];
+    for (int i0 = 0; i0 < b->n; i0 += W) {
+        double *restrict S = b->S + (size_t)(i0 / W) * (size_t)b->bs;
+        double *restrict A = S + (NB_GRAD_ORIENT + b->na * o) * W;
+        const double *restrict G = S + 4 * W;
+        NB_SIMD
+        for (int q = 0; q < W; ++q) {
+            for (int j = 0; j < 3; ++j) {
+                const double g = G[j * W + q];
+                A[j * W + q] = first ? g : A[j * W + q] + g;
+                A[(3 + 3 * j) * W + q] = fma(ix, g, first ? 0.0 : A[(3 + 3 * j) * W + q]);
+                A[(4 + 3 * j) * W + q] = fma(iy, g, first ? 0.0 : A[(4 + 3 * j) * W + q]);
+                A[(5 + 3 * j) * W + q] = fma(iz, g, first ? 0.0 : A[(5 + 3 * j) * W + q]);
+            }
+        }
+    }
 }
 
 NB_INLINE void jac_terms_body(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b, const int hkl)
@@ -430,6 +443,7 @@ const nbi_row_loops NBI_LOOPS_TABLE = {
     interpolate,
     grad_fused,
     grad_weigh,
+    grad_flush,
     jac_terms,
     jac_add,
 };
