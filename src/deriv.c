@@ -385,6 +385,12 @@ static void dctx_free(dctx *c)
     c->mv = NULL;
 }
 
+/* Whether sources i and j come from one direction. */
+static int same_direction(const nbi_sources *src, int i, int j)
+{
+    return src->x[i] == src->x[j] && src->y[i] == src->y[j] && src->z[i] == src->z[j];
+}
+
 static nb_status check_supported(const nb_experiment *e, nb_error *err)
 {
     const nbi_detector *d = &e->det;
@@ -409,8 +415,7 @@ static nb_status dctx_init(dctx *c, const nb_config *cfg, const nb_experiment *e
     c->np = np;
     c->lam_rows = 1;
     for (int s = 1; s < c->nsrc; ++s)
-        if (e->src.x[s] != e->src.x[0] || e->src.y[s] != e->src.y[0] || e->src.z[s] != e->src.z[0])
-            c->incident = 1;
+        c->incident |= !same_direction(&e->src, s, 0);
     if ((st = check_supported(e, err)) != NB_OK)
         return st;
     if (np < 0 || (np > 0 && !names))
@@ -1118,8 +1123,7 @@ static nb_status row_gradient(const dctx *c, const nb_observed *obs, int s, int 
             nbi_grad_pass m = pass_of(c, x->cells + 9 * o, o, k);
             m.first = k == run;
             e->loops->grad_fused(e, &m, g);
-            if (c->incident && (k + 1 == src->n || src->x[k + 1] != src->x[k] || src->y[k + 1] != src->y[k]
-                                || src->z[k + 1] != src->z[k])) {
+            if (c->incident && (k + 1 == src->n || !same_direction(src, k + 1, k))) {
                 e->loops->grad_flush(g, o, m.inc, run == 0);
                 run = k + 1;
             }

@@ -67,8 +67,8 @@ static inline void nbi_flush_single(nbi_row *w)
    (orientation x source), the value F^2 L^2 and what its derivatives need,
    without the loss's weights; the second (grad_weigh), once the pixels'
    weights are known, sums over the samples.  Those sums are kept per lane
-   (sample i in lane i % NB_GRAD_LANES) and the lanes added in order: the
-   same bits whatever the vector width. */
+   (sample i in lane i % 4) and the lanes added in order: the same bits
+   whatever the vector width. */
 #define NB_GRAD_LANES 8
 typedef struct nbi_grad_row {
     int n;                                  /* samples, a multiple of NB_GRAD_LANES */

@@ -229,9 +229,10 @@ NB_INLINE void grad_fused_body(const nb_experiment *e, const nbi_grad_pass *m, n
             const int i = i0 + q;
             const double h = grad_index(m, 0, dx[i], dy[i], dz[i]), k = grad_index(m, 1, dx[i], dy[i], dz[i]);
             const double l = grad_index(m, 2, dx[i], dy[i], dz[i]);
-            double da, db, dc, na, nb, nc, sa, sb, sc;
-            const double Ga = grad_grating(h, Na, NN, slope, &da, &na, &sa), Gb = grad_grating(k, Nb, NN, slope, &db, &nb, &sb);
-            const double Gc = grad_grating(l, Nc, NN, slope, &dc, &nc, &sc);
+            double da, db, dc, na, nb, nc, pa, pb, pc; /* dG/dN = n / p */
+            const double Ga = grad_grating(h, Na, NN, slope, &da, &na, &pa);
+            const double Gb = grad_grating(k, Nb, NN, slope, &db, &nb, &pb);
+            const double Gc = grad_grating(l, Nc, NN, slope, &dc, &nc, &pc);
             const double F = grad_F(e, &g, h, k, l, hkl), F2 = F * F, r = Ga * Gb * Gc, Q = 2.0 * F2 * r;
             const double Qa = Q * Gb * Gc, Qb = Q * Ga * Gc, Qc = Q * Ga * Gb;
             const double gh = Qa * da, gk = Qb * db, gl = Qc * dc;
@@ -241,10 +242,10 @@ NB_INLINE void grad_fused_body(const nb_experiment *e, const nbi_grad_pass *m, n
             A[2 * W + q] = fma(il, gl, first ? 0.0 : A[2 * W + q]);
             if (want_N) {
                 /* one division for the three axes */
-                const double inv = 1.0 / (sa * sb * sc);
-                S[W + q] = fma(Qa * na, sb * sc * inv, S[W + q]);
-                S[2 * W + q] = fma(Qb * nb, sa * sc * inv, S[2 * W + q]);
-                S[3 * W + q] = fma(Qc * nc, sa * sb * inv, S[3 * W + q]);
+                const double inv = 1.0 / (pa * pb * pc);
+                S[W + q] = fma(Qa * na, pb * pc * inv, S[W + q]);
+                S[2 * W + q] = fma(Qb * nb, pa * pc * inv, S[2 * W + q]);
+                S[3 * W + q] = fma(Qc * nc, pa * pb * inv, S[3 * W + q]);
             }
         }
     }
@@ -346,7 +347,7 @@ static void grad_weigh(const nbi_grad_row *b, int o, const double *cell, double 
 }
 
 /* Orientation o's sums += those of a run of sources with one incident
-   direction inc (slots 4 .. 6), alone and times inc / lambda's direction. */
+   direction inc (slots 4 .. 6): alone, and times each component of inc. */
 static void grad_flush(nbi_grad_row *b, int o, const double inc[3], int first)
 {
     const int W = NB_GRAD_LANES;
