@@ -68,6 +68,14 @@
 #define NB_UNROLL
 #endif
 
+/* A short loop over contiguous lanes inside a per-sample function (a
+   vector operation of its own, not a loop over samples). */
+#ifdef NB_HAVE_OPENMP
+#define NB_LANES _Pragma("omp simd")
+#else
+#define NB_LANES
+#endif
+
 /* Coefficients of sin(pi x) = x P(x^2) and cos(pi x) = Q(x^2) on |x| <= 1/2,
    highest power first.  Double: Taylor degrees 19 and 22 (relative error of
    sin below 6e-16, absolute error of cos below 3e-16); float: degrees 11 and

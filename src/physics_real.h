@@ -176,22 +176,28 @@ NB_INLINE int R(interp_weights)(R(grid) g, REAL h, REAL k, REAL l, REAL wh[4], R
            + ((int)R(clamp)(kf - g.k_min, g.k_range) - 1) * g.kstride + (int)R(clamp)(lf - g.l_min, g.l_range) - 1;
 }
 
-/* The weighted sum over the 4x4x4 points from F[base], l innermost. */
-NB_INLINE REAL R(interp_sum)(const REAL *F, int base, int hstride, int kstride, const REAL wh[4],
-                             const REAL wk[4], const REAL wl[4])
+/* The weighted sum over the 4x4x4 points from F[base], given the weights
+   of the four nodes on each axis (wh[i * ws], wk[j * ws], wl[m * ws]: ws
+   is 1, or the stride of a block of samples): for each h node i the sum
+   over k of wk F (a vector of the four l nodes, which are contiguous in
+   the table: one vector load and one fused multiply-add per (h, k) pair),
+   then the sum over h of wh times those, then over l of wl times that.
+   The order of every operation is fixed, so scalar and vector code give
+   the same bits. */
+NB_INLINE REAL R(interp_sum)(const REAL *F, int base, int hstride, int kstride, const REAL *wh, const REAL *wk,
+                             const REAL *wl, int ws)
 {
-    REAL sum = 0;
+    const REAL k0 = wk[0], k1 = wk[ws], k2 = wk[2 * ws], k3 = wk[3 * ws];
+    REAL v[4] = {0, 0, 0, 0};
     NB_UNROLL
     for (int i = 0; i < 4; ++i) {
-        REAL plane = 0;
-        NB_UNROLL
-        for (int j = 0; j < 4; ++j) {
-            const REAL *y = F + base + i * hstride + j * kstride;
-            plane = R_FMA(wk[j], R_FMA(wl[3], y[3], R_FMA(wl[2], y[2], R_FMA(wl[1], y[1], wl[0] * y[0]))), plane);
-        }
-        sum = R_FMA(wh[i], plane, sum);
+        const REAL *y0 = F + base + i * hstride, *y1 = y0 + kstride, *y2 = y1 + kstride, *y3 = y2 + kstride;
+        const REAL c = wh[i * ws];
+        NB_LANES
+        for (int m = 0; m < 4; ++m)
+            v[m] = R_FMA(c, R_FMA(k3, y3[m], R_FMA(k2, y2[m], R_FMA(k1, y1[m], k0 * y0[m]))), v[m]);
     }
-    return sum;
+    return R_FMA(wl[3 * ws], v[3], R_FMA(wl[2 * ws], v[2], R_FMA(wl[ws], v[1], wl[0] * v[0])));
 }
 
 /* Tricubic interpolation at fractional (h, k, l): the Lagrange interpolant
@@ -203,7 +209,7 @@ NB_INLINE REAL R(interpolate)(R(grid) g, REAL h, REAL k, REAL l)
 {
     REAL wh[4], wk[4], wl[4];
     const int base = R(interp_weights)(g, h, k, l, wh, wk, wl);
-    return R(interp_sum)(g.F, base, g.hstride, g.kstride, wh, wk, wl);
+    return R(interp_sum)(g.F, base, g.hstride, g.kstride, wh, wk, wl, 1);
 }
 
 #undef REAL

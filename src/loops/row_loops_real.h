@@ -101,8 +101,11 @@ NB_CUBE_LOOP(12)
 #undef NB_CUBE_LOOP
 
 /* Vector part of the table look-up loops: the Miller indices into HKL(w)
-   and the squared lattice factor into LAT(w), negative where -dmin cuts. */
-static void L(miller_and_lattice)(const nb_experiment *e, const pass *p, nbi_row *w)
+   and the squared lattice factor into LAT(w), negative where -dmin cuts.
+   NN: an N x N x N crystal with N = NN known at compile time (the
+   Chebyshev recurrence, as the loops without a table), or 0: any
+   parallelepiped. */
+NB_INLINE void L(miller_and_lattice_body)(const nb_experiment *e, const pass *p, nbi_row *w, const int NN)
 {
     const REAL Na = (REAL)e->xtal.Na, Nb = (REAL)e->xtal.Nb, Nc = (REAL)e->xtal.Nc;
     const REAL ix = (REAL)p->ix, iy = (REAL)p->iy, iz = (REAL)p->iz;
@@ -118,7 +121,13 @@ static void L(miller_and_lattice)(const nb_experiment *e, const pass *p, nbi_row
         const REAL h = P(miller_index)(m[0], dx[i], dy[i], dz[i]);
         const REAL k = P(miller_index)(m[1], dx[i], dy[i], dz[i]);
         const REAL l = P(miller_index)(m[2], dx[i], dy[i], dz[i]);
-        REAL L2 = P(lattice_square2)(h, k, l, Na, Nb, Nc);
+        REAL L2;
+        if (NN) {
+            const REAL r = P(grating_chebyshev)(h, NN) * P(grating_chebyshev)(k, NN) * P(grating_chebyshev)(l, NN);
+            L2 = r * r;
+        } else {
+            L2 = P(lattice_square2)(h, k, l, Na, Nb, Nc);
+        }
         if (cut && !P(within_dmin)(dx[i], dy[i], dz[i], ix, iy, iz, il, smax))
             L2 = -1; /* marks a sample cut by -dmin */
         lat[i] = L2;
@@ -128,33 +137,90 @@ static void L(miller_and_lattice)(const nb_experiment *e, const pass *p, nbi_row
     }
 }
 
-/* With an HKL table: the vector loop, then the table look-ups (gathers are
-   slow or missing on many processors); each term added to the double sums. */
+#define NB_CASE_CUBE(NN)                                                                           \
+    case NN:                                                                                       \
+        L(miller_and_lattice_body)(e, p, w, NN);                                                   \
+        return;
+static void L(miller_and_lattice)(const nb_experiment *e, const pass *p, nbi_row *w)
+{
+    const nbi_crystal *x = &e->xtal;
+    if (x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na && x->Na >= 2 && x->Na <= NBI_CHEB_MAX) {
+        switch ((int)x->Na) {
+            NB_CASE_CUBE(2) NB_CASE_CUBE(3) NB_CASE_CUBE(4) NB_CASE_CUBE(5) NB_CASE_CUBE(6) NB_CASE_CUBE(7)
+            NB_CASE_CUBE(8) NB_CASE_CUBE(9) NB_CASE_CUBE(10) NB_CASE_CUBE(11) NB_CASE_CUBE(12)
+        default: break;
+        }
+    }
+    L(miller_and_lattice_body)(e, p, w, 0);
+}
+#undef NB_CASE_CUBE
+
+/* With an HKL table (nearest reflection): one vector loop, the table read
+   as a gather; NN as in L(miller_and_lattice_body). */
+NB_INLINE void L(accumulate_hkl_body)(const nb_experiment *e, const pass *p, nbi_row *w, const int NN)
+{
+    const REAL Na = (REAL)e->xtal.Na, Nb = (REAL)e->xtal.Nb, Nc = (REAL)e->xtal.Nc;
+    const REAL ix = (REAL)p->ix, iy = (REAL)p->iy, iz = (REAL)p->iz;
+    const REAL il = (REAL)p->inv_lambda, smax = (REAL)p->stol_max, dF = (REAL)e->default_F;
+    const int n = w->n, cut = p->stol_max > 0.0;
+    const REAL *restrict dx = DIRS(w, x), *restrict dy = DIRS(w, y), *restrict dz = DIRS(w, z);
+    REAL *restrict acc = ACC(w);
+    const P(grid) g = GRID(e);
+    const REAL *restrict table = g.F;
+    P(miller) m[3];
+    L(millers)(p, m);
+    NB_SIMD
+    for (int i = 0; i < n; ++i) {
+        const REAL h = P(miller_index)(m[0], dx[i], dy[i], dz[i]);
+        const REAL k = P(miller_index)(m[1], dx[i], dy[i], dz[i]);
+        const REAL l = P(miller_index)(m[2], dx[i], dy[i], dz[i]);
+        int inside;
+        const int j = P(nearest_index)(g, h, k, l, &inside);
+        const REAL Fj = table[j]; /* always a grid point: a gather with no mask */
+        const REAL F = inside ? Fj : dF;
+        REAL L2;
+        if (NN) {
+            const REAL r = P(grating_chebyshev)(h, NN) * P(grating_chebyshev)(k, NN) * P(grating_chebyshev)(l, NN);
+            L2 = r * r;
+        } else {
+            L2 = P(lattice_square2)(h, k, l, Na, Nb, Nc);
+        }
+        if (cut && !P(within_dmin)(dx[i], dy[i], dz[i], ix, iy, iz, il, smax))
+            L2 = 0; /* cut by -dmin */
+        acc[i] += F * F * L2;
+    }
+    AFTER_PASS(w);
+}
+
+#define NB_CASE_CUBE(NN)                                                                           \
+    case NN:                                                                                       \
+        L(accumulate_hkl_body)(e, p, w, NN);                                                       \
+        return;
 static void L(accumulate_hkl)(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
 {
-    const int n = w->n;
-    const REAL *lat = LAT(w), *hh = HKL(w), *kk = HKL(w) + n, *ll = HKL(w) + 2 * n;
-    const nbi_grid_d g = nbi_hkl_grid(&e->hkl);
+    const nbi_crystal *x = &e->xtal;
     (void)interp;
-    L(miller_and_lattice)(e, p, w);
-    for (int i = 0; i < n; ++i) {
-        int inside;
-        const int j = nbi_nearest_index_d(g, hh[i], kk[i], ll[i], &inside);
-        const double F = inside ? g.F[j] : e->default_F;
-        if (lat[i] >= 0)
-            w->acc[i] += (double)((REAL)(F * F) * lat[i]);
+    if (x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na && x->Na >= 2 && x->Na <= NBI_CHEB_MAX) {
+        switch ((int)x->Na) {
+            NB_CASE_CUBE(2) NB_CASE_CUBE(3) NB_CASE_CUBE(4) NB_CASE_CUBE(5) NB_CASE_CUBE(6) NB_CASE_CUBE(7)
+            NB_CASE_CUBE(8) NB_CASE_CUBE(9) NB_CASE_CUBE(10) NB_CASE_CUBE(11) NB_CASE_CUBE(12)
+        default: break;
+        }
     }
+    L(accumulate_hkl_body)(e, p, w, 0);
 }
+#undef NB_CASE_CUBE
 
 /* Interpolated structure factors (parallelepiped crystal): the Miller
    indices and lattice factors in one vector loop; then, a block of samples
-   at a time, the interpolation's grid points and weights in a second
-   (which reads no table) and the table reads and weighted sums one sample
-   at a time (the 64 points of a sample are 16 runs of 4 in the table;
-   reading them as gathers across samples was slower).  F^2 times the lattice factor
-   is added to the sums of the samples that -dmin keeps (lat not negative),
-   F interpolated where the neighbourhood is inside the grid, else
-   (EV_INTERP_OFF) the nearest reflection or default_F. */
+   at a time, the interpolation's grid points and weights in a second,
+   which reads no table, and the table reads and weighted sums one sample
+   at a time (the 64 points of a sample are 16 runs of 4 in the table, each
+   one vector load; reading them as gathers across samples was slower).
+   F^2 times the lattice factor is added to the sums of the samples that
+   -dmin keeps (lat not negative), F interpolated where the neighbourhood
+   is inside the grid, else (EV_INTERP_OFF) the nearest reflection or
+   default_F. */
 #define NB_INTERP_BLOCK 256
 static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
 {
@@ -166,6 +232,7 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
     const int have = e->have_hkl && g.F;
     REAL wt[12][NB_INTERP_BLOCK];
     int base[NB_INTERP_BLOCK];
+    unsigned char ok[NB_INTERP_BLOCK];
     (void)interp;
     L(miller_and_lattice)(e, p, w);
     for (int b = 0; b < n; b += NB_INTERP_BLOCK) {
@@ -174,6 +241,7 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
         for (int i = 0; i < m; ++i) { /* vectorised; no simd directive, which would keep wh.. in memory */
             REAL wh[4], wk[4], wl[4];
             base[i] = P(interp_weights)(g, bh[i], bk[i], bl[i], wh, wk, wl);
+            ok[i] = (unsigned char)(P(interp_ok)(g, bh[i], bk[i], bl[i]) & (lat[b + i] >= 0));
             wt[0][i] = wh[0], wt[1][i] = wh[1], wt[2][i] = wh[2], wt[3][i] = wh[3];
             wt[4][i] = wk[0], wt[5][i] = wk[1], wt[6][i] = wk[2], wt[7][i] = wk[3];
             wt[8][i] = wl[0], wt[9][i] = wl[1], wt[10][i] = wl[2], wt[11][i] = wl[3];
@@ -181,13 +249,11 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
         for (int i = 0; i < m; ++i) {
             const int s = b + i;
             REAL F;
-            if (lat[s] < 0)
+            if (ok[i]) {
+                F = P(interp_sum)(g.F, base[i], g.hstride, g.kstride, &wt[0][i], &wt[4][i], &wt[8][i],
+                                  NB_INTERP_BLOCK);
+            } else if (lat[s] < 0) {
                 continue;
-            if (P(interp_ok)(g, hh[s], kk[s], ll[s])) {
-                const REAL wh[4] = {wt[0][i], wt[1][i], wt[2][i], wt[3][i]};
-                const REAL wk[4] = {wt[4][i], wt[5][i], wt[6][i], wt[7][i]};
-                const REAL wl[4] = {wt[8][i], wt[9][i], wt[10][i], wt[11][i]};
-                F = P(interp_sum)(g.F, base[i], g.hstride, g.kstride, wh, wk, wl);
             } else {
                 int inside = 0;
                 const int j = have ? P(nearest_index)(g, hh[s], kk[s], ll[s], &inside) : 0;
