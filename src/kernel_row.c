@@ -145,11 +145,22 @@ static void layout(const nb_experiment *e, int s, int f_start, int f_end, nbi_ro
     const nbi_detector *d = &e->det;
     const int os = d->oversample, per_pixel = d->thicksteps * os * os;
     int np = 0;
-    for (int f = f_start; f < f_end; ++f)
-        if (nbi_pixel_rendered(d, f, s)) {
+    if (!d->mask && nbi_roi_has_row(d->roi, s)) { /* the run's part of the ROI's columns */
+        int f0, f1;
+        nbi_roi_columns(d->roi, d->fpixels, &f0, &f1);
+        f0 = f0 > f_start ? f0 : f_start;
+        f1 = f1 < f_end ? f1 : f_end;
+        for (int f = f0; f < f1; ++f) {
             w->f[np] = f;
             w->fpix[np++] = f;
         }
+    } else {
+        for (int f = f_start; f < f_end; ++f)
+            if (nbi_pixel_rendered(d, f, s)) {
+                w->f[np] = f;
+                w->fpix[np++] = f;
+            }
+    }
     w->np = np;
     w->n = np * per_pixel;
     if (np == 0) /* outside the ROI or masked: nothing to lay out */
@@ -264,6 +275,11 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
         int event = 0, swept = w->swept[j];
         for (int i = j; (interp || x->shape == NB_SHAPE_ROUND) && i < w->n; i += w->np)
             event |= w->event[i];
+        if (!event) { /* the usual case */
+            data[idx] = (float)w->value[j];
+            flags[idx] = (unsigned char)(swept ? NBI_PIX_SWEPT : 0);
+            continue;
+        }
         data[idx] = (float)w->value[j];
         if (event & EV_EXACT) { /* rare: see ROUND_EXACT_S */
             nbi_pixel px;
