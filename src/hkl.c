@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fileout.h"
+#include "textio.h"
 #include "util.h"
 
 #define HKL_MAX_BYTES ((size_t)1 << 30) /* grid cap: 1 GiB */
@@ -58,7 +59,7 @@ static int next_number(char **p, double *value)
     if (*s == '\0')
         return 0;
     errno = 0;
-    *value = strtod(s, &end);
+    *value = nbi_strtod(s, &end);
     if (end == s || (*end != '\0' && !strchr(" \t\r\n\v\f", *end)))
         return 0;
     *p = end;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,4 +204,38 @@ nb_status nbi_read_matrix(const char *path, double m[9], nb_error *err)
     for (i = 0; i < 9; i++)
         m[i] = v[i];
     return NB_OK;
+}
+
+/* Contract in textio.h. */
+double nbi_strtod(const char *s, char **end)
+{
+    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s;
+    uint64_t digits = 0;
+    int neg = 0, sig = 0, decimals = 0, any = 0;
+    double v;
+    while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+        ++p;
+    if (*p == '-' || *p == '+')
+        neg = *p++ == '-';
+    for (; *p >= '0' && *p <= '9'; ++p, any = 1)
+        if (digits || *p != '0') {
+            digits = digits * 10 + (uint64_t)(*p - '0');
+            ++sig;
+        }
+    if (*p == '.')
+        for (++p; *p >= '0' && *p <= '9'; ++p, any = 1) {
+            if (digits || *p != '0') {
+                digits = digits * 10 + (uint64_t)(*p - '0');
+                ++sig;
+            }
+            ++decimals;
+        }
+    if (!any || sig > 15 || decimals > 22 || *p == 'e' || *p == 'E' || *p == 'x' || *p == 'X')
+        return strtod(s, end);
+    v = (double)digits / pow10[decimals];
+    if (end)
+        *end = (char *)p;
+    return neg ? -v : v;
 }

@@ -28,4 +28,14 @@ NB_WARN_UNUSED nb_status nbi_read_columns(const char *path, int ncols, double **
  */
 NB_WARN_UNUSED nb_status nbi_read_matrix(const char *path, double m[9], nb_error *err);
 
+/*
+ * strtod(s, end) for the decimals of text tables, fast: a plain decimal
+ * ("-12", "3.25", "+.5", at most 15 significant digits and 22 decimals, no
+ * exponent) is converted as its digits, an integer below 2^53, divided by a
+ * power of ten, both exact in double, so the one rounding is the division's
+ * and the result is the correctly rounded value strtod gives; any other text
+ * (exponents, more digits, inf, nan, hexadecimal) goes to strtod itself.
+ */
+double nbi_strtod(const char *s, char **end);
+
 #endif

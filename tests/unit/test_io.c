@@ -24,6 +24,7 @@
 
 #include "fileout.h"
 #include "nanobragg.h"
+#include "textio.h"
 
 #define REF_INT_IMG NB_TEST_DATA_DIR "/reference/cases/basic_cubic/expected/int.img"
 
@@ -630,6 +631,48 @@ static void outputs_rename_fails(void **state)
     nb_outputs_free(set);
 }
 
+/* nbi_strtod gives strtod's bits and end on decimals of every shape (the
+   fast path: up to 15 significant digits and 22 decimals) and on the text
+   it hands to strtod (exponents, 16+ digits, inf, nan, hexadecimal, junk). */
+static void strtod_fast_path_exact(void **state)
+{
+    static const char *fixed[] = {"0", "-0", "+0.000", "1.", ".5", "-.25", "12.5000", "0.1", "0.3",
+                                  "123456789012345", "1234567890123456", "0.0000000000000000000001",
+                                  "0.00000000000000000000001", "1e5", "-2.5E-3", "inf", "-nan", "0x1p3",
+                                  ".", "-", "", "  \t7.75 rest", "3.14.15", "999999999999999.9",
+                                  "100000000000000000000000", "4.4408920985006262e-16"};
+    char text[64];
+    uint64_t x = 88172645463325252ULL;
+    (void)state;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; ++i) {
+        char *e1, *e2;
+        const double a = strtod(fixed[i], &e1), b = nbi_strtod(fixed[i], &e2);
+        assert_memory_equal(&a, &b, sizeof a);
+        assert_ptr_equal(e1, e2);
+    }
+    for (int n = 0; n < 200000; ++n) {
+        char *e1, *e2;
+        int len = 0, digits, point;
+        double a, b;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        digits = 1 + (int)(x % 17);
+        point = (int)((x >> 8) % (uint64_t)(digits + 2)) - 1; /* -1: none */
+        if ((x >> 16) & 1)
+            text[len++] = '-';
+        for (int d = 0; d < digits; ++d) {
+            if (d == point)
+                text[len++] = '.';
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            text[len++] = (char)('0' + (((x >> 20) & 3) == 0 ? 0 : x % 10));
+        }
+        text[len] = '\0';
+        a = strtod(text, &e1);
+        b = nbi_strtod(text, &e2);
+        if (memcmp(&a, &b, sizeof a) != 0 || e1 != e2)
+            fail_msg("%s: strtod %.17g, nbi_strtod %.17g", text, a, b);
+    }
+}
+
 static void paths_clash(void **state)
 {
     char path[600], other[600];
@@ -737,6 +780,7 @@ int main(void)
         cmocka_unit_test(outputs_file_size_limit),
         cmocka_unit_test(outputs_same_file_refused),
         cmocka_unit_test(outputs_rename_fails),
+        cmocka_unit_test(strtod_fast_path_exact),
         cmocka_unit_test(paths_clash),
         cmocka_unit_test(output_check),
         cmocka_unit_test(smv_error_quotes_one_value),
