@@ -13,10 +13,11 @@
  * -matrixfile lists every image's orientation (written once every image
  * is); -nexusfile is one NeXus file of every image (opened before the first
  * image, each image appended as it is written, published after the last;
- * an interrupt or a failure removes it).  Before any rendering: every template holds exactly one run of '#' wide
- * enough for N, no two outputs and no output and input are one file, the
- * directories accept files, and the file systems have room for the whole
- * series (as far as its size is known beforehand).
+ * an interrupt or a failure removes it).  Before any rendering: every
+ * template holds exactly one run of '#' wide enough for N, no two outputs
+ * and no output and input are one file, the directories accept files, and
+ * the file systems have room for the whole series (as far as its size is
+ * known beforehand).
  */
 #include <errno.h>
 #include <stdio.h>

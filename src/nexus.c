@@ -54,8 +54,8 @@ void nbi_nexus_geometry_of(const nb_experiment *e, nbi_nexus_geometry *g)
 {
     const nbi_detector *d = &e->det;
     const double K = e->nopolar ? 0.0 : e->polarization;
-    vec3 E;
-    double psi = 0.0;
+    vec3 E, spot;
+    double psi = 0.0, bn;
     memset(g, 0, sizeof *g);
     g->fpixels = d->fpixels;
     g->spixels = d->spixels;
@@ -67,9 +67,14 @@ void nbi_nexus_geometry_of(const nb_experiment *e, nbi_nexus_geometry *g)
     g->slow = nbi_to_mcstas(g->R, d->sdet);
     g->normal = nbi_to_mcstas(g->R, d->odet);
     g->close_distance_m = d->close_distance_m;
-    g->distance_m = d->distance_m;
-    g->beam_center_px[0] = d->centres.Fbeam_m / d->pixel_m;
-    g->beam_center_px[1] = d->centres.Sbeam_m / d->pixel_m;
+    /* where the beam meets the detector plane (nanoBragg's Fbeam and Sbeam
+       take the point at -distance along the beam, off the plane once it is
+       turned by -twotheta); a beam that misses the plane: the near point */
+    bn = v3_dot(e->beam.dir, d->odet);
+    g->distance_m = bn > 1e-9 ? d->close_distance_m / bn : d->close_distance_m;
+    spot = v3_sub(bn > 1e-9 ? v3_scale(e->beam.dir, g->distance_m) : v3_scale(d->odet, d->close_distance_m), d->pix0);
+    g->beam_center_px[0] = v3_dot(spot, d->fdet) / d->pixel_m;
+    g->beam_center_px[1] = v3_dot(spot, d->sdet) / d->pixel_m;
     g->spindle = nbi_to_mcstas(g->R, e->xtal.spindle);
     /* nanoBragg's Kahn factor K is the degree of linear polarization, its
        E-vector the polar vector made perpendicular to the beam: Stokes

@@ -26,8 +26,10 @@ typedef struct nbi_nexus_geometry {
     vec3 fast, slow;             /* unit vectors of increasing pixel index */
     vec3 normal;                 /* the detector plane's unit normal, away from the sample */
     double close_distance_m;     /* sample to the plane along normal */
-    double distance_m;           /* sample to where the beam meets the plane */
-    double beam_center_px[2];    /* where the beam meets it: fast, slow pixels from the corner */
+    double distance_m;           /* sample to where the beam meets the plane (the near
+                                    point's distance if it misses the plane) */
+    double beam_center_px[2];    /* where the beam meets it (else the near point): fast,
+                                    slow pixels from the first pixel's outer corner */
     vec3 spindle;                /* the rotation axis (right-handed) */
     double stokes[4];            /* incident polarization: I, Q, U, V in McStas x, y */
     double thickness_m;          /* silicon sensor; 0: none simulated */

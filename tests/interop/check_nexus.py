@@ -13,6 +13,7 @@ the -nexusfile it writes with h5py (docs/nexus.md describes the layout):
      (-spindle_axis 0 0.6 0.8: the custom convention), written -nonoise;
   C. 3 stills (-misset random, no oscillation) with -matrixfile;
   D. one image without -nimages (a file of one image);
+  E. a detector turned by -twotheta 15 (XDS convention);
 
 and checks:
   - the structure: every group has its NX_class, /entry/definition is NXmx,
@@ -27,7 +28,9 @@ and checks:
     (x = -lab z, y = lab y, z = lab x for a beam along lab +x), the first
     pixel's corner found by following the depends_on chains and composing
     the NeXus transformations, the fast and slow directions, the pixel
-    size, the distance and the beam centre (metres and pixels), the
+    size, the distance and the beam centre (metres and pixels; the beam
+    centre at the distance on the beam, found through the chain, also for
+    a turned detector), the
     wavelength, the Stokes vector, the sensor, the saturation and underload
     values and the stated pedestal of 0;
   - the sample: depends_on the rotation axis phi (vector = the spindle in
@@ -248,8 +251,21 @@ def check_detector(f, fast, slow, beam_f_mm, beam_s_mm, thickness_m=None):
         check([a.name.split("/")[-1] for a in axes] == ["module_offset", "det_z"], f"{name} chain")
         corner = compose(axes) @ np.array([0, 0, 0, 1.0])
         check(close(corner[:3], origin, 1e-12), f"{name}: first pixel corner {corner[:3]}, expected {origin}")
-    # the pixel (i, j) centre: corner + (i + 1/2) fast + (j + 1/2) slow
+    check_beam_centre(f)
     return origin
+
+
+def check_beam_centre(f):
+    """beam_center_x/y (pixels along fast and slow from the corner) and distance
+    name the point where the beam (the McStas z axis) meets the detector."""
+    det = f["/entry/instrument/detector"]
+    mod = det["module"]
+    corner = compose(chain(f, text(mod["fast_pixel_direction"].attrs["depends_on"])))[:3, 3]
+    px = mod["fast_pixel_direction"][()]
+    spot = (corner + det["beam_center_x"][()] * px * mod["fast_pixel_direction"].attrs["vector"]
+            + det["beam_center_y"][()] * px * mod["slow_pixel_direction"].attrs["vector"])
+    check(close(spot, [0, 0, det["distance"][()]], 1e-12),
+          f"the beam centre {spot} is not on the beam at the distance {det['distance'][()]}")
 
 
 def check_beam(f, stokes):
@@ -401,6 +417,32 @@ def main():
         el = None
     if el is not None:
         check(len(el) == 3 and el[0].goniometer is None and el[0].scan is None, "dxtbx: stills")
+
+    # E: a detector turned by -twotheta (XDS convention, beam centre by ORGX/ORGY): the
+    # beam centre and distance are where the beam meets the turned plane
+    run(prog, COMMON[:COMMON.index("-Xbeam")] + COMMON[COMMON.index("-lambda"):]
+        + ["-xds", "-ORGX", "20", "-ORGY", "30", "-twotheta", "15", "-osc", "0.5", "-nimages", "2",
+           "-nexusfile", "e.nxs"])
+    with h5py.File("e.nxs", "r") as f:
+        check_structure(f, 2)
+        check_beam_centre(f)
+        # the plane is 80 mm from the sample along its normal, turned 15 degrees from the beam
+        check(close(f["/entry/instrument/detector/distance"][()], 0.080 / math.cos(math.radians(15)), 1e-12),
+              f"twotheta: distance {f['/entry/instrument/detector/distance'][()]}")
+        check(close(f["/entry/instrument/detector/transformations/det_z"][()], 0.080, 1e-12), "twotheta: det_z")
+    try:
+        from dxtbx.model.experiment_list import ExperimentListFactory
+        el = ExperimentListFactory.from_filenames(["e.nxs"])
+    except ImportError:
+        el = None
+    if el is not None:
+        with h5py.File("e.nxs", "r") as f:
+            det = f["/entry/instrument/detector"]
+            want = (det["beam_center_x"][()] * PIXEL, det["beam_center_y"][()] * PIXEL)
+        p = el[0].detector[0]
+        got = p.get_beam_centre(el[0].beam.get_s0())
+        check(close(got, want, 1e-9) and abs(p.get_distance() - 80) < 1e-9,
+              f"dxtbx: twotheta beam centre {got} mm, expected {want}; distance {p.get_distance()}")
 
     # D: one image, no -nimages
     run(prog, COMMON + ["-phi", "5", "-osc", "1", "-nexusfile", "d.nxs", "-cbffile", "d.cbf", "-nopgm",
