@@ -33,6 +33,11 @@ int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *
 #define APP_MATRIX_TEXT 512
 int app_format_matrix(const nb_experiment *exp, int image, long misset_seed, char *buf, size_t size);
 
+/* -nexusfile before any work: 2 in a build without HDF5 (naming the
+   package to install), 1 for a target that is not a regular file (HDF5
+   cannot write /dev/null), after printing why; else 0. */
+int app_check_nexus(const app_options *o);
+
 /* Log callback printing the library's lines to stdout. */
 void app_log_stdout(void *ctx, nb_log_level level, const char *line);
 

@@ -561,6 +561,7 @@ static const flag FLAGS[] = {
     PWORD("-mosflm", "convention", "mosflm", E_PIVOT_BEAM, "MOSFLM convention (default)", T_DETECTOR),
     PPATH("-mtz", "mtz_path", 0, "structure factors: an MTZ file (asymmetric unit, expanded by its space group)", T_SF),
     PWORDARG("-mtzcol", "sf_column", "label", "column of -mtz or -sfcif: F, an intensity (F = sqrt(I)) or an anomalous pair F(+)", T_SF),
+    PATH("-nexusfile", OPT(nexus_path), 0, "NeXus/NXmx (HDF5) output: one file for the whole series (or the one image), the CBF's 32-bit counts in /entry/data/data [n, slow, fast], deflated, with the NXmx geometry DIALS reads (needs a build with HDF5)", T_OUTPUTS),
     SPEC("-nimages", fn_nimages, 1, NB_SERIES_MAX_IMAGES, "<int>", NULL, "a series of that many images (rotation: image k starts at -phi + (k-1) -osc; stills: -misset random, no -osc); outputs named by '#' templates", T_OUTPUTS),
     PWORD("-nointerpolate", "interpolate", "off", 0, "no interpolation of F", T_SF),
     PATH("-noisefile", OPT(noise_path), E_NOISE, "SMV image with Poisson noise (default noiseimage.img)", T_OUTPUTS),
@@ -1033,6 +1034,7 @@ void app_print_version(void)
         if (nb_isa_available(i))
             printf(" %s", nb_isa_name(i));
     printf(" (NB_ISA chooses); this processor runs %s\n", nb_kernel_isa());
+    printf("NeXus/NXmx output: %s\n", nb_nexus_supported() ? "yes (HDF5)" : "no (built without HDF5: libhdf5-dev)");
 }
 
 int app_isa_from_env(app_options *o)

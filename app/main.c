@@ -45,7 +45,7 @@ static size_t list_inputs(const app_options *o, named_path *in)
     return n;
 }
 
-/* The files this run writes; returns how many (at most 6). */
+/* The files this run writes; returns how many (at most 7). */
 static size_t list_outputs(const app_options *o, named_path *out)
 {
     const named_path all[] = {{"-floatfile", o->float_path},
@@ -53,7 +53,8 @@ static size_t list_outputs(const app_options *o, named_path *out)
                               {"-pgmfile", o->write_pgm ? o->pgm_path : NULL},
                               {"-noisefile", o->write_noise ? o->noise_path : NULL},
                               {"-cbffile", o->cbf_path},
-                              {"-matrixfile", o->matrix_path}};
+                              {"-matrixfile", o->matrix_path},
+                              {"-nexusfile", o->nexus_path}};
     size_t i, n = 0;
     for (i = 0; i < sizeof all / sizeof *all; ++i)
         if (all[i].path)
@@ -69,9 +70,12 @@ static size_t list_outputs(const app_options *o, named_path *out)
  */
 static int check_paths(const app_options *o)
 {
-    named_path in[6], out[6];
+    named_path in[6], out[7];
     size_t nin = list_inputs(o, in), nout = list_outputs(o, out), i, j;
     nb_error err;
+    int rc = app_check_nexus(o);
+    if (rc != 0)
+        return rc;
     for (i = 0; i < nout; ++i) {
         for (j = 0; j < nin; ++j)
             if (nb_paths_clash(out[i].path, in[j].path)) {

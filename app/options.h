@@ -15,7 +15,9 @@ typedef struct app_options {
     const char *float_path, *int_path, *pgm_path, *noise_path;
     const char *cbf_path;  /* -cbffile, or NULL */
     const char *matrix_path; /* -matrixfile: each image's orientation, or NULL */
-    int cbf_noise;         /* the CBF holds noise (set from write_noise before writing) */
+    const char *nexus_path;  /* -nexusfile: one NeXus file of every image, or NULL */
+    nb_nexus *nexus;       /* a series' open NeXus file (series.c), or NULL */
+    int cbf_noise;         /* the CBF and NeXus files hold noise (set from write_noise before writing) */
     int write_pgm, write_noise;
     double int_scale, pgm_scale, adc;
     long seed;

@@ -1,8 +1,10 @@
 /*
  * outputs.c - statistics lines and the output files (float, SMV, PGM,
- * noise), written as one output set: every file is staged whole, and only
- * when all of them are complete are they renamed into place, so a failure
- * leaves none of them behind.
+ * noise, CBF, NeXus), written as one output set: every file is staged
+ * whole, and only when all of them are complete are they renamed into
+ * place, so a failure leaves none of them behind.  (A series' NeXus file
+ * is the exception: the image is appended to the series' open file, which
+ * series.c publishes once every image is in it.)
  *
  * The float file is staged by a second thread while this one converts the
  * image to SMV counts; the set is touched by one thread at a time (the
@@ -11,6 +13,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #ifdef NB_HAVE_PTHREADS
 #include <pthread.h>
@@ -92,27 +95,65 @@ static nb_status finish_float(float_job *job, nb_error *err)
     return job->st;
 }
 
-/* The CBF image: the noise image's photon counts (drawn again from the
+/* The 32-bit counts of the CBF and NeXus outputs (caller frees, NULL if
+   out of memory): the noise image's photon counts (drawn again from the
    seed the noise image starts from) or, with -nonoise, rounded photons. */
-static nb_status stage_cbf(nb_outputs *set, const app_options *o, const nb_experiment *exp,
-                           const nb_image *img, long seed, nb_error *err)
+static int32_t *counts32(const app_options *o, const nb_experiment *exp, const nb_image *img, long seed)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
     int32_t *counts = malloc(n * sizeof *counts);
+    double photons;
+    if (counts)
+        nb_image_to_counts32(exp, img, o->cbf_noise, &seed, counts, &photons);
+    return counts;
+}
+
+static nb_status stage_cbf(nb_outputs *set, const app_options *o, const nb_experiment *exp,
+                           const int32_t *counts, nb_error *err)
+{
     const char *note = nb_cbf_geometry_note(exp);
     nb_cbf_info info;
-    double photons;
-    nb_status st;
-    if (!counts)
-        return out_of_memory(err, "CBF image");
-    nb_image_to_counts32(exp, img, o->cbf_noise, &seed, counts, &photons);
     nb_experiment_cbf_info(exp, &info);
     if (note)
         fprintf(stderr, "%s: warning: %s: %s\n", app_name(), o->cbf_path, note);
     printf("writing %s as 4-byte integers (CBF, %s)\n", o->cbf_path, o->cbf_noise ? "noise" : "no noise");
-    st = nb_outputs_add_cbf(set, o->cbf_path, &info, counts, err);
-    free(counts);
-    return st;
+    return nb_outputs_add_cbf(set, o->cbf_path, &info, counts, err);
+}
+
+/* The NeXus file: the image appended to the series' open file, or a file
+   of this one image staged in the set. */
+static nb_status stage_nexus(nb_outputs *set, const app_options *o, const nb_experiment *exp,
+                             const int32_t *counts, nb_error *err)
+{
+    const char *note = nb_nexus_geometry_note(exp);
+    if (o->nexus) {
+        nb_nexus_image image;
+        nb_experiment_nexus_image(exp, &image);
+        printf("adding the image to %s (NeXus)\n", o->nexus_path);
+        return nb_nexus_append(o->nexus, &image, counts, err);
+    }
+    if (note)
+        fprintf(stderr, "%s: warning: %s: %s\n", app_name(), o->nexus_path, note);
+    printf("writing %s as 4-byte integers (NeXus/NXmx, %s)\n", o->nexus_path, o->cbf_noise ? "noise" : "no noise");
+    return nb_outputs_add_nexus(set, o->nexus_path, exp, counts, err);
+}
+
+int app_check_nexus(const app_options *o)
+{
+    struct stat st;
+    if (!o->nexus_path)
+        return 0;
+    if (!nb_nexus_supported()) {
+        fprintf(stderr, "%s: error: -nexusfile %s: this build of nanobragg has no HDF5 (NeXus output): install "
+                        "the Debian package libhdf5-dev, then build again\n", app_name(), o->nexus_path);
+        return 2;
+    }
+    if (stat(o->nexus_path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: error: cannot write %s: a NeXus (HDF5) file must be a regular file\n", app_name(),
+                o->nexus_path);
+        return 1;
+    }
+    return 0;
 }
 
 int app_format_matrix(const nb_experiment *exp, int image, long misset_seed, char *buf, size_t size)
@@ -160,8 +201,16 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
         printf("writing %s (orientation matrix)\n", o->matrix_path);
         st = nb_outputs_add_bytes(set, o->matrix_path, text, (size_t)len, err);
     }
-    if (st == NB_OK && o->cbf_path)
-        st = stage_cbf(set, o, exp, img, o->seed, err);
+    if (st == NB_OK && (o->cbf_path || o->nexus || o->nexus_path)) {
+        int32_t *c32 = counts32(o, exp, img, o->seed);
+        if (!c32)
+            st = out_of_memory(err, "32-bit counts");
+        if (st == NB_OK && o->cbf_path)
+            st = stage_cbf(set, o, exp, c32, err);
+        if (st == NB_OK && (o->nexus || o->nexus_path))
+            st = stage_nexus(set, o, exp, c32, err);
+        free(c32);
+    }
     if (st == NB_OK && o->write_noise) {
         double photons;
         long overloads;

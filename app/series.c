@@ -11,10 +11,13 @@
  * -misset_seed) as the per-image line states.
  *
  * -matrixfile lists every image's orientation (written once every image
- * is).  Before any rendering: every template holds exactly one run of '#' wide
- * enough for N, no two outputs and no output and input are one file, the
- * directories accept files, and the file systems have room for the whole
- * series (as far as its size is known beforehand).
+ * is); -nexusfile is one NeXus file of every image (opened before the first
+ * image, each image appended as it is written, published after the last;
+ * an interrupt or a failure removes it).  Before any rendering: every
+ * template holds exactly one run of '#' wide enough for N, no two outputs
+ * and no output and input are one file, the directories accept files, and
+ * the file systems have room for the whole series (as far as its size is
+ * known beforehand).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -129,9 +132,10 @@ static int check_templates(const app_options *o, const series_output *out)
             return 2;
         }
     }
-    if (!any) {
+    if (!any && !o->nexus_path) {
         fprintf(stderr, "%s: error: -nimages %d: no output named: give -intfile, -floatfile, -noisefile, "
-                        "-pgmfile or -cbffile with a '#' template (e.g. -intfile sim_#####.img)\n", app_name(), o->nimages);
+                        "-pgmfile or -cbffile with a '#' template (e.g. -intfile sim_#####.img), or -nexusfile\n",
+                app_name(), o->nimages);
         return 2;
     }
     return 0;
@@ -178,6 +182,10 @@ static int check_names(const app_options *o, const series_output *out, const cha
     return 0;
 }
 
+/* At least this many bytes per image of the NeXus file: deflate packs at
+   most 1032 bytes into one, and each chunk is indexed. */
+#define NEXUS_BYTES(pixels) (4 * (pixels) / 1032 + 64)
+
 /* Room for every image of every output on its file system (outputs sharing
    one are added up): 0, or 1 after printing what is missing. */
 static int check_space(const app_options *o, const series_output *out, double pixels)
@@ -185,6 +193,21 @@ static int check_space(const app_options *o, const series_output *out, double pi
     const double per_image[OUT_COUNT] = {4 * pixels, 2 * pixels + 512, pixels + 64, 2 * pixels + 512,
                                          pixels + 1024};
     char a[MAX_PATH_TEXT], b[MAX_PATH_TEXT];
+    if (o->nexus_path) {
+        double have = free_bytes(o->nexus_path), need = NEXUS_BYTES(pixels) * o->nimages;
+        for (int j = 0; j < OUT_COUNT; ++j) {
+            if (!out[j].tmpl)
+                continue;
+            expand(out[j].tmpl, 1, b, sizeof b);
+            if (free_bytes(b) == have)
+                need += per_image[j] * o->nimages;
+        }
+        if (have >= 0.0 && need > have) {
+            fprintf(stderr, "%s: error: -nimages %d: the series needs at least %.3g GB but the file system of "
+                            "%s has %.3g GB free\n", app_name(), o->nimages, need / 1e9, o->nexus_path, have / 1e9);
+            return 1;
+        }
+    }
     for (int i = 0; i < OUT_COUNT; ++i) {
         double need = 0.0, have;
         if (!out[i].tmpl)
@@ -198,6 +221,8 @@ static int check_space(const app_options *o, const series_output *out, double pi
             if (free_bytes(b) == have) /* the same file system, most likely */
                 need += per_image[j] * o->nimages;
         }
+        if (o->nexus_path && free_bytes(o->nexus_path) == have)
+            need += NEXUS_BYTES(pixels) * o->nimages;
         if (have >= 0.0 && need > have) {
             fprintf(stderr, "%s: error: -nimages %d: the series needs at least %.3g GB but the file system of "
                             "%s has %.3g GB free\n", app_name(), o->nimages, need / 1e9, a, have / 1e9);
@@ -226,12 +251,55 @@ static int check_matrix_path(const app_options *o, const char *const *inputs, si
     return 0;
 }
 
+/* The -nexusfile of the series (one file, not a template): HDF5 built in,
+   not an input, not the first or last image of another output nor the
+   matrix file, writable. */
+static int check_nexus_path(const app_options *o, const series_output *out, const char *const *inputs, size_t nin)
+{
+    const int images[2] = {1, o->nimages};
+    char a[MAX_PATH_TEXT];
+    nb_error err;
+    int rc;
+    if (!o->nexus_path)
+        return 0;
+    if ((rc = app_check_nexus(o)) != 0)
+        return rc;
+    for (size_t j = 0; j < nin; ++j)
+        if (nb_paths_clash(o->nexus_path, inputs[j])) {
+            fprintf(stderr, "%s: error: output %s (-nexusfile) would overwrite an input file\n", app_name(),
+                    o->nexus_path);
+            return 2;
+        }
+    for (int n = 0; n < 2; ++n)
+        for (int i = 0; i < OUT_COUNT; ++i) {
+            if (!out[i].tmpl)
+                continue;
+            expand(out[i].tmpl, images[n], a, sizeof a);
+            if (nb_paths_clash(o->nexus_path, a)) {
+                fprintf(stderr, "%s: error: output %s (-nexusfile) would overwrite another output (%s %s)\n",
+                        app_name(), o->nexus_path, out[i].flag, a);
+                return 2;
+            }
+        }
+    if (o->matrix_path && nb_paths_clash(o->nexus_path, o->matrix_path)) {
+        fprintf(stderr, "%s: error: output %s (-nexusfile) would overwrite another output (-matrixfile %s)\n",
+                app_name(), o->nexus_path, o->matrix_path);
+        return 2;
+    }
+    if (nb_output_check(o->nexus_path, &err) != NB_OK) {
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int app_series_check(const app_options *o, const char *const *inputs, size_t nin)
 {
     series_output out[OUT_COUNT];
     int rc;
     list_series_outputs(o, out);
-    if ((rc = check_templates(o, out)) != 0 || (rc = check_matrix_path(o, inputs, nin)) != 0)
+    if ((rc = check_templates(o, out)) != 0 || (rc = check_matrix_path(o, inputs, nin)) != 0 ||
+        (rc = check_nexus_path(o, out, inputs, nin)) != 0)
         return rc;
     return check_names(o, out, inputs, nin);
 }
@@ -339,6 +407,52 @@ static int one_image(app_options *o, const nb_series *series, int k, nb_log *log
     return rc;
 }
 
+/* Open the series' NeXus file (o->nexus) with image 1's geometry: 0, or 1
+   after printing why not. */
+static int open_nexus(app_options *o, const nb_series *series)
+{
+    nb_experiment *exp = NULL;
+    const char *note;
+    nb_error err;
+    nb_status st = nb_series_experiment(series, 1, NULL, &exp, &err);
+    if (st == NB_OK) {
+        if ((note = nb_nexus_geometry_note(exp)) != NULL)
+            fprintf(stderr, "%s: warning: %s: %s\n", app_name(), o->nexus_path, note);
+        st = nb_nexus_open(o->nexus_path, exp, o->nimages, &o->nexus, &err);
+    }
+    nb_experiment_free(exp);
+    if (st != NB_OK) {
+        fflush(stdout);
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+        return 1;
+    }
+    printf("writing %s as 4-byte integers (NeXus/NXmx, %d images, %s)\n", o->nexus_path, o->nimages,
+           o->cbf_noise ? "noise" : "no noise");
+    return 0;
+}
+
+/* Publish the NeXus file when every image went well (rc 0), else remove it:
+   rc, or 1 after printing why it could not be written. */
+static int close_nexus(app_options *o, int rc)
+{
+    nb_error err;
+    nb_nexus *nx = o->nexus;
+    o->nexus = NULL;
+    if (!nx)
+        return rc;
+    if (rc != 0) {
+        nb_nexus_abort(nx);
+        return rc;
+    }
+    if (nb_nexus_close(nx, &err) != NB_OK) {
+        fflush(stdout);
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+        return 1;
+    }
+    printf("wrote %s (%d images)\n", o->nexus_path, o->nimages);
+    return 0;
+}
+
 int app_run_series(app_options *o)
 {
     static char names[OUT_COUNT][MAX_PATH_TEXT];
@@ -370,6 +484,10 @@ int app_run_series(app_options *o)
     }
     app_report_setup(o, nb_series_info(series));
     app_warn_setup(o, nb_series_info(series));
+    if (o->nexus_path && open_nexus(o, series) != 0) {
+        nb_series_free(series);
+        return 1;
+    }
     printf("  %d images\n", o->nimages);
     log.fn = NULL; /* each image's set-up repeats image 1's lines */
     for (int k = 1; k <= o->nimages && rc == 0; ++k) {
@@ -380,6 +498,7 @@ int app_run_series(app_options *o)
         app_progress_setup(o, nb_series_info(series), &progress, &log);
         rc = one_image(o, series, k, &log, &matrices);
     }
+    rc = close_nexus(o, rc);
     if (rc == 0 && o->matrix_path)
         rc = write_matrices(o, &matrices);
     free(matrices.data);

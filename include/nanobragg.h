@@ -713,6 +713,88 @@ NB_WARN_UNUSED nb_status nb_write_pgm(const char *path, int width, int height,
 NB_WARN_UNUSED nb_status nb_write_cbf(const char *path, const nb_cbf_info *info,
                                       const int32_t *counts, nb_error *err);
 
+/* ---------------------------------------------------------------- NeXus */
+
+/*
+ * NeXus/NXmx files (HDF5): one file per series, its images in one data set
+ * /entry/data/data [n, slow, fast] of 32-bit signed counts (the counts a
+ * CBF image holds: nb_image_to_counts32), one chunk per image, shuffled and
+ * deflate-compressed, under the NXmx geometry in NeXus's McStas frame (z
+ * along the beam); docs/nexus.md gives the layout, the frame and what
+ * DIALS (dxtbx) reads of it.  A series whose experiment has an oscillation
+ * (osc_deg != 0) is a rotation series: the sample depends on a rotation
+ * axis, transformations/phi, with one angle per image; otherwise the images
+ * are stills (the sample's depends_on is ".").
+ *
+ * Only builds with HDF5 (Debian: libhdf5-dev) write them: without it
+ * nb_nexus_open and nb_outputs_add_nexus refuse with NB_ERR_USAGE, naming
+ * the package.  HDF5 keeps global state: no two threads may call these
+ * functions (or HDF5 itself) at once.
+ *
+ * The file is written to a temporary beside path (as every output,
+ * "Writers" below) and renamed into place only by nb_nexus_close, once
+ * every image is in it: open, append image 1, 2, ..., n in order (from one
+ * thread; the images may come from anywhere, e.g. other processes), close.
+ * nb_nexus_abort, or any failure, removes the temporary: nothing is left
+ * at path.  The file's bytes depend only on the calls made (no time stamps),
+ * so two runs that append the same images write the same file.
+ */
+typedef struct nb_nexus nb_nexus;
+
+/* 1 if this build writes NeXus files (it was built with HDF5), else 0. */
+int nb_nexus_supported(void);
+
+/* What a NeXus file records of one image beyond its counts. */
+typedef struct nb_nexus_image {
+    double phi_deg;  /* the rotation axis' angle at the start of its sweep */
+    double osc_deg;  /* its sweep (0: a still) */
+    double ub[9];    /* the crystal's orientation: the reciprocal basis a*, b*, c*
+                        (1/Angstrom) as the columns of a row-major matrix, in the
+                        McStas frame, with the rotation axis at 0 (for a still:
+                        as the image sees it); NXsample's ub_matrix */
+} nb_nexus_image;
+
+/* Image exp's record (exp: that image's experiment, nb_series_experiment). */
+void nb_experiment_nexus_image(const nb_experiment *exp, nb_nexus_image *image);
+
+/* NULL when NXmx describes exp's geometry, else a static sentence saying
+   what it cannot (a curved detector: NXmx's module is flat). */
+const char *nb_nexus_geometry_note(const nb_experiment *exp);
+
+/*
+ * Start the file of a series of nimages images (1 to NB_SERIES_MAX_IMAGES)
+ * of exp's geometry (image 1's experiment: every image shares its detector,
+ * beam and rotation axis, and its mask and ROI, which the file's pixel_mask
+ * states); the caller owns *out and ends it with nb_nexus_close or
+ * nb_nexus_abort.  Everything but the images is written now.
+ * NB_ERR_USAGE in a build without HDF5; NB_ERR_INVALID for a NULL argument
+ * or nimages out of range; NB_ERR_IO (err names path) when the temporary
+ * cannot be made (as nb_output_check), for a target that is not a regular
+ * file (HDF5 cannot write to /dev/null), or when HDF5 fails; NB_ERR_NOMEM.
+ */
+NB_WARN_UNUSED nb_status nb_nexus_open(const char *path, const nb_experiment *exp, int nimages,
+                                       nb_nexus **out, nb_error *err);
+/* Append the next image: counts (fpixels * spixels, fast index fastest,
+   as nb_image_to_counts32 gives them) and its record.  NB_ERR_INVALID for
+   a NULL argument or one image too many; NB_ERR_IO when HDF5 cannot write
+   it (disk full).  After a failure the file is spoiled: close refuses it. */
+NB_WARN_UNUSED nb_status nb_nexus_append(nb_nexus *nx, const nb_nexus_image *image,
+                                         const int32_t *counts, nb_error *err);
+/* Write the per-image angles and orientations, close the file and rename it
+   into place; frees nx (NULL is NB_ERR_INVALID).  NB_ERR_INVALID when fewer
+   images than opened for were appended or an append failed (nothing is
+   written); NB_ERR_IO when HDF5 or the rename fails (nothing left). */
+NB_WARN_UNUSED nb_status nb_nexus_close(nb_nexus *nx, nb_error *err);
+/* Close without publishing: removes the temporary and frees nx; NULL is fine. */
+void nb_nexus_abort(nb_nexus *nx);
+
+/* A NeXus file of one image (exp's counts) as a member of an output set:
+   written whole when added, renamed into place by nb_outputs_publish with
+   the others.  Errors as nb_nexus_open, nb_nexus_append and the adds'. */
+NB_WARN_UNUSED nb_status nb_outputs_add_nexus(nb_outputs *set, const char *path,
+                                              const nb_experiment *exp, const int32_t *counts,
+                                              nb_error *err);
+
 /* ---------------------------------------------------------------- SMV input */
 
 /* An SMV frame read from disk: its header text and 16-bit pixels. */

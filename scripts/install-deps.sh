@@ -10,6 +10,8 @@
 # with Python's headers, and its tests are skipped without pytest); gemmi-dev,
 # tao-pegtl-dev and g++ (MTZ, mmCIF and model inputs are built only with
 # them) and python3-gemmi (their tests write their files with it and are
+# skipped without it); libhdf5-dev (NeXus output, -nexusfile, is built only
+# with it) and python3-h5py (the NeXus test reads the files with it and is
 # skipped without it).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
@@ -28,6 +30,8 @@ command -v pkg-config >/dev/null 2>&1 || optional="$optional pkg-config"
 [ -f /usr/include/tao/pegtl.hpp ] || optional="$optional tao-pegtl-dev"
 command -v c++ >/dev/null 2>&1 || optional="$optional g++"
 /usr/bin/python3 -c "import gemmi" >/dev/null 2>&1 || optional="$optional python3-gemmi"
+[ -f /usr/include/hdf5/serial/hdf5.h ] || [ -f /usr/include/hdf5.h ] || optional="$optional libhdf5-dev"
+/usr/bin/python3 -c "import h5py" >/dev/null 2>&1 || optional="$optional python3-h5py"
 [ -n "$need$optional" ] || exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -48,6 +52,8 @@ for pkg in $optional; do
     python3-pytest) echo "note: python3-pytest not installed; the Python tests will be skipped" ;;
     gemmi-dev|tao-pegtl-dev|g++) echo "note: $pkg not installed; MTZ, mmCIF and model inputs will not be built" ;;
     python3-gemmi) echo "note: python3-gemmi not installed; the MTZ/mmCIF input tests will be skipped" ;;
+    libhdf5-dev) echo "note: libhdf5-dev not installed; NeXus output (-nexusfile) will not be built" ;;
+    python3-h5py) echo "note: python3-h5py not installed; the NeXus test will be skipped" ;;
     esac
 done
 exit 0

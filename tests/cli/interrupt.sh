@@ -1,7 +1,9 @@
 #!/bin/sh
 # An interrupted run: SIGINT while rendering stops the render through the
 # library's progress callback (NB_ERR_CANCELLED), the program says so, exits
-# 128 + 2, and writes no output file (no temporary either).
+# 128 + 2, and writes no output file (no temporary either).  Then the same
+# for a series writing a NeXus file (when built with HDF5): the file, open
+# since before the first image, is removed.
 # usage: interrupt.sh PROGRAM
 set -u
 prog=$1
@@ -30,3 +32,24 @@ grep -q "interrupted: no output written" err.txt || fail "no 'interrupted' messa
 left=$(ls -A | grep -v -x -e out.txt -e err.txt)
 [ -z "$left" ] || fail "files left behind: $left"
 echo "interrupted run: exit 130, no output"
+
+"$prog" --version | grep -q "NeXus/NXmx output: yes" || { echo "(no HDF5: the NeXus series was not tried)"; exit 0; }
+rm -f out.txt err.txt
+"$prog" -default_F 100 -cell 100 100 100 90 90 90 -N 5 -detpixels 700 -oversample 120 -osc 0.1 \
+    -nimages 3 -nexusfile s.nxs -noprogress >out.txt 2>err.txt &
+pid=$!
+i=0
+while ! grep -q "pixel oversample steps" out.txt 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -gt 300 ] && { kill -9 $pid; fail "series: no set-up report after 30 s"; }
+    sleep 0.1
+done
+sleep 0.5
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] || fail "series: exit status $rc, expected 130"
+grep -q "interrupted at image 1" err.txt || fail "series: no 'interrupted' message"
+left=$(ls -A | grep -v -x -e out.txt -e err.txt)
+[ -z "$left" ] || fail "series: files left behind: $left"
+echo "interrupted series with -nexusfile: exit 130, no NeXus file"

@@ -16,6 +16,8 @@
 #             @NAME/=empty makes an empty directory NAME there, @NAME/=readonly
 #             a read-only one (mode 555); root is not bound by that mode, so a
 #             row with a read-only directory is skipped (exit 77) as root.
+#   A row whose args name -nexusfile is skipped (exit 77) when the program
+#   was built without HDF5 (its --version says "NeXus/NXmx output: no").
 #   Blank lines and lines starting with '#' (e.g. '#FIXME ...') are skipped.
 #
 #   run_cli.sh row NANOBRAGG CASES FIXTURES SCRATCH NAME
@@ -204,6 +206,15 @@ run_row() {
         *) set -- "$@" "$w" ;;
         esac
     done
+    case " $* " in
+    *" -nexusfile "*)
+        if ! "$nb" --version 2>/dev/null | grep -q "NeXus/NXmx output: yes"; then
+            echo "SKIP: row $name writes NeXus, and this nanobragg was built without HDF5"
+            remove_dir "$scratch"
+            exit 77
+        fi
+        ;;
+    esac
     for d in $readonly_dirs; do
         chmod 555 "$run/$d" || die "row $name: cannot make $d read-only"
     done

@@ -28,6 +28,18 @@ add_test(NAME interop/cbf
                  $<TARGET_FILE:nanobragg> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/cbf)
 set_tests_properties(interop/cbf PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 120)
 
+# interop/nexus: nanobragg's NeXus/NXmx files (-nexusfile) read back with
+# h5py: structure, counts against the CBF and SMV images, the geometry
+# computed from the command line, the depends_on chains, stills, one image,
+# the same bytes twice, and dxtbx's reading when it can be imported
+# (check_nexus.py says what it checks).  Needs Debian's python3-h5py
+# (skipped without), and a build with HDF5 (skipped without).
+add_test(NAME interop/nexus
+         COMMAND sh -c "if [ -x \"$0\" ]; then exec \"$0\" \"$@\"; fi; echo \"SKIP: no $0\"; exit 77"
+                 ${NB_INTEROP_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_nexus.py
+                 $<TARGET_FILE:nanobragg> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/nexus)
+set_tests_properties(interop/nexus PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 180)
+
 # interop/dials: DIALS imports, indexes, refines and integrates a 30-image CBF
 # rotation series (check_dials.sh says what it asserts); skipped (77) when
 # DIALS is not installed (dials.import not on PATH).
