@@ -93,8 +93,9 @@ nb_status nbi_gpu_check(int kind, int index, nb_error *err)
             return nbi_fail(err, NB_ERR_INVALID, "device cuda: no CUDA GPU found; render on the CPU with -device cpu "
                             "(device=cpu)");
         if (index >= count)
-            return nbi_fail(err, NB_ERR_INVALID, "device cuda:%d: this machine has %d CUDA GPU%s (cuda:0 to cuda:%d)",
-                            index, count, count == 1 ? "" : "s", count - 1);
+            return nbi_fail(err, NB_ERR_INVALID, "device cuda:%d: this machine has %d CUDA GPU%s (cuda:0 to cuda:%d); "
+                            "render on the CPU with -device cpu (device=cpu)", index, count, count == 1 ? "" : "s",
+                            count - 1);
         return NB_OK;
     }
 #else

@@ -65,8 +65,10 @@
 
 /* Loops over a constant number of terms that must be unrolled (a loop left
    inside a vector loop stops its vectorisation). */
-#if defined(__CUDACC__)
+#if defined(__CUDA_ARCH__)
 #define NB_UNROLL _Pragma("unroll")
+#elif defined(__CUDACC__) /* nvcc's host pass: these loops run on the device only */
+#define NB_UNROLL
 #elif defined(__GNUC__) || defined(__clang__)
 #define NB_UNROLL _Pragma("GCC unroll 16")
 #else
