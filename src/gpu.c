@@ -219,9 +219,39 @@ nb_status nbi_gpu_pack(const nb_experiment *e, nbg_exp *x, nbi_gpu_tables *owned
     return NB_OK;
 }
 
+/* nbg_row_pixel with its loop a constant (as each CUDA kernel has it). */
+static void row_pixel(const nbg_exp *x, int f, int s, int v, int single, int N, nbg_result *out)
+{
+    switch (v * 2 + (single != 0)) {
+    case NBG_FLAT * 2: nbg_row_pixel(x, f, s, NBG_FLAT, 0, N, out); break;
+    case NBG_FLAT * 2 + 1: nbg_row_pixel(x, f, s, NBG_FLAT, 1, N, out); break;
+    case NBG_CUBE * 2: nbg_row_pixel(x, f, s, NBG_CUBE, 0, N, out); break;
+    case NBG_CUBE * 2 + 1: nbg_row_pixel(x, f, s, NBG_CUBE, 1, N, out); break;
+    case NBG_HKL * 2: nbg_row_pixel(x, f, s, NBG_HKL, 0, N, out); break;
+    case NBG_HKL * 2 + 1: nbg_row_pixel(x, f, s, NBG_HKL, 1, N, out); break;
+    case NBG_INTERP * 2: nbg_row_pixel(x, f, s, NBG_INTERP, 0, N, out); break;
+    case NBG_INTERP * 2 + 1: nbg_row_pixel(x, f, s, NBG_INTERP, 1, N, out); break;
+    default: nbg_row_pixel(x, f, s, NBG_GENERAL, 0, N, out); break;
+    }
+}
+
+/* nbg_pixel (gpu_pixel.h), the row kernel's loop a constant. */
 void nbi_gpu_host_pixel(const nbg_exp *x, int f, int s, int interp, nbg_result *out)
 {
-    nbg_pixel(x, f, s, interp, out);
+    const int v = x->variant[interp != 0];
+    out->flags = 0;
+    if (!nbg_rendered(x, f, s))
+        return;
+    if (!x->row_order) {
+        nbg_reference_pixel(x, f, s, interp, out);
+        return;
+    }
+    row_pixel(x, f, s, v, x->single[interp != 0], v == NBG_CUBE ? x->cube_N : v == NBG_GENERAL ? interp != 0 : 0, out);
+    if (out->flags & NBG_EXACT) {
+        const double omega = out->omega;
+        nbg_reference_pixel(x, f, s, interp, out);
+        out->omega = omega;
+    }
 }
 
 /* ---------------------------------------------------------------- the context */
@@ -333,7 +363,7 @@ static void emulate(const nb_experiment *e, const nbi_run *runs, size_t first, s
         for (int f = r->f_begin; f < r->f_end; ++f) {
             nbg_result px;
             const size_t k = r->out + (size_t)(f - r->f_begin);
-            nbg_pixel(x, f, r->s, r->interp, &px);
+            nbi_gpu_host_pixel(x, f, r->s, r->interp, &px);
             if (!(px.flags & NBG_RENDERED))
                 continue;
             data[k] = (float)px.value;

@@ -425,26 +425,12 @@ NBG_INLINE void nbg_reference_pixel(const nbg_exp *x, int f, int s, int interpol
     out->flags = NBG_RENDERED | (swept ? NBG_SWEPT : 0) | (off ? NBG_INTERP_OFF : 0);
 }
 
-/* Pixel (f, s) as the CPU renders it, with interpolation interp at its
-   start (nbi_render_runs): the reference kernel's or the row kernel's
-   result, the latter handing a round crystal's exact pixels to the former
-   (keeping its solid-angle sum, as kernel_row.c does). */
-NBG_INLINE void nbg_pixel(const nbg_exp *x, int f, int s, int interp, nbg_result *out)
-{
-    const int v = x->variant[interp != 0], single = x->single[interp != 0];
-    out->flags = 0;
-    if (!nbg_rendered(x, f, s))
-        return;
-    if (!x->row_order) {
-        nbg_reference_pixel(x, f, s, interp, out);
-        return;
-    }
-    nbg_row_pixel(x, f, s, v, single, v == NBG_CUBE ? x->cube_N : v == NBG_GENERAL ? interp != 0 : 0, out);
-    if (out->flags & NBG_EXACT) {
-        const double omega = out->omega;
-        nbg_reference_pixel(x, f, s, interp, out);
-        out->omega = omega;
-    }
-}
+/* A pixel as the CPU renders it (nbi_render_runs) is nbg_reference_pixel's
+   where the experiment is not the row kernel's (row_order 0), else
+   nbg_row_pixel's with the loop variant[interp] (in float where
+   single[interp]), or, where that flags NBG_EXACT, nbg_reference_pixel's
+   with the row kernel's solid-angle sum: gpu.c (nbi_gpu_host_pixel) and
+   cuda/backend.cu (row_kernel, then reference_kernel on the flagged
+   pixels) put them together so. */
 
 #endif
