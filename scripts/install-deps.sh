@@ -10,7 +10,9 @@
 # with Python's headers, and its tests are skipped without pytest); gemmi-dev,
 # tao-pegtl-dev and g++ (MTZ, mmCIF and model inputs are built only with
 # them) and python3-gemmi (their tests write their files with it and are
-# skipped without it).
+# skipped without it).  The CUDA toolkit (nvcc, for the GPU backend) is not
+# a Debian package of main and is not installed here: NVIDIA's packages,
+# found through CUDA_HOME or the PATH (docs/gpu.md).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
