@@ -16,12 +16,13 @@
 #define NB_HD
 #endif
 
-/* A constant table a function of both kinds reads (file scope, internal):
-   in the device pass of nvcc a device variable, elsewhere a plain one. */
+/* Before a constant table (static const, file scope) that a function of
+   both kinds reads: in the device pass of nvcc it is a device variable,
+   elsewhere a plain one. */
 #ifdef __CUDA_ARCH__
-#define NB_TABLE static __device__ const
+#define NB_TABLE __device__
 #else
-#define NB_TABLE static const
+#define NB_TABLE
 #endif
 
 #endif

@@ -186,7 +186,7 @@ extern "C" int nbi_cuda_device_count(char *msg, size_t size)
 
 static void resident_free(resident *r)
 {
-    if (!r || --r->refs > 0)
+    if (!r || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     cudaFree(r->src);
     cudaFree(r->mask);
@@ -237,7 +237,7 @@ extern "C" int nbi_cuda_create(int device, const nbg_exp *x, const nbi_cuda *sha
     CK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
     if (share) {
         c->res = share->res;
-        c->res->refs++;
+        __atomic_add_fetch(&c->res->refs, 1, __ATOMIC_ACQ_REL); /* experiments may be made in several threads */
     } else {
         if (!(c->res = (resident *)calloc(1, sizeof *c->res))) {
             snprintf(msg, size, "out of host memory");
