@@ -47,6 +47,7 @@ struct nbi_gpu {
 #endif
     pthread_mutex_t lock;   /* one render at a time on the device */
     char name[160];
+    char error[300];        /* the last render's CUDA error (under lock), or "" */
 };
 
 /* ---------------------------------------------------------------- device names */
@@ -325,6 +326,17 @@ void nbi_gpu_free(nbi_gpu *g)
 
 const char *nbi_gpu_name(const nbi_gpu *g) { return g ? g->name : "cpu"; }
 
+const char *nbi_gpu_error(const nb_experiment *e)
+{
+    const char *msg = NULL;
+    if (!e->gpu)
+        return NULL;
+    pthread_mutex_lock(&e->gpu->lock);
+    msg = e->gpu->error[0] ? e->gpu->error : NULL;
+    pthread_mutex_unlock(&e->gpu->lock);
+    return msg;
+}
+
 /* ---------------------------------------------------------------- renders */
 
 /* The runs from first on that make one batch: *end, *pixels. */
@@ -397,6 +409,7 @@ static nb_status on_device(const nb_experiment *e, const nbi_run *runs, size_t f
         }
         pthread_mutex_lock(&g->lock);
         rc = nbi_cuda_render(g->cuda, dr, n, pixels, value, fl, om, msg, sizeof msg);
+        snprintf(g->error, sizeof g->error, "%s", rc == 0 ? "" : msg);
         pthread_mutex_unlock(&g->lock);
     }
     if (rc == 0)

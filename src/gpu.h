@@ -48,9 +48,13 @@ void nbi_gpu_free(nbi_gpu *g);
 const char *nbi_gpu_name(const nbi_gpu *g);
 
 /* nbi_render_runs for an experiment with a context (same contract); a
-   device failure is NB_ERR_NOMEM. */
+   device failure is NB_ERR_NOMEM, and nbi_gpu_error then says what failed. */
 NB_WARN_UNUSED nb_status nbi_gpu_render_runs(const nb_experiment *e, const nbi_run *runs, size_t n, float *data,
                                              uint8_t *flags, double *omega, nbi_progress *progress);
+
+/* What failed in the experiment's last device render (a CUDA error), or
+   NULL (none, or no device). */
+const char *nbi_gpu_error(const nb_experiment *e);
 
 /* The experiment packed for the GPU kernel, its arrays on the host (the
    experiment's own, and the source and pass tables in *owned, which the
