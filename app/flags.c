@@ -512,6 +512,7 @@ static const flag FLAGS[] = {
     SPEC("-detsize", fn_detsize, POS, BIG, "<mm>", "mm", "square detector size", T_DETECTOR),
     PREAL("-detsize_f", "detsize_f_mm", 0, "mm", "detector size along the fast axis", T_DETECTOR),
     PREAL("-detsize_s", "detsize_s_mm", 0, "mm", "detector size along the slow axis", T_DETECTOR),
+    PWORDARG("-device", "device", "cpu|cuda[:N]|emulate", "where the image is rendered: the CPU (default), CUDA GPU N (default 0), or the GPU kernel run on the CPU (emulate, for testing)", T_PROGRAM),
     PWORD("-dials", "convention", "dials", E_PIVOT_BEAM, "DIALS convention", T_DETECTOR),
     PREAL("-dispersion", "dispersion_percent", 0, "percent", "spectral width delta-lambda/lambda", T_BEAM),
     SPEC("-dispstep", fn_ignored_hint, 0, 0, "<int>", NULL, "no effect, as in nanoBragg (see -dispsteps)", T_COMPAT),

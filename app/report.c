@@ -97,6 +97,8 @@ static void report_kernel(const nb_info *in)
            threads, threads == 1 ? "" : "s");
     if (in->precision_note)
         printf("  -precision single not used: %s\n", in->precision_note);
+    if (in->device && strcmp(in->device, "cpu") != 0)
+        printf("  device: %s\n", in->device);
 }
 
 void app_report_setup(const app_options *o, const nb_info *in)

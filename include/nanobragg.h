@@ -386,6 +386,7 @@ typedef struct nb_info {
     const char *isa;         /* instruction set of the row kernel's loops */
     nb_precision precision_used; /* of the lattice sums: single only where it applies */
     const char *precision_note;  /* why -precision single was not used, or NULL */
+    const char *device;      /* where images are rendered: "cpu", "cuda:N (name)" or "emulate ..." */
 } nb_info;
 
 /*

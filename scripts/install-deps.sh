@@ -12,7 +12,9 @@
 # them) and python3-gemmi (their tests write their files with it and are
 # skipped without it); libhdf5-dev (NeXus output, -nexusfile, is built only
 # with it) and python3-h5py (the NeXus test reads the files with it and is
-# skipped without it).
+# skipped without it).  The CUDA toolkit (nvcc, for the GPU backend) is not
+# a Debian package of main and is not installed here: NVIDIA's packages,
+# found through CUDA_HOME or the PATH (docs/gpu.md).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"

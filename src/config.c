@@ -3,6 +3,7 @@
  * configuration takes as arrays (structure factors, sources, mask).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,9 @@ void nbi_config_init(nb_config *cfg)
     cfg->oversample = -1;
     cfg->roi[0] = cfg->roi[1] = cfg->roi[2] = cfg->roi[3] = -1;
     cfg->precision = NB_PRECISION_DOUBLE;
+    cfg->device = 0; /* NBI_DEVICE_CPU */
+    cfg->device_index = 0;
+    snprintf(cfg->device_text, sizeof cfg->device_text, "cpu");
 }
 
 nb_config *nb_config_new(void)

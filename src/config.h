@@ -109,6 +109,8 @@ struct nb_config {
     nb_precision precision;
     nb_isa isa;               /* NB_ISA_AUTO: the best the processor has */
     int threads;              /* <= 0: OpenMP default */
+    int device, device_index; /* NBI_DEVICE_* (gpu.h) and the GPU's number */
+    char device_text[16];     /* the device as given ("cpu", "cuda:1") */
 
     /* given as arrays (see nb_config_set_sf, _sources, _mask); owned */
     nb_sf *sf;                /* a reference, or NULL */

@@ -25,6 +25,7 @@
 #include "beam.h"
 #include "crystal.h"
 #include "detector.h"
+#include "gpu.h"
 #include "info.h"
 #include "row_loops.h"
 #include "sf.h"
@@ -290,6 +291,8 @@ static nb_status validate(const nb_config *cfg, nb_error *err)
     if (!nb_isa_name(cfg->isa) || !nbi_row_loops_for(cfg->isa))
         return nbi_fail(err, NB_ERR_INVALID, "isa: instruction set %s is not available on this processor or in this build",
                         nb_isa_name(cfg->isa) ? nb_isa_name(cfg->isa) : "(unknown)");
+    if ((st = nbi_gpu_check(cfg->device, cfg->device_index, err)) != NB_OK)
+        return st;
     if (!(cfg->lambda0_m > 0.0) || !isfinite(cfg->lambda0_m))
         return nbi_fail(err, NB_ERR_INVALID, "lambda_A: the wavelength must be positive (got %g A)", cfg->lambda0_m * 1e10);
     if (cfg->oversample > 1000)
@@ -399,6 +402,8 @@ nb_status nbi_experiment_create_like(const nb_config *cfg, const nb_experiment *
         return nbi_fail(err, NB_ERR_NOMEM, "out of memory");
     }
     st = build(cfg, like, exp, log, err);
+    if (st == NB_OK && (st = nbi_gpu_attach(exp, cfg->device, cfg->device_index, like, err)) == NB_OK)
+        exp->info.device = nbi_gpu_name(exp->gpu);
     if (st != NB_OK) {
         nb_experiment_free(exp);
         return st;
@@ -422,6 +427,7 @@ void nb_experiment_free(nb_experiment *exp)
     nb_sf_free(exp->sf);
     nbi_detector_free(&exp->det);
     nbi_landmark_cache_free(exp->landmarks);
+    nbi_gpu_free(exp->gpu);
     free(exp);
 }
 

@@ -120,6 +120,9 @@ typedef struct nbi_landmarks {
 /* The landmarks, found on demand (serial_order.c), behind a lock. */
 typedef struct nbi_landmark_cache nbi_landmark_cache;
 
+/* The GPU backend's context of an experiment (gpu.h). */
+typedef struct nbi_gpu nbi_gpu;
+
 /*
  * Each part is the result of one set-up stage (see experiment.c, which runs
  * them in order) and is written only by it.  info is filled from the parts
@@ -148,6 +151,7 @@ struct nb_experiment {
     nb_precision precision;         /* of the lattice sums, as they run */
     const char *precision_note;     /* why -precision single was turned into double, or NULL */
     const struct nbi_row_loops *loops; /* the row kernel's vector loops (isa.c) */
+    nbi_gpu *gpu;                   /* the device that renders (gpu.h), or NULL: the CPU kernels */
     nb_info info;
     /* Not part of the set-up: the only thing rendering writes into an
        experiment, once, under its own lock (nbi_landmarks_get). */

@@ -109,6 +109,7 @@ static void kernel_info(const nb_experiment *exp, nb_info *in)
     const int row = nbi_row_kernel_ok(exp);
     in->kernel = row ? "row" : "reference-order";
     in->isa = exp->loops->isa;
+    in->device = "cpu";
     in->precision_used = exp->precision;
     in->precision_note = exp->precision_note;
     if (exp->precision != NB_PRECISION_SINGLE)

@@ -163,17 +163,6 @@ static void sources(const nb_experiment *e, vec3 diff, pixel_state *ps, nbi_pixe
     }
 }
 
-/* Curved detector: every pixel at the same distance; nanoBragg treats the
-   flat position's y and z as angles about the slow and fast axes. */
-static vec3 curved_position(const nb_experiment *e, vec3 p)
-{
-    const nbi_detector *d = &e->det;
-    vec3 beam = e->beam.dir;
-    vec3 v = v3(d->distance_m * beam.x, d->distance_m * beam.y, d->distance_m * beam.z);
-    v = v3_rotate_axis(v, d->sdet, p.y / d->distance_m);
-    return v3_rotate_axis(v, d->fdet, p.z / d->distance_m);
-}
-
 /* Lab-frame position (m) of sub-pixel (subF, subS) of pixel (f, s) in
    detector layer t. */
 static inline vec3 subpixel_position(const nb_experiment *e, int f, int s, int t, int subF, int subS)
@@ -183,7 +172,7 @@ static inline vec3 subpixel_position(const nb_experiment *e, int f, int s, int t
     const double sub = d->subpixel_m;
     vec3 pos = nbi_detector_point(d->fdet, d->sdet, d->odet, d->pix0, nbi_subpixel_offset(sub, f, os, subF),
                                   nbi_subpixel_offset(sub, s, os, subS), t * d->thickstep_m);
-    return d->curved ? curved_position(e, pos) : pos;
+    return d->curved ? nbi_curved_position(e->beam.dir, d->sdet, d->fdet, d->distance_m, pos) : pos;
 }
 
 vec3 nbi_subpixel_direction(const nb_experiment *e, int f, int s, int t, int subF, int subS,

@@ -9,6 +9,7 @@
 #include "experiment.h"
 #include "physics.h"
 #include "roi.h"
+#include "subpixel.h"
 
 /* What rendering one pixel reports besides its value. */
 typedef struct nbi_pixel {
@@ -64,21 +65,6 @@ static inline int nbi_pixel_rendered(const nbi_detector *d, int f, int s)
     if (!nbi_roi_has(d->roi, f, s))
         return 0;
     return !d->mask || d->mask[(long)s * d->fpixels + f] != 0;
-}
-
-/* Offset (m) of sub-pixel sub (of os per pixel edge) of pixel index i along
-   a detector axis: its centre, nanoBragg's (i os + sub + 1/2) x subpixel. */
-static inline double nbi_subpixel_offset(double subpixel_m, double i, int os, int sub)
-{
-    return subpixel_m * (i * os + sub) + subpixel_m / 2.0;
-}
-
-/* The lab-frame point (m) at offsets F, S, O along the detector's fast,
-   slow and normal axes f, s, o from its origin pix0. */
-static inline vec3 nbi_detector_point(vec3 f, vec3 s, vec3 o, vec3 pix0, double F, double S, double O)
-{
-    return v3(F * f.x + S * s.x + O * o.x + pix0.x, F * f.y + S * s.y + O * o.y + pix0.y,
-              F * f.z + S * s.z + O * o.z + pix0.z);
 }
 
 /* Unit vector from the sample to sub-pixel (subF, subS) of pixel (f, s) in

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "gpu.h"
 #include "sf.h"
 #include "util.h"
 
@@ -38,6 +39,7 @@ typedef enum {
     T_IVEC,    /* int[count] field = values */
     T_CHOICE,  /* int field = index of the word in choices (+ choice_base) */
     T_PATH,    /* owned char * field */
+    T_DEVICE,  /* device, device_index and device_text (gpu.h: nbi_device_parse) */
     T_SPECIAL  /* the row's functions */
 } field_type;
 
@@ -142,6 +144,10 @@ static const row ROWS[] = {
     SPECIAL("detsize_mm", NB_PARAM_REAL, 1, 1, "mm", 0, LEN_MAX, 1, "102.4", "square detector: sets detsize_f_mm and detsize_s_mm",
             "detsize_f_mm, detsize_s_mm", set_group, get_group, "detsize_f_mm|detsize_s_mm"),
     REAL("detsize_s_mm", detsize_s_m, 1e3, "mm", 0, LEN_MAX, 1, "102.4", "detector size along the slow axis", "spixels, pixel_mm"),
+    {INFO("device", NB_PARAM_CHOICE, 1, 1, "", 0, 0, 0, "cpu|cuda|emulate", "cpu",
+          "where the images are rendered: cpu, cuda or cuda:N (CUDA GPU N; derivatives stay on the CPU), or emulate "
+          "(the GPU kernel run on the CPU, for testing)", "threads, isa"),
+     T_DEVICE, F(device), 1, 0, NULL, NULL, 0, NULL},
     REAL("dispersion_percent", dispersion, 100.0, "percent", 0, 1000, 0, "0", "spectral width delta-lambda/lambda", "dispsteps"),
     INT("dispsteps", dispsteps, 0, 1000000, "automatic", "wavelengths across the dispersion (0: automatic)", "dispersion_percent"),
     REAL("distance_mm", distance_m, 1e3, "mm", DIST_MIN, LEN_MAX, 0, "100", "sample to detector centre", "close_distance_mm, pivot"),
@@ -548,6 +554,7 @@ static nb_status set_one(nb_config *cfg, const row *r, const double *v, size_t n
         return r->set(cfg, r, v, n, err);
     case T_CHOICE:
     case T_PATH:
+    case T_DEVICE:
         return nbi_fail(err, NB_ERR_INVALID, "%s takes a word: use nb_param_set_string", r->info.name);
     }
     return NB_OK;
@@ -615,7 +622,15 @@ nb_status nb_param_set_string(nb_config *cfg, const char *name, const char *valu
         return NB_ERR_INVALID;
     if (!cfg)
         return nbi_fail(err, NB_ERR_INVALID, "%s: the configuration is NULL", name);
-    if (r->type == T_CHOICE) {
+    if (r->type == T_DEVICE) {
+        int kind, index;
+        if (!nbi_device_parse(value, &kind, &index))
+            return nbi_fail(err, NB_ERR_INVALID, "%s = '%s': expected cpu, cuda, cuda:N (N the GPU's number, 0 to "
+                            "1023) or emulate", name, value ? value : "(null)");
+        cfg->device = kind;
+        cfg->device_index = index;
+        snprintf(cfg->device_text, sizeof cfg->device_text, "%s", value);
+    } else if (r->type == T_CHOICE) {
         int i = value ? choice_index(r->info.choices, value) : -1;
         if (i < 0)
             return nbi_fail(err, NB_ERR_INVALID, "%s = '%s': expected one of %s", name, value ? value : "(null)",
@@ -684,6 +699,10 @@ nb_status nb_param_unset(nb_config *cfg, const char *name, nb_error *err)
         char **slot = field(cfg, r);
         free(*slot);
         *slot = NULL;
+    } else if (r->type == T_DEVICE) {
+        cfg->device = def.device;
+        cfg->device_index = def.device_index;
+        memcpy(cfg->device_text, def.device_text, sizeof cfg->device_text);
     } else if (r->type == T_SPECIAL && r->also) {
         const char *p = r->also;
         while (*p) {
@@ -797,6 +816,10 @@ nb_status nb_param_get_string(const nb_config *cfg, const char *name, const char
     pthread_once(&words_once, split_words);
     if (r->type == T_PATH) {
         *value = *(char *const *)cfield(cfg, r);
+        return NB_OK;
+    }
+    if (r->type == T_DEVICE) {
+        *value = cfg->device_text;
         return NB_OK;
     }
     if (r->type == T_CHOICE) {

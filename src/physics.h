@@ -32,12 +32,15 @@
 
 #include <math.h>
 
+#include "hostdevice.h"
 #include "nanobragg.h"
 #include "vec3.h"
 
 /* The small functions of the vector loops must be inlined into them (a call
    per sample would forbid vectorisation). */
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__CUDACC__)
+#define NB_INLINE static __forceinline__ __host__ __device__
+#elif defined(__GNUC__) || defined(__clang__)
 #define NB_INLINE static inline __attribute__((always_inline))
 #else
 #define NB_INLINE static inline
@@ -62,7 +65,11 @@
 
 /* Loops over a constant number of terms that must be unrolled (a loop left
    inside a vector loop stops its vectorisation). */
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__CUDA_ARCH__)
+#define NB_UNROLL _Pragma("unroll")
+#elif defined(__CUDACC__) /* nvcc's host pass: these loops run on the device only */
+#define NB_UNROLL
+#elif defined(__GNUC__) || defined(__clang__)
 #define NB_UNROLL _Pragma("GCC unroll 16")
 #else
 #define NB_UNROLL
@@ -80,21 +87,25 @@
    highest power first.  Double: Taylor degrees 19 and 22 (relative error of
    sin below 6e-16, absolute error of cos below 3e-16); float: degrees 11 and
    12 (2e-7, 1.3e-7). */
+NB_TABLE
 static const double nbi_sinpi_coef_d[] = {5.392664662608129e-10, -2.2948428997269873e-08,
                                           7.952054001475513e-07, -2.1915353447830217e-05,
                                           0.00046630280576761255, -0.0073704309457143504,
                                           0.08214588661112823, -0.5992645293207921,
                                           2.5501640398773455, -5.16771278004997,
                                           3.141592653589793};
+NB_TABLE
 static const double nbi_cospi_coef_d[] = {-7.700707130601354e-11, 3.604730797462501e-09,
                                           -1.3878952462213771e-07, 4.303069587032947e-06,
                                           -0.0001046381049248457, 0.0019295743094039231,
                                           -0.02580689139001406, 0.2353306303588932,
                                           -1.3352627688545895, 4.0587121264167685,
                                           -4.934802200544679, 1.0};
+NB_TABLE
 static const float nbi_sinpi_coef_f[] = {-0.00737043097615242f, 0.08214588463306427f,
                                          -0.5992645025253296f, 2.550163984298706f,
                                          -5.167712688446045f, 3.1415927410125732f};
+NB_TABLE
 static const float nbi_cospi_coef_f[] = {0.001929574296809733f, -0.025806890800595284f,
                                          0.23533062636852264f, -1.3352627754211426f,
                                          4.058712005615234f, -4.934802055358887f, 1.0f};
@@ -169,6 +180,7 @@ NB_INLINE double nbi_grating_diff(double h, double N, double *dh, double *dN)
    (rounded as nanoBragg does, ceil(x - 0.5)); astar.. in 1/Angstrom.  The
    round crystal's argument s of 3 (sin s/s - cos s)/s^2 goes to *s_round
    (0 for the other shapes). */
+NB_HD
 static inline double nbi_lattice_shape(nb_shape shape, double Na, double Nb, double Nc, double fudge,
                                        vec3 astar, vec3 bstar, vec3 cstar, double h, double k, double l,
                                        double *s_round)
@@ -198,6 +210,7 @@ static inline double nbi_lattice_shape(nb_shape shape, double Na, double Nb, dou
    (m = rint(h)) and N d = n + y (n = rint(N d)), the ratio is
    (-1)^((N-1) m + n) sin(pi y)/sin(pi d), the reduced pair of
    nbi_grating_pair_d. */
+NB_HD
 static inline double nbi_grating_sign(double h, double N)
 {
     const double m = rint(h), n = rint(N * (h - m));
@@ -216,6 +229,7 @@ static inline double nbi_grating_sign(double h, double N)
    incident direction and polarization axis: B = unit(axis x incident),
    E = incident x B (already a unit vector).  Zero vectors if the incident
    beam lies along the axis. */
+NB_HD
 static inline void nbi_polar_frame(vec3 incident, vec3 axis, vec3 *E, vec3 *B)
 {
     v3_unit(v3_cross(axis, incident), B);
@@ -227,6 +241,7 @@ static inline void nbi_polar_frame(vec3 incident, vec3 axis, vec3 *E, vec3 *B)
    the angle of d about i measured in the frame (E, B) of the polarization
    axis (nbi_polar_frame): psi = -atan2(d.B, d.E), so
    cos 2psi = ((d.E)^2 - (d.B)^2)/((d.E)^2 + (d.B)^2). */
+NB_HD
 static inline double nbi_polarization(double kahn, double ix, double iy, double iz, double ex, double ey,
                                       double ez, double bx, double by, double bz, double dx, double dy,
                                       double dz)
@@ -240,6 +255,7 @@ static inline double nbi_polarization(double kahn, double ix, double iy, double 
 
 /* Solid angle of a pixel of side pixel_m seen at distance airpath_m:
    pixel^2/R^2 times the obliquity close/R, or 1/R^2 for a point pixel. */
+NB_HD
 static inline double nbi_solid_angle(int point_pixel, double pixel_m, double close_m, double airpath_m)
 {
     if (point_pixel)
@@ -253,6 +269,7 @@ static inline double nbi_solid_angle(int point_pixel, double pixel_m, double clo
    The magnitude: a curved detector's pixels beyond 90 degrees see the flat
    normal from behind (nanoBragg: negative photons); a grazing ray (0) is
    taken by the first layer that absorbs at all. */
+NB_HD
 static inline double nbi_capture_fraction(double parallax, int t, double step_m, double mu)
 {
     const double p = fabs(parallax);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu.h"
 #include "render.h"
 #include "serial_order.h"
 #include "util.h"
@@ -70,8 +71,11 @@ static nb_status part_render(const nb_experiment *e, const nbi_landmarks *lm, pa
     return nbi_progress_finish(progress);
 }
 
-static nb_status render_failed(nb_error *err, nb_status st, const char *what)
+static nb_status render_failed(const nb_experiment *e, nb_error *err, nb_status st, const char *what)
 {
+    const char *gpu = st == NB_ERR_NOMEM ? nbi_gpu_error(e) : NULL;
+    if (gpu)
+        return nbi_fail(err, st, "%s: the GPU failed while rendering (%s): %s", what, nbi_gpu_name(e->gpu), gpu);
     if (st == NB_ERR_CANCELLED)
         return nbi_fail(err, st, "%s: cancelled by the progress callback", what);
     return nbi_fail(err, st, "%s: out of memory", what);
@@ -139,7 +143,7 @@ nb_status nb_render_region(const nb_experiment *e, int f0, int s0, int width, in
         }
         memcpy(out, p.data, p.npixels * sizeof *out);
     } else {
-        st = render_failed(err, st, fn);
+        st = render_failed(e, err, st, fn);
     }
     part_free(&p);
     return st;
@@ -256,7 +260,7 @@ nb_status nb_render_pixels(const nb_experiment *e, const size_t *index, size_t n
     }
 done:
     if (st != NB_OK && st != NB_ERR_RANGE)
-        st = render_failed(err, st, fn);
+        st = render_failed(e, err, st, fn);
     free(req);
     free(where);
     part_free(&p);

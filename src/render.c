@@ -11,6 +11,7 @@
 #include <omp.h>
 #endif
 
+#include "gpu.h"
 #include "kernel_row.h"
 
 void nbi_store_pixel(float *data, uint8_t *flags, long idx, const nbi_pixel *px)
@@ -132,6 +133,8 @@ nb_status nbi_render_runs(const nb_experiment *e, const nbi_run *runs, size_t n,
     const long nruns = (long)n;
     int threads = e->threads, nomem = 0;
     (void)threads;
+    if (e->gpu) /* the device renders them (gpu.c) */
+        return nbi_gpu_render_runs(e, runs, n, data, flags, omega, progress);
 #ifdef NB_HAVE_OPENMP
 #pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads()) reduction(| : nomem)
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu.h"
 #include "render.h"
 #include "serial_order.h"
 #include "stats.h"
@@ -60,8 +61,12 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
         st = nbi_progress_finish(&progress);
     }
     if (st != NB_OK) {
-        st = nbi_fail(err, st, st == NB_ERR_CANCELLED ? "cancelled by the progress callback"
-                                                      : "out of memory while rendering");
+        const char *gpu = st == NB_ERR_NOMEM ? nbi_gpu_error(e) : NULL;
+        if (gpu)
+            st = nbi_fail(err, st, "the GPU failed while rendering (%s): %s", nbi_gpu_name(e->gpu), gpu);
+        else
+            st = nbi_fail(err, st, st == NB_ERR_CANCELLED ? "cancelled by the progress callback"
+                                                          : "out of memory while rendering");
         goto done;
     }
     if (st == NB_OK && (over = nbi_first_overflow(img->data, n)) >= 0) {

@@ -8,34 +8,36 @@
 
 #include <math.h>
 
+#include "hostdevice.h"
+
 typedef struct vec3 {
     double x, y, z;
 } vec3;
 
-static inline vec3 v3(double x, double y, double z)
+NB_HD static inline vec3 v3(double x, double y, double z)
 {
     vec3 r = {x, y, z};
     return r;
 }
-static inline vec3 v3_from(const double a[3]) { return v3(a[0], a[1], a[2]); }
-static inline void v3_store(vec3 v, double a[3])
+NB_HD static inline vec3 v3_from(const double a[3]) { return v3(a[0], a[1], a[2]); }
+NB_HD static inline void v3_store(vec3 v, double a[3])
 {
     a[0] = v.x;
     a[1] = v.y;
     a[2] = v.z;
 }
-static inline double v3_dot(vec3 a, vec3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
-static inline vec3 v3_cross(vec3 a, vec3 b)
+NB_HD static inline double v3_dot(vec3 a, vec3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+NB_HD static inline vec3 v3_cross(vec3 a, vec3 b)
 {
     return v3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x);
 }
-static inline vec3 v3_scale(vec3 a, double s) { return v3(s * a.x, s * a.y, s * a.z); }
-static inline vec3 v3_add(vec3 a, vec3 b) { return v3(a.x + b.x, a.y + b.y, a.z + b.z); }
-static inline vec3 v3_sub(vec3 a, vec3 b) { return v3(a.x - b.x, a.y - b.y, a.z - b.z); }
-static inline double v3_mag(vec3 a) { return sqrt(a.x * a.x + a.y * a.y + a.z * a.z); }
+NB_HD static inline vec3 v3_scale(vec3 a, double s) { return v3(s * a.x, s * a.y, s * a.z); }
+NB_HD static inline vec3 v3_add(vec3 a, vec3 b) { return v3(a.x + b.x, a.y + b.y, a.z + b.z); }
+NB_HD static inline vec3 v3_sub(vec3 a, vec3 b) { return v3(a.x - b.x, a.y - b.y, a.z - b.z); }
+NB_HD static inline double v3_mag(vec3 a) { return sqrt(a.x * a.x + a.y * a.y + a.z * a.z); }
 
 /* Unit vector along a (zero vector if a is zero); returns |a|. */
-static inline double v3_unit(vec3 a, vec3 *u)
+NB_HD static inline double v3_unit(vec3 a, vec3 *u)
 {
     double m = v3_mag(a);
     if (m != 0.0)
@@ -46,7 +48,7 @@ static inline double v3_unit(vec3 a, vec3 *u)
 }
 
 /* Rescale a to length len (a zero vector is treated as having length 1). */
-static inline vec3 v3_rescale(vec3 a, double len)
+NB_HD static inline vec3 v3_rescale(vec3 a, double len)
 {
     double m = v3_mag(a);
     if (m <= 0.0)
@@ -56,7 +58,7 @@ static inline vec3 v3_rescale(vec3 a, double len)
 
 /* Rotate about x by rx, then y by ry, then z by rz (radians); zero angles are
    skipped exactly as nanoBragg's rotate(). */
-static inline vec3 v3_rotate_xyz(vec3 v, double rx, double ry, double rz)
+NB_HD static inline vec3 v3_rotate_xyz(vec3 v, double rx, double ry, double rz)
 {
     double x = v.x, y = v.y, z = v.z, nx, ny, nz;
     if (rx != 0) {
@@ -85,7 +87,7 @@ static inline vec3 v3_rotate_xyz(vec3 v, double rx, double ry, double rz)
 
 /* Rotate v about the unit vector axis by the angle whose sine and cosine are
    s and c (right-handed). */
-static inline vec3 v3_rotate_axis_sc(vec3 v, vec3 axis, double s, double c)
+NB_HD static inline vec3 v3_rotate_axis_sc(vec3 v, vec3 axis, double s, double c)
 {
     double d = (axis.x * v.x + axis.y * v.y + axis.z * v.z) * (1.0 - c);
     return v3(axis.x * d + v.x * c + (-axis.z * v.y + axis.y * v.z) * s,
@@ -94,13 +96,13 @@ static inline vec3 v3_rotate_axis_sc(vec3 v, vec3 axis, double s, double c)
 }
 
 /* Rotate v by phi radians about the unit vector axis (right-handed). */
-static inline vec3 v3_rotate_axis(vec3 v, vec3 axis, double phi)
+NB_HD static inline vec3 v3_rotate_axis(vec3 v, vec3 axis, double phi)
 {
     return v3_rotate_axis_sc(v, axis, sin(phi), cos(phi));
 }
 
 /* Multiply by a row-major 3x3 matrix. */
-static inline vec3 v3_rotate_umat(vec3 v, const double u[9])
+NB_HD static inline vec3 v3_rotate_umat(vec3 v, const double u[9])
 {
     return v3(u[0] * v.x + u[1] * v.y + u[2] * v.z, u[3] * v.x + u[4] * v.y + u[5] * v.z,
               u[6] * v.x + u[7] * v.y + u[8] * v.z);

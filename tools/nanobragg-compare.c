@@ -2,7 +2,8 @@
  * nanobragg-compare.c - compare an output of nanobragg with a reference file,
  * with the tolerances of the reference corpus (tests/reference/SOURCE-README.md).
  *
- *   nanobragg-compare [--quiet] [--bitwise] [--pearson R] [--sum-rel X] EXPECTED ACTUAL
+ *   nanobragg-compare [--quiet] [--bitwise] [--pearson R] [--sum-rel X] [--max-rel X]
+ *                     EXPECTED ACTUAL
  *
  * The kind of file comes from EXPECTED's name (*.bin float image, *.img SMV,
  * *.pgm PGM; an SMV whose basename starts with "noise" is a noise image), or
@@ -18,6 +19,9 @@
  *              for reduced-precision runs
  *   --sum-rel X  float images: also require the image sums to agree,
  *              |sum(ours) - sum(ref)| <= X*|sum(ref)|
+ *   --max-rel X  float images: also require every pixel to agree,
+ *              |ours - ref| <= X*max(|ref|, 1e-6*max|ref|) (two renders of
+ *              one image, e.g. on the GPU and on the CPU)
  * A short report goes to stdout (--quiet: only when the comparison fails).
  * Exit status: 0 pass, 1 fail, 2 usage or I/O error.
  */
@@ -63,6 +67,7 @@ typedef struct {
 static int quiet;
 static double min_pearson = -1.0; /* --pearson R: float images need only r >= R */
 static double max_sum_rel = -1.0; /* --sum-rel X: float image sums within X relative */
+static double max_rel = -1.0;     /* --max-rel X: every float pixel within X relative */
 static char report[8192];
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -220,7 +225,7 @@ static size_t decode_floats(const blob *b, double *out, size_t n)
 static int compare_float(const blob *ref, const blob *ours)
 {
     size_t n = ref->size / 4, bad_ref, bad_ours, i;
-    double *a, *b, maxref = 0;
+    double *a, *b, maxref = 0, worst = 0;
     pixel_stats s;
     int pass;
     if (ref->size % 4 != 0 || ref->size != ours->size || n == 0) {
@@ -242,6 +247,12 @@ static int compare_float(const blob *ref, const blob *ours)
         maxref = fmax(maxref, fabs(a[i]));
     if (!bad_ref && !bad_ours)
         pixel_compare(a, b, n, FLOAT_REL_TOL, FLOAT_MAX_TOL * maxref, &s);
+    for (i = 0; i < n && !bad_ref && !bad_ours; i++) {
+        const double floor = fmax(fabs(a[i]), 1e-6 * maxref);
+        const double d = fabs(b[i] - a[i]);
+        if (d > 0)
+            worst = fmax(worst, floor > 0 ? d / floor : INFINITY);
+    }
     free(a);
     free(b);
     if (bad_ref || bad_ours) {
@@ -258,6 +269,10 @@ static int compare_float(const blob *ref, const blob *ours)
         say("float: sums %.9g (expected) and %.9g, relative difference %.3g (allowed %g)\n", s.sum_ref,
             s.sum_ours, s.sum_ref != 0 ? diff / fabs(s.sum_ref) : diff, max_sum_rel);
         pass = pass && diff <= max_sum_rel * fabs(s.sum_ref);
+    }
+    if (max_rel >= 0.0) {
+        say("float: largest relative difference %.3g (allowed %g)\n", worst, max_rel);
+        pass = pass && worst <= max_rel;
     }
     return pass ? EXIT_PASS : EXIT_DIFF;
 }
@@ -550,10 +565,11 @@ static int compare_bitwise(const blob *ref, const blob *ours)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: nanobragg-compare [--quiet] [--bitwise] [--pearson R] [--sum-rel X] EXPECTED ACTUAL\n"
+    fprintf(stderr, "usage: nanobragg-compare [--quiet] [--bitwise] [--pearson R] [--sum-rel X] [--max-rel X] EXPECTED ACTUAL\n"
                     "  --bitwise    the files must be byte-identical\n"
                     "  --pearson R  float images: only Pearson r >= R is required\n"
                     "  --sum-rel X  float images: the image sums must also agree within X relative\n"
+                    "  --max-rel X  float images: every pixel must also agree within X relative\n"
                     "exit status: 0 pass, 1 differ, 2 usage or I/O error\n");
     return EXIT_ERROR;
 }
@@ -596,6 +612,12 @@ int main(int argc, char **argv)
             char *end;
             min_pearson = strtod(argv[++i], &end);
             if (*end || !(min_pearson >= -1.0 && min_pearson <= 1.0))
+                return usage();
+        }
+        else if (strcmp(argv[i], "--max-rel") == 0 && i + 1 < argc) {
+            char *end;
+            max_rel = strtod(argv[++i], &end);
+            if (*end || !(max_rel >= 0.0))
                 return usage();
         }
         else if (strcmp(argv[i], "--sum-rel") == 0 && i + 1 < argc) {

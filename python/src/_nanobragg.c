@@ -834,6 +834,7 @@ static PyObject *Experiment_info(ExperimentObject *self, PyObject *noargs)
     S("isa", in->isa);
     S("precision", in->precision_used == NB_PRECISION_SINGLE ? "single" : "double");
     S("precision_note", in->precision_note);
+    S("device", in->device);
 #undef I
 #undef R
 #undef V

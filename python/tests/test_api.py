@@ -251,3 +251,25 @@ def test_library_warnings_become_python_warnings():
         exp = nanobragg.Experiment(cell=(100, 100, 100, 90, 90, 90), default_F=1, detpixels=8, N=1,
                                    xtalsize_mm=0.5, oversample=1)
     assert any("clipping sample" in line for line in exp.log)
+
+
+def test_device():
+    """device= selects where images are rendered: the GPU kernel's code run on the CPU
+    (emulate) gives the CPU's image bit for bit (regions too); a device that cannot be had
+    raises ValueError naming -device; a word that is no device, naming the parameter."""
+    params = dict(CUBIC, detpixels=40, mosaic_spread_deg=0.5, mosaic_domains=3, oversample=2)
+    cpu = nanobragg.Experiment(**params)
+    emu = nanobragg.Experiment(device="emulate", **params)
+    assert cpu.get("device") == "cpu" and emu.get("device") == "emulate"
+    assert cpu.info["device"] == "cpu" and emu.info["device"].startswith("emulate")
+    image = cpu.simulate()
+    assert image.max() > 0 and same(emu.simulate(), image)
+    assert same(emu.simulate(region=(3, 5, 17, 9)), image[5:14, 3:20])
+    assert same(cpu.with_params(device="emulate", precision="single").simulate(),
+                cpu.with_params(precision="single").simulate())
+    with pytest.raises(ValueError) as e:
+        nanobragg.Experiment(device="cuda:1023", **params)
+    assert "-device cpu" in str(e.value)
+    with pytest.raises(ValueError) as e:
+        nanobragg.Experiment(device="opencl", **params)
+    assert "device" in str(e.value) and "cuda:N" in str(e.value)

@@ -77,3 +77,9 @@ foreach(mode rotation stills)
                                     $<TARGET_FILE:nanobragg> ${CMAKE_CURRENT_LIST_DIR}/fixtures)
   set_tests_properties(cli/series-${mode} PROPERTIES LABELS cli TIMEOUT 120)
 endforeach()
+
+# cli/device_cuda: -device cuda fails clearly without a GPU (or a CUDA
+# build), and renders on one where there is (tests/cli/device.sh).
+add_test(NAME cli/device_cuda COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/device.sh $<TARGET_FILE:nanobragg>
+                                      ${CMAKE_CURRENT_BINARY_DIR}/cli-scratch/device_cuda)
+set_tests_properties(cli/device_cuda PROPERTIES LABELS cli TIMEOUT 60)

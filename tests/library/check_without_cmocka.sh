@@ -3,7 +3,8 @@
 # Configure the project with cmocka hidden (CMAKE_DISABLE_FIND_PACKAGE_cmocka)
 # and the tests on: the configure step must say that the cmocka tests are left
 # out, still register the others (cli/...) and none of unit/..., and the
-# program must build (a Debug build, the quickest).
+# program must build (a Debug build, the quickest; without the CUDA backend,
+# which this check is not about).
 #
 #   sh check_without_cmocka.sh SOURCE CC GENERATOR SCRATCH
 # The scratch folder is removed when the test passes.
@@ -19,7 +20,7 @@ rm -rf "$scratch"
 mkdir -p "$scratch" || fail "cannot create $scratch"
 b=$scratch/build
 if ! cmake -S "$src" -B "$b" -G "$generator" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug \
-        -DCMAKE_DISABLE_FIND_PACKAGE_cmocka=ON >"$scratch/configure.log" 2>&1; then
+        -DCMAKE_DISABLE_FIND_PACKAGE_cmocka=ON -DNB_CUDA=OFF >"$scratch/configure.log" 2>&1; then
     cat "$scratch/configure.log"
     fail "configuring without cmocka"
 fi

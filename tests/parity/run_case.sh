@@ -18,6 +18,15 @@
 #       Pearson r >= 0.99999 against the expected one, and its sum must be
 #       within 1e-4 relative of the expected image's (a scale error must
 #       not pass; the worst case, xtalsize, is 3.7e-5 off: large N in float).
+#   run_case.sh device NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR [DEVICE [MAX_REL]]
+#       The case on the CPU and twice with -device DEVICE (default emulate:
+#       the GPU kernel run on the CPU), in double and with -precision single.
+#       The device's double outputs must pass the tolerances, its single
+#       float.bin keep Pearson r >= 0.99999 and the sum within 1e-4 relative
+#       of the expected one (as "single"); its two runs must write the same
+#       float.bin bit for bit; and its float.bin must equal the CPU's of the
+#       same precision bit for bit (MAX_REL "bitwise", the default) or within
+#       MAX_REL relative at every pixel (nanobragg-compare --max-rel).
 #
 # Exit status 0 when everything passes; the scratch directory is then removed.
 # On failure it is kept for inspection and its path is printed.
@@ -64,7 +73,7 @@ run_nb() {
             export OMP_NUM_THREADS
         fi
         # shellcheck disable=SC2086 # args is split into words on purpose
-        exec "$prog" $args >stdout.log 2>&1
+        exec "$prog" $args ${NB_EXTRA_ARGS:-} >stdout.log 2>&1
     )
     rc=$?
     set +f
@@ -180,6 +189,42 @@ run_single() {
     finish $? "$scratch"
 }
 
+# On the CPU and on a device, in both precisions (see the top of this file).
+run_device() {
+    nb=$1 cmp=$2 case_dir=$3 scratch=$4 dev=${5:-emulate} match=${6:-bitwise}
+    [ -d "$case_dir/expected" ] || die "no expected/ in $case_dir"
+    remove_dir "$scratch"
+    status=0
+    for prec in double single; do
+        for run in cpu dev1 dev2; do
+            dir=$scratch/$prec-$run
+            NB_EXTRA_ARGS="-device $dev"
+            [ "$run" = cpu ] && NB_EXTRA_ARGS="-device cpu"
+            [ "$prec" = single ] && NB_EXTRA_ARGS="$NB_EXTRA_ARGS -precision single"
+            export NB_EXTRA_ARGS
+            prepare "$dir" "$case_dir"
+            run_nb "$nb" "$dir" "$case_dir" || { unset NB_EXTRA_ARGS; finish 1 "$scratch"; }
+            unset NB_EXTRA_ARGS
+        done
+        echo "-- $prec, -device $dev"
+        if [ "$prec" = double ]; then
+            check_outputs "$cmp" "$case_dir" "$scratch/$prec-dev1" || status=1
+        else
+            "$cmp" --pearson 0.99999 --sum-rel 1e-4 "$case_dir/expected/float.bin" "$scratch/$prec-dev1/float.bin" ||
+                status=1
+        fi
+        printf 'float.bin, %s, two runs on %s: ' "$prec" "$dev"
+        "$cmp" --bitwise "$scratch/$prec-dev1/float.bin" "$scratch/$prec-dev2/float.bin" || status=1
+        printf 'float.bin, %s, %s against the CPU: ' "$prec" "$dev"
+        if [ "$match" = bitwise ]; then
+            "$cmp" --bitwise "$scratch/$prec-cpu/float.bin" "$scratch/$prec-dev1/float.bin" || status=1
+        else
+            "$cmp" --max-rel "$match" "$scratch/$prec-cpu/float.bin" "$scratch/$prec-dev1/float.bin" || status=1
+        fi
+    done
+    finish "$status" "$scratch"
+}
+
 [ $# -ge 1 ] || die "usage: run_case.sh case NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
 mode=$1
 shift
@@ -192,11 +237,15 @@ single)
     [ $# -eq 4 ] || die "usage: run_case.sh single NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
     run_single "$@"
     ;;
+device)
+    [ $# -ge 4 ] && [ $# -le 6 ] || die "usage: run_case.sh device NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR [DEVICE [MAX_REL]]"
+    run_device "$@"
+    ;;
 isa)
     [ $# -eq 4 ] || die "usage: run_case.sh isa NANOBRAGG COMPARE CASE_DIR SCRATCH_DIR"
     run_isa "$@"
     ;;
 *)
-    die "unknown mode '$mode' (expected: case, isa or single)"
+    die "unknown mode '$mode' (expected: case, isa, single or device)"
     ;;
 esac

@@ -10,6 +10,11 @@
 #   tolerances, and their float images are identical bit for bit.
 # single/<case>: the same command line with -precision single must keep a
 #   Pearson correlation of at least 0.99999 with the expected float image.
+# device/<case>: the case on the CPU and twice with -device emulate (the GPU
+#   kernel's code run on the CPU), in double and in single precision: the
+#   tolerances as above, the two emulated runs identical, and each float
+#   image identical bit for bit to the CPU's (scripts/gpu-check.sh runs the
+#   same on a GPU).
 # Scratch copies live under <build>/tests/parity-scratch and are removed when
 # a test passes.
 set(NB_PARITY_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/run_case.sh)
@@ -32,5 +37,9 @@ foreach(dir ${NB_PARITY_CASE_DIRS})
              COMMAND sh ${NB_PARITY_SCRIPT} single $<TARGET_FILE:nanobragg>
                      $<TARGET_FILE:nanobragg-compare> ${dir} ${NB_PARITY_SCRATCH}/single-${case})
     set_tests_properties(single/${case} PROPERTIES LABELS single)
+    add_test(NAME device/${case}
+             COMMAND sh ${NB_PARITY_SCRIPT} device $<TARGET_FILE:nanobragg>
+                     $<TARGET_FILE:nanobragg-compare> ${dir} ${NB_PARITY_SCRATCH}/device-${case} emulate)
+    set_tests_properties(device/${case} PROPERTIES LABELS "device;determinism")
   endif()
 endforeach()
