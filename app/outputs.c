@@ -172,25 +172,42 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
     return st;
 }
 
-int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *img)
+int app_stage_outputs(app_options *o, const nb_experiment *exp, const nb_image *img, nb_outputs *set)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
     uint16_t *counts = malloc(n * sizeof *counts);
-    nb_outputs *set = nb_outputs_new();
     nb_error err;
-    nb_status st;
-
-    if (!counts || !set)
-        st = out_of_memory(&err, "output images");
-    else
-        st = stage_all(set, o, exp, img, counts, &err);
-    if (st == NB_OK)
-        st = nb_outputs_publish(set, &err);
-    nb_outputs_free(set); /* removes the temporaries of a failed set */
+    nb_status st = counts ? stage_all(set, o, exp, img, counts, &err) : out_of_memory(&err, "output images");
     free(counts);
     if (st == NB_OK)
         return 0;
     fflush(stdout);
-    fprintf(stderr, "nanobragg: error: %s\n", err.msg);
+    fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
     return 1;
+}
+
+int app_publish_outputs(nb_outputs *set)
+{
+    nb_error err;
+    if (nb_outputs_publish(set, &err) == NB_OK)
+        return 0;
+    fflush(stdout);
+    fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+    return 1;
+}
+
+int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *img)
+{
+    nb_outputs *set = nb_outputs_new();
+    int rc;
+    if (!set) {
+        fflush(stdout);
+        fprintf(stderr, "%s: error: out of memory for the output images\n", app_name());
+        return 1;
+    }
+    rc = app_stage_outputs(o, exp, img, set);
+    if (rc == 0)
+        rc = app_publish_outputs(set);
+    nb_outputs_free(set); /* removes the temporaries of a failed set */
+    return rc;
 }

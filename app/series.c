@@ -23,6 +23,7 @@
 #include <sys/statvfs.h>
 
 #include "app.h"
+#include "par.h"
 
 #define MAX_PATH_TEXT 4096
 
@@ -236,28 +237,87 @@ int app_series_check(const app_options *o, const char *const *inputs, size_t nin
     return check_names(o, out, inputs, nin);
 }
 
-/* The matrix text of the series so far (grown as images are written). */
+/* ------------------------------------------------------------ series-level outputs */
+
+/* The text of the series so far (grown as images are added). */
 typedef struct text_buf {
     char *data;
     size_t len, cap;
 } text_buf;
 
-static int append_matrix(text_buf *t, const nb_experiment *exp, const nb_series_frame *fr)
+static int append_text(text_buf *t, const void *text, size_t n)
 {
-    char line[APP_MATRIX_TEXT];
-    int n = app_format_matrix(exp, fr->image, fr->misset_seed, line, sizeof line);
-    if (t->len + (size_t)n + 1 > t->cap) {
+    if (t->len + n + 1 > t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 4096;
         char *d;
-        while (cap < t->len + (size_t)n + 1)
+        while (cap < t->len + n + 1)
             cap *= 2;
         if (!(d = realloc(t->data, cap)))
             return -1;
         t->data = d;
         t->cap = cap;
     }
-    memcpy(t->data + t->len, line, (size_t)n);
-    t->len += (size_t)n;
+    if (n > 0)
+        memcpy(t->data + t->len, text, n);
+    t->len += n;
+    return 0;
+}
+
+/*
+ * What the series-level outputs take of one image: a record made by the
+ * rank that rendered the image (image_record), handed to the sink in image
+ * order on rank 0 (sink_take; par.h's app_par_gather moves it there), in
+ * one process as with several.  Its bytes: the header, then its printed
+ * lines (kept on ranks other than 0, printed by rank 0 in order), then its
+ * -matrixfile lines.  A writer of another series-level file (one file per
+ * series, written by rank 0) adds its part of the image to the record in
+ * image_record and takes it in sink_take, one call per image.
+ */
+typedef struct record_head {
+    int image;
+    size_t log_len, matrix_len;
+} record_head;
+
+static int image_record(text_buf *rec, int image, const char *log, size_t log_len, const nb_experiment *exp,
+                        const nb_series_frame *fr, const app_options *o)
+{
+    char matrix[APP_MATRIX_TEXT];
+    record_head h = {image, log_len, 0};
+    if (exp && o->matrix_path)
+        h.matrix_len = (size_t)app_format_matrix(exp, fr->image, fr->misset_seed, matrix, sizeof matrix);
+    rec->len = 0;
+    if (append_text(rec, &h, sizeof h) != 0 || append_text(rec, log, log_len) != 0 ||
+        append_text(rec, matrix, h.matrix_len) != 0) {
+        fprintf(stderr, "%s: error: image %d: out of memory for its record\n", app_name(), image);
+        return 1;
+    }
+    return 0;
+}
+
+/* The series-level outputs, filled on rank 0 in image order. */
+typedef struct series_sink {
+    text_buf matrices; /* -matrixfile */
+} series_sink;
+
+static int sink_take(void *ctx, int image, const void *bytes, size_t n)
+{
+    series_sink *sink = ctx;
+    const char *p = bytes;
+    record_head h;
+    if (n < sizeof h)
+        return 0; /* no record: the image was not made here (a band of a split image) */
+    memcpy(&h, p, sizeof h);
+    if (h.image != image || sizeof h + h.log_len + h.matrix_len != n) {
+        fprintf(stderr, "%s: error: image %d: its record is damaged\n", app_name(), image);
+        return 1;
+    }
+    p += sizeof h;
+    fwrite(p, 1, h.log_len, stdout);
+    p += h.log_len;
+    if (append_text(&sink->matrices, p, h.matrix_len) != 0) {
+        fprintf(stderr, "%s: error: out of memory for the orientation matrices\n", app_name());
+        return 1;
+    }
     return 0;
 }
 
@@ -278,6 +338,16 @@ static int write_matrices(const app_options *o, const text_buf *t)
     return 1;
 }
 
+/* Rank 0, once every image is in: write what belongs to the series. */
+static int sink_close(const app_options *o, series_sink *sink)
+{
+    int rc = 0;
+    if (app_par_rank() == 0 && o->matrix_path)
+        rc = write_matrices(o, &sink->matrices);
+    free(sink->matrices.data);
+    return rc;
+}
+
 /* Image k's outputs into o (names into buf), the others off. */
 static void image_outputs(app_options *o, const series_output *out, int image, char buf[OUT_COUNT][MAX_PATH_TEXT])
 {
@@ -293,14 +363,19 @@ static void image_outputs(app_options *o, const series_output *out, int image, c
     o->write_noise = o->noise_path != NULL;
 }
 
-/* Render and write image k: 0, 1 (failure, printed) or 128 + signal. */
-static int one_image(app_options *o, const nb_series *series, int k, nb_log *log, text_buf *matrices)
+/* Render image k and stage its files into set, its record into rec: 0, 1
+   (failure, printed) or 128 + signal.  split: every rank renders a band of
+   it (app_par_simulate; collective), rank 0 stages the files. */
+static int one_image(app_options *o, const nb_series *series, int k, int split, nb_log *log, nb_outputs *set,
+                     text_buf *rec)
 {
     nb_experiment *exp = NULL;
     nb_series_frame fr;
     nb_image img;
     nb_error err;
     nb_status st;
+    char *text;
+    size_t text_len;
     int rc;
 
     st = nb_series_frame_of(series, k, &fr, &err);
@@ -308,34 +383,66 @@ static int one_image(app_options *o, const nb_series *series, int k, nb_log *log
         st = nb_series_experiment(series, k, NULL, &exp, &err);
     if (st != NB_OK) {
         fprintf(stderr, "%s: error: image %d: %s\n", app_name(), k, err.msg);
-        return 1;
+        if (!split)
+            return 1;
     }
-    printf("\nimage %d of %d: -phi %.12g -osc %.12g -seed %ld", k, nb_series_count(series), fr.phi_deg,
-           fr.osc_deg, -o->seed);
-    if (fr.own_orientation)
-        printf(" -misset random -misset_seed %ld", fr.misset_seed);
-    printf("\n");
+    if (!split)
+        app_par_capture_begin();
+    if (exp) {
+        printf("\nimage %d of %d: -phi %.12g -osc %.12g -seed %ld", k, nb_series_count(series), fr.phi_deg,
+               fr.osc_deg, -o->seed);
+        if (fr.own_orientation)
+            printf(" -misset random -misset_seed %ld", fr.misset_seed);
+        printf("\n");
+    }
     app_catch_interrupt(1);
-    st = nb_simulate(exp, log, &img, &err);
+    st = app_par_simulate(exp, split, log, &img, &err);
     app_catch_interrupt(0);
     if (st == NB_ERR_CANCELLED) {
         fflush(stdout);
         fprintf(stderr, "%s: interrupted at image %d: it was not written\n", app_name(), k);
-        nb_experiment_free(exp);
-        return 128 + app_interrupted();
-    }
-    if (st != NB_OK) {
-        fprintf(stderr, "%s: error: image %d: %s\n", app_name(), k, err.msg);
-        nb_experiment_free(exp);
-        return 1;
-    }
-    rc = app_write_outputs(o, exp, &img);
-    if (rc == 0 && o->matrix_path && append_matrix(matrices, exp, &fr) != 0) {
-        fprintf(stderr, "%s: error: out of memory for the orientation matrices\n", app_name());
+        rc = 128 + app_interrupted();
+    } else if (st != NB_OK) {
+        if (exp)
+            fprintf(stderr, "%s: error: image %d: %s\n", app_name(), k, err.msg);
         rc = 1;
+    } else if (!img.data) {
+        rc = 0; /* a band of a split image: rank 0 writes it */
+    } else {
+        rc = app_stage_outputs(o, exp, &img, set);
     }
-    nb_image_free(&img);
+    text = split ? NULL : app_par_capture_end(&text_len);
+    if (rc == 0 && img.data)
+        rc = image_record(rec, k, text, text ? text_len : 0, exp, &fr, o);
+    free(text);
+    if (st == NB_OK)
+        nb_image_free(&img);
     nb_experiment_free(exp);
+    return rc;
+}
+
+/* One round of a series: this rank's image k (none when k > nimages)
+   rendered and staged; every rank agrees before any publishes; then the
+   round's records go to rank 0's sink in image order (count of them). */
+static int one_round(app_options *o, const nb_series *series, int first, int k, int count, int split, nb_log *log,
+                     series_sink *sink)
+{
+    nb_outputs *set = nb_outputs_new();
+    text_buf rec = {0};
+    int rc = 0;
+    if (!set) {
+        fprintf(stderr, "%s: error: out of memory for the output images\n", app_name());
+        rc = 1;
+    } else if (k <= o->nimages) {
+        rc = one_image(o, series, k, split, log, set, &rec);
+    }
+    rc = app_par_agree(rc);
+    if (rc == 0)
+        rc = app_par_agree(app_publish_outputs(set));
+    nb_outputs_free(set); /* removes what was staged and not published */
+    if (rc == 0)
+        rc = app_par_agree(app_par_gather(first, count, rec.data, rec.len, sink_take, sink));
+    free(rec.data);
     return rc;
 }
 
@@ -344,11 +451,15 @@ int app_run_series(app_options *o)
     static char names[OUT_COUNT][MAX_PATH_TEXT];
     const double int_scale = o->int_scale, pgm_scale = o->pgm_scale;
     const long seed = -o->seed; /* as -seed gives it */
+    /* which images this rank renders: all of them (one process, or one
+       image split by rows), or one of each round of size images */
+    const int split = app_par_split_rows(o->nimages);
+    const int step = split ? 1 : app_par_size();
     nb_log log = {.fn = app_log_stdout};
     app_progress progress;
     series_output out[OUT_COUNT];
     nb_series *series = NULL;
-    text_buf matrices = {0};
+    series_sink sink = {{0}};
     nb_error err;
     nb_status st;
     int rc = 0;
@@ -362,9 +473,15 @@ int app_run_series(app_options *o)
     if (st != NB_OK) {
         fflush(stdout);
         fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
-        return (st == NB_ERR_USAGE || st == NB_ERR_INVALID) ? 2 : 1;
+        rc = (st == NB_ERR_USAGE || st == NB_ERR_INVALID) ? 2 : 1;
     }
-    if (check_space(o, out, (double)nb_series_info(series)->fpixels * nb_series_info(series)->spixels)) {
+    if ((rc = app_par_agree(rc)) != 0) {
+        nb_series_free(series);
+        return rc;
+    }
+    if (app_par_from_root(app_par_rank() == 0 ? check_space(o, out, (double)nb_series_info(series)->fpixels *
+                                                                          nb_series_info(series)->spixels)
+                                              : 0)) {
         nb_series_free(series);
         return 1;
     }
@@ -372,17 +489,22 @@ int app_run_series(app_options *o)
     app_warn_setup(o, nb_series_info(series));
     printf("  %d images\n", o->nimages);
     log.fn = NULL; /* each image's set-up repeats image 1's lines */
-    for (int k = 1; k <= o->nimages && rc == 0; ++k) {
-        o->seed = -nb_series_seed(seed, k);
-        o->int_scale = int_scale;
-        o->pgm_scale = pgm_scale;
-        image_outputs(o, out, k, names);
-        app_progress_setup(o, nb_series_info(series), &progress, &log);
-        rc = one_image(o, series, k, &log, &matrices);
+    for (int first = 1; first <= o->nimages && rc == 0; first += step) {
+        const int k = first + (split ? 0 : app_par_rank());
+        const int count = o->nimages - first + 1 < step ? o->nimages - first + 1 : step;
+        if (k <= o->nimages) {
+            o->seed = -nb_series_seed(seed, k);
+            o->int_scale = int_scale;
+            o->pgm_scale = pgm_scale;
+            image_outputs(o, out, k, names);
+            app_progress_setup(o, nb_series_info(series), &progress, &log);
+        }
+        rc = one_round(o, series, first, k, count, split, &log, &sink);
     }
-    if (rc == 0 && o->matrix_path)
-        rc = write_matrices(o, &matrices);
-    free(matrices.data);
+    if (rc == 0)
+        rc = sink_close(o, &sink);
+    else
+        free(sink.matrices.data);
     nb_series_free(series);
-    return rc;
+    return app_par_agree(rc);
 }
