@@ -10,7 +10,8 @@
 # with Python's headers, and its tests are skipped without pytest); gemmi-dev,
 # tao-pegtl-dev and g++ (MTZ, mmCIF and model inputs are built only with
 # them) and python3-gemmi (their tests write their files with it and are
-# skipped without it).
+# skipped without it); libopenmpi-dev and openmpi-bin (nanobragg-mpi is built
+# only with them, and its tests are skipped without it).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
@@ -28,6 +29,8 @@ command -v pkg-config >/dev/null 2>&1 || optional="$optional pkg-config"
 [ -f /usr/include/tao/pegtl.hpp ] || optional="$optional tao-pegtl-dev"
 command -v c++ >/dev/null 2>&1 || optional="$optional g++"
 /usr/bin/python3 -c "import gemmi" >/dev/null 2>&1 || optional="$optional python3-gemmi"
+[ -n "$(ls /usr/lib/*/openmpi/include/mpi.h 2>/dev/null)" ] || optional="$optional libopenmpi-dev"
+command -v mpirun >/dev/null 2>&1 || optional="$optional openmpi-bin"
 [ -n "$need$optional" ] || exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -48,6 +51,7 @@ for pkg in $optional; do
     python3-pytest) echo "note: python3-pytest not installed; the Python tests will be skipped" ;;
     gemmi-dev|tao-pegtl-dev|g++) echo "note: $pkg not installed; MTZ, mmCIF and model inputs will not be built" ;;
     python3-gemmi) echo "note: python3-gemmi not installed; the MTZ/mmCIF input tests will be skipped" ;;
+    libopenmpi-dev|openmpi-bin) echo "note: $pkg not installed; nanobragg-mpi will not be built (its tests are skipped)" ;;
     esac
 done
 exit 0

@@ -27,9 +27,14 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
 export OMP_NUM_THREADS=1
 # Sanitized builds: Open MPI's libraries keep memory to the end
-# (LeakSanitizer would fail every run); suppressed for them only.
+# (LeakSanitizer would fail every run); suppressed for them only.  The
+# suppressions match libraries by name in the allocation's stack: Open MPI
+# keeps its components loaded (instead of unloading them at MPI_Finalize,
+# which leaves their frames unnamed) and LSan unwinds through libraries
+# built without frame pointers.
 if [ -n "$supp" ]; then
-    export LSAN_OPTIONS="suppressions=$supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+    export OMPI_MCA_mca_base_component_disable_dlclose=1
+    export LSAN_OPTIONS="suppressions=$supp:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/nb_mpi.XXXXXX") || exit 1
 trap 'rm -rf "$dir"' EXIT

@@ -730,19 +730,18 @@ static void test_invalid_arguments(void **state)
    for bit, for every case (interpolation switching off in a band, the
    first sweep, -dmin, ROI and mask, the reference kernel, single
    precision). */
-static void check_bands(const rcase *c, int bands)
+static void check_bands(const rcase *c, const nb_image *img, int bands)
 {
-    nb_experiment *whole = make(c, 2), *parts = make(c, 2);
-    const int nf = whole->det.fpixels, ns = whole->det.spixels;
+    nb_experiment *parts = make(c, 2);
+    const int nf = parts->det.fpixels, ns = parts->det.spixels;
     float *data = malloc((size_t)nf * ns * sizeof *data);
     uint8_t *state = malloc((size_t)nf * ns);
     double *omega = malloc((size_t)ns * sizeof *omega);
-    nb_image img, got;
+    nb_image got;
     nb_error err = {{0}};
     assert_non_null(data);
     assert_non_null(state);
     assert_non_null(omega);
-    simulate(whole, NULL, &img);
     for (int b = 0; b < bands; ++b) {
         const int s0 = (int)((long)ns * b / bands), s1 = (int)((long)ns * (b + 1) / bands);
         nb_status st;
@@ -758,34 +757,38 @@ static void check_bands(const rcase *c, int bands)
     assert_int_equal(got.fpixels, nf);
     assert_int_equal(got.spixels, ns);
     for (long i = 0; i < (long)nf * ns; ++i)
-        if (!same(got.data[i], img.data[i])) {
+        if (!same(got.data[i], img->data[i])) {
             print_error("%s, %d bands: pixel %ld: %.9g, nb_simulate %.9g\n", c->name, bands, i, got.data[i],
-                        img.data[i]);
+                        img->data[i]);
             fail();
         }
-    assert_memory_equal(&got.max_I, &img.max_I, sizeof img.max_I);
-    assert_memory_equal(&got.max_I_x_m, &img.max_I_x_m, sizeof img.max_I_x_m);
-    assert_memory_equal(&got.mean, &img.mean, sizeof img.mean);
-    assert_memory_equal(&got.rms, &img.rms, sizeof img.rms);
-    assert_memory_equal(&got.rmsd, &img.rmsd, sizeof img.rmsd);
-    assert_memory_equal(&got.rmsd_roi, &img.rmsd_roi, sizeof img.rmsd_roi);
-    assert_memory_equal(&got.omega_sum, &img.omega_sum, sizeof img.omega_sum);
-    assert_int_equal(got.rendered, img.rendered);
+    assert_memory_equal(&got.max_I, &img->max_I, sizeof img->max_I);
+    assert_memory_equal(&got.max_I_x_m, &img->max_I_x_m, sizeof img->max_I_x_m);
+    assert_memory_equal(&got.mean, &img->mean, sizeof img->mean);
+    assert_memory_equal(&got.rms, &img->rms, sizeof img->rms);
+    assert_memory_equal(&got.rmsd, &img->rmsd, sizeof img->rmsd);
+    assert_memory_equal(&got.rmsd_roi, &img->rmsd_roi, sizeof img->rmsd_roi);
+    assert_memory_equal(&got.omega_sum, &img->omega_sum, sizeof img->omega_sum);
+    assert_int_equal(got.rendered, img->rendered);
     free(state);
     free(omega);
     nb_image_free(&got);
-    nb_image_free(&img);
-    nb_experiment_free(whole);
     nb_experiment_free(parts);
 }
 
 static void test_bands(void **state)
 {
-    static const int bands[] = {2, 7, 200}; /* 200: more bands than rows */
+    static const int bands[] = {3, 200}; /* 200: more bands than rows */
     (void)state;
-    for (size_t i = 0; i < NCASES; ++i)
+    for (size_t i = 0; i < NCASES; ++i) {
+        nb_experiment *whole = make(&cases[i], 2);
+        nb_image img;
+        simulate(whole, NULL, &img);
         for (size_t b = 0; b < sizeof bands / sizeof *bands; ++b)
-            check_bands(&cases[i], bands[b]);
+            check_bands(&cases[i], &img, bands[b]);
+        nb_image_free(&img);
+        nb_experiment_free(whole);
+    }
 }
 
 /* Bad arguments of nb_simulate_rows and nb_simulate_finish are named; a
