@@ -194,8 +194,10 @@ int main(int argc, char **argv)
             app_print_help(argv[0]);
         else if (o.show_params)
             app_print_params();
-        else
+        else {
             app_print_version();
+            app_par_print_version();
+        }
     } else {
         if (rc == 2 && app_par_rank() == 0)
             usage_hint();

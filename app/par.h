@@ -1,8 +1,8 @@
 /*
- * par.h - the processes of one run.  The plain program is one process
- * (par_none.c); nanobragg-mpi, started by an MPI launcher (mpirun, srun),
- * is one of several ranks (par_mpi.c), and one process like the plain
- * program otherwise.  Everything MPI stays behind these functions.
+ * par.h - the processes of one run.  Built with MPI (par_mpi.c), nanobragg
+ * started by an MPI launcher (mpirun, srun) is one of several ranks, and
+ * one process otherwise; built without (par_none.c), always one process.
+ * Everything MPI stays behind these functions.
  *
  * How the ranks share the work:
  *   a series (-nimages N >= 2): image k is rendered and its files written
@@ -27,12 +27,14 @@
 #include "nanobragg.h"
 
 /* Start: under an MPI launcher (its environment: OMPI_COMM_WORLD_SIZE,
-   PMIX_RANK, PMI_RANK, PMI_SIZE) join the job; otherwise, and in the plain
-   program, one process and no MPI at all.  Ranks other than 0 send their
-   standard output nowhere (rank 0 prints the run's log) and name
-   themselves "nanobragg-mpi (rank r)" in messages.  0, or 1 after printing
-   why not. */
+   PMIX_RANK, PMI_RANK, PMI_SIZE) join the job; otherwise one process that
+   never touches MPI.  Ranks other than 0 send their standard output nowhere
+   (rank 0 prints the run's log) and name themselves "nanobragg (rank r)" in
+   messages.  Built without MPI, a launcher's job of several processes is
+   refused (each would make every file).  0, or 1 after printing why not. */
 int app_par_init(int *argc, char ***argv);
+/* A line for --version: the MPI library, or that there is none. */
+void app_par_print_version(void);
 /* Leave the job (every rank, after its last collective call). */
 void app_par_end(void);
 int app_par_rank(void);

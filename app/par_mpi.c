@@ -1,7 +1,7 @@
 /*
- * par_mpi.c - par.h over MPI, for nanobragg-mpi.  MPI is initialised only
- * when an MPI launcher started the process (its environment says so), so
- * that a plain run of nanobragg-mpi is one process that never touches MPI.
+ * par_mpi.c - par.h over MPI.  MPI is initialised only when an MPI launcher
+ * started the process (its environment says so), so that a plain run is
+ * one process that never touches MPI.
  * OpenMP threads render within each rank; only the main thread calls MPI.
  */
 #include <limits.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mpi.h>
 
@@ -32,24 +33,32 @@ static int launched(void)
 int app_par_init(int *argc, char ***argv)
 {
     int provided;
-    app_set_name("nanobragg-mpi");
     if (!launched())
         return 0;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-        fprintf(stderr, "nanobragg-mpi: error: MPI_Init failed\n");
+        fprintf(stderr, "%s: error: MPI_Init failed\n", app_name());
         return 1;
     }
     joined = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (rank > 0) {
-        snprintf(rank_name, sizeof rank_name, "nanobragg-mpi (rank %d)", rank);
+        snprintf(rank_name, sizeof rank_name, "%s (rank %d)", app_name(), rank);
         app_set_name(rank_name);
         app_flags_quiet(1); /* rank 0 reports bad flags, once */
         if (!freopen("/dev/null", "w", stdout))
             return 1;
     }
     return 0;
+}
+
+void app_par_print_version(void)
+{
+    char text[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(text, &len); /* allowed before MPI_Init */
+    text[len > 0 && len < (int)sizeof text ? len : 0] = '\0';
+    printf("with MPI (mpirun -np R nanobragg ...): %.*s\n", (int)strcspn(text, ",\n"), text);
 }
 
 void app_par_end(void)
@@ -69,13 +78,50 @@ int app_par_size(void)
     return size;
 }
 
+/*
+ * Wait for req without taking a core: MPI's blocking calls poll, so a rank
+ * that waits for a slower one (at the end of a round, or while rank 0
+ * writes a split image's files) would use a core the whole time, taken from
+ * the other ranks' threads or other work.  Polls for a millisecond (a wait
+ * that is about to end), then sleeps between polls, up to a millisecond.
+ * Used for the agreements, whose messages are small; the transfers of
+ * image data follow an agreement, when every rank is ready for them.
+ */
+static void wait_gently(MPI_Request *req)
+{
+    struct timespec start, now, nap = {0, 20000};
+    int done = 0;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < 1000000L)
+            continue;
+        nanosleep(&nap, NULL);
+        if (nap.tv_nsec < 1000000L)
+            nap.tv_nsec *= 2;
+    }
+}
+
+/* The largest of every rank's v, waited for gently. */
+static int max_over_ranks(int v)
+{
+    MPI_Request req;
+    int worst = v;
+    MPI_Iallreduce(&v, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req);
+    wait_gently(&req);
+    return worst;
+}
+
 int app_par_agree(int rc)
 {
-    int worst = rc;
+    int worst;
     if (size == 1)
         return rc;
     fflush(stdout);
-    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    worst = max_over_ranks(rc);
     if (rank == 0 && rc == 0 && worst != 0)
         fprintf(stderr, "%s: error: stopped: another rank failed (exit %d)\n", app_name(), worst);
     return worst;
@@ -83,8 +129,11 @@ int app_par_agree(int rc)
 
 int app_par_from_root(int rc)
 {
-    if (size > 1)
-        MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Request req;
+    if (size == 1)
+        return rc;
+    MPI_Ibcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+    wait_gently(&req);
     return rc;
 }
 
@@ -169,7 +218,7 @@ nb_status app_par_simulate(const nb_experiment *exp, int split, const nb_log *lo
             }
         }
     }
-    MPI_Allreduce(&st, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    worst = max_over_ranks(st);
     if (worst == NB_OK) {
         gather_bands(nf, ns, data, state, omega, all, all_state, all_omega);
         if (rank == 0) {

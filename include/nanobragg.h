@@ -438,7 +438,7 @@ void nb_image_free(nb_image *img);
 
 /*
  * nb_simulate in two steps, for a program that spreads one image over
- * processes (nanobragg-mpi): each renders a band of rows with
+ * processes (the program under mpirun): each renders a band of rows with
  * nb_simulate_rows, one assembles the bands and calls nb_simulate_finish,
  * which applies what depends on the whole image (nanoBragg's serial-order
  * effects, which may render some pixels again, the statistics, the traces).

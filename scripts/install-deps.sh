@@ -10,8 +10,8 @@
 # with Python's headers, and its tests are skipped without pytest); gemmi-dev,
 # tao-pegtl-dev and g++ (MTZ, mmCIF and model inputs are built only with
 # them) and python3-gemmi (their tests write their files with it and are
-# skipped without it); libopenmpi-dev and openmpi-bin (nanobragg-mpi is built
-# only with them, and its tests are skipped without it).
+# skipped without it); libopenmpi-dev and openmpi-bin (nanobragg runs over
+# MPI ranks under mpirun only with them; its MPI tests are skipped without).
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
@@ -51,7 +51,7 @@ for pkg in $optional; do
     python3-pytest) echo "note: python3-pytest not installed; the Python tests will be skipped" ;;
     gemmi-dev|tao-pegtl-dev|g++) echo "note: $pkg not installed; MTZ, mmCIF and model inputs will not be built" ;;
     python3-gemmi) echo "note: python3-gemmi not installed; the MTZ/mmCIF input tests will be skipped" ;;
-    libopenmpi-dev|openmpi-bin) echo "note: $pkg not installed; nanobragg-mpi will not be built (its tests are skipped)" ;;
+    libopenmpi-dev|openmpi-bin) echo "note: $pkg not installed; nanobragg will run as one process only (the MPI tests are skipped)" ;;
     esac
 done
 exit 0

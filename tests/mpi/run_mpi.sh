@@ -1,5 +1,5 @@
 #!/bin/sh
-# nanobragg-mpi under mpirun against the one-process program (nanobragg):
+# nanobragg under mpirun against the same program run alone:
 #   series   a 5-image rotation series (float, SMV, noise SMV, CBF images and
 #            the -matrixfile), 2 ranks: every file and the printed log equal
 #            the one-process run's, byte for byte;
@@ -11,15 +11,14 @@
 #   failure  a bad flag, and an output directory missing for image 2 only
 #            (rank 1's, found when it writes): a non-zero exit, a message
 #            naming the cause, and no file written by any rank.
-# usage: run_mpi.sh MODE MPIEXEC NANOBRAGG NANOBRAGG-MPI FIXTURES [LSAN_SUPPRESSIONS]
+# usage: run_mpi.sh MODE MPIEXEC NANOBRAGG FIXTURES [LSAN_SUPPRESSIONS]
 # Exit 77 (skipped) when mpirun cannot start two processes here at all.
 set -u
 mode=$1
 mpiexec=$2
-one=$3
-prog=$4
-fixtures=$5
-supp=${6:-}
+prog=$3
+fixtures=$4
+supp=${5:-}
 # Open MPI refuses root without these (CI runs as root); containers often
 # lack the kernel support for its single-copy transfers between processes;
 # one OpenMP thread per rank (two ranks share this machine's cores).
@@ -53,14 +52,14 @@ if ! mpi 2 true >probe.log 2>&1; then
     exit 77
 fi
 
-# run NAME NP ARGS...: in NAME/one the program alone, in NAME/mpi
-# nanobragg-mpi over NP ranks; both must succeed
+# run NAME NP ARGS...: in NAME/one the program alone, in NAME/mpi over NP
+# ranks; both must succeed
 run() {
     name=$1
     np=$2
     shift 2
     mkdir -p "$name/one" "$name/mpi" || exit 1
-    (cd "$name/one" && "$one" "$@" >log 2>err) || { cat "$name/one/err"; fail "$name: one process: exit $?"; }
+    (cd "$name/one" && "$prog" "$@" >log 2>err) || { cat "$name/one/err"; fail "$name: one process: exit $?"; }
     (cd "$name/mpi" && mpi "$np" "$prog" "$@" >log 2>err) || { cat "$name/mpi/err"; fail "$name: $np ranks: exit $?"; }
 }
 

@@ -1,13 +1,13 @@
-# mpi/<mode>: nanobragg-mpi under mpirun writes the files of a one-process
-# run (tests/mpi/run_mpi.sh says what each mode checks).  Without MPI
-# (nanobragg-mpi not built) one test, mpi/not-built, is skipped with a message.
+# mpi/<mode>: nanobragg under mpirun writes the files of a one-process run
+# (tests/mpi/run_mpi.sh says what each mode checks).  Built without MPI, one
+# test, mpi/not-built, is skipped with a message.
 if(NOT NB_HAVE_MPI)
-  add_test(NAME mpi/not-built COMMAND sh -c "echo 'SKIPPED: nanobragg-mpi is not built (no MPI found; Debian: libopenmpi-dev openmpi-bin)'; exit 77")
+  add_test(NAME mpi/not-built COMMAND sh -c "echo 'SKIPPED: nanobragg is built without MPI (none found; Debian: libopenmpi-dev openmpi-bin)'; exit 77")
   set_tests_properties(mpi/not-built PROPERTIES LABELS mpi SKIP_RETURN_CODE 77)
   return()
 endif()
 if(NOT MPIEXEC_EXECUTABLE)
-  add_test(NAME mpi/no-mpiexec COMMAND sh -c "echo 'SKIPPED: no mpiexec/mpirun found to run nanobragg-mpi (Debian: openmpi-bin)'; exit 77")
+  add_test(NAME mpi/no-mpiexec COMMAND sh -c "echo 'SKIPPED: no mpiexec/mpirun found (Debian: openmpi-bin)'; exit 77")
   set_tests_properties(mpi/no-mpiexec PROPERTIES LABELS mpi SKIP_RETURN_CODE 77)
   return()
 endif()
@@ -19,7 +19,7 @@ if(NB_SANITIZE)
 endif()
 foreach(mode series stills rows failure)
   add_test(NAME mpi/${mode} COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/run_mpi.sh ${mode} ${MPIEXEC_EXECUTABLE}
-                                    $<TARGET_FILE:nanobragg> $<TARGET_FILE:nanobragg-mpi>
+                                    $<TARGET_FILE:nanobragg>
                                     ${CMAKE_SOURCE_DIR}/tests/cli/fixtures ${NB_MPI_LSAN})
   set_tests_properties(mpi/${mode} PROPERTIES LABELS mpi TIMEOUT 120 SKIP_RETURN_CODE 77)
 endforeach()

@@ -31,8 +31,8 @@
  * nb_simulate rendered (which kept them), at 1 and 2 threads.  Also: a pixel
  * the two kernels disagree on (forced), calls from several threads at once,
  * progress reports and cancellation (nothing written), argument checks.
- * And nb_simulate_rows in bands then nb_simulate_finish (as nanobragg-mpi
- * splits one image over processes): the image and statistics of
+ * And nb_simulate_rows in bands then nb_simulate_finish (as the program
+ * splits one image over MPI ranks): the image and statistics of
  * nb_simulate, bit for bit, for every case.
  */
 #include <limits.h>
