@@ -122,7 +122,8 @@ static int run(app_options *o)
 
     printf("nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17\n");
     app_note_cell(o);
-    app_warn_units(o);
+    if (app_par_rank() == 0) /* the warnings once */
+        app_warn_units(o);
     st = nb_experiment_create(o->cfg, &log, &exp, &err);
     if (st != NB_OK) {
         fflush(stdout);
@@ -136,7 +137,8 @@ static int run(app_options *o)
         return rc;
     }
     app_report_setup(o, nb_experiment_info(exp));
-    app_warn_setup(o, nb_experiment_info(exp));
+    if (app_par_rank() == 0)
+        app_warn_setup(o, nb_experiment_info(exp));
     app_progress_setup(o, nb_experiment_info(exp), &progress, &log);
     if (o->printout) {
         /* nanoBragg's -printout: every pixel unless -printout_pixel named one */

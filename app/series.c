@@ -466,7 +466,8 @@ int app_run_series(app_options *o)
 
     printf("nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17\n");
     app_note_cell(o);
-    app_warn_units(o);
+    if (app_par_rank() == 0) /* the warnings once */
+        app_warn_units(o);
     list_series_outputs(o, out);
     o->cbf_noise = o->write_noise; /* before image_outputs turns off what is not named */
     st = nb_series_create(o->cfg, o->nimages, &log, &series, &err);
@@ -486,7 +487,8 @@ int app_run_series(app_options *o)
         return 1;
     }
     app_report_setup(o, nb_series_info(series));
-    app_warn_setup(o, nb_series_info(series));
+    if (app_par_rank() == 0)
+        app_warn_setup(o, nb_series_info(series));
     printf("  %d images\n", o->nimages);
     log.fn = NULL; /* each image's set-up repeats image 1's lines */
     for (int first = 1; first <= o->nimages && rc == 0; first += step) {
