@@ -171,6 +171,21 @@ static int run(app_options *o)
     return rc;
 }
 
+/* Under MPI: the seeds nanoBragg takes from the clock unless given (-seed,
+   -misset_seed) are rank 0's on every rank, as in one process.
+   Collective. */
+static int same_seeds(app_options *o)
+{
+    nb_error err;
+    o->seed = app_par_root_long(o->seed);
+    if (nb_param_set(o->cfg, "misset_seed", (double)app_par_root_long((long)app_param(o, "misset_seed")),
+                     &err) != NB_OK) {
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     app_options o;
@@ -204,6 +219,8 @@ int main(int argc, char **argv)
         if (rc == 2 && app_par_rank() == 0)
             usage_hint();
         rc = app_par_agree(rc);
+        if (!rc && app_par_size() > 1)
+            rc = app_par_agree(same_seeds(&o));
         if (!rc && o.nimages > 0) {
             /* the checks once, on rank 0, before any rank renders */
             rc = app_par_from_root(app_par_rank() == 0 ? check_series_paths(&o) : 0);

@@ -46,6 +46,9 @@ int app_par_agree(int rc);
 /* Collective: rank 0's value on every rank (checks made once, on rank 0). */
 int app_par_from_root(int rc);
 
+/* Collective: rank 0's v on every rank. */
+long app_par_root_long(long v);
+
 /* Whether one image is split over the ranks by rows: several ranks and a
    series of nimages <= 1 (0: no -nimages). */
 int app_par_split_rows(int nimages);

@@ -137,6 +137,16 @@ int app_par_from_root(int rc)
     return rc;
 }
 
+long app_par_root_long(long v)
+{
+    MPI_Request req;
+    if (size == 1)
+        return v;
+    MPI_Ibcast(&v, 1, MPI_LONG, 0, MPI_COMM_WORLD, &req);
+    wait_gently(&req);
+    return v;
+}
+
 int app_par_split_rows(int nimages)
 {
     return size > 1 && nimages <= 1;

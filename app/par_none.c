@@ -61,6 +61,11 @@ int app_par_from_root(int rc)
     return rc;
 }
 
+long app_par_root_long(long v)
+{
+    return v;
+}
+
 int app_par_split_rows(int nimages)
 {
     (void)nimages;

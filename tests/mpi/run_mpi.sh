@@ -4,6 +4,8 @@
 #            the -matrixfile), 2 ranks: every file and the printed log equal
 #            the one-process run's, byte for byte;
 #   stills   4 stills with random orientations and their matrix file, 2 ranks;
+#            and with the seeds from the clock: the ranks use rank 0's (the
+#            seeds image 1's line states make every file again);
 #   rows     one image with noise split by rows over 2 ranks (no -nimages)
 #            and over 3 (-nimages 1), with tricubic interpolation switching
 #            itself off partway through the image (nanoBragg's serial order):
@@ -96,6 +98,19 @@ stills)
         -matrixfile m.txt
     same stills m.txt s_01.bin s_02.bin s_03.bin s_04.bin n_01.img n_02.img n_03.img n_04.img
     cmp -s stills/mpi/s_02.bin stills/mpi/s_03.bin && fail "stills 2 and 3 are the same"
+    # seeds from the clock (no -seed, no -misset_seed): every rank takes rank
+    # 0's, so that the seeds image 1's line states make the whole series again
+    mkdir clock && cd clock || exit 1
+    args="-default_F 100 -cell 40 50 60 80 90 100 -N 3 -detpixels 32 -distance 40 -noprogress -misset random
+        -nimages 4 -noisefile n_#.img -matrixfile m.txt"
+    mpi 2 "$prog" $args >log 2>err || { cat err; fail "clock seeds: exit $?"; }
+    seeds=$(sed -n 's/^image 1 of 4: -phi 0 -osc 0 \(-seed -*[0-9]*\) -misset random \(-misset_seed -*[0-9]*\)$/\1 \2/p' log)
+    [ -n "$seeds" ] || { cat log; fail "clock seeds: no line for image 1"; }
+    mkdir one && (cd one && "$prog" $args $seeds >log 2>err) || fail "clock seeds: one process with $seeds"
+    for f in n_1.img n_2.img n_3.img n_4.img m.txt; do
+        cmp "$f" "one/$f" || fail "clock seeds: $f differs from one process with $seeds"
+    done
+    echo "stills: seeds from rank 0's clock"
     ;;
 rows)
     # -N 2: tricubic interpolation (auto), which leaves the HKL grid partway
