@@ -25,6 +25,11 @@ void app_report_setup(const app_options *o, const nb_info *in);
 /* Print the statistics and write every requested output, all or none
    (an output set).  Exit code: 0, or 1 after printing the error. */
 int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *img);
+/* The same in two steps: print the statistics and stage every output into
+   set, then publish set (nb_outputs_free removes what was staged and not
+   published).  0, or 1 after printing the error. */
+int app_stage_outputs(app_options *o, const nb_experiment *exp, const nb_image *img, nb_outputs *set);
+int app_publish_outputs(nb_outputs *set);
 
 /* One image's orientation for -matrixfile into buf (at least
    APP_MATRIX_TEXT bytes): a "# image N phi ... misset_deg ..." line

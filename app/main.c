@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "par.h"
 
 static void usage_hint(void)
 {
@@ -79,21 +80,21 @@ static int check_paths(const app_options *o)
     for (i = 0; i < nout; ++i) {
         for (j = 0; j < nin; ++j)
             if (nb_paths_clash(out[i].path, in[j].path)) {
-                fprintf(stderr, "nanobragg: error: output %s would overwrite an input file "
-                                "(%s %s)\n", out[i].path, in[j].flag, in[j].path);
+                fprintf(stderr, "%s: error: output %s would overwrite an input file "
+                                "(%s %s)\n", app_name(), out[i].path, in[j].flag, in[j].path);
                 return 2;
             }
         for (j = 0; j < i; ++j)
             if (nb_paths_clash(out[i].path, out[j].path)) {
                 fprintf(stderr,
-                        "nanobragg: error: output %s (%s) would overwrite another output (%s %s)\n",
-                        out[i].path, out[i].flag, out[j].flag, out[j].path);
+                        "%s: error: output %s (%s) would overwrite another output (%s %s)\n",
+                        app_name(), out[i].path, out[i].flag, out[j].flag, out[j].path);
                 return 2;
             }
     }
     for (i = 0; i < nout; ++i)
         if (nb_output_check(out[i].path, &err) != NB_OK) {
-            fprintf(stderr, "nanobragg: error: %s\n", err.msg);
+            fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
             return 1;
         }
     return 0;
@@ -110,29 +111,38 @@ static int check_series_paths(const app_options *o)
     return app_series_check(o, names, nin);
 }
 
+/* One image: rendered here, or, under MPI with several ranks, split by
+   rows over them (rank 0 prints and writes).  Collective. */
 static int run(app_options *o)
 {
+    const int split = app_par_split_rows(0);
     nb_log log = {.fn = app_log_stdout};
     app_progress progress;
     nb_experiment *exp = NULL;
     nb_image img;
     nb_error err;
     nb_status st;
-    int rc;
+    int rc = 0;
 
     printf("nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17\n");
     app_note_cell(o);
-    app_warn_units(o);
+    if (app_par_rank() == 0) /* the warnings once */
+        app_warn_units(o);
     st = nb_experiment_create(o->cfg, &log, &exp, &err);
     if (st != NB_OK) {
         fflush(stdout);
-        fprintf(stderr, "nanobragg: error: %s\n", err.msg);
-        if (st == NB_ERR_USAGE)
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+        if (st == NB_ERR_USAGE && app_par_rank() == 0)
             usage_hint();
-        return (st == NB_ERR_USAGE || st == NB_ERR_INVALID) ? 2 : 1;
+        rc = (st == NB_ERR_USAGE || st == NB_ERR_INVALID) ? 2 : 1;
+    }
+    if ((rc = app_par_agree(rc)) != 0) {
+        nb_experiment_free(exp);
+        return rc;
     }
     app_report_setup(o, nb_experiment_info(exp));
-    app_warn_setup(o, nb_experiment_info(exp));
+    if (app_par_rank() == 0)
+        app_warn_setup(o, nb_experiment_info(exp));
     app_progress_setup(o, nb_experiment_info(exp), &progress, &log);
     if (o->printout) {
         /* nanoBragg's -printout: every pixel unless -printout_pixel named one */
@@ -141,26 +151,43 @@ static int run(app_options *o)
         log.trace_spixel = o->printout_pixel[1];
     }
     app_catch_interrupt(1);
-    st = nb_simulate(exp, &log, &img, &err);
+    st = app_par_simulate(exp, split, &log, &img, &err);
     app_catch_interrupt(0);
     if (st == NB_ERR_CANCELLED) {
         fflush(stdout);
-        fprintf(stderr, "nanobragg: interrupted: no output written\n");
+        fprintf(stderr, "%s: interrupted: no output written\n", app_name());
         nb_experiment_free(exp);
         return 128 + app_interrupted();
     }
     if (st != NB_OK) {
-        fprintf(stderr, "nanobragg: error: %s\n", err.msg);
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
         nb_experiment_free(exp);
         return 1;
     }
-    printf("\nsolid angle subtended by detector = %g steradian ( %g%% sphere)\n",
-           img.omega_sum / nb_experiment_info(exp)->steps,
-           100 * img.omega_sum / nb_experiment_info(exp)->steps / 4 / M_PI);
-    rc = app_write_outputs(o, exp, &img);
-    nb_image_free(&img);
+    if (img.data) { /* not a band of a split image */
+        printf("\nsolid angle subtended by detector = %g steradian ( %g%% sphere)\n",
+               img.omega_sum / nb_experiment_info(exp)->steps,
+               100 * img.omega_sum / nb_experiment_info(exp)->steps / 4 / M_PI);
+        rc = app_write_outputs(o, exp, &img);
+        nb_image_free(&img);
+    }
     nb_experiment_free(exp);
     return rc;
+}
+
+/* Under MPI: the seeds nanoBragg takes from the clock unless given (-seed,
+   -misset_seed) are rank 0's on every rank, as in one process.
+   Collective. */
+static int same_seeds(app_options *o)
+{
+    nb_error err;
+    o->seed = app_par_root_long(o->seed);
+    if (nb_param_set(o->cfg, "misset_seed", (double)app_par_root_long((long)app_param(o, "misset_seed")),
+                     &err) != NB_OK) {
+        fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+        return 1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -169,39 +196,50 @@ int main(int argc, char **argv)
     nb_smv_frame mask = {0};
     int rc;
 
-    if (!app_flags_sorted() || app_options_init(&o) != 0)
+    if (app_par_init(&argc, &argv) != 0)
         return 1;
+    if (!app_flags_sorted() || app_options_init(&o) != 0) {
+        app_par_end();
+        return 1;
+    }
     app_prescan_headers(&o, argc, argv);
     rc = app_read_headers(&o, &mask);
     if (!rc)
         rc = app_parse_flags(&o, argc, argv);
     if (!rc)
         rc = app_isa_from_env(&o);
+    if (app_par_rank() > 0)
+        o.progress = 0; /* rank 0's meter only */
     if (!rc && (o.show_help || o.show_version || o.show_params)) {
         if (o.show_help)
             app_print_help(argv[0]);
         else if (o.show_params)
             app_print_params();
-        else
+        else {
             app_print_version();
-        nb_smv_frame_free(&mask);
-        app_options_free(&o);
-        return 0;
-    }
-    if (rc == 2)
-        usage_hint();
-    if (!rc && o.nimages > 0) {
-        rc = check_series_paths(&o);
-        if (!rc)
-            rc = app_run_series(&o);
-    } else if (!rc) {
-        rc = check_paths(&o);
-        o.cbf_noise = o.write_noise;
-        if (!rc)
-            rc = run(&o);
+            app_par_print_version();
+        }
+    } else {
+        if (rc == 2 && app_par_rank() == 0)
+            usage_hint();
+        rc = app_par_agree(rc);
+        if (!rc && app_par_size() > 1)
+            rc = app_par_agree(same_seeds(&o));
+        if (!rc && o.nimages > 0) {
+            /* the checks once, on rank 0, before any rank renders */
+            rc = app_par_from_root(app_par_rank() == 0 ? check_series_paths(&o) : 0);
+            if (!rc)
+                rc = app_run_series(&o);
+        } else if (!rc) {
+            rc = app_par_from_root(app_par_rank() == 0 ? check_paths(&o) : 0);
+            o.cbf_noise = o.write_noise;
+            if (!rc)
+                rc = app_par_agree(run(&o));
+        }
     }
     nb_smv_frame_free(&mask);
     app_options_free(&o);
     fflush(stdout);
+    app_par_end();
     return rc;
 }

@@ -16,7 +16,11 @@ typedef struct app_options {
     const char *cbf_path;  /* -cbffile, or NULL */
     const char *matrix_path; /* -matrixfile: each image's orientation, or NULL */
     const char *nexus_path;  /* -nexusfile: one NeXus file of every image, or NULL */
-    nb_nexus *nexus;       /* a series' open NeXus file (series.c), or NULL */
+    /* a series (series.c): each image's part of the series' NeXus file is
+       handed to nexus_take(nexus_ctx, ...) (non-zero: out of memory), to
+       reach rank 0's open file in image order; NULL: a file of one image */
+    int (*nexus_take)(void *ctx, const nb_nexus_image *image, const int32_t *counts, size_t n);
+    void *nexus_ctx;
     int cbf_noise;         /* the CBF and NeXus files hold noise (set from write_noise before writing) */
     int write_pgm, write_noise;
     double int_scale, pgm_scale, adc;

@@ -120,17 +120,20 @@ static nb_status stage_cbf(nb_outputs *set, const app_options *o, const nb_exper
     return nb_outputs_add_cbf(set, o->cbf_path, &info, counts, err);
 }
 
-/* The NeXus file: the image appended to the series' open file, or a file
-   of this one image staged in the set. */
+/* The NeXus file: the image handed on for the series' file (o->nexus_take),
+   or a file of this one image staged in the set. */
 static nb_status stage_nexus(nb_outputs *set, const app_options *o, const nb_experiment *exp,
                              const int32_t *counts, nb_error *err)
 {
     const char *note = nb_nexus_geometry_note(exp);
-    if (o->nexus) {
+    if (o->nexus_take) {
         nb_nexus_image image;
         nb_experiment_nexus_image(exp, &image);
         printf("adding the image to %s (NeXus)\n", o->nexus_path);
-        return nb_nexus_append(o->nexus, &image, counts, err);
+        if (o->nexus_take(o->nexus_ctx, &image, counts, (size_t)nb_experiment_info(exp)->fpixels *
+                                                            (size_t)nb_experiment_info(exp)->spixels) != 0)
+            return out_of_memory(err, "NeXus image");
+        return NB_OK;
     }
     if (note)
         fprintf(stderr, "%s: warning: %s: %s\n", app_name(), o->nexus_path, note);
@@ -201,13 +204,13 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
         printf("writing %s (orientation matrix)\n", o->matrix_path);
         st = nb_outputs_add_bytes(set, o->matrix_path, text, (size_t)len, err);
     }
-    if (st == NB_OK && (o->cbf_path || o->nexus || o->nexus_path)) {
+    if (st == NB_OK && (o->cbf_path || o->nexus_path)) {
         int32_t *c32 = counts32(o, exp, img, o->seed);
         if (!c32)
             st = out_of_memory(err, "32-bit counts");
         if (st == NB_OK && o->cbf_path)
             st = stage_cbf(set, o, exp, c32, err);
-        if (st == NB_OK && (o->nexus || o->nexus_path))
+        if (st == NB_OK && o->nexus_path)
             st = stage_nexus(set, o, exp, c32, err);
         free(c32);
     }
@@ -221,25 +224,42 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
     return st;
 }
 
-int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *img)
+int app_stage_outputs(app_options *o, const nb_experiment *exp, const nb_image *img, nb_outputs *set)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
     uint16_t *counts = malloc(n * sizeof *counts);
-    nb_outputs *set = nb_outputs_new();
     nb_error err;
-    nb_status st;
-
-    if (!counts || !set)
-        st = out_of_memory(&err, "output images");
-    else
-        st = stage_all(set, o, exp, img, counts, &err);
-    if (st == NB_OK)
-        st = nb_outputs_publish(set, &err);
-    nb_outputs_free(set); /* removes the temporaries of a failed set */
+    nb_status st = counts ? stage_all(set, o, exp, img, counts, &err) : out_of_memory(&err, "output images");
     free(counts);
     if (st == NB_OK)
         return 0;
     fflush(stdout);
-    fprintf(stderr, "nanobragg: error: %s\n", err.msg);
+    fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
     return 1;
+}
+
+int app_publish_outputs(nb_outputs *set)
+{
+    nb_error err;
+    if (nb_outputs_publish(set, &err) == NB_OK)
+        return 0;
+    fflush(stdout);
+    fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+    return 1;
+}
+
+int app_write_outputs(app_options *o, const nb_experiment *exp, const nb_image *img)
+{
+    nb_outputs *set = nb_outputs_new();
+    int rc;
+    if (!set) {
+        fflush(stdout);
+        fprintf(stderr, "%s: error: out of memory for the output images\n", app_name());
+        return 1;
+    }
+    rc = app_stage_outputs(o, exp, img, set);
+    if (rc == 0)
+        rc = app_publish_outputs(set);
+    nb_outputs_free(set); /* removes the temporaries of a failed set */
+    return rc;
 }

@@ -26,6 +26,7 @@
 #include <sys/statvfs.h>
 
 #include "app.h"
+#include "par.h"
 
 #define MAX_PATH_TEXT 4096
 
@@ -304,28 +305,120 @@ int app_series_check(const app_options *o, const char *const *inputs, size_t nin
     return check_names(o, out, inputs, nin);
 }
 
-/* The matrix text of the series so far (grown as images are written). */
+/* ------------------------------------------------------------ series-level outputs */
+
+/* The text of the series so far (grown as images are added). */
 typedef struct text_buf {
     char *data;
     size_t len, cap;
 } text_buf;
 
-static int append_matrix(text_buf *t, const nb_experiment *exp, const nb_series_frame *fr)
+static int append_text(text_buf *t, const void *text, size_t n)
 {
-    char line[APP_MATRIX_TEXT];
-    int n = app_format_matrix(exp, fr->image, fr->misset_seed, line, sizeof line);
-    if (t->len + (size_t)n + 1 > t->cap) {
+    if (t->len + n + 1 > t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 4096;
         char *d;
-        while (cap < t->len + (size_t)n + 1)
+        while (cap < t->len + n + 1)
             cap *= 2;
         if (!(d = realloc(t->data, cap)))
             return -1;
         t->data = d;
         t->cap = cap;
     }
-    memcpy(t->data + t->len, line, (size_t)n);
-    t->len += (size_t)n;
+    if (n > 0)
+        memcpy(t->data + t->len, text, n);
+    t->len += n;
+    return 0;
+}
+
+/*
+ * What the series-level outputs take of one image: a record made by the
+ * rank that rendered the image (image_record), handed to the sink in image
+ * order on rank 0 (sink_take; par.h's app_par_gather moves it there), in
+ * one process as with several.  Its bytes: the header, then its printed
+ * lines (kept on ranks other than 0, printed by rank 0 in order), then its
+ * -matrixfile lines.  A writer of another series-level file (one file per
+ * series, written by rank 0) adds its part of the image to the record in
+ * image_record and takes it in sink_take, one call per image.
+ */
+typedef struct record_head {
+    int image;
+    size_t log_len, matrix_len, nexus_len;
+} record_head;
+
+/* The image's part of the NeXus file (o->nexus_take's ctx): its record,
+   then its counts. */
+static int nexus_take(void *ctx, const nb_nexus_image *image, const int32_t *counts, size_t n)
+{
+    text_buf *t = ctx;
+    t->len = 0;
+    return append_text(t, image, sizeof *image) != 0 || append_text(t, counts, n * sizeof *counts) != 0;
+}
+
+static int image_record(text_buf *rec, int image, const char *log, size_t log_len, const nb_experiment *exp,
+                        const nb_series_frame *fr, const app_options *o, const text_buf *nexus)
+{
+    char matrix[APP_MATRIX_TEXT];
+    record_head h = {image, log_len, 0, nexus->len};
+    if (exp && o->matrix_path)
+        h.matrix_len = (size_t)app_format_matrix(exp, fr->image, fr->misset_seed, matrix, sizeof matrix);
+    rec->len = 0;
+    if (append_text(rec, &h, sizeof h) != 0 || append_text(rec, log, log_len) != 0 ||
+        append_text(rec, matrix, h.matrix_len) != 0 || append_text(rec, nexus->data, nexus->len) != 0) {
+        fprintf(stderr, "%s: error: image %d: out of memory for its record\n", app_name(), image);
+        return 1;
+    }
+    return 0;
+}
+
+/* The series-level outputs, filled on rank 0 in image order. */
+typedef struct series_sink {
+    text_buf matrices; /* -matrixfile */
+    nb_nexus *nexus;   /* -nexusfile, open on rank 0 */
+    size_t pixels;     /* per image */
+} series_sink;
+
+static int sink_take(void *ctx, int image, const void *bytes, size_t n)
+{
+    series_sink *sink = ctx;
+    const char *p = bytes;
+    record_head h;
+    nb_nexus_image nx;
+    nb_error err;
+    if (n < sizeof h)
+        return 0; /* no record: the image was not made here (a band of a split image) */
+    memcpy(&h, p, sizeof h);
+    if (h.image != image || sizeof h + h.log_len + h.matrix_len + h.nexus_len != n ||
+        (h.nexus_len != 0) != (sink->nexus != NULL) ||
+        (h.nexus_len && h.nexus_len != sizeof nx + sink->pixels * sizeof(int32_t))) {
+        fprintf(stderr, "%s: error: image %d: its record is damaged\n", app_name(), image);
+        return 1;
+    }
+    p += sizeof h;
+    fwrite(p, 1, h.log_len, stdout);
+    p += h.log_len;
+    if (append_text(&sink->matrices, p, h.matrix_len) != 0) {
+        fprintf(stderr, "%s: error: out of memory for the orientation matrices\n", app_name());
+        return 1;
+    }
+    p += h.matrix_len;
+    if (h.nexus_len) {
+        int32_t *counts = malloc(sink->pixels * sizeof *counts);
+        nb_status st;
+        memcpy(&nx, p, sizeof nx);
+        if (!counts) {
+            fprintf(stderr, "%s: error: out of memory for the NeXus image\n", app_name());
+            return 1;
+        }
+        memcpy(counts, p + sizeof nx, sink->pixels * sizeof *counts); /* aligned for the writer */
+        st = nb_nexus_append(sink->nexus, &nx, counts, &err);
+        free(counts);
+        if (st != NB_OK) {
+            fflush(stdout);
+            fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -346,6 +439,16 @@ static int write_matrices(const app_options *o, const text_buf *t)
     return 1;
 }
 
+/* Rank 0, once every image is in: write what belongs to the series. */
+static int sink_close(const app_options *o, series_sink *sink)
+{
+    int rc = 0;
+    if (app_par_rank() == 0 && o->matrix_path)
+        rc = write_matrices(o, &sink->matrices);
+    free(sink->matrices.data);
+    return rc;
+}
+
 /* Image k's outputs into o (names into buf), the others off. */
 static void image_outputs(app_options *o, const series_output *out, int image, char buf[OUT_COUNT][MAX_PATH_TEXT])
 {
@@ -361,14 +464,19 @@ static void image_outputs(app_options *o, const series_output *out, int image, c
     o->write_noise = o->noise_path != NULL;
 }
 
-/* Render and write image k: 0, 1 (failure, printed) or 128 + signal. */
-static int one_image(app_options *o, const nb_series *series, int k, nb_log *log, text_buf *matrices)
+/* Render image k and stage its files into set, its record into rec: 0, 1
+   (failure, printed) or 128 + signal.  split: every rank renders a band of
+   it (app_par_simulate; collective), rank 0 stages the files. */
+static int one_image(app_options *o, const nb_series *series, int k, int split, nb_log *log, nb_outputs *set,
+                     text_buf *rec)
 {
     nb_experiment *exp = NULL;
     nb_series_frame fr;
     nb_image img;
     nb_error err;
     nb_status st;
+    char *text;
+    size_t text_len;
     int rc;
 
     st = nb_series_frame_of(series, k, &fr, &err);
@@ -376,40 +484,48 @@ static int one_image(app_options *o, const nb_series *series, int k, nb_log *log
         st = nb_series_experiment(series, k, NULL, &exp, &err);
     if (st != NB_OK) {
         fprintf(stderr, "%s: error: image %d: %s\n", app_name(), k, err.msg);
-        return 1;
+        if (!split)
+            return 1;
     }
-    printf("\nimage %d of %d: -phi %.12g -osc %.12g -seed %ld", k, nb_series_count(series), fr.phi_deg,
-           fr.osc_deg, -o->seed);
-    if (fr.own_orientation)
-        printf(" -misset random -misset_seed %ld", fr.misset_seed);
-    printf("\n");
+    if (!split)
+        app_par_capture_begin();
+    if (exp) {
+        printf("\nimage %d of %d: -phi %.12g -osc %.12g -seed %ld", k, nb_series_count(series), fr.phi_deg,
+               fr.osc_deg, -o->seed);
+        if (fr.own_orientation)
+            printf(" -misset random -misset_seed %ld", fr.misset_seed);
+        printf("\n");
+    }
     app_catch_interrupt(1);
-    st = nb_simulate(exp, log, &img, &err);
+    st = app_par_simulate(exp, split, log, &img, &err);
     app_catch_interrupt(0);
     if (st == NB_ERR_CANCELLED) {
         fflush(stdout);
         fprintf(stderr, "%s: interrupted at image %d: it was not written\n", app_name(), k);
-        nb_experiment_free(exp);
-        return 128 + app_interrupted();
-    }
-    if (st != NB_OK) {
-        fprintf(stderr, "%s: error: image %d: %s\n", app_name(), k, err.msg);
-        nb_experiment_free(exp);
-        return 1;
-    }
-    rc = app_write_outputs(o, exp, &img);
-    if (rc == 0 && o->matrix_path && append_matrix(matrices, exp, &fr) != 0) {
-        fprintf(stderr, "%s: error: out of memory for the orientation matrices\n", app_name());
+        rc = 128 + app_interrupted();
+    } else if (st != NB_OK) {
+        if (exp)
+            fprintf(stderr, "%s: error: image %d: %s\n", app_name(), k, err.msg);
         rc = 1;
+    } else if (!img.data) {
+        rc = 0; /* a band of a split image: rank 0 writes it */
+    } else {
+        rc = app_stage_outputs(o, exp, &img, set);
     }
-    nb_image_free(&img);
+    text = split ? NULL : app_par_capture_end(&text_len);
+    if (rc == 0 && img.data)
+        rc = image_record(rec, k, text, text ? text_len : 0, exp, &fr, o,
+                          o->nexus_ctx ? (const text_buf *)o->nexus_ctx : &(const text_buf){0});
+    free(text);
+    if (st == NB_OK)
+        nb_image_free(&img);
     nb_experiment_free(exp);
     return rc;
 }
 
-/* Open the series' NeXus file (o->nexus) with image 1's geometry: 0, or 1
-   after printing why not. */
-static int open_nexus(app_options *o, const nb_series *series)
+/* Rank 0: open the series' NeXus file (sink->nexus) with image 1's
+   geometry: 0, or 1 after printing why not. */
+static int open_nexus(const app_options *o, const nb_series *series, series_sink *sink)
 {
     nb_experiment *exp = NULL;
     const char *note;
@@ -418,7 +534,7 @@ static int open_nexus(app_options *o, const nb_series *series)
     if (st == NB_OK) {
         if ((note = nb_nexus_geometry_note(exp)) != NULL)
             fprintf(stderr, "%s: warning: %s: %s\n", app_name(), o->nexus_path, note);
-        st = nb_nexus_open(o->nexus_path, exp, o->nimages, &o->nexus, &err);
+        st = nb_nexus_open(o->nexus_path, exp, o->nimages, &sink->nexus, &err);
     }
     nb_experiment_free(exp);
     if (st != NB_OK) {
@@ -433,11 +549,11 @@ static int open_nexus(app_options *o, const nb_series *series)
 
 /* Publish the NeXus file when every image went well (rc 0), else remove it:
    rc, or 1 after printing why it could not be written. */
-static int close_nexus(app_options *o, int rc)
+static int close_nexus(const app_options *o, series_sink *sink, int rc)
 {
     nb_error err;
-    nb_nexus *nx = o->nexus;
-    o->nexus = NULL;
+    nb_nexus *nx = sink->nexus;
+    sink->nexus = NULL;
     if (!nx)
         return rc;
     if (rc != 0) {
@@ -453,55 +569,106 @@ static int close_nexus(app_options *o, int rc)
     return 0;
 }
 
+/* One round of a series: this rank's image k (none when k > nimages)
+   rendered and staged; every rank agrees before any publishes; then the
+   round's records go to rank 0's sink in image order (count of them). */
+static int one_round(app_options *o, const nb_series *series, int first, int k, int count, int split, nb_log *log,
+                     series_sink *sink)
+{
+    nb_outputs *set = nb_outputs_new();
+    text_buf rec = {0};
+    int rc = 0;
+    if (!set) {
+        fprintf(stderr, "%s: error: out of memory for the output images\n", app_name());
+        rc = 1;
+    } else if (k <= o->nimages) {
+        rc = one_image(o, series, k, split, log, set, &rec);
+    }
+    rc = app_par_agree(rc);
+    if (rc == 0)
+        rc = app_par_agree(app_publish_outputs(set));
+    nb_outputs_free(set); /* removes what was staged and not published */
+    if (rc == 0)
+        rc = app_par_agree(app_par_gather(first, count, rec.data, rec.len, sink_take, sink));
+    free(rec.data);
+    return rc;
+}
+
 int app_run_series(app_options *o)
 {
     static char names[OUT_COUNT][MAX_PATH_TEXT];
     const double int_scale = o->int_scale, pgm_scale = o->pgm_scale;
     const long seed = -o->seed; /* as -seed gives it */
+    /* which images this rank renders: all of them (one process, or one
+       image split by rows), or one of each round of size images */
+    const int split = app_par_split_rows(o->nimages);
+    const int step = split ? 1 : app_par_size();
     nb_log log = {.fn = app_log_stdout};
     app_progress progress;
     series_output out[OUT_COUNT];
     nb_series *series = NULL;
-    text_buf matrices = {0};
+    series_sink sink = {{0}, NULL, 0};
+    text_buf nexus_part = {0}; /* this rank's image's part of the NeXus file */
     nb_error err;
     nb_status st;
     int rc = 0;
 
     printf("nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17\n");
     app_note_cell(o);
-    app_warn_units(o);
+    if (app_par_rank() == 0) /* the warnings once */
+        app_warn_units(o);
     list_series_outputs(o, out);
     o->cbf_noise = o->write_noise; /* before image_outputs turns off what is not named */
     st = nb_series_create(o->cfg, o->nimages, &log, &series, &err);
     if (st != NB_OK) {
         fflush(stdout);
         fprintf(stderr, "%s: error: %s\n", app_name(), err.msg);
-        return (st == NB_ERR_USAGE || st == NB_ERR_INVALID) ? 2 : 1;
+        rc = (st == NB_ERR_USAGE || st == NB_ERR_INVALID) ? 2 : 1;
     }
-    if (check_space(o, out, (double)nb_series_info(series)->fpixels * nb_series_info(series)->spixels)) {
+    if ((rc = app_par_agree(rc)) != 0) {
+        nb_series_free(series);
+        return rc;
+    }
+    if (app_par_from_root(app_par_rank() == 0 ? check_space(o, out, (double)nb_series_info(series)->fpixels *
+                                                                          nb_series_info(series)->spixels)
+                                              : 0)) {
         nb_series_free(series);
         return 1;
     }
     app_report_setup(o, nb_series_info(series));
-    app_warn_setup(o, nb_series_info(series));
-    if (o->nexus_path && open_nexus(o, series) != 0) {
-        nb_series_free(series);
-        return 1;
+    if (app_par_rank() == 0)
+        app_warn_setup(o, nb_series_info(series));
+    if (o->nexus_path) {
+        sink.pixels = (size_t)nb_series_info(series)->fpixels * (size_t)nb_series_info(series)->spixels;
+        o->nexus_take = nexus_take;
+        o->nexus_ctx = &nexus_part;
+        if (app_par_agree(app_par_rank() == 0 ? open_nexus(o, series, &sink) : 0) != 0) {
+            nb_series_free(series);
+            return 1;
+        }
     }
     printf("  %d images\n", o->nimages);
     log.fn = NULL; /* each image's set-up repeats image 1's lines */
-    for (int k = 1; k <= o->nimages && rc == 0; ++k) {
-        o->seed = -nb_series_seed(seed, k);
-        o->int_scale = int_scale;
-        o->pgm_scale = pgm_scale;
-        image_outputs(o, out, k, names);
-        app_progress_setup(o, nb_series_info(series), &progress, &log);
-        rc = one_image(o, series, k, &log, &matrices);
+    for (int first = 1; first <= o->nimages && rc == 0; first += step) {
+        const int k = first + (split ? 0 : app_par_rank());
+        const int count = o->nimages - first + 1 < step ? o->nimages - first + 1 : step;
+        if (k <= o->nimages) {
+            o->seed = -nb_series_seed(seed, k);
+            o->int_scale = int_scale;
+            o->pgm_scale = pgm_scale;
+            image_outputs(o, out, k, names);
+            app_progress_setup(o, nb_series_info(series), &progress, &log);
+        }
+        rc = one_round(o, series, first, k, count, split, &log, &sink);
     }
-    rc = close_nexus(o, rc);
-    if (rc == 0 && o->matrix_path)
-        rc = write_matrices(o, &matrices);
-    free(matrices.data);
+    rc = close_nexus(o, &sink, app_par_agree(rc));
+    if (rc == 0)
+        rc = sink_close(o, &sink);
+    else
+        free(sink.matrices.data);
+    free(nexus_part.data);
+    o->nexus_take = NULL;
+    o->nexus_ctx = NULL;
     nb_series_free(series);
-    return rc;
+    return app_par_agree(rc);
 }

@@ -438,6 +438,34 @@ NB_WARN_UNUSED nb_status nb_simulate(const nb_experiment *exp, const nb_log *log
 void nb_image_free(nb_image *img);
 
 /*
+ * nb_simulate in two steps, for a program that spreads one image over
+ * processes (the program under mpirun): each renders a band of rows with
+ * nb_simulate_rows, one assembles the bands and calls nb_simulate_finish,
+ * which applies what depends on the whole image (nanoBragg's serial-order
+ * effects, which may render some pixels again, the statistics, the traces).
+ * The image and every number of *img equal nb_simulate's bit for bit.
+ *
+ * nb_simulate_rows renders rows s0 <= s < s0 + height (0 <= s0, s0 + height
+ * <= spixels) into data (fpixels * height floats, fast index fastest),
+ * state (fpixels * height bytes that nb_simulate_finish needs; opaque) and
+ * omega_rows (height doubles); progress counts the band's pixels and may
+ * cancel.  NB_ERR_INVALID (naming the argument) for rows off the detector
+ * or a NULL argument; NB_ERR_NOMEM; NB_ERR_CANCELLED.
+ *
+ * nb_simulate_finish takes the whole image: data, state and omega_rows of
+ * rows 0 .. spixels-1 in order, each row from one nb_simulate_rows call on
+ * this experiment (or one made alike).  data (from malloc) is taken over:
+ * it becomes img->data (free with nb_image_free), or is freed on error.
+ * state is changed.  Errors as nb_simulate (img->data is then NULL).
+ */
+NB_WARN_UNUSED nb_status nb_simulate_rows(const nb_experiment *exp, int s0, int height, float *data,
+                                          uint8_t *state, double *omega_rows, const nb_log *log,
+                                          nb_error *err);
+NB_WARN_UNUSED nb_status nb_simulate_finish(const nb_experiment *exp, float *data, uint8_t *state,
+                                            const double *omega_rows, const nb_log *log, nb_image *img,
+                                            nb_error *err);
+
+/*
  * Render a rectangle of the detector, fast pixels f0 <= f < f0 + width and
  * slow pixels s0 <= s < s0 + height, into out (width * height floats, fast
  * index fastest; caller owns), with exactly the values nb_simulate gives

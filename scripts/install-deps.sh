@@ -12,7 +12,9 @@
 # them) and python3-gemmi (their tests write their files with it and are
 # skipped without it); libhdf5-dev (NeXus output, -nexusfile, is built only
 # with it) and python3-h5py (the NeXus test reads the files with it and is
-# skipped without it).  The CUDA toolkit (nvcc, for the GPU backend) is not
+# skipped without it); libopenmpi-dev and openmpi-bin (nanobragg runs over
+# MPI ranks under mpirun only with them; its MPI tests are skipped without).
+# The CUDA toolkit (nvcc, for the GPU backend) is not
 # a Debian package of main and is not installed here: NVIDIA's packages,
 # found through CUDA_HOME or the PATH (docs/gpu.md).
 need=""
@@ -34,6 +36,8 @@ command -v c++ >/dev/null 2>&1 || optional="$optional g++"
 /usr/bin/python3 -c "import gemmi" >/dev/null 2>&1 || optional="$optional python3-gemmi"
 [ -f /usr/include/hdf5/serial/hdf5.h ] || [ -f /usr/include/hdf5.h ] || optional="$optional libhdf5-dev"
 /usr/bin/python3 -c "import h5py" >/dev/null 2>&1 || optional="$optional python3-h5py"
+[ -n "$(ls /usr/lib/*/openmpi/include/mpi.h 2>/dev/null)" ] || optional="$optional libopenmpi-dev"
+command -v mpirun >/dev/null 2>&1 || optional="$optional openmpi-bin"
 [ -n "$need$optional" ] || exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -56,6 +60,7 @@ for pkg in $optional; do
     python3-gemmi) echo "note: python3-gemmi not installed; the MTZ/mmCIF input tests will be skipped" ;;
     libhdf5-dev) echo "note: libhdf5-dev not installed; NeXus output (-nexusfile) will not be built" ;;
     python3-h5py) echo "note: python3-h5py not installed; the NeXus test will be skipped" ;;
+    libopenmpi-dev|openmpi-bin) echo "note: $pkg not installed; nanobragg will run as one process only (the MPI tests are skipped)" ;;
     esac
 done
 exit 0

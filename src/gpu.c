@@ -182,6 +182,8 @@ nb_status nbi_gpu_pack(const nb_experiment *e, nbg_exp *x, nbi_gpu_tables *owned
         if (!map_loop(e->loops, nbi_row_choose_loop(e, interp), &x->variant[interp], &x->single[interp], &N))
             return nbi_fail(err, NB_ERR_INVALID, "device: the GPU kernel has no copy of the row kernel's loop for "
                             "this experiment; render on the CPU with -device cpu (device=cpu)");
+        if (!N && (x->variant[interp] == NBG_HKL || x->variant[interp] == NBG_INTERP))
+            N = nbi_cube_N(&e->xtal); /* their lattice factor, as the row kernel's */
         if (N)
             x->cube_N = N;
     }
@@ -247,7 +249,7 @@ void nbi_gpu_host_pixel(const nbg_exp *x, int f, int s, int interp, nbg_result *
         nbg_reference_pixel(x, f, s, interp, out);
         return;
     }
-    row_pixel(x, f, s, v, x->single[interp != 0], v == NBG_CUBE ? x->cube_N : v == NBG_GENERAL ? interp != 0 : 0, out);
+    row_pixel(x, f, s, v, x->single[interp != 0], nbg_loop_N(x, v, interp), out);
     if (out->flags & NBG_EXACT) {
         const double omega = out->omega;
         nbg_reference_pixel(x, f, s, interp, out);

@@ -179,6 +179,14 @@ NBG_INLINE double nbg_pixel_polar(const nbg_exp *x, int f, int s, int *swept)
         F = inside_ ? (g).F[j_] : (dF);                                                            \
     } while (0)
 
+/* The N that loop v takes (a constant of the kernel): the cube's for the
+   cube, table and interpolation loops (0: not a cube), whether
+   interpolation is on for the general loop. */
+NBG_INLINE int nbg_loop_N(const nbg_exp *x, int v, int interp)
+{
+    return v == NBG_CUBE || v == NBG_HKL || v == NBG_INTERP ? x->cube_N : v == NBG_GENERAL ? interp != 0 : 0;
+}
+
 /* One sample's sum over the passes in double, with loop v of the row kernel
    (v, N: constants where inlined); *ev gets NBG_INTERP_OFF and NBG_EXACT. */
 NBG_INLINE double nbg_sample_d(const nbg_exp *x, vec3 d, const int v, const int N, int *ev)
@@ -212,7 +220,14 @@ NBG_INLINE double nbg_sample_d(const nbg_exp *x, vec3 d, const int v, const int 
             const double r = nbi_grating_chebyshev_d(h, N) * nbi_grating_chebyshev_d(k, N) * nbi_grating_chebyshev_d(l, N);
             acc = fma(F2, r * r, acc);
         } else {
-            double L2 = nbi_lattice_square2_d(h, k, l, Na, Nb, Nc), F;
+            double L2, F;
+            if (N && v != NBG_FLAT) { /* the table loops' cube: the Chebyshev recurrence */
+                const double r = nbi_grating_chebyshev_d(h, N) * nbi_grating_chebyshev_d(k, N) *
+                                 nbi_grating_chebyshev_d(l, N);
+                L2 = r * r;
+            } else {
+                L2 = nbi_lattice_square2_d(h, k, l, Na, Nb, Nc);
+            }
             if (v == NBG_FLAT) {
                 if (cut)
                     acc += nbi_within_dmin_d(d.x, d.y, d.z, P.ix, P.iy, P.iz, P.il, smax) ? F2 * L2 : 0.0;
@@ -224,8 +239,7 @@ NBG_INLINE double nbg_sample_d(const nbg_exp *x, vec3 d, const int v, const int 
                 L2 = -1; /* as the row kernel marks a sample cut by -dmin */
             if (v == NBG_HKL) {
                 NBG_NEAREST(nbi_nearest_index_d, g, h, k, l, x->default_F, 1);
-                if (L2 >= 0)
-                    acc += F * F * L2;
+                acc += F * F * (L2 < 0 ? 0.0 : L2);
             } else if (!(L2 < 0)) { /* NBG_INTERP */
                 if (nbi_interp_ok_d(g, h, k, l)) {
                     F = nbi_interpolate_d(g, h, k, l);
@@ -241,8 +255,7 @@ NBG_INLINE double nbg_sample_d(const nbg_exp *x, vec3 d, const int v, const int 
 }
 
 /* The same in float (-precision single): float directions and terms, float
-   sums flushed into the double sum every NBG_SINGLE_FLUSH passes; the HKL
-   loop adds each float term to the double sum. */
+   sums flushed into the double sum every NBG_SINGLE_FLUSH passes. */
 NBG_INLINE double nbg_sample_f(const nbg_exp *x, vec3 dd, const int v, const int N, int *ev)
 {
     const float dx = (float)dd.x, dy = (float)dd.y, dz = (float)dd.z;
@@ -261,19 +274,24 @@ NBG_INLINE double nbg_sample_f(const nbg_exp *x, vec3 dd, const int v, const int
             const float r = nbi_grating_chebyshev_f(h, N) * nbi_grating_chebyshev_f(k, N) * nbi_grating_chebyshev_f(l, N);
             accf = fmaf(F2, r * r, accf);
         } else {
-            float L2 = nbi_lattice_square2_f(h, k, l, Na, Nb, Nc);
+            float L2;
             const int kept = !cut || nbi_within_dmin_f(dx, dy, dz, P.ix, P.iy, P.iz, P.il, smax);
+            if (N && v != NBG_FLAT) { /* the table loops' cube: the Chebyshev recurrence */
+                const float r = nbi_grating_chebyshev_f(h, N) * nbi_grating_chebyshev_f(k, N) *
+                                nbi_grating_chebyshev_f(l, N);
+                L2 = r * r;
+            } else {
+                L2 = nbi_lattice_square2_f(h, k, l, Na, Nb, Nc);
+            }
             if (v == NBG_FLAT) {
                 if (cut)
                     accf += kept ? F2 * L2 : 0.0f;
                 else
                     accf = fmaf(F2, L2, accf);
             } else if (v == NBG_HKL) {
-                double F;
-                NBG_NEAREST(nbi_nearest_index_d, x->gd, (double)h, (double)k, (double)l, x->default_F, 1);
-                if (kept && L2 >= 0)
-                    acc += (double)((float)(F * F) * L2);
-                continue; /* this loop does not count passes */
+                float F;
+                NBG_NEAREST(nbi_nearest_index_f, g, h, k, l, dF, 1);
+                accf += F * F * (kept ? L2 : 0.0f);
             } else if (kept) { /* NBG_INTERP */
                 float F;
                 if (nbi_interp_ok_f(g, h, k, l)) {

@@ -237,14 +237,13 @@ nbi_accumulate_fn nbi_row_choose_loop(const nb_experiment *e, int interp)
 {
     const nbi_row_loops *L = e->loops;
     const nbi_crystal *x = &e->xtal;
-    const double N = x->Na;
     const int single = e->precision == NB_PRECISION_SINGLE;
     if (x->shape != NB_SHAPE_SQUARE)
         return L->general;
     if (interp)
         return single ? L->single_interp : L->square_interp;
-    if (!e->have_hkl && e->dmin_m <= 0.0 && N == x->Nb && N == x->Nc && N >= 2 && N <= 12 && N == (int)N)
-        return L->cube[single][(int)N];
+    if (!e->have_hkl && e->dmin_m <= 0.0 && nbi_cube_N(x))
+        return L->cube[single][nbi_cube_N(x)];
     if (single)
         return e->have_hkl ? L->single_hkl : L->single_flat;
     return e->have_hkl ? L->square_hkl : L->square_flat;

@@ -52,6 +52,16 @@ NB_INLINE int passes_dmin(const pass *p, double dx, double dy, double dz)
 /* Float sums are flushed into the double sums after this many passes. */
 #define NB_SINGLE_FLUSH 64
 
+/* N of an N x N x N parallelepiped with 2 <= N <= NBI_CHEB_MAX, whose
+   lattice factor the loops take from the Chebyshev recurrence; else 0. */
+static inline int nbi_cube_N(const nbi_crystal *x)
+{
+    return x->shape == NB_SHAPE_SQUARE && x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na && x->Na >= 2
+                   && x->Na <= NBI_CHEB_MAX
+               ? (int)x->Na
+               : 0;
+}
+
 static inline void nbi_flush_single(nbi_row *w)
 {
     for (int i = 0; i < w->n; ++i) {

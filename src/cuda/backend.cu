@@ -300,7 +300,7 @@ fail:
 static void launch_row(nbi_cuda *c, int v, int single, int nruns, long npixels, int interp, unsigned blocks)
 {
     const nbg_exp &x = c->x;
-    const int N = v == NBG_CUBE ? x.cube_N : v == NBG_GENERAL ? interp : 0;
+    const int N = nbg_loop_N(&x, v, interp);
 #define ROW(V, S) row_kernel<V, S><<<blocks, BLOCK, 0, c->stream>>>(x, c->runs, nruns, npixels, interp, N, c->value, c->flags, c->omega_px)
     switch (v * 2 + (single != 0)) {
     case NBG_FLAT * 2: ROW(NBG_FLAT, 0); break;

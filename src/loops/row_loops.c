@@ -270,8 +270,8 @@ NB_INLINE void grad_fused_body(const nb_experiment *e, const nbi_grad_pass *m, n
 static void grad_fused(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b)
 {
     const nbi_crystal *x = &e->xtal;
-    if (x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na && x->Na >= 2 && x->Na <= NBI_CHEB_MAX) {
-        switch ((int)x->Na) {
+    if (nbi_cube_N(x)) {
+        switch (nbi_cube_N(x)) {
             GRAD_CUBE(2) GRAD_CUBE(3) GRAD_CUBE(4) GRAD_CUBE(5) GRAD_CUBE(6) GRAD_CUBE(7)
             GRAD_CUBE(8) GRAD_CUBE(9) GRAD_CUBE(10) GRAD_CUBE(11) GRAD_CUBE(12)
         default: break;

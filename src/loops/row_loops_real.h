@@ -144,8 +144,8 @@ NB_INLINE void L(miller_and_lattice_body)(const nb_experiment *e, const pass *p,
 static void L(miller_and_lattice)(const nb_experiment *e, const pass *p, nbi_row *w)
 {
     const nbi_crystal *x = &e->xtal;
-    if (x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na && x->Na >= 2 && x->Na <= NBI_CHEB_MAX) {
-        switch ((int)x->Na) {
+    if (nbi_cube_N(x)) {
+        switch (nbi_cube_N(x)) {
             NB_CASE_CUBE(2) NB_CASE_CUBE(3) NB_CASE_CUBE(4) NB_CASE_CUBE(5) NB_CASE_CUBE(6) NB_CASE_CUBE(7)
             NB_CASE_CUBE(8) NB_CASE_CUBE(9) NB_CASE_CUBE(10) NB_CASE_CUBE(11) NB_CASE_CUBE(12)
         default: break;
@@ -200,8 +200,8 @@ static void L(accumulate_hkl)(const nb_experiment *e, const pass *p, int interp,
 {
     const nbi_crystal *x = &e->xtal;
     (void)interp;
-    if (x->Na == x->Nb && x->Na == x->Nc && x->Na == (int)x->Na && x->Na >= 2 && x->Na <= NBI_CHEB_MAX) {
-        switch ((int)x->Na) {
+    if (nbi_cube_N(x)) {
+        switch (nbi_cube_N(x)) {
             NB_CASE_CUBE(2) NB_CASE_CUBE(3) NB_CASE_CUBE(4) NB_CASE_CUBE(5) NB_CASE_CUBE(6) NB_CASE_CUBE(7)
             NB_CASE_CUBE(8) NB_CASE_CUBE(9) NB_CASE_CUBE(10) NB_CASE_CUBE(11) NB_CASE_CUBE(12)
         default: break;

@@ -31,6 +31,9 @@
  * nb_simulate rendered (which kept them), at 1 and 2 threads.  Also: a pixel
  * the two kernels disagree on (forced), calls from several threads at once,
  * progress reports and cancellation (nothing written), argument checks.
+ * And nb_simulate_rows in bands then nb_simulate_finish (as the program
+ * splits one image over MPI ranks): the image and statistics of
+ * nb_simulate, bit for bit, for every case.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -721,6 +724,97 @@ static void test_invalid_arguments(void **state)
     nb_experiment_free(e);
 }
 
+/* nb_simulate_rows in bands (of every height from 1 row to the whole
+   detector, on a fresh experiment each time), assembled and finished by
+   nb_simulate_finish: the image and every statistic equal nb_simulate's bit
+   for bit, for every case (interpolation switching off in a band, the
+   first sweep, -dmin, ROI and mask, the reference kernel, single
+   precision). */
+static void check_bands(const rcase *c, const nb_image *img, int bands)
+{
+    nb_experiment *parts = make(c, 2);
+    const int nf = parts->det.fpixels, ns = parts->det.spixels;
+    float *data = malloc((size_t)nf * ns * sizeof *data);
+    uint8_t *state = malloc((size_t)nf * ns);
+    double *omega = malloc((size_t)ns * sizeof *omega);
+    nb_image got;
+    nb_error err = {{0}};
+    assert_non_null(data);
+    assert_non_null(state);
+    assert_non_null(omega);
+    for (int b = 0; b < bands; ++b) {
+        const int s0 = (int)((long)ns * b / bands), s1 = (int)((long)ns * (b + 1) / bands);
+        nb_status st;
+        if (s1 == s0)
+            continue; /* more bands than rows */
+        st = nb_simulate_rows(parts, s0, s1 - s0, data + (size_t)s0 * nf, state + (size_t)s0 * nf,
+                                        omega + s0, NULL, &err);
+        if (st != NB_OK)
+            print_error("%s: nb_simulate_rows(%d, %d): %s\n", c->name, s0, s1 - s0, err.msg);
+        assert_int_equal(st, NB_OK);
+    }
+    assert_int_equal(nb_simulate_finish(parts, data, state, omega, NULL, &got, &err), NB_OK);
+    assert_int_equal(got.fpixels, nf);
+    assert_int_equal(got.spixels, ns);
+    for (long i = 0; i < (long)nf * ns; ++i)
+        if (!same(got.data[i], img->data[i])) {
+            print_error("%s, %d bands: pixel %ld: %.9g, nb_simulate %.9g\n", c->name, bands, i, got.data[i],
+                        img->data[i]);
+            fail();
+        }
+    assert_memory_equal(&got.max_I, &img->max_I, sizeof img->max_I);
+    assert_memory_equal(&got.max_I_x_m, &img->max_I_x_m, sizeof img->max_I_x_m);
+    assert_memory_equal(&got.mean, &img->mean, sizeof img->mean);
+    assert_memory_equal(&got.rms, &img->rms, sizeof img->rms);
+    assert_memory_equal(&got.rmsd, &img->rmsd, sizeof img->rmsd);
+    assert_memory_equal(&got.rmsd_roi, &img->rmsd_roi, sizeof img->rmsd_roi);
+    assert_memory_equal(&got.omega_sum, &img->omega_sum, sizeof img->omega_sum);
+    assert_int_equal(got.rendered, img->rendered);
+    free(state);
+    free(omega);
+    nb_image_free(&got);
+    nb_experiment_free(parts);
+}
+
+static void test_bands(void **state)
+{
+    static const int bands[] = {3, 200}; /* 200: more bands than rows */
+    (void)state;
+    for (size_t i = 0; i < NCASES; ++i) {
+        nb_experiment *whole = make(&cases[i], 2);
+        nb_image img;
+        simulate(whole, NULL, &img);
+        for (size_t b = 0; b < sizeof bands / sizeof *bands; ++b)
+            check_bands(&cases[i], &img, bands[b]);
+        nb_image_free(&img);
+        nb_experiment_free(whole);
+    }
+}
+
+/* Bad arguments of nb_simulate_rows and nb_simulate_finish are named; a
+   finish that fails frees the data it took over (the sanitizers see a
+   leak otherwise). */
+static void test_bands_invalid(void **state)
+{
+    nb_experiment *e = make(&cases[0], 1);
+    const int nf = e->det.fpixels, ns = e->det.spixels;
+    float out[96 * 2];
+    uint8_t st8[96 * 2];
+    double om[2];
+    nb_image img;
+    nb_error err = {{0}};
+    (void)state;
+    assert_int_equal(nf, 96);
+    expect_invalid(nb_simulate_rows(e, -1, 1, out, st8, om, NULL, &err), &err, "s0 = -1");
+    expect_invalid(nb_simulate_rows(e, ns - 1, 2, out, st8, om, NULL, &err), &err, "height = 2");
+    expect_invalid(nb_simulate_rows(e, 0, 0, out, st8, om, NULL, &err), &err, "height = 0");
+    expect_invalid(nb_simulate_rows(e, 0, 1, out, NULL, om, NULL, &err), &err, "state");
+    expect_invalid(nb_simulate_rows(NULL, 0, 1, out, st8, om, NULL, &err), &err, "experiment");
+    expect_invalid(nb_simulate_finish(e, malloc(4), st8, NULL, NULL, &img, &err), &err, "omega_rows");
+    assert_null(img.data);
+    nb_experiment_free(e);
+}
+
 static int group_setup(void **state)
 {
     if (scratch_setup(state) != 0)
@@ -740,6 +834,8 @@ int main(void)
         cmocka_unit_test(test_concurrent_calls),
         cmocka_unit_test(test_progress_and_cancel),
         cmocka_unit_test(test_cancel_late),
+        cmocka_unit_test(test_bands),
+        cmocka_unit_test(test_bands_invalid),
     };
     return cmocka_run_group_tests(tests, group_setup, scratch_teardown);
 }
