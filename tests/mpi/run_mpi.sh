@@ -76,12 +76,20 @@ same() {
     echo "$name: $# files and the log equal the one-process run's"
 }
 
+# With NeXus built, the series' one file too (rank 0 appends every rank's
+# images in order).
+nexus="" nexus_file=""
+if "$prog" --version | grep -q "^NeXus/NXmx output: yes"; then
+    nexus="-nexusfile all.nxs" nexus_file=all.nxs
+fi
+
 case $mode in
 series)
+    # shellcheck disable=SC2086
     run series 2 -hkl "$fixtures/P1.hkl" -cell 40 50 60 90 90 90 -N 4 -detpixels 48 -distance 40 \
         -mosaic 0.2 -mosaic_dom 3 -phisteps 2 -noprogress -phi 10 -osc 0.7 -nimages 5 -seed 3 \
-        -floatfile s_###.bin -intfile s_###.img -noisefile n_###.img -cbffile c_###.cbf -matrixfile m.txt
-    files=m.txt
+        -floatfile s_###.bin -intfile s_###.img -noisefile n_###.img -cbffile c_###.cbf -matrixfile m.txt $nexus
+    files="m.txt $nexus_file"
     for k in 001 002 003 004 005; do
         files="$files s_$k.bin s_$k.img n_$k.img c_$k.cbf"
     done
@@ -95,8 +103,8 @@ series)
 stills)
     run stills 2 -default_F 100 -cell 40 50 60 80 90 100 -N 4 -detpixels 48 -distance 40 -noprogress \
         -misset random -misset_seed 11 -nimages 4 -seed 3 -floatfile s_##.bin -noisefile n_##.img \
-        -matrixfile m.txt
-    same stills m.txt s_01.bin s_02.bin s_03.bin s_04.bin n_01.img n_02.img n_03.img n_04.img
+        -matrixfile m.txt $nexus
+    same stills m.txt $nexus_file s_01.bin s_02.bin s_03.bin s_04.bin n_01.img n_02.img n_03.img n_04.img
     cmp -s stills/mpi/s_02.bin stills/mpi/s_03.bin && fail "stills 2 and 3 are the same"
     # seeds from the clock (no -seed, no -misset_seed): every rank takes rank
     # 0's, so that the seeds image 1's line states make the whole series again
@@ -122,8 +130,8 @@ rows)
     grep -q "out of range for three point interpolation" rows/one/log || fail "interpolation never switches off"
     same rows f.bin i.img n.img c.cbf p.pgm
     run rows3 3 $args -nimages 1 -intfile i_#.img -floatfile f_#.bin -noisefile n_#.img -cbffile c_#.cbf \
-        -pgmfile p_#.pgm
-    same rows3 f_1.bin i_1.img n_1.img c_1.cbf p_1.pgm
+        -pgmfile p_#.pgm $nexus
+    same rows3 f_1.bin i_1.img n_1.img c_1.cbf p_1.pgm $nexus_file
     cmp rows/one/f.bin rows3/mpi/f_1.bin || fail "-nimages 1 over 3 ranks: not the image of no -nimages"
     ;;
 failure)
