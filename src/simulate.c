@@ -85,8 +85,8 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
     memset(img, 0, sizeof *img);
     img->fpixels = d->fpixels;
     img->spixels = d->spixels;
-    img->data = calloc((size_t)n, sizeof(float));
-    flags = calloc((size_t)n, 1);
+    img->data = nbi_calloc_image((size_t)n, sizeof(float));
+    flags = nbi_calloc_image((size_t)n, 1);
     omega_rows = calloc((size_t)d->spixels, sizeof(double));
     if (!img->data || !flags || !omega_rows) {
         st = nbi_fail(err, NB_ERR_NOMEM, "out of memory for a %dx%d image", d->fpixels, d->spixels);
