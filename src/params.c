@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "sf.h"
+#include "sfinput.h"
 #include "util.h"
 
 #define RTD (180.0 * M_1_PI)
@@ -344,6 +345,14 @@ static nb_status set_cell(nb_config *cfg, const row *r, const double *v, size_t 
     return NB_OK;
 }
 
+void nbi_params_set_cell(nb_config *cfg, const double cell_A[3], const double cell_rad[3])
+{
+    cfg->user_cell = 1;
+    memcpy(cfg->cell_A, cell_A, sizeof cfg->cell_A);
+    memcpy(cfg->cell_rad, cell_rad, sizeof cfg->cell_rad);
+    mark(cfg, find("cell"), 1);
+}
+
 static void get_cell(const nb_config *cfg, const row *r, double *v)
 {
     (void)r;
@@ -633,6 +642,7 @@ nb_status nb_param_set_string(nb_config *cfg, const char *name, const char *valu
                       || strcmp(name, "sfcif_path") == 0 || strcmp(name, "model_path") == 0)) {
             nb_sf_free(cfg->sf);
             cfg->sf = NULL;
+            nbi_sfinput_free_arrays(cfg);
         } else if (value && strcmp(name, "mat_path") == 0) {
             cfg->have_matrix = 0;
             cfg->given[find("mosflm_matrix") - ROWS] = 0;
