@@ -35,6 +35,8 @@ void nbi_config_init(nb_config *cfg)
     cfg->mosaic_domains = -1;
     cfg->mosaic_seed = -12345678;
     cfg->interpolate = NB_INTERP_AUTO;
+    cfg->ksol = 0.35;
+    cfg->bsol = 46.0;
 
     cfg->lambda0_m = 1.0e-10;
     cfg->dispersion = 0.0;

@@ -34,6 +34,8 @@ struct nb_config {
     char *model_path;       /* atomic model, or NULL */
     char *sf_column;        /* column label of mtz_path / sfcif_path, or NULL: the first usable */
     char *spacegroup;       /* space group name or number, or NULL: the file's */
+    int bulk_solvent;       /* a flat bulk solvent in a model's structure factors */
+    double ksol, bsol;      /* its density (e/A^3) and B factor (A^2) */
     int user_cell;          /* -cell given */
     double cell_A[3];       /* a, b, c in Angstrom */
     double cell_rad[3];     /* alpha, beta, gamma in radians */

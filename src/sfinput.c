@@ -370,8 +370,13 @@ nb_status nbi_sfinput_open(const nb_config *cfg, const nb_log *log, nbi_sfinput 
 {
     nb_status st;
     memset(in, 0, sizeof *in);
-    if ((st = choose(cfg, in, err)) != NB_OK || in->kind == NBI_SFIN_NONE)
+    if ((st = choose(cfg, in, err)) != NB_OK)
         return st;
+    if (cfg->bulk_solvent && !computed(in->kind))
+        return nbi_fail(err, NB_ERR_USAGE, "bulk_solvent: it adds solvent to the structure factors of model_path "
+                        "or atoms given as arrays, and neither is given");
+    if (in->kind == NBI_SFIN_NONE)
+        return NB_OK;
     if (cfg->sf_column && in->kind != NBI_SFIN_MTZ && in->kind != NBI_SFIN_SFCIF)
         return nbi_fail(err, NB_ERR_USAGE, "sf_column %s: it picks a column of mtz_path or sfcif_path, and "
                         "neither is given", cfg->sf_column);
@@ -490,7 +495,7 @@ static void completeness(const nbi_refl_list *file, const nbi_refl_list *all, co
 }
 
 /* The reflections to simulate with: expanded by the space group. */
-static nb_status reflections(const nbi_sfinput *in, const nbi_cell *cell, double inv_d_det,
+static nb_status reflections(const nbi_sfinput *in, const nb_config *cfg, const nbi_cell *cell, double inv_d_det,
                              nbi_refl_list *model, nbi_refl_list *out, nb_error *err)
 {
     const nbi_refl_list *asu = &in->file;
@@ -500,9 +505,11 @@ static nb_status reflections(const nbi_sfinput *in, const nbi_cell *cell, double
         const double margin = 2.5 * (v3_mag(cell->as) + v3_mag(cell->bs) + v3_mag(cell->cs));
         const double c[6] = {cell->params.len_A[0], cell->params.len_A[1], cell->params.len_A[2],
                              cell->params.deg[0], cell->params.deg[1], cell->params.deg[2]};
+        const double bulk[2] = {cfg->ksol, cfg->bsol};
+        const double *b = cfg->bulk_solvent ? bulk : NULL;
         st = in->kind == NBI_SFIN_ATOMS
-                 ? nbi_sfio_atoms_sf(in->atoms, in->path, in->spacegroup, c, inv_d_det + margin, model, err)
-                 : nbi_sfio_model_sf(in->path, in->spacegroup, c, inv_d_det + margin, model, err);
+                 ? nbi_sfio_atoms_sf(in->atoms, in->path, in->spacegroup, c, inv_d_det + margin, b, model, err)
+                 : nbi_sfio_model_sf(in->path, in->spacegroup, c, inv_d_det + margin, b, model, err);
         if (st != NB_OK)
             return named(st, in->param, err);
         if (model->n == 0)
@@ -526,7 +533,7 @@ nb_status nbi_sfinput_make(const nbi_sfinput *in, const nb_config *cfg, const nb
     if (cell_given(cfg))
         compare_cells(in, &cell->params, log);
     if ((st = nbi_sfio_spacegroup(in->spacegroup, c, xhm, err)) != NB_OK
-        || (st = reflections(in, cell, inv_d_det, &model, &all, err)) != NB_OK)
+        || (st = reflections(in, cfg, cell, inv_d_det, &model, &all, err)) != NB_OK)
         goto done;
     if (!(h = malloc(all.n * sizeof *h)) || !(k = malloc(all.n * sizeof *k)) || !(l = malloc(all.n * sizeof *l))
         || !(F = malloc(all.n * sizeof *F))) {
@@ -538,6 +545,10 @@ nb_status nbi_sfinput_make(const nbi_sfinput *in, const nb_config *cfg, const nb
     if (computed(in->kind))
         nbi_log(log, NB_LOG_INFO, "computed %zu reflections of %s (space group %s) to %.3g A", model.n, in->path,
                 in->spacegroup, 1.0 / inv_d_det);
+    if (computed(in->kind) && cfg->bulk_solvent)
+        nbi_log(log, NB_LOG_INFO, "bulk solvent: k_sol %g e/A^3, B_sol %g A^2; solvent mask on a %d x %d x %d grid, "
+                "%.4f of the cell", cfg->ksol, cfg->bsol, model.mask_grid[0], model.mask_grid[1], model.mask_grid[2],
+                model.solvent_fraction);
     completeness(computed(in->kind) ? &model : &in->file, &all, cell, inv_d_det, cfg->default_F, log);
     st = nb_sf_from_list(h, k, l, F, all.n, cfg->default_F, out, err);
     if (st == NB_OK && in->cell_applied) {

@@ -23,11 +23,13 @@ using ::nbi_sfio_discard_fprintf;
 #define fprintf nbi_sfio_discard_fprintf
 
 #include <gemmi/cif.hpp>
+#include <gemmi/fourier.hpp>
 #include <gemmi/it92.hpp>
 #include <gemmi/mmread.hpp>
 #include <gemmi/mtz.hpp>
 #include <gemmi/refln.hpp>
 #include <gemmi/sfcalc.hpp>
+#include <gemmi/solmask.hpp>
 #include <gemmi/symmetry.hpp>
 
 #include <array>
@@ -395,8 +397,41 @@ nb_status model_header(const char *path, nbi_refl_list *out, nb_error *err)
 
 /* |F| of the first model of s (called path in messages): see
    nbi_sfio_model_sf. */
+/* The structure factors of the bulk-solvent mask of s's first model (see
+   nbi_sfio_model_sf): a grid of about d_min / 4 (coarser, down to 2.2
+   points per d_min, where that would pass 3e7 points), gemmi's mask
+   (cctbx's radii, probe 1.11 A, shrink 0.9 A) and its transform. */
+nb_status solvent_mask(const gemmi::Structure &s, const gemmi::SpaceGroup *sg, double inv_d_max, const int lim[3],
+                       const char *path, gemmi::FPhiGrid<float> &fmask, nbi_refl_list *out, nb_error *err)
+{
+    const double nyquist = 1.0 / (2.2 * inv_d_max), most = 3e7;
+    double spacing = 1.0 / (4.0 * inv_d_max);
+    auto points = [&](double sp) { return 1.0 / (s.cell.ar * sp) / (s.cell.br * sp) / (s.cell.cr * sp); };
+    while (points(spacing) > most && spacing * 1.1 <= nyquist)
+        spacing *= 1.1;
+    if (points(spacing) > most)
+        return fail(err, NB_ERR_RANGE, "%s: a bulk-solvent mask to %g A needs %.3g grid points (at most %g)", path,
+                    1.0 / inv_d_max, points(spacing), most);
+    gemmi::Grid<float> mask;
+    mask.spacegroup = sg;
+    mask.set_unit_cell(s.cell);
+    mask.set_size_from_spacing(spacing, true);
+    if (mask.nu <= 2 * lim[0] || mask.nv <= 2 * lim[1] || mask.nw <= 2 * lim[2])
+        return fail(err, NB_ERR_RANGE, "%s: the bulk-solvent mask's %d x %d x %d grid is too coarse for %g A", path,
+                    mask.nu, mask.nv, mask.nw, 1.0 / inv_d_max);
+    gemmi::SolventMasker masker(gemmi::AtomicRadiiSet::Cctbx);
+    masker.put_mask_on_grid(mask, s.models[0]);
+    double solvent = 0;
+    for (float x : mask.data)
+        solvent += x;
+    out->solvent_fraction = solvent / (double)mask.data.size();
+    out->mask_grid[0] = mask.nu, out->mask_grid[1] = mask.nv, out->mask_grid[2] = mask.nw;
+    fmask = gemmi::transform_map_to_f_phi(mask, false);
+    return NB_OK;
+}
+
 nb_status structure_sf(gemmi::Structure &s, const char *path, const char *spacegroup, const double *cell,
-                       double inv_d_max, nbi_refl_list *out, nb_error *err)
+                       double inv_d_max, const double *bulk, nbi_refl_list *out, nb_error *err)
 {
     nb_status st;
     if (cell)
@@ -416,6 +451,10 @@ nb_status structure_sf(gemmi::Structure &s, const char *path, const char *spaceg
     if (!(inv_d_max > 0) || !(lim[0] * lim[1] * lim[2] <= 1e9))
         return fail(err, NB_ERR_RANGE, "%s: structure factors to %g A are too many", path, 1.0 / inv_d_max);
     const int hmax = (int)lim[0], kmax = (int)lim[1], lmax = (int)lim[2];
+    const int ilim[3] = {hmax, kmax, lmax};
+    gemmi::FPhiGrid<float> fmask;
+    if (bulk && (st = solvent_mask(s, sg, inv_d_max, ilim, path, fmask, out, err)) != NB_OK)
+        return st;
     const gemmi::ReciprocalAsu asu(sg);
     const gemmi::GroupOps ops = sg->operations();
     gemmi::StructureFactorCalculator<gemmi::IT92<double>> calc(s.cell);
@@ -428,7 +467,11 @@ nb_status structure_sf(gemmi::Structure &s, const char *path, const char *spaceg
                 if (!asu.is_in(hkl) || ops.is_systematically_absent(hkl)
                     || s.cell.calculate_1_d2(hkl) > inv_d_max * inv_d_max)
                     continue;
-                nbi_refl e = {h, k, l, 1, std::abs(calc.calculate_sf_from_model(model, hkl))};
+                std::complex<double> F = calc.calculate_sf_from_model(model, hkl);
+                if (bulk) /* F_model + k_sol exp(-B_sol s^2 / 4) F_mask, s = 1/d */
+                    F += bulk[0] * std::exp(-bulk[1] * s.cell.calculate_1_d2(hkl) / 4.0)
+                         * std::complex<double>(fmask.get_value(h, k, l));
+                nbi_refl e = {h, k, l, 1, std::abs(F)};
                 v.push_back(e);
             }
     std::snprintf(out->column, sizeof out->column, "%s", "model");
@@ -436,13 +479,13 @@ nb_status structure_sf(gemmi::Structure &s, const char *path, const char *spaceg
 }
 
 nb_status model_sf(const char *path, const char *spacegroup, const double *cell, double inv_d_max,
-                   nbi_refl_list *out, nb_error *err)
+                   const double *bulk, nbi_refl_list *out, nb_error *err)
 {
     nb_status st;
     gemmi::Structure s = read_model(path, err, &st);
     if (st != NB_OK)
         return st;
-    return structure_sf(s, path, spacegroup, cell, inv_d_max, out, err);
+    return structure_sf(s, path, spacegroup, cell, inv_d_max, bulk, out, err);
 }
 
 /* A structure of one model, one chain, one residue holding atoms. */
@@ -584,10 +627,10 @@ nb_status nbi_sfio_model_header(const char *path, nbi_refl_list *out, nb_error *
 }
 
 nb_status nbi_sfio_model_sf(const char *path, const char *spacegroup, const double *cell, double inv_d_max,
-                            nbi_refl_list *out, nb_error *err)
+                            const double *bulk, nbi_refl_list *out, nb_error *err)
 {
     clear(out);
-    return guarded(path, err, [&] { return model_sf(path, spacegroup, cell, inv_d_max, out, err); });
+    return guarded(path, err, [&] { return model_sf(path, spacegroup, cell, inv_d_max, bulk, out, err); });
 }
 
 nb_status nbi_sfio_element(const char *symbol, nb_error *err)
@@ -602,12 +645,12 @@ nb_status nbi_sfio_element(const char *symbol, nb_error *err)
 }
 
 nb_status nbi_sfio_atoms_sf(const nbi_atoms *atoms, const char *name, const char *spacegroup, const double *cell,
-                            double inv_d_max, nbi_refl_list *out, nb_error *err)
+                            double inv_d_max, const double *bulk, nbi_refl_list *out, nb_error *err)
 {
     clear(out);
     return guarded(name, err, [&] {
         gemmi::Structure s = structure_of(atoms);
-        return structure_sf(s, name, spacegroup, cell, inv_d_max, out, err);
+        return structure_sf(s, name, spacegroup, cell, inv_d_max, bulk, out, err);
     });
 }
 

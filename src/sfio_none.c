@@ -34,9 +34,9 @@ nb_status nbi_sfio_model_header(const char *path, nbi_refl_list *out, nb_error *
 }
 
 nb_status nbi_sfio_model_sf(const char *path, const char *spacegroup, const double *cell, double inv_d_max,
-                            nbi_refl_list *out, nb_error *err)
+                            const double *bulk, nbi_refl_list *out, nb_error *err)
 {
-    (void)spacegroup, (void)cell, (void)inv_d_max, (void)out;
+    (void)spacegroup, (void)cell, (void)inv_d_max, (void)bulk, (void)out;
     return nbi_fail(err, NB_ERR_USAGE, "reading the model %s: %s", path, NO_GEMMI);
 }
 
@@ -46,9 +46,9 @@ nb_status nbi_sfio_element(const char *symbol, nb_error *err)
 }
 
 nb_status nbi_sfio_atoms_sf(const nbi_atoms *atoms, const char *name, const char *spacegroup, const double *cell,
-                            double inv_d_max, nbi_refl_list *out, nb_error *err)
+                            double inv_d_max, const double *bulk, nbi_refl_list *out, nb_error *err)
 {
-    (void)atoms, (void)spacegroup, (void)cell, (void)inv_d_max, (void)out;
+    (void)atoms, (void)spacegroup, (void)cell, (void)inv_d_max, (void)bulk, (void)out;
     return nbi_fail(err, NB_ERR_USAGE, "structure factors of %s: %s", name, NO_GEMMI);
 }
 

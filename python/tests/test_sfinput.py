@@ -13,6 +13,7 @@ the file or the column.  Skipped without gemmi (python3-gemmi) or in a library b
 it (gemmi-dev).
 """
 import math
+import re
 import random
 import subprocess
 
@@ -282,3 +283,80 @@ def test_errors_name_the_file_or_column(files, tmp_path):
                              **kw)
     with pytest.raises(ValueError, match="F_minus: only with spacegroup"):
         nanobragg.Experiment(hkl=([1], [2], [3]), F=[1.0], F_minus=[1.0], cell=(50,) * 3 + (90,) * 3, **kw)
+
+
+def blob_model():
+    """A 'protein': 40 atoms in a blob near one corner of a P 21 21 21 cell, the rest solvent."""
+    rng = random.Random(5)
+    st = gemmi.Structure()
+    st.cell = gemmi.UnitCell(30, 32, 34, 90, 90, 90)
+    st.spacegroup_hm = "P 21 21 21"
+    model, chain = gemmi.Model("1"), gemmi.Chain("A")
+    for i in range(40):
+        res = gemmi.Residue()
+        res.name, res.seqid = "UNK", gemmi.SeqId(i + 1, " ")
+        atom = gemmi.Atom()
+        el = ("C", "N", "O", "S")[i % 4]
+        atom.name, atom.element = el, gemmi.Element(el)
+        atom.pos = gemmi.Position(8 + rng.gauss(0, 2.5), 9 + rng.gauss(0, 2.5), 10 + rng.gauss(0, 2.5))
+        atom.b_iso, atom.occ = 15.0, 1.0
+        res.add_atom(atom)
+        chain.add_residue(res)
+    model.add_chain(chain)
+    st.add_model(model)
+    st.setup_cell_images()
+    return st
+
+
+def test_bulk_solvent(tmp_path):
+    """|F_model + k_sol exp(-B_sol s^2/4) F_mask| against the same sum made here: F_model by gemmi's
+    direct summation, F_mask as gemmi's mask (cctbx radii) on the grid the library reports,
+    transformed here; F(000) gains k_sol times the solvent volume; doubling k_sol doubles that;
+    solvent lowers the low-resolution amplitudes; the program's -bulk_solvent image is Python's."""
+    st = blob_model()
+    kw = dict(lambda_A=1.0, distance_mm=60.0, detpixels=32, pixel_mm=1.6, N=2)
+    none = nanobragg.Experiment(structure=st, **kw)
+    bulk = nanobragg.Experiment(structure=st, bulk_solvent=True, **kw)
+    double = nanobragg.Experiment(structure=st, bulk_solvent=True, ksol_e_A3=0.7, bsol_A2=46.0, **kw)
+    line = next(x for x in bulk.log if x.startswith("bulk solvent:"))
+    nu, nv, nw = (int(x) for x in re.search(r"on a (\d+) x (\d+) x (\d+) grid", line).groups())
+    fraction = float(re.search(r"grid, ([0-9.]+) of the cell", line).group(1))
+    assert 0.7 < fraction < 0.98
+    grid = gemmi.FloatGrid()
+    grid.spacegroup = gemmi.SpaceGroup("P 21 21 21")
+    grid.set_unit_cell(st.cell)
+    grid.set_size(nu, nv, nw)
+    gemmi.SolventMasker(gemmi.AtomicRadiiSet.Cctbx).put_mask_on_float_grid(grid, st[0])
+    assert grid.array.mean() == pytest.approx(fraction, abs=1e-4)
+    fmask = gemmi.transform_map_to_f_phi(grid)
+    calc = gemmi.StructureFactorCalculatorX(st.cell)
+    (o, F), (o0, F0), (o2, F2) = bulk.sf_grid(), none.sf_grid(), double.sf_grid()
+    assert o == o0 == o2
+    for hkl in [(1, 2, 3), (2, 0, 1), (0, 1, 1), (3, 4, 5), (5, 1, 2), (1, 1, 0), (7, 3, 9), (0, 0, 2)]:
+        fc = calc.calculate_sf_from_model(st[0], list(hkl))
+        s2 = st.cell.calculate_1_d2(list(hkl))
+        want = abs(fc + 0.35 * math.exp(-46.0 * s2 / 4) * fmask.get_value(*hkl))
+        got = F[hkl[0] - o[0], hkl[1] - o[1], hkl[2] - o[2]]
+        assert got == pytest.approx(want, rel=1e-9), hkl
+        assert F0[hkl[0] - o[0], hkl[1] - o[1], hkl[2] - o[2]] == pytest.approx(abs(fc), rel=1e-12)
+    origin = tuple(-x for x in o)
+    solvent_volume = fraction * st.cell.volume
+    assert F[origin] - F0[origin] == pytest.approx(0.35 * solvent_volume, rel=1e-3)
+    assert F2[origin] - F0[origin] == pytest.approx(2 * (F[origin] - F0[origin]), rel=1e-6)
+    h, k, l = np.meshgrid(*(np.arange(F.shape[i]) + o[i] for i in range(3)), indexing="ij")
+    inv_d2 = (h / 30.0) ** 2 + (k / 32.0) ** 2 + (l / 34.0) ** 2
+    low = (inv_d2 > 0) & (inv_d2 < 1 / 12.0 ** 2)
+    assert (F[low] ** 2).sum() < 0.6 * (F0[low] ** 2).sum()  # solvent flattens the low resolution
+    high = (inv_d2 > 1 / 2.2 ** 2) & (F0 > 20)
+    assert np.abs(F[high] / F0[high] - 1).max() < 0.05
+    # the program, from the model written as mmCIF, and Python from the same file
+    path = tmp_path / "blob.cif"
+    st.make_mmcif_document().write_file(str(path))
+    words = ["-model", str(path), "-bulk_solvent", "-ksol", "0.35", "-bsol", "46"]
+    expected = program_image(words, tmp_path)
+    check_image(expected, nanobragg.Experiment(model_path=str(path), bulk_solvent=True, **params(GEOMETRY)))
+    check_image(expected, nanobragg.Experiment(structure=gemmi.read_structure(str(path)), bulk_solvent=True,
+                                               **params(GEOMETRY)))
+    with pytest.raises(ValueError, match="bulk_solvent: it adds solvent to the structure factors of model_path"):
+        nanobragg.Experiment(hkl=([1], [2], [3]), F=[1.0], spacegroup="P 1", cell=(50,) * 3 + (90,) * 3,
+                             bulk_solvent=True, **kw)
