@@ -8,10 +8,14 @@
 # Prints one line per target: executions and result.  Exits 1 if any target
 # found a crash, leak, timeout or out-of-memory (artefacts stay in the scratch
 # directory it names), 2 on a build failure, and 0 with a "skipped" line when
-# clang or its libFuzzer runtime is not available.
+# clang or its libFuzzer runtime is not available.  fuzz_mtz and fuzz_sfcif
+# (the MTZ and mmCIF readers) need gemmi's headers and clang++: without them
+# each prints a "skipped" line saying why and the others run.  Their seeds
+# are made by fuzz/make_sf_seeds.py.
 #
-# Environment: FUZZ_CC (default clang), FUZZ_BUILD (default <repo>/build-fuzz),
-# FUZZ_SCRATCH (default a new mktemp -d directory).
+# Environment: FUZZ_CC (default clang), FUZZ_CXX (default the clang++ beside
+# FUZZ_CC), FUZZ_BUILD (default <repo>/build-fuzz), FUZZ_SCRATCH (default a
+# new mktemp -d directory).
 # The flag dictionary fuzz/dict/flags.dict lists every name in app/flags.c:
 #   grep -oE '^    [A-Z0-9]+\("(-[^"]*)"' app/flags.c | sed -E 's/.*\("([^"]*)"/"\1"/'
 set -u
@@ -20,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 seconds=${1:-20}
 [ $# -gt 0 ] && shift
-targets=${*:-"hkl fdump sources matrix smv flags params"}
+targets=${*:-"hkl fdump sources matrix smv flags params mtz sfcif"}
 cc=${FUZZ_CC:-clang}
 build=${FUZZ_BUILD:-$root/build-fuzz}
 
@@ -42,7 +46,9 @@ scratch=${FUZZ_SCRATCH:-$(mktemp -d "${TMPDIR:-/tmp}/nbfuzz.XXXXXX")}
 mkdir -p "$scratch"
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
-    if ! cmake -S "$here" -B "$build" -DCMAKE_C_COMPILER="$cc" >"$scratch/configure.log" 2>&1; then
+    set -- -DCMAKE_C_COMPILER="$cc"
+    [ -n "${FUZZ_CXX:-}" ] && set -- "$@" -DCMAKE_CXX_COMPILER="$FUZZ_CXX"
+    if ! cmake -S "$here" -B "$build" "$@" >"$scratch/configure.log" 2>&1; then
         if grep -q "libFuzzer\|need clang" "$scratch/configure.log"; then
             rm -f "$build/CMakeCache.txt"
             skip "$(grep -m1 -o 'this clang cannot link -fsanitize=fuzzer\|fuzz targets need clang' "$scratch/configure.log")"
@@ -65,6 +71,10 @@ export ASAN_OPTIONS UBSAN_OPTIONS
 failed=0
 for t in $targets; do
     exe=$build/fuzz_$t
+    if grep -q "^$t: " "$build/skipped.txt" 2>/dev/null; then
+        printf 'fuzz_%-8s %10s execs  skipped: %s\n' "$t" - "$(sed -n "s/^$t: //p" "$build/skipped.txt")"
+        continue
+    fi
     if [ ! -x "$exe" ] || [ ! -d "$here/corpus/$t" ]; then
         echo "fuzz: unknown target '$t'" >&2
         exit 2

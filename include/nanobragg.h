@@ -312,8 +312,57 @@ void nb_sf_grid(const nb_sf *sf, int origin[3], int dims[3]);
 double nb_sf_value(const nb_sf *sf, int h, int k, int l, double fallback);
 
 /* Use sf for the structure factors (a reference is taken; NULL: none).
-   Replaces hkl_path, and hkl_path replaces it. */
+   Replaces hkl_path, mtz_path, sfcif_path, model_path and the arrays of
+   nb_config_set_reflections and nb_config_set_atoms, and each of those
+   replaces it.  Structure factors an experiment made from one of those
+   inputs whose cell was the crystal's (nb_experiment_sf) keep that cell:
+   given to a configuration without a cell (cell, mat_path or
+   mosflm_matrix), they set its cell parameter to it, exactly. */
 NB_WARN_UNUSED nb_status nb_config_set_sf(nb_config *cfg, nb_sf *sf, nb_error *err);
+
+/*
+ * Structure factors as crystallographers hold them, given as arrays: what
+ * mtz_path / sfcif_path read from a file, and model_path computes from one
+ * (docs/library.md, "Structure factors from crystallographic inputs").
+ * Set-up treats them as it treats those files: cell is the crystal's unless
+ * the configuration gives one (cell, mat_path or mosflm_matrix; a warning
+ * where they differ), the spacegroup parameter replaces the space group
+ * given here (a warning), and the asymmetric unit is expanded by the
+ * group's symmetry and Friedel's law to every reflection the detector
+ * reaches, systematic absences as zeros, with the completeness report.
+ * Both need a build with gemmi (NB_ERR_USAGE naming the packages
+ * otherwise).  Copied.  Each replaces hkl_path, mtz_path, sfcif_path,
+ * model_path, nb_config_set_sf's structure factors and the other's arrays,
+ * and each of those replaces them; n = 0 removes them.
+ */
+/* n reflections of an asymmetric unit, (h[i], k[i], l[i]) with F[i] (NaN:
+   missing, left out; intensities = 1: F holds intensities I, and
+   F = sqrt(max(I, 0)), as for an intensity column).  F_minus (NULL: none)
+   makes each row an anomalous pair, F[i] being F(+) at (h, k, l) and
+   F_minus[i] F(-) at (-h, -k, -l); without it F[i] holds for both (Friedel's
+   law).  cell: a, b, c (A), alpha, beta, gamma (degrees), or NULL (then the
+   configuration gives the cell).  spacegroup: a Hermann-Mauguin or Hall
+   symbol or a number, or NULL (then the spacegroup parameter names it).
+   NB_ERR_INVALID for an index beyond +-1e9, an infinite F, a cell that is
+   no cell, an unknown space group or one that does not fit cell. */
+NB_WARN_UNUSED nb_status nb_config_set_reflections(nb_config *cfg, size_t n, const int *h, const int *k,
+                                                   const int *l, const double *F, const double *F_minus,
+                                                   int intensities, const double cell[6],
+                                                   const char *spacegroup, nb_error *err);
+/* n atoms of a model, whose |F| set-up computes (as for model_path: form
+   factors of International Tables 1992, B-factors, occupancies, symmetry
+   mates of the space group) to the detector's resolution: element[i] (a
+   symbol, "C", "Fe"), xyz (3n: orthogonal coordinates in A, the PDB's frame
+   for cell), occ[i], b_iso[i] (A^2), aniso_U (6n: U11 U22 U33 U12 U13 U23
+   in A^2, the PDB's ANISOU / 10^4; NULL: isotropic; an atom whose six are
+   all 0 is isotropic).  Occupancies, B and U are kept in single precision,
+   as gemmi keeps a file's.  cell and spacegroup as above (spacegroup NULL
+   and no spacegroup parameter: P 1, with a warning).  NB_ERR_INVALID for
+   an unknown element, a coordinate, occupancy or B that is not finite. */
+NB_WARN_UNUSED nb_status nb_config_set_atoms(nb_config *cfg, size_t n, const char *const *element,
+                                             const double *xyz, const double *occ, const double *b_iso,
+                                             const double *aniso_U, const double cell[6],
+                                             const char *spacegroup, nb_error *err);
 
 /*
  * Sources (replaces source_path, and source_path replaces them): n points

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "sf.h"
+#include "sfinput.h"
 #include "util.h"
 
 #ifndef NB_VERSION /* set by the build */
@@ -35,6 +36,8 @@ void nbi_config_init(nb_config *cfg)
     cfg->mosaic_domains = -1;
     cfg->mosaic_seed = -12345678;
     cfg->interpolate = NB_INTERP_AUTO;
+    cfg->ksol = 0.35;
+    cfg->bsol = 46.0;
 
     cfg->lambda0_m = 1.0e-10;
     cfg->dispersion = 0.0;
@@ -126,6 +129,7 @@ nb_config *nb_config_copy(const nb_config *cfg)
     ok &= dup_array((void **)&c->source_lambda_m, ns * sizeof(double));
     ok &= dup_array((void **)&c->mask_owned, nm * sizeof(uint16_t));
     c->mask = c->mask_owned;
+    ok &= nbi_sfinput_copy_arrays(cfg, c);
     nb_sf_ref(c->sf);
     if (!ok) {
         nb_config_free(c);
@@ -151,6 +155,7 @@ void nb_config_free(nb_config *cfg)
     free(cfg->source_weight);
     free(cfg->source_lambda_m);
     free(cfg->mask_owned);
+    nbi_sfinput_free_arrays(cfg);
     nb_sf_free(cfg->sf);
     free(cfg);
 }
@@ -162,10 +167,15 @@ nb_status nb_config_set_sf(nb_config *cfg, nb_sf *sf, nb_error *err)
     nb_sf_ref(sf);
     nb_sf_free(cfg->sf);
     cfg->sf = sf;
-    if (sf)
-        for (int i = 0; i < 4; ++i)
-            if (nb_param_unset(cfg, (const char *[]){"hkl_path", "mtz_path", "sfcif_path", "model_path"}[i], err) != NB_OK)
-                return NB_ERR_INVALID;
+    if (!sf)
+        return NB_OK;
+    nbi_sfinput_free_arrays(cfg);
+    for (int i = 0; i < 4; ++i)
+        if (nb_param_unset(cfg, (const char *[]){"hkl_path", "mtz_path", "sfcif_path", "model_path"}[i], err) != NB_OK)
+            return NB_ERR_INVALID;
+    /* the cell of the input they were made from, which was the crystal's */
+    if (sf->have_cell && !cfg->user_cell && !cfg->mat_path && !cfg->have_matrix)
+        nbi_params_set_cell(cfg, sf->cell_A, sf->cell_rad);
     return NB_OK;
 }
 

@@ -34,6 +34,8 @@ struct nb_config {
     char *model_path;       /* atomic model, or NULL */
     char *sf_column;        /* column label of mtz_path / sfcif_path, or NULL: the first usable */
     char *spacegroup;       /* space group name or number, or NULL: the file's */
+    int bulk_solvent;       /* a flat bulk solvent in a model's structure factors */
+    double ksol, bsol;      /* its density (e/A^3) and B factor (A^2) */
     int user_cell;          /* -cell given */
     double cell_A[3];       /* a, b, c in Angstrom */
     double cell_rad[3];     /* alpha, beta, gamma in radians */
@@ -120,9 +122,15 @@ struct nb_config {
     int nsources;
     double *source_xyz, *source_weight, *source_lambda_m; /* lambda 0: lambda0 */
     uint16_t *mask_owned;     /* what mask points at when set by nb_config_set_mask */
+    struct nbi_refl_list *refl; /* nb_config_set_reflections, or NULL (sfinput.c) */
+    struct nbi_atoms *atoms;    /* nb_config_set_atoms, or NULL */
     /* which parameters were set: given[i] for row i of the parameter table */
     unsigned char given[NBI_MAX_PARAMS];
 };
+
+/* Set cfg's cell parameter to exactly these lengths and angles (as "cell"
+   does from degrees, without the conversion). */
+void nbi_params_set_cell(nb_config *cfg, const double cell_A[3], const double cell_rad[3]);
 
 /* nanoBragg's defaults into a configuration the caller owns (on the stack:
    its strings are then the caller's and nb_config_free must not be used). */

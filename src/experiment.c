@@ -117,8 +117,8 @@ static int file_exists(const char *path)
 
 static nb_status check_inputs(const nb_config *cfg, nb_error *err)
 {
-    int have_F = cfg->hkl_path || cfg->sf || cfg->mtz_path || cfg->sfcif_path || cfg->model_path
-                 || file_exists(cfg->fdump_path) || cfg->default_F != 0.0;
+    int have_F = cfg->hkl_path || cfg->sf || cfg->mtz_path || cfg->sfcif_path || cfg->model_path || cfg->refl
+                 || cfg->atoms || file_exists(cfg->fdump_path) || cfg->default_F != 0.0;
     int have_cell = cfg->mat_path || cfg->have_matrix || (cfg->user_cell && cfg->cell_A[0] != 0.0);
     if (!have_F)
         return nbi_fail(err, NB_ERR_USAGE, "no structure factors: give -hkl, -default_F, or an %s "

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "gpu.h"
 #include "sf.h"
+#include "sfinput.h"
 #include "util.h"
 
 #define RTD (180.0 * M_1_PI)
@@ -121,6 +122,8 @@ static const row ROWS[] = {
     DERIVED("Yclose_mm", Yclose_m, 1e3, "mm", "near point on the detector, Y", "convention, pivot"),
     VEC("beam_vector", beam_vector, 3, 1, "", -DIR_MAX, DIR_MAX, "1 0 0", "direction of the x-ray beam (not zero)", "convention (custom only)"),
     REAL("beamsize_mm", beamsize_m, 1e3, "mm", 0, LEN_MAX, 0, "0.1", "beam size (square): clips the crystal; with flux and exposure_s gives the fluence", "flux, exposure_s, fluence"),
+    REAL("bsol_A2", bsol, 1, "A^2", 0, 1000, 0, "46", "B factor of the bulk solvent (bulk_solvent)", "bulk_solvent, ksol_e_A3"),
+    BOOL("bulk_solvent", bulk_solvent, "0", "a flat bulk solvent (ksol_e_A3, bsol_A2) in the structure factors of model_path or atoms", "model_path, ksol_e_A3, bsol_A2"),
     SPECIAL("cell", NB_PARAM_ARRAY, 6, 1, "A, A, A, deg, deg, deg", 0, 1e6, 1, "none",
             "unit cell a b c alpha beta gamma (edges at least 0.01 A); values not given: b = c = a, angles 90", "mat_path, mosflm_matrix", set_cell, get_cell, NULL),
     DERIVED_POSITIVE("close_distance_mm", close_distance_m, 1e3, "mm", "sample to the detector plane along its normal", "distance_mm, pivot"),
@@ -171,6 +174,7 @@ static const row ROWS[] = {
     PATH("hkl_path", hkl_path, "structure factors: text lines 'h k l F' (replaces nb_config_set_sf)", "default_F, fdump_path"),
     CHOICE("interpolate", interpolate, -1, "auto|off|on", "auto", "tricubic interpolation of F (auto: on when Na, Nb or Nc <= 2)", "Na, Nb, Nc"),
     CHOICE("isa", isa, 0, "auto|baseline|avx2|avx512", "auto", "instruction set of the vector loops", ""),
+    REAL("ksol_e_A3", ksol, 1, "e/A^3", 0, 10, 0, "0.35", "electron density of the bulk solvent (bulk_solvent)", "bulk_solvent, bsol_A2"),
     REAL("lambda_A", lambda0_m, 1e10, "A", LAMBDA_MIN, LAMBDA_MAX, 0, "1", "x-ray wavelength", "energy_eV, source wavelengths"),
     PATH("mat_path", mat_path, "MOSFLM orientation matrix file (replaces mosflm_matrix and cell)", "cell, mosflm_matrix"),
     SPECIAL("misset_deg", NB_PARAM_ARRAY, 3, 3, "deg", -ANGLE_MAX, ANGLE_MAX, 0, "0 0 0", "crystal rotation about x, y, z",
@@ -348,6 +352,14 @@ static nb_status set_cell(nb_config *cfg, const row *r, const double *v, size_t 
         cfg->cell_rad[i] = (size_t)i + 3 < n ? v[i + 3] / RTD : 0.0;
     }
     return NB_OK;
+}
+
+void nbi_params_set_cell(nb_config *cfg, const double cell_A[3], const double cell_rad[3])
+{
+    cfg->user_cell = 1;
+    memcpy(cfg->cell_A, cell_A, sizeof cfg->cell_A);
+    memcpy(cfg->cell_rad, cell_rad, sizeof cfg->cell_rad);
+    mark(cfg, find("cell"), 1);
 }
 
 static void get_cell(const nb_config *cfg, const row *r, double *v)
@@ -648,6 +660,7 @@ nb_status nb_param_set_string(nb_config *cfg, const char *name, const char *valu
                       || strcmp(name, "sfcif_path") == 0 || strcmp(name, "model_path") == 0)) {
             nb_sf_free(cfg->sf);
             cfg->sf = NULL;
+            nbi_sfinput_free_arrays(cfg);
         } else if (value && strcmp(name, "mat_path") == 0) {
             cfg->have_matrix = 0;
             cfg->given[find("mosflm_matrix") - ROWS] = 0;

@@ -15,6 +15,8 @@ struct nb_sf {
     atomic_int refs;
     pthread_mutex_t lock;
     int from_fdump;         /* read from nanoBragg's cache */
+    int have_cell;          /* made from a crystallographic input whose cell was the crystal's: */
+    double cell_A[3], cell_rad[3]; /* that cell (nb_config_set_sf gives it to a configuration without one) */
 };
 
 /* The float copy of sf's grid for -precision single (made once; thread-safe). */

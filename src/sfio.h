@@ -39,6 +39,8 @@ typedef struct nbi_refl_list {
     char spacegroup[32];   /* extended Hermann-Mauguin symbol, or "" */
     char column[64];       /* the column(s) read, e.g. "FP" or "F(+),F(-)" */
     int intensities;       /* 1: the column held intensities, F = sqrt(max(I, 0)) */
+    int mask_grid[3];      /* a model with bulk solvent: the solvent mask's grid */
+    double solvent_fraction; /* and the fraction of the cell it counts as solvent */
 } nbi_refl_list;
 
 void nbi_refl_list_free(nbi_refl_list *list);
@@ -70,9 +72,41 @@ NB_WARN_UNUSED nb_status nbi_sfio_model_header(const char *path, nbi_refl_list *
    spacegroup (NULL or "": the model's) out to 1/d = inv_d_max (1/A), with
    the cell cell (NULL: the model's): International Tables (1992) form
    factors, isotropic or anisotropic B, occupancies, symmetry mates from the
-   space group.  Every entry has friedel = 1. */
+   space group.  Every entry has friedel = 1.  bulk (NULL: none) adds a flat
+   bulk solvent, {k_sol (e/A^3), B_sol (A^2)}: F = F_model + k_sol
+   exp(-B_sol / (4 d^2)) F_mask, F_mask the Fourier transform of gemmi's
+   solvent mask of the model (cctbx's radii, probe and shrink: 1.11 and
+   0.9 A) on a grid of about d_min / 4 (out->mask_grid, and
+   out->solvent_fraction). */
 NB_WARN_UNUSED nb_status nbi_sfio_model_sf(const char *path, const char *spacegroup, const double *cell,
-                                           double inv_d_max, nbi_refl_list *out, nb_error *err);
+                                           double inv_d_max, const double *bulk, nbi_refl_list *out,
+                                           nb_error *err);
+
+/* The atoms of a model given as arrays (nb_config_set_atoms), owned. */
+typedef struct nbi_atoms {
+    size_t n;
+    char (*element)[8];   /* element symbols ("C", "Fe"), NUL-terminated */
+    double *xyz;          /* 3n: orthogonal coordinates, Angstrom (PDB's frame) */
+    double *occ, *b_iso;  /* n each: occupancy, isotropic B (A^2) */
+    double *aniso_U;      /* 6n: U11 U22 U33 U12 U13 U23 (A^2), or NULL */
+    int have_cell;
+    double cell[6];       /* a, b, c in A; alpha, beta, gamma in degrees */
+    char spacegroup[32];  /* extended Hermann-Mauguin symbol, or "" */
+} nbi_atoms;
+
+void nbi_atoms_free(nbi_atoms *atoms);
+
+/* Whether gemmi knows an element called symbol and has its form factor
+   (International Tables 1992): NB_OK, or NB_ERR_INVALID naming it. */
+NB_WARN_UNUSED nb_status nbi_sfio_element(const char *symbol, nb_error *err);
+
+/* nbi_sfio_model_sf for the atoms of atoms (in their order) instead of a
+   file's: the same calculation, bit for bit, as of a file holding those
+   atoms (numbers as gemmi keeps them: coordinates in double, occupancies,
+   B and U in single precision).  name: what they are, for messages. */
+NB_WARN_UNUSED nb_status nbi_sfio_atoms_sf(const nbi_atoms *atoms, const char *name, const char *spacegroup,
+                                           const double *cell, double inv_d_max, const double *bulk,
+                                           nbi_refl_list *out, nb_error *err);
 
 /* The space group called name (a Hermann-Mauguin symbol, Hall symbol or
    number) as its extended Hermann-Mauguin symbol in xhm[32].  With a cell

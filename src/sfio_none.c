@@ -34,10 +34,22 @@ nb_status nbi_sfio_model_header(const char *path, nbi_refl_list *out, nb_error *
 }
 
 nb_status nbi_sfio_model_sf(const char *path, const char *spacegroup, const double *cell, double inv_d_max,
-                            nbi_refl_list *out, nb_error *err)
+                            const double *bulk, nbi_refl_list *out, nb_error *err)
 {
-    (void)spacegroup, (void)cell, (void)inv_d_max, (void)out;
+    (void)spacegroup, (void)cell, (void)inv_d_max, (void)bulk, (void)out;
     return nbi_fail(err, NB_ERR_USAGE, "reading the model %s: %s", path, NO_GEMMI);
+}
+
+nb_status nbi_sfio_element(const char *symbol, nb_error *err)
+{
+    return nbi_fail(err, NB_ERR_USAGE, "element %s: %s", symbol, NO_GEMMI);
+}
+
+nb_status nbi_sfio_atoms_sf(const nbi_atoms *atoms, const char *name, const char *spacegroup, const double *cell,
+                            double inv_d_max, const double *bulk, nbi_refl_list *out, nb_error *err)
+{
+    (void)atoms, (void)spacegroup, (void)cell, (void)inv_d_max, (void)bulk, (void)out;
+    return nbi_fail(err, NB_ERR_USAGE, "structure factors of %s: %s", name, NO_GEMMI);
 }
 
 nb_status nbi_sfio_spacegroup(const char *name, const double *cell, char xhm[32], nb_error *err)

@@ -36,8 +36,13 @@ class NanobraggWarning(UserWarning):
 PARAMS = {p["name"]: p for p in _nb.params()}
 
 # Keywords of Experiment beyond the library's parameters: data given as arrays.
-_DATA_KEYWORDS = ("hkl", "F", "F_grid", "hkl_origin", "missing_F", "sources_xyz", "sources_weight",
-                  "sources_lambda_A", "mask")
+_DATA_KEYWORDS = ("hkl", "F", "F_minus", "F_grid", "hkl_origin", "missing_F", "mtz", "refln", "structure",
+                  "sources_xyz", "sources_weight", "sources_lambda_A", "mask")
+# gemmi objects taken as structure factors (as the files mtz_path, sfcif_path, model_path)
+_SF_OBJECTS = ("mtz", "refln", "structure")
+# keywords that give new structure factors (with_params then does not reuse the table)
+_SF_KEYWORDS = ("hkl", "F", "F_minus", "F_grid", "hkl_path", "mtz_path", "sfcif_path", "model_path", "spacegroup",
+                "sf_column") + _SF_OBJECTS
 
 # The differentiable parameters (nb_deriv_param_name), and those of them that are not in the
 # table: the elements of the cell (set with the library's nb_deriv_param_set).
@@ -87,13 +92,28 @@ def _apply(cfg, params, default_F):
     for name in params:
         if name not in PARAMS and name not in _DATA_KEYWORDS and name not in _CELL_ELEMENTS:
             raise _unknown(name)
+    objects = [name for name in _SF_OBJECTS if params.get(name) is not None]
+    if len(objects) > 1 or (objects and any(k in params for k in ("hkl", "F", "F_minus", "F_grid"))):
+        raise ValueError(f"{', '.join(objects + [k for k in ('hkl', 'F', 'F_grid') if k in params])}: "
+                         "give one source of structure factors")
     for name, value in params.items():
-        if name in PARAMS:
+        if name == "spacegroup" and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            value = str(int(value))  # a space group's number
+        if name in PARAMS and not (name == "sf_column" and objects and objects[0] != "structure"):
             cfg.set(name, value)
     for name, value in params.items():     # one element of the cell (after the cell itself)
         if name in _CELL_ELEMENTS:
             cfg.deriv_set(name, value)
-    if "hkl" in params or "F" in params:
+    if objects:
+        from . import _sfinput
+        obj = params[objects[0]]
+        if objects[0] == "mtz":
+            cfg.set_reflections(*_sfinput.mtz_arrays(obj, params.get("sf_column")))
+        elif objects[0] == "refln":
+            cfg.set_reflections(*_sfinput.refln_arrays(obj, params.get("sf_column")))
+        else:
+            cfg.set_atoms(*_sfinput.structure_arrays(obj))
+    elif "hkl" in params or "F" in params:
         if "hkl" not in params or "F" not in params:
             raise ValueError("hkl and F: give both (hkl=(h, k, l) and F=values)")
         hkl = params["hkl"]
@@ -103,10 +123,21 @@ def _apply(cfg, params, default_F):
             h, k, l = hkl
         except (TypeError, ValueError):
             raise ValueError("hkl: expected (h, k, l): three arrays of Miller indices") from None
-        missing = params.get("missing_F")
-        if missing is None:
-            missing = default_F
-        cfg.set_sf_list(h, k, l, params["F"], _real(missing, "missing_F"))
+        if cfg.is_set("spacegroup"):
+            # an asymmetric unit: expanded by the library as a file's (missing: default_F)
+            if params.get("missing_F") is not None:
+                raise ValueError("missing_F: not with spacegroup (reflections the list lacks take default_F)")
+            cfg.set_reflections(h, k, l, params["F"], params.get("F_minus"), False, None, None)
+        else:
+            if params.get("F_minus") is not None:
+                raise ValueError("F_minus: only with spacegroup (the other of each anomalous pair of an "
+                                 "asymmetric unit)")
+            missing = params.get("missing_F")
+            if missing is None:
+                missing = default_F
+            cfg.set_sf_list(h, k, l, params["F"], _real(missing, "missing_F"))
+    elif "F_minus" in params:
+        raise ValueError("F_minus: only with hkl and F")
     elif "F_grid" in params:
         cfg.set_sf_grid(params.get("hkl_origin", (0, 0, 0)), params["F_grid"])
     elif "hkl_origin" in params:
@@ -165,6 +196,14 @@ class Experiment:
     - structure factors: ``hkl=(h, k, l), F=values`` (``missing_F``: F of the other grid
       points, default default_F), or ``F_grid=`` (3-D, l fastest) with
       ``hkl_origin=(h0, k0, l0)``, or the file ``hkl_path=``;
+    - structure factors as crystallographers hold them, expanded by their space group to
+      every reflection the detector reaches (as the program's -mtz, -sfcif, -model): the
+      files ``mtz_path=``, ``sfcif_path=`` (with ``sf_column=``), ``model_path=``; an
+      asymmetric unit as arrays, ``hkl=, F=`` with ``spacegroup=`` (``F_minus=``: F(-) of
+      anomalous pairs); or gemmi objects (python3-gemmi): ``mtz=gemmi.Mtz``,
+      ``refln=gemmi.ReflnBlock`` (with ``sf_column=``), ``structure=gemmi.Structure``.
+      The cell and space group come with them unless ``cell=`` and ``spacegroup=`` say
+      otherwise (``sf_grid()`` shows the table made);
     - orientation: ``umatrix=`` (3x3), ``mosflm_matrix=`` (3x3 as a .mat file holds it),
       ``misset_deg=``;
     - sources: ``sources_xyz=`` (n, 3), ``sources_weight=`` (n), ``sources_lambda_A=`` (n);
@@ -219,6 +258,14 @@ class Experiment:
         samples_per_pixel, ..."""
         return dict(self._info)
 
+    def sf_grid(self):
+        """The structure factors this experiment uses, as a dense grid: ``(hkl_origin, F_grid)``
+        with F_grid[h - h0, k - k0, l - l0] (a new float64 array; what ``F_grid=`` and
+        ``hkl_origin=`` take), or None when it has none (default_F only).  For files and
+        gemmi objects expanded by their space group: every reflection made, systematic
+        absences 0, reflections the list lacks default_F."""
+        return self._exp.sf_grid()
+
     @property
     def params(self):
         """The keywords this experiment was made with (with_params: with the changes)."""
@@ -265,7 +312,13 @@ class Experiment:
         """A new experiment with these parameters changed, sharing the structure factors
         (not read again) unless the changes give new ones."""
         cfg = self._cfg.copy()
-        new_sf = any(k in changes for k in ("hkl", "F", "F_grid", "hkl_path"))
+        new_sf = any(k in changes for k in _SF_KEYWORDS)
+        if new_sf and all(k in ("spacegroup", "sf_column") for k in changes if k in _SF_KEYWORDS):
+            # a new column or space group of the arrays or gemmi object given before
+            changes = dict(changes)
+            for k in _SF_OBJECTS + ("hkl", "F", "F_minus", "missing_F"):
+                if self._params.get(k) is not None:
+                    changes[k] = self._params[k]
         if not new_sf:
             cfg.use_sf_of(self._exp)
         default_F = changes.get("default_F", cfg.get("default_F"))

@@ -483,6 +483,175 @@ done:
     return result;
 }
 
+/* A cell (None or six numbers) into cell; 0 with an exception set. */
+static int opt_cell(PyObject *o, double cell[6], const double **out, const char *what)
+{
+    PyArrayObject *a;
+    *out = NULL;
+    if (o == Py_None)
+        return 1;
+    if (!(a = as_array(o, NPY_DOUBLE, 1, 1, what)))
+        return 0;
+    if (PyArray_SIZE(a) != 6) {
+        Py_DECREF(a);
+        PyErr_Format(PyExc_ValueError, "%s: expected 6 numbers (a, b, c, alpha, beta, gamma)", what);
+        return 0;
+    }
+    memcpy(cell, PyArray_DATA(a), 6 * sizeof *cell);
+    Py_DECREF(a);
+    *out = cell;
+    return 1;
+}
+
+/* A space group (None or a str, or an int: its number) as UTF-8 in buf, or
+   NULL in *out; 0 with an exception set. */
+static int opt_spacegroup(PyObject *o, char buf[64], const char **out)
+{
+    *out = NULL;
+    if (o == Py_None)
+        return 1;
+    if (PyLong_Check(o)) {
+        long n = PyLong_AsLong(o);
+        if (n == -1 && PyErr_Occurred())
+            return 0;
+        snprintf(buf, 64, "%ld", n);
+    } else if (PyUnicode_Check(o)) {
+        const char *u = PyUnicode_AsUTF8(o);
+        if (!u)
+            return 0;
+        if (strlen(u) >= 64) {
+            PyErr_SetString(PyExc_ValueError, "spacegroup: too long a name");
+            return 0;
+        }
+        snprintf(buf, 64, "%s", u);
+    } else {
+        PyErr_Format(PyExc_TypeError, "spacegroup: expected a name or a number, got %.80s", Py_TYPE(o)->tp_name);
+        return 0;
+    }
+    *out = buf;
+    return 1;
+}
+
+/* set_reflections(h, k, l, F, F_minus, intensities, cell, spacegroup): an
+   asymmetric unit (nb_config_set_reflections). */
+static PyObject *Config_set_reflections(ConfigObject *self, PyObject *args)
+{
+    PyObject *ho, *ko, *lo, *Fo, *Fmo, *co, *so, *result = NULL;
+    PyArrayObject *a[5] = {NULL, NULL, NULL, NULL, NULL};
+    const char *names[5] = {"h", "k", "l", "F", "F_minus"};
+    int intensities, *idx[3] = {NULL, NULL, NULL};
+    double cellv[6];
+    const double *cell;
+    char sgbuf[64];
+    const char *sg;
+    npy_intp n;
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "OOOOOpOO:set_reflections", &ho, &ko, &lo, &Fo, &Fmo, &intensities, &co, &so))
+        return NULL;
+    if (!opt_cell(co, cellv, &cell, "cell") || !opt_spacegroup(so, sgbuf, &sg))
+        return NULL;
+    {
+        PyObject *objs[5] = {ho, ko, lo, Fo, Fmo};
+        for (int i = 0; i < 5; ++i)
+            if ((i < 4 || Fmo != Py_None) && !(a[i] = as_array(objs[i], NPY_DOUBLE, 1, 1, names[i])))
+                goto done;
+    }
+    n = PyArray_SIZE(a[0]);
+    for (int i = 1; i < 5; ++i)
+        if (a[i] && PyArray_SIZE(a[i]) != n) {
+            PyErr_Format(PyExc_ValueError, "reflections: h has %zd values but %s has %zd", (Py_ssize_t)n, names[i],
+                         (Py_ssize_t)PyArray_SIZE(a[i]));
+            goto done;
+        }
+    if (n == 0) {
+        PyErr_SetString(PyExc_ValueError, "reflections: none given");
+        goto done;
+    }
+    for (int i = 0; i < 3; ++i) {
+        const double *v = PyArray_DATA(a[i]);
+        if (!whole_numbers(a[i], -1e9, 1e9, names[i]))
+            goto done;
+        if (!(idx[i] = PyMem_Malloc((size_t)n * sizeof(int)))) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (npy_intp j = 0; j < n; ++j)
+            idx[i][j] = (int)v[j];
+    }
+    st = nb_config_set_reflections(self->cfg, (size_t)n, idx[0], idx[1], idx[2], PyArray_DATA(a[3]),
+                                   a[4] ? PyArray_DATA(a[4]) : NULL, intensities, cell, sg, &err);
+    result = st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
+done:
+    for (int i = 0; i < 5; ++i)
+        Py_XDECREF(a[i]);
+    for (int i = 0; i < 3; ++i)
+        PyMem_Free(idx[i]);
+    return result;
+}
+
+/* set_atoms(elements, xyz, occ, b_iso, aniso_U, cell, spacegroup): a model
+   as arrays (nb_config_set_atoms); elements a sequence of str. */
+static PyObject *Config_set_atoms(ConfigObject *self, PyObject *args)
+{
+    PyObject *eo, *xo, *oo, *bo, *uo, *co, *so, *seq = NULL, *result = NULL;
+    PyArrayObject *x = NULL, *occ = NULL, *b = NULL, *u = NULL;
+    const char **el = NULL;
+    double cellv[6];
+    const double *cell;
+    char sgbuf[64];
+    const char *sg;
+    Py_ssize_t n;
+    nb_error err = {{0}};
+    nb_status st;
+    if (!PyArg_ParseTuple(args, "OOOOOOO:set_atoms", &eo, &xo, &oo, &bo, &uo, &co, &so))
+        return NULL;
+    if (!opt_cell(co, cellv, &cell, "cell") || !opt_spacegroup(so, sgbuf, &sg))
+        return NULL;
+    if (!(seq = PySequence_Fast(eo, "atoms: elements: expected a sequence of element symbols")))
+        return NULL;
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (n == 0) {
+        PyErr_SetString(PyExc_ValueError, "atoms: none given");
+        goto done;
+    }
+    if (!(x = as_array(xo, NPY_DOUBLE, 2, 2, "atoms: xyz")) || !(occ = as_array(oo, NPY_DOUBLE, 1, 1, "atoms: occ"))
+        || !(b = as_array(bo, NPY_DOUBLE, 1, 1, "atoms: b_iso"))
+        || (uo != Py_None && !(u = as_array(uo, NPY_DOUBLE, 2, 2, "atoms: aniso_U"))))
+        goto done;
+    if (PyArray_DIM(x, 0) != n || PyArray_DIM(x, 1) != 3 || PyArray_SIZE(occ) != n || PyArray_SIZE(b) != n
+        || (u && (PyArray_DIM(u, 0) != n || PyArray_DIM(u, 1) != 6))) {
+        PyErr_Format(PyExc_ValueError, "atoms: %zd elements, but xyz (n, 3), occ, b_iso (n) or aniso_U (n, 6) "
+                     "of another size", n);
+        goto done;
+    }
+    if (!(el = PyMem_Malloc((size_t)n * sizeof *el))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; ++i) {
+        PyObject *e = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyUnicode_Check(e)) {
+            PyErr_Format(PyExc_TypeError, "atoms: element %zd: expected a symbol (str), got %.80s", i,
+                         Py_TYPE(e)->tp_name);
+            goto done;
+        }
+        if (!(el[i] = PyUnicode_AsUTF8(e)))
+            goto done;
+    }
+    st = nb_config_set_atoms(self->cfg, (size_t)n, el, PyArray_DATA(x), PyArray_DATA(occ), PyArray_DATA(b),
+                             u ? PyArray_DATA(u) : NULL, cell, sg, &err);
+    result = st == NB_OK ? Py_NewRef(Py_None) : raise_status(st, &err);
+done:
+    PyMem_Free(el);
+    Py_XDECREF(seq);
+    Py_XDECREF(x);
+    Py_XDECREF(occ);
+    Py_XDECREF(b);
+    Py_XDECREF(u);
+    return result;
+}
+
 /* set_sf_grid(origin, F): F a 3-D array over h, k, l from origin (h0, k0, l0). */
 static PyObject *Config_set_sf_grid(ConfigObject *self, PyObject *args)
 {
@@ -620,6 +789,10 @@ static PyMethodDef Config_methods[] = {
     {"copy", (PyCFunction)(void (*)(void))Config_copy, METH_NOARGS, "a deep copy sharing structure factors"},
     {"set_sf_list", (PyCFunction)(void (*)(void))Config_set_sf_list, METH_VARARGS, "set_sf_list(h, k, l, F, missing_F)"},
     {"set_sf_grid", (PyCFunction)(void (*)(void))Config_set_sf_grid, METH_VARARGS, "set_sf_grid(origin, F)"},
+    {"set_reflections", (PyCFunction)(void (*)(void))Config_set_reflections, METH_VARARGS,
+     "set_reflections(h, k, l, F, F_minus, intensities, cell, spacegroup)"},
+    {"set_atoms", (PyCFunction)(void (*)(void))Config_set_atoms, METH_VARARGS,
+     "set_atoms(elements, xyz, occ, b_iso, aniso_U, cell, spacegroup)"},
     {"read_hkl", (PyCFunction)(void (*)(void))Config_read_hkl, METH_VARARGS, "read_hkl(path, missing_F)"},
     {"use_sf_of", (PyCFunction)(void (*)(void))Config_use_sf_of, METH_VARARGS,
      "use_sf_of(experiment): share the experiment's structure factors"},
@@ -742,6 +915,33 @@ static PyObject *vec(const double *v, int n)
         PyTuple_SET_ITEM(t, i, x);
     }
     return t;
+}
+
+/* sf_grid(): ((h0, k0, l0), F) of the structure factors the experiment
+   uses (F a new 3-D float64 array, l fastest), or None. */
+static PyObject *Experiment_sf_grid(ExperimentObject *self, PyObject *noargs)
+{
+    const nb_sf *sf = nb_experiment_sf(self->exp);
+    int o[3], d[3];
+    npy_intp dims[3];
+    PyArrayObject *F;
+    double *v;
+    (void)noargs;
+    if (!sf)
+        Py_RETURN_NONE;
+    nb_sf_grid(sf, o, d);
+    for (int i = 0; i < 3; ++i)
+        dims[i] = d[i];
+    if (!(F = (PyArrayObject *)PyArray_SimpleNew(3, dims, NPY_DOUBLE)))
+        return NULL;
+    v = PyArray_DATA(F);
+    Py_BEGIN_ALLOW_THREADS
+    for (int h = 0; h < d[0]; ++h)
+        for (int k = 0; k < d[1]; ++k)
+            for (int l = 0; l < d[2]; ++l)
+                *v++ = nb_sf_value(sf, o[0] + h, o[1] + k, o[2] + l, 0.0);
+    Py_END_ALLOW_THREADS
+    return Py_BuildValue("(iii)N", o[0], o[1], o[2], (PyObject *)F);
 }
 
 static PyObject *Experiment_info(ExperimentObject *self, PyObject *noargs)
@@ -1487,6 +1687,8 @@ done:
 
 static PyMethodDef Experiment_methods[] = {
     {"info", (PyCFunction)(void (*)(void))Experiment_info, METH_NOARGS, "what set-up derived, as a dict"},
+    {"sf_grid", (PyCFunction)(void (*)(void))Experiment_sf_grid, METH_NOARGS,
+     "((h0, k0, l0), F): the structure factors used, or None"},
     {"simulate", (PyCFunction)(void (*)(void))Experiment_simulate, METH_VARARGS, "simulate(out, progress)"},
     {"render_region", (PyCFunction)(void (*)(void))Experiment_render_region, METH_VARARGS,
      "render_region(out, f0, s0, width, height, progress)"},

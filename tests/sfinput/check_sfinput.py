@@ -24,7 +24,8 @@ negative: F = sqrt(max(I, 0))).  Then the errors and warnings: an unknown
 column (the message lists the file's labels), a corrupt MTZ, an unknown
 space group, a space group that does not fit the cell, a given cell that
 differs from the file's, and the completeness warning of a list that ends
-before the detector's edge.
+before the detector's edge.  Last, a model with and without -bulk_solvent (the solvent
+mask and its transform run; the images differ) and -bulk_solvent refused without a model.
 Exit status 0 when all pass (SCRATCH_DIR is then removed), 1 when one
 fails, 77 (ctest's SKIP_RETURN_CODE) when gemmi or numpy cannot be imported
 or the program was built without gemmi.
@@ -287,6 +288,36 @@ def errors(cell, sg, rows):
           "a list ending at 3 A: the completeness warning")
 
 
+def case_bulk_solvent():
+    """-model with and without -bulk_solvent: the solvent mask and its transform run (under the
+    sanitizers in their build); both images have signal and differ; the log reports the mask."""
+    rng = random.Random(7)
+    st = gemmi.Structure()
+    st.cell = gemmi.UnitCell(30, 32, 34, 90, 90, 90)
+    st.spacegroup_hm = "P 21 21 21"
+    m, ch = gemmi.Model("1"), gemmi.Chain("A")
+    for i in range(20):
+        r = gemmi.Residue()
+        r.name, r.seqid = "UNK", gemmi.SeqId(i + 1, " ")
+        a = gemmi.Atom()
+        a.name, a.element = "C", gemmi.Element("C")
+        a.pos = gemmi.Position(8 + rng.gauss(0, 2), 9 + rng.gauss(0, 2), 10 + rng.gauss(0, 2))
+        a.b_iso, a.occ = 15.0, 1.0
+        r.add_atom(a)
+        ch.add_residue(r)
+    m.add_chain(ch)
+    st.add_model(m)
+    st.make_mmcif_document().write_file(os.path.join(SCRATCH, "blob.cif"))
+    rc1, out1, a = image(["-model", "blob.cif"], "nobulk.bin")
+    rc2, out2, b = image(["-model", "blob.cif", "-bulk_solvent", "-ksol", "0.4", "-bsol", "40"], "bulk.bin")
+    pa, pb = np.frombuffer(a, dtype=np.float32), np.frombuffer(b, dtype=np.float32)
+    check(rc1 == 0 and rc2 == 0 and pa.max() > 0 and pb.max() > 0 and a != b
+          and "k_sol 0.4 e/A^3, B_sol 40 A^2; solvent mask on a" in out2,
+          "-model with -bulk_solvent: another image, the mask reported")
+    rc, out = run(["-mtz", "p212121.mtz", "-bulk_solvent"] + GEOMETRY + ["-floatfile", "x.bin"], 1)
+    check(rc != 0 and "bulk_solvent: it adds solvent" in out, "-bulk_solvent without -model: refused")
+
+
 def main():
     shutil.rmtree(SCRATCH, ignore_errors=True)
     os.makedirs(SCRATCH)
@@ -297,6 +328,7 @@ def main():
     case_p212121()
     case_c2()
     case_p65()
+    case_bulk_solvent()
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1

@@ -5,7 +5,7 @@
 #   the test with gemmi from random-atom models: P 21 21 21, C 1 2 1 with an
 #   anomalous pair, P 65 with intensities) simulate the same image, bit for
 #   bit, as P1 lists the test expands by hand; errors and warnings of those
-#   inputs (check_sfinput.py).  Needs a Python (NB_SFINPUT_PYTHON, default
+#   inputs; a model with and without -bulk_solvent (check_sfinput.py).  Needs a Python (NB_SFINPUT_PYTHON, default
 #   /usr/bin/python3) with gemmi and numpy (Debian: python3-gemmi) and a
 #   program built with gemmi; otherwise reported as skipped (exit 77).
 set(NB_SFINPUT_PYTHON /usr/bin/python3 CACHE FILEPATH

@@ -180,11 +180,265 @@ static void test_model_errors(void **state)
     nb_config_free(cfg);
 }
 
+/* A small experiment's configuration (the model test's geometry). */
+static nb_config *small_config(void)
+{
+    nb_error err;
+    nb_config *cfg = nb_config_new();
+    assert_non_null(cfg);
+    assert_int_equal(nb_param_set(cfg, "lambda_A", 1.0, &err), NB_OK);
+    assert_int_equal(nb_param_set(cfg, "distance_mm", 60.0, &err), NB_OK);
+    assert_int_equal(nb_param_set(cfg, "pixel_mm", 0.8, &err), NB_OK);
+    assert_int_equal(nb_param_set(cfg, "fpixels", 48, &err), NB_OK);
+    assert_int_equal(nb_param_set(cfg, "spixels", 48, &err), NB_OK);
+    return cfg;
+}
+
+/* The table of F an experiment made from cfg uses. */
+static nb_experiment *made(const nb_config *cfg)
+{
+    nb_error err;
+    nb_experiment *exp = NULL;
+    if (nb_experiment_create(cfg, NULL, &exp, &err) != NB_OK)
+        fail_msg("%s", err.msg);
+    assert_non_null(nb_experiment_sf(exp));
+    return exp;
+}
+
+/* Two experiments' tables of F are the same grid, value for value (bits). */
+static void assert_same_sf(const nb_experiment *a, const nb_experiment *b)
+{
+    int oa[3], da[3], ob[3], db[3];
+    long n = 0;
+    nb_sf_grid(nb_experiment_sf(a), oa, da);
+    nb_sf_grid(nb_experiment_sf(b), ob, db);
+    assert_memory_equal(oa, ob, sizeof oa);
+    assert_memory_equal(da, db, sizeof da);
+    for (int h = oa[0]; h < oa[0] + da[0]; ++h)
+        for (int k = oa[1]; k < oa[1] + da[1]; ++k)
+            for (int l = oa[2]; l < oa[2] + da[2]; ++l) {
+                const double x = nb_sf_value(nb_experiment_sf(a), h, k, l, NAN);
+                const double y = nb_sf_value(nb_experiment_sf(b), h, k, l, NAN);
+                if (memcmp(&x, &y, sizeof x) != 0)
+                    fail_msg("F(%d %d %d): %.17g and %.17g", h, k, l, x, y);
+                n += x != 0.0;
+            }
+    assert_true(n > 1000);
+}
+
+/* nb_config_set_atoms with the atoms of the PDB file gives the table of F
+   of model_path, bit for bit, and a configuration's copy keeps them. */
+static void test_atoms_as_model_file(void **state)
+{
+    static const double cell[6] = {36.5, 41.25, 45.75, 90, 90, 90};
+    atom at[NATOMS];
+    const char *el[NATOMS];
+    double xyz[3 * NATOMS], occ[NATOMS], B[NATOMS];
+    nb_error err;
+    nb_config *file, *arrays, *copy;
+    nb_experiment *a, *b, *c;
+    (void)state;
+    if (!nbi_sfio_available())
+        skip();
+    make_atoms(at);
+    write_pdb(in_scratch("atoms.pdb"), at);
+    for (int i = 0; i < NATOMS; ++i) {
+        el[i] = at[i].el, occ[i] = at[i].occ, B[i] = at[i].B;
+        memcpy(xyz + 3 * i, at[i].xyz, sizeof at[i].xyz);
+    }
+    file = small_config();
+    arrays = small_config();
+    assert_int_equal(nb_param_set_string(file, "model_path", in_scratch("atoms.pdb"), &err), NB_OK);
+    if (nb_config_set_atoms(arrays, NATOMS, el, xyz, occ, B, NULL, cell, "P 21 21 21", &err) != NB_OK)
+        fail_msg("%s", err.msg);
+    assert_non_null(copy = nb_config_copy(arrays));
+    a = made(file), b = made(arrays);
+    nb_config_free(arrays); /* the copy holds its own atoms */
+    c = made(copy);
+    assert_same_sf(a, b);
+    assert_same_sf(a, c);
+    nb_experiment_free(a), nb_experiment_free(b), nb_experiment_free(c);
+    /* a file set afterwards replaces the atoms */
+    assert_int_equal(nb_param_set_string(copy, "model_path", in_scratch("atoms.pdb"), &err), NB_OK);
+    a = made(copy);
+    nb_experiment_free(a);
+    nb_config_free(copy);
+    nb_config_free(file);
+}
+
+/* nb_config_set_reflections of an asymmetric unit gives the table of the
+   same list as an "h k l F" file with spacegroup, bit for bit; an anomalous
+   pair puts F(-) at the Friedel mates; intensities give sqrt(max(I, 0)). */
+static void test_reflections_as_hkl_file(void **state)
+{
+    static const double cell[6] = {36.5, 41.25, 45.75, 90, 90, 90};
+    enum { M = 8 };
+    int h[M * M * M], k[M * M * M], l[M * M * M];
+    double F[M * M * M], Fm[M * M * M], I[M * M * M];
+    size_t n = 0;
+    nb_error err;
+    nb_config *file, *arrays;
+    nb_experiment *a, *b;
+    FILE *f;
+    (void)state;
+    if (!nbi_sfio_available())
+        skip();
+    assert_non_null(f = fopen(in_scratch("asu.hkl"), "w"));
+    for (int x = 0; x < M; ++x) /* P 21 21 21's asymmetric unit: h, k, l >= 0 */
+        for (int y = 0; y < M; ++y)
+            for (int z = 0; z < M; ++z) {
+                h[n] = x, k[n] = y, l[n] = z;
+                F[n] = 10.0 + 7.0 * sin(1.7 * (double)n) * sin(0.3 * x + y);
+                Fm[n] = 0.9 * F[n];
+                I[n] = n % 7 == 3 ? -F[n] : F[n] * F[n];
+                fprintf(f, "%d %d %d %.17g\n", x, y, z, F[n]);
+                ++n;
+            }
+    assert_int_equal(fclose(f), 0);
+    file = small_config();
+    arrays = small_config();
+    assert_int_equal(nb_param_set_string(file, "hkl_path", in_scratch("asu.hkl"), &err), NB_OK);
+    assert_int_equal(nb_param_set_string(file, "spacegroup", "19", &err), NB_OK);
+    assert_int_equal(nb_param_set_array(file, "cell", cell, 6, &err), NB_OK);
+    if (nb_config_set_reflections(arrays, n, h, k, l, F, NULL, 0, cell, "P 21 21 21", &err) != NB_OK)
+        fail_msg("%s", err.msg);
+    a = made(file), b = made(arrays);
+    assert_same_sf(a, b);
+    nb_experiment_free(b);
+    /* the space group parameter replaces the one given with the arrays */
+    assert_int_equal(nb_param_set_string(arrays, "spacegroup", "P 21 21 21", &err), NB_OK);
+    assert_int_equal(nb_config_set_reflections(arrays, n, h, k, l, F, NULL, 0, cell, "P 2 2 2", &err), NB_OK);
+    b = made(arrays);
+    assert_same_sf(a, b);
+    nb_experiment_free(b);
+    assert_int_equal(nb_param_unset(arrays, "spacegroup", &err), NB_OK);
+    /* anomalous pairs, intensities */
+    assert_int_equal(nb_config_set_reflections(arrays, n, h, k, l, F, Fm, 0, cell, "P 21 21 21", &err), NB_OK);
+    b = made(arrays);
+    assert_true(nb_sf_value(nb_experiment_sf(b), 1, 2, 3, 0) == F[1 * M * M + 2 * M + 3]);
+    assert_true(nb_sf_value(nb_experiment_sf(b), -1, -2, -3, 0) == Fm[1 * M * M + 2 * M + 3]);
+    assert_true(nb_sf_value(nb_experiment_sf(b), -1, 2, -3, 0) == F[1 * M * M + 2 * M + 3]); /* 2-fold along y */
+    nb_experiment_free(b);
+    assert_int_equal(nb_config_set_reflections(arrays, n, h, k, l, I, NULL, 1, cell, "P 21 21 21", &err), NB_OK);
+    b = made(arrays);
+    assert_true(nb_sf_value(nb_experiment_sf(b), 1, 2, 3, -1) == sqrt(I[1 * M * M + 2 * M + 3]));
+    assert_true(nb_sf_value(nb_experiment_sf(b), 0, 0, 3, -1) == 0.0); /* I < 0 and the 2_1 absence */
+    assert_true(nb_sf_value(nb_experiment_sf(b), 0, 0, 2, -1) == sqrt(I[2]));
+    nb_experiment_free(b);
+    nb_experiment_free(a);
+    nb_config_free(file);
+    nb_config_free(arrays);
+}
+
+/* The table an experiment made from a file whose cell was the crystal's
+   keeps that cell: a configuration given it (nb_config_set_sf) and no cell
+   makes the same crystal (the same image, bit for bit); one with a cell of
+   its own keeps its own. */
+static void test_table_keeps_the_cell(void **state)
+{
+    static const double other[6] = {40, 40, 40, 90, 90, 90};
+    atom at[NATOMS];
+    double cell[6];
+    size_t n;
+    nb_error err;
+    nb_config *file = small_config(), *table = small_config();
+    nb_experiment *a, *b;
+    nb_image ia, ib;
+    (void)state;
+    if (!nbi_sfio_available())
+        skip();
+    make_atoms(at);
+    write_pdb(in_scratch("cell.pdb"), at);
+    assert_int_equal(nb_param_set_string(file, "model_path", in_scratch("cell.pdb"), &err), NB_OK);
+    a = made(file);
+    assert_int_equal(nb_config_set_sf(table, nb_experiment_sf(a), &err), NB_OK);
+    assert_int_equal(nb_param_get_array(table, "cell", cell, 6, &n, &err), NB_OK);
+    assert_true(cell[0] == CELL[0] && cell[1] == CELL[1] && cell[2] == CELL[2] && cell[5] == 90.0);
+    b = made(table);
+    assert_int_equal(nb_simulate(a, NULL, &ia, &err), NB_OK);
+    assert_int_equal(nb_simulate(b, NULL, &ib, &err), NB_OK);
+    assert_true(ia.max_I > 0);
+    assert_memory_equal(ia.data, ib.data, sizeof(float) * (size_t)ia.fpixels * (size_t)ia.spixels);
+    nb_image_free(&ia), nb_image_free(&ib);
+    nb_experiment_free(b);
+    nb_config_free(table);
+    table = small_config();
+    assert_int_equal(nb_param_set_array(table, "cell", other, 6, &err), NB_OK);
+    assert_int_equal(nb_config_set_sf(table, nb_experiment_sf(a), &err), NB_OK);
+    assert_int_equal(nb_param_get_array(table, "cell", cell, 6, &n, &err), NB_OK);
+    assert_true(cell[0] == 40.0);
+    nb_experiment_free(a);
+    nb_config_free(table);
+    nb_config_free(file);
+}
+
+/* Errors of the arrays name what is wrong. */
+static void test_array_errors(void **state)
+{
+    static const double cell[6] = {36.5, 41.25, 45.75, 90, 90, 90}, hexagonal[6] = {40, 40, 50, 90, 90, 120};
+    static const double nocell[6] = {36.5, -1, 45.75, 90, 90, 90};
+    const int h[2] = {1, 0}, k[2] = {2, 1}, l[2] = {3, 1}, big[2] = {1, 2000000000};
+    const double F[2] = {5, 6}, none[2] = {NAN, NAN}, xyz[6] = {1, 2, 3, 4, 5, 6}, occ[2] = {1, 1};
+    const double B[2] = {20, 20}, badB[2] = {20, INFINITY};
+    const char *el[2] = {"C", "O"}, *badel[2] = {"C", "Qq"};
+    nb_error err;
+    nb_config *cfg = small_config();
+    nb_experiment *exp = NULL;
+    (void)state;
+    if (!nbi_sfio_available()) {
+        assert_int_equal(nb_config_set_reflections(cfg, 2, h, k, l, F, NULL, 0, cell, "P 1", &err), NB_ERR_USAGE);
+        assert_non_null(strstr(err.msg, "gemmi-dev"));
+        nb_config_free(cfg);
+        skip();
+    }
+    assert_int_equal(nb_config_set_reflections(cfg, 2, h, k, l, NULL, NULL, 0, cell, "P 1", &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "F is NULL"));
+    assert_int_equal(nb_config_set_reflections(cfg, 2, h, big, l, F, NULL, 0, cell, "P 1", &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "1e9"));
+    assert_int_equal(nb_config_set_reflections(cfg, 2, h, k, l, none, NULL, 0, cell, "P 1", &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "NaN"));
+    assert_int_equal(nb_config_set_reflections(cfg, 2, h, k, l, F, NULL, 0, nocell, "P 1", &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "not a unit cell"));
+    assert_int_equal(nb_config_set_reflections(cfg, 2, h, k, l, F, NULL, 0, cell, "P 7 7", &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "P 7 7"));
+    assert_int_equal(nb_config_set_reflections(cfg, 2, h, k, l, F, NULL, 0, hexagonal, "P 21 21 21", &err),
+                     NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "does not fit the cell"));
+    assert_int_equal(nb_config_set_atoms(cfg, 2, badel, xyz, occ, B, NULL, cell, NULL, &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "atom 1"));
+    assert_non_null(strstr(err.msg, "Qq"));
+    assert_int_equal(nb_config_set_atoms(cfg, 2, el, xyz, occ, badB, NULL, cell, NULL, &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "atom 1"));
+    /* a list without a space group needs the parameter; without a cell, the configuration's */
+    assert_int_equal(nb_config_set_reflections(cfg, 2, h, k, l, F, NULL, 0, NULL, NULL, &err), NB_OK);
+    assert_int_equal(nb_experiment_create(cfg, NULL, &exp, &err), NB_ERR_USAGE);
+    assert_non_null(strstr(err.msg, "spacegroup"));
+    assert_int_equal(nb_param_set_string(cfg, "spacegroup", "P 1", &err), NB_OK);
+    assert_int_equal(nb_experiment_create(cfg, NULL, &exp, &err), NB_ERR_USAGE);
+    assert_non_null(strstr(err.msg, "cell"));
+    assert_int_equal(nb_param_set_array(cfg, "cell", cell, 6, &err), NB_OK);
+    exp = made(cfg);
+    nb_experiment_free(exp);
+    /* atoms without a space group: P 1; n = 0 removes them */
+    assert_int_equal(nb_param_unset(cfg, "spacegroup", &err), NB_OK);
+    assert_int_equal(nb_config_set_atoms(cfg, 2, el, xyz, occ, B, NULL, NULL, NULL, &err), NB_OK);
+    exp = made(cfg);
+    nb_experiment_free(exp);
+    assert_int_equal(nb_config_set_atoms(cfg, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &err), NB_OK);
+    assert_int_equal(nb_experiment_create(cfg, NULL, &exp, &err), NB_ERR_USAGE);
+    assert_non_null(strstr(err.msg, "no structure factors"));
+    nb_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_against_direct_sum),
         cmocka_unit_test(test_model_errors),
+        cmocka_unit_test(test_atoms_as_model_file),
+        cmocka_unit_test(test_reflections_as_hkl_file),
+        cmocka_unit_test(test_table_keeps_the_cell),
+        cmocka_unit_test(test_array_errors),
     };
     return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
