@@ -15,7 +15,7 @@
 # not.  Settings: a small crystal (-N 5: broad reflections) and a 4% spectral
 # dispersion make each still show 150-250 spots on a 192 x 192 detector at
 # 45 mm, at one sub-pixel (-oversample 1), so the 1,000 stills take about
-# 20 s on one core.  One still determines the cell poorly: indexed in P1
+# 20-30 s (a shared 2-core machine).  One still determines the cell poorly: indexed in P1
 # with the cell refined, DIALS's cell was up to 3 deg off and its
 # orientation 0.2-1.4 deg; so the known cell is held fixed (space group
 # P222, the lattice's own metric symmetry, makes DIALS keep its 90-degree
