@@ -55,3 +55,18 @@ else()
                    $<TARGET_FILE:nanobragg-hkl-random> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/dials)
 endif()
 set_tests_properties(interop/dials PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 1800)
+
+# interop/dials-stills: 1,000 stills in one run (-nimages 1000 -misset random)
+# with their orientations in -matrixfile; DIALS indexes five of them with the
+# known cell in the file's orientations within 0.5 deg (check_dials_stills.sh
+# says what it asserts).  Skipped like interop/dials: without DIALS (77), and
+# in sanitized builds.
+if(NB_SANITIZE)
+  add_test(NAME interop/dials-stills
+           COMMAND sh -c "echo 'SKIP: sanitized build: the DIALS stills run is the release build test'; exit 77")
+else()
+  add_test(NAME interop/dials-stills
+           COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/check_dials_stills.sh $<TARGET_FILE:nanobragg>
+                   $<TARGET_FILE:nanobragg-hkl-random> ${CMAKE_CURRENT_BINARY_DIR}/interop-scratch/dials-stills)
+endif()
+set_tests_properties(interop/dials-stills PROPERTIES LABELS interop SKIP_RETURN_CODE 77 TIMEOUT 900)
