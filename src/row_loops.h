@@ -62,6 +62,24 @@ static inline int nbi_cube_N(const nbi_crystal *x)
                : 0;
 }
 
+/* In a loop that has a copy per cube N: CALL(N) with the crystal x's N
+   (nbi_cube_N) as a constant, and return; nothing for other crystals. */
+#define NB_CUBE_DISPATCH(x, CALL)                                                                  \
+    switch (nbi_cube_N(x)) {                                                                       \
+    case 2: CALL(2); return;                                                                       \
+    case 3: CALL(3); return;                                                                       \
+    case 4: CALL(4); return;                                                                       \
+    case 5: CALL(5); return;                                                                       \
+    case 6: CALL(6); return;                                                                       \
+    case 7: CALL(7); return;                                                                       \
+    case 8: CALL(8); return;                                                                       \
+    case 9: CALL(9); return;                                                                       \
+    case 10: CALL(10); return;                                                                     \
+    case 11: CALL(11); return;                                                                     \
+    case 12: CALL(12); return;                                                                     \
+    default: break;                                                                                \
+    }
+
 static inline void nbi_flush_single(nbi_row *w)
 {
     for (int i = 0; i < w->n; ++i) {

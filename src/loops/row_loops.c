@@ -260,27 +260,17 @@ NB_INLINE void grad_fused_body(const nb_experiment *e, const nbi_grad_pass *m, n
     } while (0)
 
 #define GRAD_CUBE(NN)                                                                              \
-    case NN:                                                                                       \
+    do {                                                                                           \
         if (e->have_hkl)                                                                           \
             GRAD_FUSED(1, NN);                                                                     \
         else                                                                                       \
             GRAD_FUSED(0, NN);                                                                     \
-        return;
+    } while (0)
 
 static void grad_fused(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b)
 {
-    const nbi_crystal *x = &e->xtal;
-    if (nbi_cube_N(x)) {
-        switch (nbi_cube_N(x)) {
-            GRAD_CUBE(2) GRAD_CUBE(3) GRAD_CUBE(4) GRAD_CUBE(5) GRAD_CUBE(6) GRAD_CUBE(7)
-            GRAD_CUBE(8) GRAD_CUBE(9) GRAD_CUBE(10) GRAD_CUBE(11) GRAD_CUBE(12)
-        default: break;
-        }
-    }
-    if (e->have_hkl)
-        GRAD_FUSED(1, 0);
-    else
-        GRAD_FUSED(0, 0);
+    NB_CUBE_DISPATCH(&e->xtal, GRAD_CUBE)
+    GRAD_CUBE(0);
 }
 #undef GRAD_CUBE
 #undef GRAD_FUSED

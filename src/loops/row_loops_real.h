@@ -137,23 +137,13 @@ NB_INLINE void L(miller_and_lattice_body)(const nb_experiment *e, const pass *p,
     }
 }
 
-#define NB_CASE_CUBE(NN)                                                                           \
-    case NN:                                                                                       \
-        L(miller_and_lattice_body)(e, p, w, NN);                                                   \
-        return;
+#define NB_CALL(NN) L(miller_and_lattice_body)(e, p, w, NN)
 static void L(miller_and_lattice)(const nb_experiment *e, const pass *p, nbi_row *w)
 {
-    const nbi_crystal *x = &e->xtal;
-    if (nbi_cube_N(x)) {
-        switch (nbi_cube_N(x)) {
-            NB_CASE_CUBE(2) NB_CASE_CUBE(3) NB_CASE_CUBE(4) NB_CASE_CUBE(5) NB_CASE_CUBE(6) NB_CASE_CUBE(7)
-            NB_CASE_CUBE(8) NB_CASE_CUBE(9) NB_CASE_CUBE(10) NB_CASE_CUBE(11) NB_CASE_CUBE(12)
-        default: break;
-        }
-    }
+    NB_CUBE_DISPATCH(&e->xtal, NB_CALL)
     L(miller_and_lattice_body)(e, p, w, 0);
 }
-#undef NB_CASE_CUBE
+#undef NB_CALL
 
 /* With an HKL table (nearest reflection): one vector loop, the table read
    as a gather; NN as in L(miller_and_lattice_body). */
@@ -192,24 +182,14 @@ NB_INLINE void L(accumulate_hkl_body)(const nb_experiment *e, const pass *p, nbi
     AFTER_PASS(w);
 }
 
-#define NB_CASE_CUBE(NN)                                                                           \
-    case NN:                                                                                       \
-        L(accumulate_hkl_body)(e, p, w, NN);                                                       \
-        return;
+#define NB_CALL(NN) L(accumulate_hkl_body)(e, p, w, NN)
 static void L(accumulate_hkl)(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
 {
-    const nbi_crystal *x = &e->xtal;
     (void)interp;
-    if (nbi_cube_N(x)) {
-        switch (nbi_cube_N(x)) {
-            NB_CASE_CUBE(2) NB_CASE_CUBE(3) NB_CASE_CUBE(4) NB_CASE_CUBE(5) NB_CASE_CUBE(6) NB_CASE_CUBE(7)
-            NB_CASE_CUBE(8) NB_CASE_CUBE(9) NB_CASE_CUBE(10) NB_CASE_CUBE(11) NB_CASE_CUBE(12)
-        default: break;
-        }
-    }
+    NB_CUBE_DISPATCH(&e->xtal, NB_CALL)
     L(accumulate_hkl_body)(e, p, w, 0);
 }
-#undef NB_CASE_CUBE
+#undef NB_CALL
 
 /* Interpolated structure factors (parallelepiped crystal): the Miller
    indices and lattice factors in one vector loop; then, a block of samples
