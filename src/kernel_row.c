@@ -269,6 +269,18 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     if (single)
         nbi_flush_single(w);
     omega_sum = e->loops->finish_pixels(e, w, w->value);
+    if (!interp && x->shape != NB_SHAPE_ROUND && w->f[w->np - 1] - w->f[0] == w->np - 1) {
+        /* the usual case: no sample events, the pixels a contiguous run */
+        float *restrict out = data + (w->f[0] - f_start);
+        unsigned char *restrict state = flags + (w->f[0] - f_start);
+        const double *restrict value = w->value;
+        const int *restrict swept = w->swept;
+        for (int j = 0; j < w->np; ++j) {
+            out[j] = (float)value[j];
+            state[j] = (unsigned char)(swept[j] ? NBI_PIX_SWEPT : 0);
+        }
+        return omega_sum;
+    }
     for (int j = 0; j < w->np; ++j) {
         const int idx = w->f[j] - f_start;
         int event = 0, swept = w->swept[j];

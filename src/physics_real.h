@@ -39,6 +39,16 @@ NB_INLINE REAL R(cospi_reduced)(REAL x)
     return p;
 }
 
+/* 2 cos(pi x) for |x| <= 1/2: 2 Q(x^2), the factor in the constants (the
+   same bits as 2 times R(cospi_reduced)). */
+NB_INLINE REAL R(cospi2_reduced)(REAL x)
+{
+    const REAL z = x * x;
+    REAL p = (REAL)2 * R(cospi_coef)[0];
+    NB_HORNER_SCALED(R_FMA, R(cospi_coef), (REAL)2, z, p);
+    return p;
+}
+
 /* sin(N pi h) and sin(pi h) on the reduced arguments (signs irrelevant:
    only the squared ratio is used), N an integer >= 1.  Where N delta is
    within R_GRATING_FLAT of 0 the ratio is N to the type's precision (it is
@@ -73,7 +83,7 @@ NB_INLINE REAL R(lattice_square2)(REAL h, REAL k, REAL l, REAL Na, REAL Nb, REAL
    peaks.  With N a compile-time constant the recurrence unrolls. */
 NB_INLINE REAL R(grating_chebyshev)(REAL h, const int N)
 {
-    const REAL c2 = (REAL)2 * R(cospi_reduced)(h - R_RINT(h));
+    const REAL c2 = R(cospi2_reduced)(h - R_RINT(h));
     REAL u_prev = 1, u = c2;
     if (N == 1)
         return 1;

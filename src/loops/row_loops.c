@@ -122,10 +122,18 @@ static void pixel_factors_uncut(const nb_experiment *e, nbi_row *w)
     const int point = d->point_pixel, nopolar = e->nopolar;
     const double *restrict air = w->lat, *restrict dx = w->dx, *restrict dy = w->dy, *restrict dz = w->dz;
     double *restrict omega = w->omega, *restrict polar = w->polar;
+    if (nopolar || kahn == 0.0) { /* no Kahn term: the same factor without its division */
+        NB_SIMD
+        for (int j = 0; j < np; ++j) {
+            omega[j] = nbi_solid_angle(point, pixel, close, air[j]);
+            polar[j] = nopolar ? 1.0 : nbi_polarization(0.0, ix, iy, iz, ex, ey, ez, bx, by, bz, dx[j], dy[j], dz[j]);
+        }
+        return;
+    }
     NB_SIMD
     for (int j = 0; j < np; ++j) {
         omega[j] = nbi_solid_angle(point, pixel, close, air[j]);
-        polar[j] = nopolar ? 1.0 : nbi_polarization(kahn, ix, iy, iz, ex, ey, ez, bx, by, bz, dx[j], dy[j], dz[j]);
+        polar[j] = nbi_polarization(kahn, ix, iy, iz, ex, ey, ez, bx, by, bz, dx[j], dy[j], dz[j]);
     }
 }
 
