@@ -20,6 +20,7 @@
 #endif
 
 #include "app.h"
+#include "nexus.h" /* nbi_nexus_writer_check: the writer's module, loaded before any work */
 
 static nb_status out_of_memory(nb_error *err, const char *what)
 {
@@ -144,12 +145,17 @@ static nb_status stage_nexus(nb_outputs *set, const app_options *o, const nb_exp
 int app_check_nexus(const app_options *o)
 {
     struct stat st;
+    nb_error err;
     if (!o->nexus_path)
         return 0;
     if (!nb_nexus_supported()) {
         fprintf(stderr, "%s: error: -nexusfile %s: this build of nanobragg has no HDF5 (NeXus output): install "
                         "the Debian package libhdf5-dev, then build again\n", app_name(), o->nexus_path);
         return 2;
+    }
+    if (nbi_nexus_writer_check(&err) != NB_OK) {
+        fprintf(stderr, "%s: error: -nexusfile %s: %s\n", app_name(), o->nexus_path, err.msg);
+        return 1;
     }
     if (stat(o->nexus_path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "%s: error: cannot write %s: a NeXus (HDF5) file must be a regular file\n", app_name(),

@@ -1,7 +1,8 @@
 /*
- * par_mpi.c - par.h over MPI.  MPI is initialised only when an MPI launcher
- * started the process (its environment says so), so that a plain run is
- * one process that never touches MPI.
+ * par_mpi.c - par.h over MPI.  MPI is loaded (the module libnanobragg-mpi.so,
+ * mpi_module.h) and initialised only when an MPI launcher started the
+ * process (its environment says so), so that a plain run is one process
+ * that never loads MPI.
  * OpenMP threads render within each rank; only the main thread calls MPI.
  */
 #include <limits.h>
@@ -9,39 +10,62 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <mpi.h>
-
+#include "module.h"
+#include "mpi_module.h"
 #include "options.h"
 #include "par.h"
 
-static int joined; /* MPI_Init was called */
+static const app_mpi_ops *mpi; /* loaded under a launcher */
+static int joined;             /* MPI_Init was called */
 static int rank, size = 1;
 static char rank_name[64];
 
-/* Whether a launcher started this process as a rank of a job. */
-static int launched(void)
+/* Whether a launcher started this process as a rank of a job: the
+   variable that says so, else NULL. */
+static const char *launched(void)
 {
     static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; ++i)
         if (getenv(vars[i]))
-            return 1;
+            return vars[i];
+    return NULL;
+}
+
+/* The MPI module: 0, or 1 after printing why not. */
+static int load(const char *var)
+{
+    const void *table;
+    char path[4096];
+    nb_error err;
+    if (nbi_module_load(APP_MPI_MODULE_FILE, APP_MPI_MODULE_SYMBOL, "the MPI layer", &table, path, sizeof path,
+                        &err) != NB_OK) {
+        fprintf(stderr, "%s: error: started by an MPI launcher (%s is set), but %s\n", app_name(), var, err.msg);
+        return 1;
+    }
+    mpi = table;
+    if (mpi->abi != APP_MPI_MODULE_ABI || !mpi->version || strcmp(mpi->version, NB_VERSION_STRING) != 0) {
+        fprintf(stderr, "%s: error: started by an MPI launcher (%s is set), but the MPI layer %s is not this "
+                        "build's (nanobragg %s)\n", app_name(), var, path,
+                mpi->abi == APP_MPI_MODULE_ABI && mpi->version ? mpi->version : "unknown");
+        mpi = NULL;
+        return 1;
+    }
     return 0;
 }
 
 int app_par_init(int *argc, char ***argv)
 {
-    int provided;
-    if (!launched())
+    const char *var = launched();
+    if (!var)
         return 0;
-    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    if (load(var) != 0)
+        return 1;
+    if (mpi->init(argc, argv, &rank, &size) != 0) {
         fprintf(stderr, "%s: error: MPI_Init failed\n", app_name());
         return 1;
     }
     joined = 1;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (rank > 0) {
         snprintf(rank_name, sizeof rank_name, "%s (rank %d)", app_name(), rank);
         app_set_name(rank_name);
@@ -54,17 +78,15 @@ int app_par_init(int *argc, char ***argv)
 
 void app_par_print_version(void)
 {
-    char text[MPI_MAX_LIBRARY_VERSION_STRING];
-    int len = 0;
-    MPI_Get_library_version(text, &len); /* allowed before MPI_Init */
-    text[len > 0 && len < (int)sizeof text ? len : 0] = '\0';
-    printf("with MPI (mpirun -np R nanobragg ...): %.*s\n", (int)strcspn(text, ",\n"), text);
+    /* as configured: MPI itself is loaded only under a launcher */
+    printf("with MPI (mpirun -np R nanobragg ...): %s (%s, loaded under a launcher)\n", NB_MPI_LIBRARY,
+           APP_MPI_MODULE_FILE);
 }
 
 void app_par_end(void)
 {
     if (joined)
-        MPI_Finalize();
+        mpi->finalize();
     joined = 0;
 }
 
@@ -78,50 +100,13 @@ int app_par_size(void)
     return size;
 }
 
-/*
- * Wait for req without taking a core: MPI's blocking calls poll, so a rank
- * that waits for a slower one (at the end of a round, or while rank 0
- * writes a split image's files) would use a core the whole time, taken from
- * the other ranks' threads or other work.  Polls for a millisecond (a wait
- * that is about to end), then sleeps between polls, up to a millisecond.
- * Used for the agreements, whose messages are small; the transfers of
- * image data follow an agreement, when every rank is ready for them.
- */
-static void wait_gently(MPI_Request *req)
-{
-    struct timespec start, now, nap = {0, 20000};
-    int done = 0;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        MPI_Test(req, &done, MPI_STATUS_IGNORE);
-        if (done)
-            return;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < 1000000L)
-            continue;
-        nanosleep(&nap, NULL);
-        if (nap.tv_nsec < 1000000L)
-            nap.tv_nsec *= 2;
-    }
-}
-
-/* The largest of every rank's v, waited for gently. */
-static int max_over_ranks(int v)
-{
-    MPI_Request req;
-    int worst = v;
-    MPI_Iallreduce(&v, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &req);
-    wait_gently(&req);
-    return worst;
-}
-
 int app_par_agree(int rc)
 {
     int worst;
     if (size == 1)
         return rc;
     fflush(stdout);
-    worst = max_over_ranks(rc);
+    worst = mpi->max_int(rc);
     if (rank == 0 && rc == 0 && worst != 0)
         fprintf(stderr, "%s: error: stopped: another rank failed (exit %d)\n", app_name(), worst);
     return worst;
@@ -129,21 +114,17 @@ int app_par_agree(int rc)
 
 int app_par_from_root(int rc)
 {
-    MPI_Request req;
     if (size == 1)
         return rc;
-    MPI_Ibcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
-    wait_gently(&req);
+    mpi->bcast(&rc, (int)sizeof rc);
     return rc;
 }
 
 long app_par_root_long(long v)
 {
-    MPI_Request req;
     if (size == 1)
         return v;
-    MPI_Ibcast(&v, 1, MPI_LONG, 0, MPI_COMM_WORLD, &req);
-    wait_gently(&req);
+    mpi->bcast(&v, (int)sizeof v);
     return v;
 }
 
@@ -170,7 +151,7 @@ static void gather_bands(int nf, int ns, const float *data, const uint8_t *state
     if (rank == 0) {
         pix = malloc(4 * (size_t)size * sizeof *pix);
         if (!pix)
-            MPI_Abort(MPI_COMM_WORLD, 1);
+            mpi->abort(1);
         pix_at = pix + size;
         rows = pix + 2 * size;
         rows_at = pix + 3 * size;
@@ -183,9 +164,9 @@ static void gather_bands(int nf, int ns, const float *data, const uint8_t *state
         }
     }
     band(rank, ns, &s0, &s1);
-    MPI_Gatherv(data, (s1 - s0) * nf, MPI_FLOAT, all, pix, pix_at, MPI_FLOAT, 0, MPI_COMM_WORLD);
-    MPI_Gatherv(state, (s1 - s0) * nf, MPI_UINT8_T, all_state, pix, pix_at, MPI_UINT8_T, 0, MPI_COMM_WORLD);
-    MPI_Gatherv(omega, s1 - s0, MPI_DOUBLE, all_omega, rows, rows_at, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    mpi->gatherv(data, (s1 - s0) * nf, APP_MPI_FLOAT, all, pix, pix_at);
+    mpi->gatherv(state, (s1 - s0) * nf, APP_MPI_UINT8, all_state, pix, pix_at);
+    mpi->gatherv(omega, s1 - s0, APP_MPI_DOUBLE, all_omega, rows, rows_at);
     free(pix);
 }
 
@@ -228,7 +209,7 @@ nb_status app_par_simulate(const nb_experiment *exp, int split, const nb_log *lo
             }
         }
     }
-    worst = max_over_ranks(st);
+    worst = mpi->max_int(st);
     if (worst == NB_OK) {
         gather_bands(nf, ns, data, state, omega, all, all_state, all_omega);
         if (rank == 0) {
@@ -285,10 +266,6 @@ char *app_par_capture_end(size_t *len)
 
 /* ---------------------------------------------------------------- records */
 
-/* One tag for every record: messages between two ranks arrive in the order
-   sent, and tags beyond 32767 are not guaranteed. */
-#define RECORD_TAG 1
-
 int app_par_gather(int first, int count, const void *bytes, size_t n,
                    int (*take)(void *ctx, int image, const void *bytes, size_t n), void *ctx)
 {
@@ -300,26 +277,23 @@ int app_par_gather(int first, int count, const void *bytes, size_t n,
             if (n > INT_MAX) {
                 fprintf(stderr, "%s: error: image %d: a record of %zu bytes is too large to send\n", app_name(),
                         first + rank, n);
-                MPI_Abort(MPI_COMM_WORLD, 1);
+                mpi->abort(1);
             }
-            MPI_Send(bytes, (int)n, MPI_BYTE, 0, RECORD_TAG, MPI_COMM_WORLD);
+            mpi->send(bytes, (int)n, 0);
         }
         return 0;
     }
     if (count > 0)
         worst = take(ctx, first, bytes, n);
     for (int r = 1; r < count; ++r) {
-        MPI_Status status;
-        int len, rc;
+        int len = mpi->probe(r), rc;
         char *buf;
-        MPI_Probe(r, RECORD_TAG, MPI_COMM_WORLD, &status);
-        MPI_Get_count(&status, MPI_BYTE, &len);
         buf = malloc((size_t)len + 1);
         if (!buf) {
             fprintf(stderr, "%s: error: image %d: out of memory for its record\n", app_name(), first + r);
-            MPI_Abort(MPI_COMM_WORLD, 1);
+            mpi->abort(1);
         }
-        MPI_Recv(buf, len, MPI_BYTE, r, RECORD_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        mpi->recv(buf, len, r);
         rc = take(ctx, first + r, buf, (size_t)len);
         if (rc > worst)
             worst = rc;

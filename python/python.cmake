@@ -1,8 +1,8 @@
 # The Python package nanobragg (included from CMakeLists.txt): the extension
 # module _nanobragg (python/src/_nanobragg.c and the program's flag table,
-# app/flags.c, over the static library) and a copy of the pure-Python part,
-# both in <build>/python/nanobragg/, so that PYTHONPATH=<build>/python finds
-# the package.
+# app/flags.c, over the static library), a copy of the pure-Python part and
+# of the NeXus writer's module, all in <build>/python/nanobragg/, so that
+# PYTHONPATH=<build>/python finds the package.
 #
 # NB_PYTHON: AUTO (default) builds it when Python 3 with its headers and
 # numpy's are found (Debian: python3-dev, python3-numpy), ON requires them,
@@ -56,5 +56,12 @@ foreach(src IN LISTS NB_PYTHON_FILES)
 endforeach()
 add_custom_target(nanobragg_python_files ALL DEPENDS ${NB_PYTHON_COPIES})
 add_dependencies(nanobragg_python nanobragg_python_files)
+# The NeXus writer's module beside the extension, which holds the library's
+# code, so that the package finds it (src/module.h) where it is copied.
+if(TARGET nanobragg_nexus)
+  add_custom_command(TARGET nanobragg_python POST_BUILD
+                     COMMAND ${CMAKE_COMMAND} -E copy_if_different $<TARGET_FILE:nanobragg_nexus> ${NB_PYTHON_DIR}/
+                     VERBATIM)
+endif()
 set(NB_PYTHON_BUILT ON)
 message(STATUS "Python package: ${NB_PYTHON_DIR} (${Python3_EXECUTABLE}, numpy ${Python3_NumPy_VERSION})")

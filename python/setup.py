@@ -38,6 +38,10 @@ class CMakeBuild(build_ext):
         target = Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built[-1], target)
+        # the NeXus writer's module (a build with HDF5), found beside the extension
+        module = build / "python" / "nanobragg" / "libnanobragg-nexus.so"
+        if module.exists():
+            shutil.copyfile(module, target.parent / module.name)
 
 
 setup(version=version(), ext_modules=[Extension("nanobragg._nanobragg", sources=[])],

@@ -6,6 +6,8 @@
 #   pkg-config --static, with the archive named (-l:libnanobragg.a), since the
 #     linker prefers libnanobragg.so when both are there;
 #   CMake find_package(nanobragg) with CMAKE_PREFIX_PATH (examples/CMakeLists.txt).
+# The modules are installed in <libdir>/nanobragg, and the installed program
+# finds the NeXus writer's there and writes a file.
 # Then check that the installed shared library exports only the nb_ API
 # (nm -D).  Names the toolchain adds are ignored: those starting with '_'
 # (_init, _fini, _edata, ...) and the locks of OpenMP critical sections and
@@ -64,6 +66,21 @@ for file in "$prefix/bin/nanobragg" "$prefix/bin/nanobragg-refine" "$prefix/incl
 done
 [ -z "$(find "$prefix" -name 'nanobragg-bench*' -o -name 'nanobragg-srcgen*')" ] ||
     fail "a bench program was installed"
+
+# The modules (a build with HDF5, MPI) in <libdir>/nanobragg, where the
+# installed program finds them (bin/../lib/nanobragg: the prefix is not the
+# configured one): it writes a NeXus file.
+for module in libnanobragg-nexus.so libnanobragg-mpi.so; do
+    if [ -e "$build/$module" ]; then
+        [ -e "$libdir/nanobragg/$module" ] || fail "not installed: $libdir/nanobragg/$module"
+    fi
+done
+if [ -e "$build/libnanobragg-nexus.so" ]; then
+    mkdir -p "$scratch/nexus" || fail "mkdir $scratch/nexus"
+    run "$scratch/nexus.out" "$prefix/bin/nanobragg" -hkl "$src/tests/cli/fixtures/P1.hkl" -cell 40 50 60 90 90 90 \
+        -N 2 -distance 40 -detpixels 8 -nonoise -floatfile "$scratch/nexus/f.bin" -nexusfile "$scratch/nexus/x.nxs"
+    [ -s "$scratch/nexus/x.nxs" ] || fail "the installed nanobragg wrote no NeXus file"
+fi
 
 cflags=$(pkg-config --cflags nanobragg)
 libs=$(pkg-config --libs nanobragg)
