@@ -6,10 +6,11 @@
  * is the exception: the image is appended to the series' open file, which
  * series.c publishes once every image is in it.)
  *
- * The float file is staged by a second thread while this one converts the
- * image to SMV counts; the set is touched by one thread at a time (the
- * writer's add, then, after the join, the others), so the files, their
- * order in the set and the printed lines are the same as written serially.
+ * The float file is staged by a second thread while this one stages the
+ * SMV image, converting it to counts as it writes (an output set takes adds
+ * from several threads); then, after the join, the others.  The printed
+ * lines are those of a serial run, and where both files fail the float
+ * file's error is the one reported.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,14 +195,22 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
     }
     printf("max_I = %g  at %g %g\n", img->max_I, img->max_I_x_m, img->max_I_y_m);
     printf("mean= %g rms= %g rmsd= %g\n", img->mean, img->rms, img->rmsd);
-    if (o->int_path) {
-        nb_image_to_counts(exp, img, &o->int_scale, o->adc, counts);
+    if (o->int_path) { /* converted as written, beside the float file's writer */
+        nb_smv_info info;
+        nb_experiment_smv_info(exp, &info);
+        o->int_scale = o->int_scale > 0.0 ? o->int_scale : (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0);
         printf("intfile_scale = %g\n", o->int_scale);
+        printf("writing %s as %zu-byte integers\n", o->int_path, sizeof(uint16_t));
+        st = nb_outputs_add_smv_image(set, o->int_path, &info, exp, img, &o->int_scale, o->adc, err);
     }
-    if (o->float_path)
-        st = finish_float(&job, err);
-    if (st == NB_OK && o->int_path)
-        st = stage_counts(set, o->int_path, exp, counts, err);
+    if (o->float_path) {
+        nb_error ferr;
+        nb_status fst = finish_float(&job, &ferr);
+        if (fst != NB_OK) { /* first in a serial run: its error, not the spoiled set's */
+            st = fst;
+            *err = ferr;
+        }
+    }
     if (st == NB_OK && o->write_pgm)
         st = stage_pgm(set, o, exp, img, err);
     if (st == NB_OK && o->matrix_path && o->nimages == 0) {
@@ -233,9 +242,10 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
 int app_stage_outputs(app_options *o, const nb_experiment *exp, const nb_image *img, nb_outputs *set)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
-    uint16_t *counts = malloc(n * sizeof *counts);
+    uint16_t *counts = o->write_noise ? malloc(n * sizeof *counts) : NULL; /* the noise image's */
     nb_error err;
-    nb_status st = counts ? stage_all(set, o, exp, img, counts, &err) : out_of_memory(&err, "output images");
+    nb_status st = counts || !o->write_noise ? stage_all(set, o, exp, img, counts, &err)
+                                             : out_of_memory(&err, "the noise image");
     free(counts);
     if (st == NB_OK)
         return 0;

@@ -702,6 +702,8 @@ size_t nb_cbf_byte_offset(const int32_t *values, size_t n, unsigned char *out);
  * file completely to a temporary (open, write, flush, close: all checked);
  * publish then renames them all into place.  Once an add fails the set is
  * spoiled: later adds and publish refuse it, and nothing is written.
+ * Adds may come from several threads at once (each writes its own file);
+ * publish and free from one, after them.
  * nb_outputs_free removes every temporary that was not published.
  *
  *     nb_outputs *set = nb_outputs_new();
@@ -735,6 +737,15 @@ NB_WARN_UNUSED nb_status nb_outputs_add_float(nb_outputs *set, const char *path,
 NB_WARN_UNUSED nb_status nb_outputs_add_smv(nb_outputs *set, const char *path,
                                             const nb_smv_info *info, const uint16_t *counts,
                                             nb_error *err);
+/* Stage the SMV image of img (rendered from exp) with nb_image_to_counts's
+   counts (scale in/out as there, adc its offset), converted a block of rows
+   at a time as they are written: no image-sized buffer of counts.  info:
+   the header (nb_experiment_smv_info), of img's size.  NB_ERR_INVALID when
+   the sizes of info, img and exp differ. */
+NB_WARN_UNUSED nb_status nb_outputs_add_smv_image(nb_outputs *set, const char *path,
+                                                  const nb_smv_info *info, const nb_experiment *exp,
+                                                  const nb_image *img, double *scale, double adc,
+                                                  nb_error *err);
 /* Stage width*height bytes (fast-major) as a P5 PGM under nanoBragg's header;
    scale is only recorded in its comment line. */
 NB_WARN_UNUSED nb_status nb_outputs_add_pgm(nb_outputs *set, const char *path, int width,

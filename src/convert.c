@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "convert.h"
 #include "experiment.h"
 #include "noise.h"
 #include "roi.h"
@@ -56,34 +57,49 @@ static inline uint16_t to_count(float photons, double scale, double adc)
     return (uint16_t)(int)(float)(v + 0.5);
 }
 
-void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *scale, double adc,
-                        uint16_t *counts)
+/* Contract in convert.h. */
+double nbi_counts_scale(const nb_image *img, double scale)
+{
+    return scale <= 0.0 ? (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0) : scale;
+}
+
+/* Contract in convert.h. */
+void nbi_counts_rows(const nb_experiment *e, const nb_image *img, double scale, double adc, int s0, int s1,
+                     uint16_t *counts)
 {
     const nbi_detector *d = &e->det;
-    const double sc = *scale <= 0.0 ? (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0) : *scale;
     int f0, f1;
-    *scale = sc;
     nbi_roi_columns(d->roi, d->fpixels, &f0, &f1);
     if (f0 > d->fpixels)
         f0 = d->fpixels;
     if (f1 < f0)
         f1 = f0;
     /* each row written once: zeros outside the ROI, counts inside */
-#ifdef NB_HAVE_OPENMP
-#pragma omp parallel for schedule(static) num_threads(e->threads > 0 ? e->threads : omp_get_max_threads())
-#endif
-    for (int s = 0; s < d->spixels; ++s) {
+    for (int s = s0; s < s1; ++s) {
         const float *row = img->data + (long)s * d->fpixels;
-        uint16_t *out = counts + (long)s * d->fpixels;
+        uint16_t *out = counts + (long)(s - s0) * d->fpixels;
         if (!nbi_roi_has_row(d->roi, s)) {
             memset(out, 0, (size_t)d->fpixels * sizeof *out);
             continue;
         }
         memset(out, 0, (size_t)f0 * sizeof *out);
         for (int f = f0; f < f1; ++f)
-            out[f] = to_count(row[f], sc, adc);
+            out[f] = to_count(row[f], scale, adc);
         memset(out + f1, 0, (size_t)(d->fpixels - f1) * sizeof *out);
     }
+}
+
+void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *scale, double adc,
+                        uint16_t *counts)
+{
+    const int ns = e->det.spixels, nf = e->det.fpixels;
+    const double sc = nbi_counts_scale(img, *scale);
+    *scale = sc;
+#ifdef NB_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(e->threads > 0 ? e->threads : omp_get_max_threads())
+#endif
+    for (int s = 0; s < ns; ++s)
+        nbi_counts_rows(e, img, sc, adc, s, s + 1, counts + (long)s * nf);
 }
 
 void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale, double fallback_scale,

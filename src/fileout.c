@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +39,10 @@
 enum { TARGET_NEW, TARGET_REGULAR, TARGET_SPECIAL };
 
 struct nb_outputs {
-    nbi_fileout *files; /* staged members, in the order added */
+    nbi_fileout **files; /* staged members, in the order added */
     size_t count, cap;
-    int spoiled;       /* an add failed: publish writes nothing */
+    int spoiled;         /* an add failed: publish writes nothing */
+    pthread_mutex_t lock; /* adds may come from several threads: the members and spoiled */
 };
 
 static char *dup_string(const char *s)
@@ -355,15 +357,22 @@ int nb_paths_clash(const char *a, const char *b)
 
 nb_outputs *nb_outputs_new(void)
 {
-    return calloc(1, sizeof(nb_outputs));
+    nb_outputs *set = calloc(1, sizeof(nb_outputs));
+    if (set && pthread_mutex_init(&set->lock, NULL) != 0) {
+        free(set);
+        return NULL;
+    }
+    return set;
 }
 
 /* Abort every member (removing unpublished temporaries); the set is empty. */
 static void discard(nb_outputs *set)
 {
     size_t i;
-    for (i = 0; i < set->count; i++)
-        nbi_fileout_abort(&set->files[i]);
+    for (i = 0; i < set->count; i++) {
+        nbi_fileout_abort(set->files[i]);
+        free(set->files[i]);
+    }
     set->count = 0;
 }
 
@@ -373,13 +382,17 @@ void nb_outputs_free(nb_outputs *set)
         return;
     discard(set);
     free(set->files);
+    pthread_mutex_destroy(&set->lock);
     free(set);
 }
 
 nb_status nbi_outputs_spoil(nb_outputs *set, nb_status status)
 {
-    if (set && status != NB_OK)
+    if (set && status != NB_OK) {
+        pthread_mutex_lock(&set->lock);
         set->spoiled = 1;
+        pthread_mutex_unlock(&set->lock);
+    }
     return status;
 }
 
@@ -387,7 +400,7 @@ nb_status nbi_outputs_spoil(nb_outputs *set, nb_status status)
 static int reserve(nb_outputs *set)
 {
     size_t cap = set->cap ? 2 * set->cap : 4;
-    nbi_fileout *files;
+    nbi_fileout **files;
     if (set->count < set->cap)
         return 0;
     files = realloc(set->files, cap * sizeof *files);
@@ -403,34 +416,46 @@ static size_t find_clash(const nb_outputs *set, const char *path)
 {
     size_t i;
     for (i = 0; i < set->count; i++)
-        if (set->files[i].path && nb_paths_clash(path, set->files[i].path))
+        if (set->files[i]->path && nb_paths_clash(path, set->files[i]->path))
             break;
     return i;
 }
 
-/* Contract in fileout.h; every failure spoils the set. */
+/* Contract in fileout.h; every failure spoils the set.  The member is
+   created under the set's lock; its writes need none. */
 nb_status nbi_outputs_begin(nb_outputs *set, const char *path, nbi_fileout **out, nb_error *err)
 {
     nb_status st = NB_OK;
+    nbi_fileout *f = NULL;
     size_t k;
     *out = NULL;
     if (!set || !path)
         return nbi_fail(err, NB_ERR_INVALID, "cannot write %s: no output set",
                         path ? path : "(null)");
-    if (set->spoiled)
+    pthread_mutex_lock(&set->lock);
+    if (set->spoiled) {
+        pthread_mutex_unlock(&set->lock);
         return nbi_fail(err, NB_ERR_INVALID, "cannot write %s: an earlier output of its set failed",
                         path);
+    }
     k = find_clash(set, path);
     if (k < set->count)
         st = nbi_fail(err, NB_ERR_INVALID, "cannot write %s: it is the same file as the output %s",
-                      path, set->files[k].path);
-    else if (reserve(set) != 0)
+                      path, set->files[k]->path);
+    else if (reserve(set) != 0 || !(f = calloc(1, sizeof *f)))
         st = nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory", path);
     else
-        st = nbi_fileout_open(&set->files[set->count], path, err);
-    if (st != NB_OK)
-        return nbi_outputs_spoil(set, st);
-    *out = &set->files[set->count++];
+        st = nbi_fileout_open(f, path, err);
+    if (st == NB_OK)
+        set->files[set->count++] = f;
+    else
+        set->spoiled = 1;
+    pthread_mutex_unlock(&set->lock);
+    if (st != NB_OK) {
+        free(f);
+        return st;
+    }
+    *out = f;
     return NB_OK;
 }
 
@@ -450,13 +475,13 @@ nb_status nb_outputs_publish(nb_outputs *set, nb_error *err)
     if (set->spoiled)
         st = nbi_fail(err, NB_ERR_INVALID, "outputs not written: one of them failed");
     for (i = 0; st == NB_OK && i < set->count; i++) {
-        int e = rename_into_place(&set->files[i]);
+        int e = rename_into_place(set->files[i]);
         if (!e)
             continue;
-        st = nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", set->files[i].path, strerror(e));
+        st = nbi_fail(err, NB_ERR_IO, "cannot write %s: %s", set->files[i]->path, strerror(e));
         for (j = 0; j < i; j++) /* take back what this call created */
-            if (set->files[j].created)
-                unlink(set->files[j].path);
+            if (set->files[j]->created)
+                unlink(set->files[j]->path);
     }
     discard(set);
     set->spoiled = 0;

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "convert.h"
+#include "experiment.h"
 #include "fileout.h"
 #include "nanobragg.h"
 #include "util.h"
@@ -124,6 +126,50 @@ nb_status nb_outputs_add_smv(nb_outputs *set, const char *path, const nb_smv_inf
         return nbi_outputs_spoil(set, st);
     nbi_fileout_write(out, header, (size_t)hb);
     nbi_fileout_write(out, counts, bytes); /* host order, as BYTE_ORDER says */
+    return nbi_outputs_end(set, out, err);
+}
+
+/* Rows of counts converted per write: about 128 KiB. */
+#define SMV_BLOCK_BYTES (128 * 1024)
+
+/* Contract in nanobragg.h (nb_outputs_add_smv_image). */
+nb_status nb_outputs_add_smv_image(nb_outputs *set, const char *path, const nb_smv_info *info,
+                                   const nb_experiment *exp, const nb_image *img, double *scale, double adc,
+                                   nb_error *err)
+{
+    char header[SMV_MAX_WRITTEN];
+    long hb = 0;
+    nbi_fileout *out = NULL;
+    uint16_t *block = NULL;
+    int rows = 1;
+    nb_status st = NB_OK;
+    if (!path || !info || !exp || !img || !img->data || !scale)
+        st = nbi_fail(err, NB_ERR_INVALID, "cannot write SMV image: missing path, header, experiment or image");
+    else if (info->fpixels != img->fpixels || info->spixels != img->spixels || img->fpixels != exp->det.fpixels
+             || img->spixels != exp->det.spixels)
+        st = nbi_fail(err, NB_ERR_INVALID, "cannot write %s: the header's %dx%d pixels, the image's %dx%d and "
+                      "the experiment's %dx%d differ", path, info->fpixels, info->spixels, img->fpixels,
+                      img->spixels, exp->det.fpixels, exp->det.spixels);
+    if (st == NB_OK && img->fpixels < SMV_BLOCK_BYTES / (int)sizeof *block)
+        rows = SMV_BLOCK_BYTES / (int)sizeof *block / img->fpixels;
+    if (st == NB_OK && !(block = malloc((size_t)rows * (size_t)img->fpixels * sizeof *block)))
+        st = nbi_fail(err, NB_ERR_NOMEM, "cannot write %s: out of memory", path);
+    if (st == NB_OK)
+        st = format_header(header, &hb, info, path, err);
+    if (st == NB_OK)
+        st = nbi_outputs_begin(set, path, &out, err);
+    if (st != NB_OK) {
+        free(block);
+        return nbi_outputs_spoil(set, st);
+    }
+    *scale = nbi_counts_scale(img, *scale);
+    nbi_fileout_write(out, header, (size_t)hb);
+    for (int s = 0; s < img->spixels; s += rows) {
+        const int s1 = s + rows < img->spixels ? s + rows : img->spixels;
+        nbi_counts_rows(exp, img, *scale, adc, s, s1, block);
+        nbi_fileout_write(out, block, (size_t)(s1 - s) * (size_t)img->fpixels * sizeof *block);
+    }
+    free(block);
     return nbi_outputs_end(set, out, err);
 }
 

@@ -9,9 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
 
 const char *nb_strerror(nb_status status)
 {
@@ -77,25 +74,3 @@ size_t nbi_checked_size(size_t a, size_t b, size_t c, size_t sz, size_t limit)
     return n <= limit ? n : 0;
 }
 
-/* Contract in util.h. */
-void *nbi_calloc_image(size_t n, size_t size)
-{
-    const size_t huge = (size_t)2 << 20;
-    size_t bytes;
-    void *p = NULL;
-    if (size != 0 && n > SIZE_MAX / size)
-        return NULL;
-    bytes = n * size;
-    if (bytes < 2 * huge)
-        return calloc(n, size);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (posix_memalign(&p, huge, bytes) != 0)
-        return NULL;
-    madvise(p, bytes, MADV_HUGEPAGE);
-    memset(p, 0, bytes);
-    return p;
-#else
-    (void)p;
-    return calloc(n, size);
-#endif
-}

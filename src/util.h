@@ -25,11 +25,6 @@ void nbi_log(const nb_log *log, nb_log_level level, const char *fmt, ...) NBI_PR
    count, or 0 if not. */
 size_t nbi_checked_size(size_t a, size_t b, size_t c, size_t sz, size_t limit);
 
-/* calloc(n, size) for whole images: blocks of several MiB are aligned to
-   2 MiB and marked for transparent huge pages where the system has them
-   (one page fault per 2 MiB instead of per 4 KiB when the image is first
-   written); free() releases it.  NULL when out of memory. */
-void *nbi_calloc_image(size_t n, size_t size);
 
 /* Directions (detector axes, beam, sources) are normalised as given, by
    sqrt(x^2 + y^2 + z^2): components up to NBI_DIRECTION_MAX and a length of

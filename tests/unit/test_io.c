@@ -13,6 +13,7 @@
 #include "scratch.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -471,6 +472,132 @@ static void outputs_publish_all(void **state)
     assert_int_equal(remove(in_scratch("s2.bin")), 0);
 }
 
+/* An SMV image streamed from the float image (nb_outputs_add_smv_image) has
+   the bytes of nb_image_to_counts' counts written whole, over several
+   blocks of rows and with an ROI's zeros, and the same scale; sizes that
+   differ are refused and spoil the set. */
+static void smv_image_streamed(void **state)
+{
+    nb_config *cfg = nb_config_new();
+    nb_experiment *exp = NULL;
+    nb_image img;
+    nb_smv_info info;
+    nb_outputs *set = nb_outputs_new();
+    nb_error err;
+    uint16_t *counts;
+    unsigned char *a, *b;
+    size_t na, nb;
+    double s1 = 0.0, s2 = 0.0, fixed = 3.0;
+    const double cell[6] = {50, 60, 70, 90, 90, 90}, roi[4] = {10, 250, 20, 430};
+    (void)state;
+    assert_non_null(cfg);
+    assert_non_null(set);
+    assert_int_equal(nb_param_set_array(cfg, "cell", cell, 6, &err), NB_OK);
+    assert_int_equal(nb_param_set(cfg, "default_F", 100, &err), NB_OK);
+    assert_int_equal(nb_param_set(cfg, "N", 3, &err), NB_OK);
+    assert_int_equal(nb_param_set(cfg, "distance_mm", 60, &err), NB_OK);
+    assert_int_equal(nb_param_set(cfg, "fpixels", 300, &err), NB_OK); /* 218 rows a block */
+    assert_int_equal(nb_param_set(cfg, "spixels", 500, &err), NB_OK);
+    assert_int_equal(nb_param_set_array(cfg, "roi", roi, 4, &err), NB_OK);
+    assert_int_equal(nb_experiment_create(cfg, NULL, &exp, &err), NB_OK);
+    assert_int_equal(nb_simulate(exp, NULL, &img, &err), NB_OK);
+    assert_true(img.max_I > 0.0);
+    nb_experiment_smv_info(exp, &info);
+    counts = malloc((size_t)300 * 500 * sizeof *counts);
+    assert_non_null(counts);
+    nb_image_to_counts(exp, &img, &s1, 40.0, counts);
+    assert_int_equal(counts[0], 0);                /* outside the ROI */
+    assert_true(counts[(long)300 * 300 + 100] > 40); /* inside: above the offset */
+    assert_int_equal(nb_outputs_add_smv(set, in_scratch("whole.img"), &info, counts, &err), NB_OK);
+    assert_int_equal(nb_outputs_add_smv_image(set, in_scratch("rows.img"), &info, exp, &img, &s2, 40.0, &err),
+                     NB_OK);
+    assert_true(s1 == s2 && s1 == 55000.0 / img.max_I);
+    assert_int_equal(nb_outputs_add_smv_image(set, in_scratch("fixed.img"), &info, exp, &img, &fixed, 40.0, &err),
+                     NB_OK);
+    assert_true(fixed == 3.0);
+    assert_int_equal(nb_outputs_publish(set, &err), NB_OK);
+    a = slurp(in_scratch("whole.img"), &na);
+    b = slurp(in_scratch("rows.img"), &nb);
+    assert_int_equal(na, 512 + (size_t)300 * 500 * 2);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    free(a);
+    free(b);
+    info.spixels = 499;
+    assert_int_equal(nb_outputs_add_smv_image(set, in_scratch("mismatch.img"), &info, exp, &img, &s2, 40.0, &err),
+                     NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "mismatch.img"));
+    assert_int_equal(nb_outputs_publish(set, &err), NB_ERR_INVALID);
+    assert_int_equal(access(in_scratch("mismatch.img"), F_OK), -1);
+    nb_outputs_free(set);
+    free(counts);
+    nb_image_free(&img);
+    nb_experiment_free(exp);
+    nb_config_free(cfg);
+    assert_int_equal(remove(in_scratch("whole.img")), 0);
+    assert_int_equal(remove(in_scratch("rows.img")), 0);
+    assert_int_equal(remove(in_scratch("fixed.img")), 0);
+}
+
+/* Adds from several threads at once: every file whole, in the set, and
+   published. */
+typedef struct adder {
+    nb_outputs *set;
+    int id;
+    nb_status st;
+} adder;
+
+static void *add_many(void *arg)
+{
+    adder *a = arg;
+    float v[1000];
+    nb_error err;
+    a->st = NB_OK;
+    for (int i = 0; i < 20 && a->st == NB_OK; ++i) {
+        char path[600];
+        for (int j = 0; j < 1000; ++j)
+            v[j] = (float)(a->id * 100000 + i * 1000 + j);
+        snprintf(path, sizeof path, "%s/t%d_%d.bin", scratch, a->id, i); /* in_scratch is not for threads */
+        a->st = nb_outputs_add_float(a->set, path, v, 1000, &err);
+    }
+    return NULL;
+}
+
+static void outputs_added_from_threads(void **state)
+{
+    nb_outputs *set = nb_outputs_new();
+    adder ad[4];
+    pthread_t t[4];
+    nb_error err;
+    int before = count_entries(scratch);
+    (void)state;
+    assert_non_null(set);
+    for (int k = 0; k < 4; ++k) {
+        ad[k] = (adder){set, k, NB_ERR_INVALID};
+        assert_int_equal(pthread_create(&t[k], NULL, add_many, &ad[k]), 0);
+    }
+    for (int k = 0; k < 4; ++k) {
+        assert_int_equal(pthread_join(t[k], NULL), 0);
+        assert_int_equal(ad[k].st, NB_OK);
+    }
+    assert_int_equal(count_entries(scratch), before + 80); /* the temporaries */
+    assert_int_equal(nb_outputs_publish(set, &err), NB_OK);
+    nb_outputs_free(set);
+    assert_int_equal(count_entries(scratch), before + 80);
+    for (int k = 0; k < 4; ++k)
+        for (int i = 0; i < 20; ++i) {
+            char name[64];
+            size_t n;
+            float *v;
+            snprintf(name, sizeof name, "t%d_%d.bin", k, i);
+            v = (float *)slurp(in_scratch(name), &n);
+            assert_int_equal(n, 4000);
+            assert_true(v[0] == (float)(k * 100000 + i * 1000) && v[999] == (float)(k * 100000 + i * 1000 + 999));
+            free(v);
+            assert_int_equal(remove(in_scratch(name)), 0);
+        }
+}
+
 /* Staging several outputs where the last one fails leaves no file and no
    temporary, and publish refuses the spoiled set. */
 static void outputs_last_fails(void **state)
@@ -774,6 +901,8 @@ int main(void)
         cmocka_unit_test(fileout_write_error),
         cmocka_unit_test(fileout_finish_then_publish),
         cmocka_unit_test(outputs_publish_all),
+        cmocka_unit_test(smv_image_streamed),
+        cmocka_unit_test(outputs_added_from_threads),
         cmocka_unit_test(outputs_last_fails),
         cmocka_unit_test(outputs_bad_argument_spoils),
         cmocka_unit_test(outputs_disk_full),
