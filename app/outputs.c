@@ -21,7 +21,6 @@
 #endif
 
 #include "app.h"
-#include "nexus.h" /* nbi_nexus_writer_check: the writer's module, loaded before any work */
 
 static nb_status out_of_memory(nb_error *err, const char *what)
 {
@@ -154,7 +153,7 @@ int app_check_nexus(const app_options *o)
                         "the Debian package libhdf5-dev, then build again\n", app_name(), o->nexus_path);
         return 2;
     }
-    if (nbi_nexus_writer_check(&err) != NB_OK) {
+    if (nb_nexus_check(&err) != NB_OK) {
         fprintf(stderr, "%s: error: -nexusfile %s: %s\n", app_name(), o->nexus_path, err.msg);
         return 1;
     }

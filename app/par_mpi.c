@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "module.h"
 #include "mpi_module.h"
 #include "options.h"
 #include "par.h"
@@ -38,7 +37,7 @@ static int load(const char *var)
     const void *table;
     char path[4096];
     nb_error err;
-    if (nbi_module_load(APP_MPI_MODULE_FILE, APP_MPI_MODULE_SYMBOL, "the MPI layer", &table, path, sizeof path,
+    if (nb_module_load(APP_MPI_MODULE_FILE, APP_MPI_MODULE_SYMBOL, "the MPI layer", &table, path, sizeof path,
                         &err) != NB_OK) {
         fprintf(stderr, "%s: error: started by an MPI launcher (%s is set), but %s\n", app_name(), var, err.msg);
         return 1;

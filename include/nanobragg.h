@@ -833,6 +833,25 @@ typedef struct nb_nexus nb_nexus;
 /* 1 if this build writes NeXus files (it was built with HDF5), else 0. */
 int nb_nexus_supported(void);
 
+/* Whether NeXus files can be written here: NB_OK once the writer's module
+   (libnanobragg-nexus.so, which holds everything that calls HDF5) is
+   loaded; else NB_ERR_IO, err naming the module's path and the loader's
+   reason, or NB_ERR_USAGE in a build without HDF5.  For checks before any
+   work: the writers load the module themselves. */
+NB_WARN_UNUSED nb_status nb_nexus_check(nb_error *err);
+
+/* Load one of nanobragg's loadable modules: file (a file name, no
+   directory), looked for beside the object that holds the library's code
+   (the shared library, a program that links the static one, the Python
+   extension), in that directory's nanobragg/, in the install directory as
+   seen from an installed program, and in the configured install directory;
+   symbol, the module's table of functions, in it.  *table: the symbol's
+   address; path (n bytes): the file loaded.  The module stays loaded to the
+   end of the process.  NB_ERR_IO when no candidate loads: err gives the
+   path tried and the loader's reason, with what (what the module is for). */
+NB_WARN_UNUSED nb_status nb_module_load(const char *file, const char *symbol, const char *what,
+                                        const void **table, char *path, size_t n, nb_error *err);
+
 /* What a NeXus file records of one image beyond its counts. */
 typedef struct nb_nexus_image {
     double phi_deg;  /* the rotation axis' angle at the start of its sweep */

@@ -1,9 +1,17 @@
 /*
- * module.c - loading the optional modules (module.h): where to look, the
- * loader's reasons when none loads.
+ * module.c - the optional parts that are built as loadable modules, so that
+ * a run that does not use them does not load their libraries: the NeXus
+ * writer with HDF5 (libnanobragg-nexus.so, nexus.c) and the program's MPI
+ * layer (libnanobragg-mpi.so, app/par_mpi.c).  nb_module_load (nanobragg.h)
+ * looks for a module beside the object that holds this library's code (the
+ * shared library, a program that links the static one, the Python
+ * extension), then in that directory's nanobragg/ (an installed shared
+ * library's), in the install directory as seen from an installed program
+ * (NB_MODULE_FROM_BIN, e.g. ../lib/nanobragg), and in the install directory
+ * (NB_MODULE_DIR), and gives the loader's reasons when none loads.
  */
 #define _GNU_SOURCE /* dladdr1, struct link_map */
-#include "module.h"
+#include "nanobragg.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -64,7 +72,7 @@ static int open_module(const char *path, const char *symbol, const void **table,
     return 0;
 }
 
-nb_status nbi_module_load(const char *file, const char *symbol, const char *what, const void **table, char *path,
+nb_status nb_module_load(const char *file, const char *symbol, const char *what, const void **table, char *path,
                           size_t n, nb_error *err)
 {
     char dir[4096], tried[4][4096 + 64], why[512];

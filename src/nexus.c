@@ -142,7 +142,7 @@ static nb_status check_regular(const char *path, nb_error *err)
 
 int nb_nexus_supported(void) { return 0; }
 
-nb_status nbi_nexus_writer_check(nb_error *err) { return nbi_fail(err, NB_ERR_USAGE, "%s", NO_HDF5); }
+nb_status nb_nexus_check(nb_error *err) { return nbi_fail(err, NB_ERR_USAGE, "%s", NO_HDF5); }
 
 nb_status nb_nexus_open(const char *path, const nb_experiment *exp, int nimages, nb_nexus **out, nb_error *err)
 {
@@ -183,7 +183,6 @@ nb_status nb_outputs_add_nexus(nb_outputs *set, const char *path, const nb_exper
 
 #include <pthread.h>
 
-#include "module.h"
 #include "nexus_module.h"
 
 struct nb_nexus {
@@ -208,7 +207,7 @@ static nb_status load_module(const nbi_nexus_ops **ops, nb_error *err)
         const void *table;
         char path[4096];
         nb_error e = {{0}};
-        st = nbi_module_load(NBI_NEXUS_MODULE_FILE, NBI_NEXUS_MODULE_SYMBOL, "the NeXus writer", &table, path,
+        st = nb_module_load(NBI_NEXUS_MODULE_FILE, NBI_NEXUS_MODULE_SYMBOL, "the NeXus writer", &table, path,
                              sizeof path, &e);
         if (st == NB_OK) {
             const nbi_nexus_ops *o = table;
@@ -231,7 +230,7 @@ static nb_status load_module(const nbi_nexus_ops **ops, nb_error *err)
     return NB_OK;
 }
 
-nb_status nbi_nexus_writer_check(nb_error *err)
+nb_status nb_nexus_check(nb_error *err)
 {
     const nbi_nexus_ops *ops;
     return load_module(&ops, err);

@@ -40,10 +40,5 @@ typedef struct nbi_nexus_geometry {
 
 void nbi_nexus_geometry_of(const nb_experiment *exp, nbi_nexus_geometry *g);
 
-/* Whether the NeXus writer can be used: NB_OK once its module
-   (libnanobragg-nexus.so) is loaded; else NB_ERR_IO, err naming the
-   module's path and the loader's reason (NB_ERR_USAGE in a build without
-   HDF5).  For checks before any work; the writers load it themselves. */
-NB_WARN_UNUSED nb_status nbi_nexus_writer_check(nb_error *err);
 
 #endif
