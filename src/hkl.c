@@ -121,7 +121,7 @@ static nb_status add_entry(hkl_list *list, const double v[4], const nb_log *log)
    one chunk per thread at line ends, the chunks' numbers are parsed side by
    side, then added to the list in file order (so that warnings, errors and
    the list are those of a line-by-line reading). */
-#define HKL_BLOCK ((size_t)4 << 20)
+#define HKL_BLOCK ((size_t)256 << 10)
 #define HKL_CHUNK_MIN ((size_t)64 << 10) /* smallest chunk worth a thread */
 #define HKL_MAX_CHUNKS 64
 

@@ -217,7 +217,7 @@ static void test_read_noninteger_warning(void **state)
 
 /* A file of n lines "h k l F" (h k l from i, F = i % 1000 + 0.5), with
    line (1-based) bad replaced by bad_text, and line long padded past the
-   reader's block of 4 MiB; none where 0. */
+   reader's block (256 KiB) and more; none where 0. */
 static char *big_hkl(long n, long bad, const char *bad_text, long lng, size_t *len)
 {
     const size_t pad = (size_t)5 << 20;
@@ -253,7 +253,7 @@ static void test_read_large(void **state)
     memset(&cap, 0, sizeof cap);
     log.fn = capture_fn;
     log.ctx = &cap;
-    /* 600,000 lines (over 8 MiB), a line longer than a block, no final newline */
+    /* 600,000 lines (over 8 MiB, many blocks), a line longer than a block, no final newline */
     text = big_hkl(600000, 0, NULL, 300001, &len);
     len--;
     write_temp(path, text, len);
