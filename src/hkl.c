@@ -20,6 +20,10 @@
 #include "textio.h"
 #include "util.h"
 
+#ifdef NB_HAVE_OPENMP
+#include <omp.h>
+#endif
+
 #define HKL_MAX_BYTES ((size_t)1 << 30) /* grid cap: 1 GiB */
 #define HKL_MAX_INDEX 1.0e9              /* |index| limit keeping ranges in int */
 #define FDUMP_MAX_HEADER 256             /* header text must end with '\f' before this */
@@ -78,11 +82,12 @@ static int index_from(double v, char axis, long entry, const nb_log *log)
     return (int)v;
 }
 
-/* Parse one line; *got is 0 for blank/comment lines, 1 for an entry. */
-static nb_status parse_line(char *line, long entry, const nb_log *log, hkl_entry *e, int *got)
+/* Parse one line's numbers into v; *got is 0 for blank/comment lines, 1 for
+   an entry.  No logging: the indices are checked and converted later, in
+   file order (add_entry). */
+static nb_status parse_line(const char *line, double v[4], int *got)
 {
-    double v[4];
-    char *p = line + strspn(line, " \t\r\n\v\f");
+    char *p = (char *)line + strspn(line, " \t\r\n\v\f");
     int i;
     *got = 0;
     if (*p == '\0' || *p == '#')
@@ -95,11 +100,108 @@ static nb_status parse_line(char *line, long entry, const nb_log *log, hkl_entry
             return NB_ERR_PARSE;
     if (!nbi_F_usable(v[3]))
         return NB_ERR_RANGE;
-    e->h = index_from(v[0], 'h', entry, log);
-    e->k = index_from(v[1], 'k', entry, log);
-    e->l = index_from(v[2], 'l', entry, log);
-    e->F = v[3];
     *got = 1;
+    return NB_OK;
+}
+
+/* Append the entry of parsed numbers v, warning about indices that are not
+   integers (entry: its number in the file). */
+static nb_status add_entry(hkl_list *list, const double v[4], const nb_log *log)
+{
+    const long entry = (long)list->n;
+    hkl_entry e;
+    e.h = index_from(v[0], 'h', entry, log);
+    e.k = index_from(v[1], 'k', entry, log);
+    e.l = index_from(v[2], 'l', entry, log);
+    e.F = v[3];
+    return list_push(list, &e);
+}
+
+/* The text is read in blocks of whole lines; each block is cut into up to
+   one chunk per thread at line ends, the chunks' numbers are parsed side by
+   side, then added to the list in file order (so that warnings, errors and
+   the list are those of a line-by-line reading). */
+#define HKL_BLOCK ((size_t)256 << 10)
+#define HKL_CHUNK_MIN ((size_t)64 << 10) /* smallest chunk worth a thread */
+#define HKL_MAX_CHUNKS 64
+
+typedef struct hkl_chunk {
+    char *text;     /* whole lines, len bytes (the last line may lack its '\n') */
+    size_t len;
+    double (*v)[4]; /* the entries' numbers */
+    size_t n;
+    long lines;     /* lines parsed, up to and including an offending one */
+    nb_status st;   /* NB_OK, or the first offending line's error (line number lines) */
+} hkl_chunk;
+
+/* Parse the lines of c->text (made NUL-terminated in place) into c->v, which
+   has room for every entry: a line holding one is at least 8 bytes with its
+   '\n' ("0 0 0 0"), the last one 7. */
+static void parse_chunk(hkl_chunk *c)
+{
+    char *p = c->text, *end = c->text + c->len;
+    c->n = 0, c->lines = 0, c->st = NB_OK;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        int got;
+        if (nl)
+            *nl = '\0';
+        else
+            *end = '\0'; /* the byte after the block: the buffer has room */
+        ++c->lines;
+        if ((c->st = parse_line(p, c->v[c->n], &got)) != NB_OK)
+            return;
+        c->n += (size_t)got;
+        p = nl ? nl + 1 : end;
+    }
+}
+
+/* Cut text[0, len) into chunks at line ends and parse them (in parallel
+   where there are threads); returns the number of chunks. */
+static int parse_block(char *text, size_t len, double (*v)[4], hkl_chunk *chunks)
+{
+    int nch = 1, i;
+    size_t start = 0;
+#ifdef NB_HAVE_OPENMP
+    nch = omp_get_max_threads();
+#endif
+    if ((size_t)nch > len / HKL_CHUNK_MIN + 1)
+        nch = (int)(len / HKL_CHUNK_MIN + 1);
+    nch = nch < 1 ? 1 : nch > HKL_MAX_CHUNKS ? HKL_MAX_CHUNKS : nch;
+    for (i = 0; i < nch; ++i) {
+        size_t stop = i == nch - 1 ? len : len / (size_t)nch * (size_t)(i + 1);
+        if (stop < start)
+            stop = start;
+        while (stop > start && stop < len && text[stop - 1] != '\n')
+            ++stop; /* to just after a '\n' */
+        chunks[i].text = text + start;
+        chunks[i].len = stop - start;
+        chunks[i].v = v + start / 8; /* room: see parse_chunk */
+        start = stop;
+    }
+#ifdef NB_HAVE_OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(nch) if (nch > 1)
+#endif
+    for (i = 0; i < nch; ++i)
+        parse_chunk(&chunks[i]);
+    return nch;
+}
+
+/* Add a parsed block's entries to list in file order; stops at the first
+   offending line (*lineno: the lines before the block, then after it). */
+static nb_status add_block(const hkl_chunk *chunks, int nch, const char *path, const nb_log *log, hkl_list *list,
+                           long *lineno, nb_error *err)
+{
+    for (int c = 0; c < nch; ++c) {
+        for (size_t j = 0; j < chunks[c].n; ++j)
+            if (add_entry(list, chunks[c].v[j], log) != NB_OK)
+                return nbi_fail(err, NB_ERR_NOMEM, "%s: out of memory reading reflections", path);
+        *lineno += chunks[c].lines;
+        if (chunks[c].st == NB_ERR_RANGE)
+            return nbi_fail(err, NB_ERR_PARSE, "%s:%ld: F is not finite or beyond %g", path, *lineno, NBI_F_MAX);
+        if (chunks[c].st != NB_OK)
+            return nbi_fail(err, NB_ERR_PARSE, "%s:%ld: expected 'h k l F'", path, *lineno);
+    }
     return NB_OK;
 }
 
@@ -107,28 +209,50 @@ static nb_status parse_line(char *line, long entry, const nb_log *log, hkl_entry
 static nb_status read_entries(FILE *fp, const char *path, const nb_log *log, hkl_list *list,
                               nb_error *err)
 {
-    char *line = NULL;
-    size_t cap = 0;
+    size_t cap = HKL_BLOCK, have = 0;
+    char *buf = malloc(cap + 1);
+    double(*v)[4] = malloc((cap / 8 + 1) * sizeof *v);
+    hkl_chunk chunks[HKL_MAX_CHUNKS];
     long lineno = 0;
     nb_status st = NB_OK;
-    while (getline(&line, &cap, fp) != -1) {
-        hkl_entry e;
-        int got;
-        ++lineno;
-        if ((st = parse_line(line, (long)list->n, log, &e, &got)) != NB_OK) {
-            st = st == NB_ERR_RANGE ? nbi_fail(err, NB_ERR_PARSE, "%s:%ld: F is not finite or beyond %g", path, lineno,
-                                               NBI_F_MAX)
-                                    : nbi_fail(err, NB_ERR_PARSE, "%s:%ld: expected 'h k l F'", path, lineno);
-            break;
-        }
-        if (got && list_push(list, &e) != NB_OK) {
-            st = nbi_fail(err, NB_ERR_NOMEM, "%s: out of memory reading reflections", path);
-            break;
-        }
+    int eof = 0;
+    if (!buf || !v) {
+        st = nbi_fail(err, NB_ERR_NOMEM, "%s: out of memory reading reflections", path);
+        goto done;
     }
-    if (st == NB_OK && ferror(fp))
-        st = nbi_fail(err, NB_ERR_IO, "%s: read error", path);
-    free(line);
+    while (!eof) {
+        size_t len;
+        int nch;
+        have += fread(buf + have, 1, cap - have, fp);
+        eof = have < cap;
+        if (eof && ferror(fp)) {
+            st = nbi_fail(err, NB_ERR_IO, "%s: read error", path);
+            break;
+        }
+        len = have;
+        while (!eof && len > 0 && buf[len - 1] != '\n')
+            --len; /* whole lines only */
+        if (len == 0 && !eof) { /* a line longer than the buffer: grow it */
+            char *b2 = realloc(buf, 2 * cap + 1);
+            double(*v2)[4] = b2 ? realloc(v, (2 * cap / 8 + 1) * sizeof *v) : NULL;
+            if (b2)
+                buf = b2;
+            if (!v2) {
+                st = nbi_fail(err, NB_ERR_NOMEM, "%s: out of memory reading reflections", path);
+                break;
+            }
+            v = v2, cap *= 2;
+            continue;
+        }
+        nch = parse_block(buf, len, v, chunks);
+        if ((st = add_block(chunks, nch, path, log, list, &lineno, err)) != NB_OK)
+            break;
+        memmove(buf, buf + len, have - len);
+        have -= len;
+    }
+done:
+    free(buf);
+    free(v);
     return st;
 }
 

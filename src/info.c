@@ -102,8 +102,8 @@ static void crystal_info(const nbi_crystal *x, nb_info *in)
 }
 
 /* Which kernel runs and whether -precision single applies to it: the row
-   kernel's float loops cover parallelepiped crystals without interpolation;
-   everything else is summed in double. */
+   kernel's float loops cover parallelepiped crystals, with or without
+   interpolation; everything else is summed in double. */
 static void kernel_info(const nb_experiment *exp, nb_info *in)
 {
     const int row = nbi_row_kernel_ok(exp);
@@ -119,8 +119,6 @@ static void kernel_info(const nb_experiment *exp, nb_info *in)
                              "samples per pixel) sums in double";
     else if (exp->xtal.shape != NB_SHAPE_SQUARE)
         in->precision_note = "single precision covers parallelepiped crystals (-square_xtal) only";
-    else if (exp->interpolate)
-        in->precision_note = "single precision does not cover interpolated structure factors";
     if (in->precision_note)
         in->precision_used = NB_PRECISION_DOUBLE;
 }

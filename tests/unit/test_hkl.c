@@ -215,6 +215,77 @@ static void test_read_noninteger_warning(void **state)
     remove(path);
 }
 
+/* A file of n lines "h k l F" (h k l from i, F = i % 1000 + 0.5), with
+   line (1-based) bad replaced by bad_text, and line long padded past the
+   reader's block (256 KiB) and more; none where 0. */
+static char *big_hkl(long n, long bad, const char *bad_text, long lng, size_t *len)
+{
+    const size_t pad = (size_t)5 << 20;
+    char *buf = malloc((size_t)n * 32 + pad + 64), *p = buf;
+    assert_non_null(buf);
+    for (long i = 1; i <= n; ++i) {
+        if (i == bad)
+            p += sprintf(p, "%s\n", bad_text);
+        else
+            p += sprintf(p, "%ld %ld %ld %ld.5%s", i % 41 - 20, i / 41 % 41 - 20, i / 1681 % 7, i % 1000,
+                         i == lng ? "" : "\n");
+        if (i == lng) {
+            memset(p, ' ', pad);
+            p += pad;
+            *p++ = '\n';
+        }
+    }
+    *len = (size_t)(p - buf);
+    return buf;
+}
+
+/* Files of several blocks, each parsed in chunks side by side: the entries,
+   warnings and the first offending line are those of reading line by line. */
+static void test_read_large(void **state)
+{
+    nbi_hkl t;
+    nb_error err;
+    capture cap;
+    nb_log log;
+    char path[64], *text;
+    size_t len;
+    (void)state;
+    memset(&cap, 0, sizeof cap);
+    log.fn = capture_fn;
+    log.ctx = &cap;
+    /* 600,000 lines (over 8 MiB, many blocks), a line longer than a block, no final newline */
+    text = big_hkl(600000, 0, NULL, 300001, &len);
+    len--;
+    write_temp(path, text, len);
+    free(text);
+    assert_int_equal(nbi_hkl_read_text(path, 0.0, &log, &t, &err), NB_OK);
+    assert_int_equal(cap.lines, 0);
+    assert_int_equal(t.count, 600000);
+    assert_int_equal(t.h_min, -20);
+    assert_int_equal(t.h_max, 20);
+    assert_int_equal(t.l_max, 6);
+    /* later repeats win: (h,k,l) of line i recurs every 41 x 41 x 7 = 11767 lines */
+    assert_true(nbi_hkl_nearest(&t, 599999 % 41 - 20, 599999 / 41 % 41 - 20, 599999 / 1681 % 7, 0.0)
+                == 599999 % 1000 + 0.5);
+    assert_true(nbi_hkl_nearest(&t, 600000 % 41 - 20, 600000 / 41 % 41 - 20, 600000 / 1681 % 7, 0.0)
+                == 600000 % 1000 + 0.5);
+    nbi_hkl_free(&t);
+    remove(path);
+    /* a warning in the first block, an error far into the second */
+    text = big_hkl(500000, 470001, "1 2 x 4", 0, &len);
+    memcpy(strchr(strchr(text, '\n') + 1, '\n') + 1, "1.5", 3); /* line 3: "3.5 ..." */
+    write_temp(path, text, len);
+    free(text);
+    assert_int_equal(nbi_hkl_read_text(path, 0.0, &log, &t, &err), NB_ERR_PARSE);
+    assert_string_equal(cap.text, "WARNING: non-integer value for h (1.5) at line 2\n");
+    {
+        char want[128];
+        snprintf(want, sizeof want, "%s:470001: expected 'h k l F'", path);
+        assert_string_equal(err.msg, want);
+    }
+    remove(path);
+}
+
 /* ------------------------------------------------------------ Fdump */
 
 static void test_fdump_round_trip(void **state)
@@ -454,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_read_default_zero),
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_read_noninteger_warning),
+        cmocka_unit_test(test_read_large),
         cmocka_unit_test(test_fdump_round_trip),
         cmocka_unit_test(test_fdump_rejects),
         cmocka_unit_test(test_interp_ok_bounds),
