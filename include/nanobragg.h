@@ -848,7 +848,9 @@ NB_WARN_UNUSED nb_status nb_nexus_check(nb_error *err);
    symbol, the module's table of functions, in it.  *table: the symbol's
    address; path (n bytes): the file loaded.  The module stays loaded to the
    end of the process.  NB_ERR_IO when no candidate loads: err gives the
-   path tried and the loader's reason, with what (what the module is for). */
+   path tried and the loader's reason, with what (what the module is for;
+   may be NULL).  NB_ERR_INVALID for a NULL argument or a file with a
+   directory. */
 NB_WARN_UNUSED nb_status nb_module_load(const char *file, const char *symbol, const char *what,
                                         const void **table, char *path, size_t n, nb_error *err);
 

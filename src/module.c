@@ -77,8 +77,16 @@ nb_status nb_module_load(const char *file, const char *symbol, const char *what,
 {
     char dir[4096], tried[4][4096 + 64], why[512];
     int count = 0;
-    own_dir(dir, sizeof dir);
+    if (!file || !symbol || !table || !path || n == 0)
+        return nbi_fail(err, NB_ERR_INVALID, "nb_module_load: a NULL %s",
+                        !file ? "file" : !symbol ? "symbol" : !table ? "table" : "path");
     *table = NULL;
+    if (!file[0] || strchr(file, '/') || strlen(file) > 255)
+        return nbi_fail(err, NB_ERR_INVALID, "nb_module_load: \"%.300s\" is not a module's file name (no directory)",
+                        file);
+    if (!what)
+        what = "the module";
+    own_dir(dir, sizeof dir);
     if (dir[0]) {
         snprintf(tried[count++], sizeof tried[0], "%s/%s", dir, file);
         snprintf(tried[count++], sizeof tried[0], "%s/nanobragg/%s", dir, file);

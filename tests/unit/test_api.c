@@ -289,6 +289,29 @@ static int cancel_at_once(void *ctx, double fraction)
     return 1;
 }
 
+/* nb_module_load refuses bad arguments and names what it could not load. */
+static void module_load_errors(void **state)
+{
+    const void *table = &table;
+    char path[512];
+    nb_error err;
+    (void)state;
+    assert_int_equal(nb_module_load(NULL, "t", "x", &table, path, sizeof path, &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "file"));
+    assert_int_equal(nb_module_load("m.so", "t", "x", NULL, path, sizeof path, &err), NB_ERR_INVALID);
+    assert_int_equal(nb_module_load("m.so", "t", "x", &table, NULL, 0, &err), NB_ERR_INVALID);
+    assert_int_equal(nb_module_load("/tmp/m.so", "t", "x", &table, path, sizeof path, &err), NB_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "/tmp/m.so"));
+    assert_null(table);
+    assert_int_equal(nb_module_load("libnanobragg-absent.so", "t", NULL, &table, path, sizeof path, &err),
+                     NB_ERR_IO);
+    assert_non_null(strstr(err.msg, "libnanobragg-absent.so"));
+    assert_non_null(strstr(path, "libnanobragg-absent.so"));
+    assert_null(table);
+    assert_int_equal(nb_module_load("libnanobragg-absent.so", "t", "x", &table, path, sizeof path, NULL),
+                     NB_ERR_IO);
+}
+
 static void cancelled_render_writes_nothing(void **state)
 {
     nb_sf *sf = flat_sf();
@@ -324,6 +347,7 @@ int main(void)
         cmocka_unit_test(parameters_by_name),
         cmocka_unit_test(combinations_refused),
         cmocka_unit_test(cancelled_render_writes_nothing),
+        cmocka_unit_test(module_load_errors),
     };
     return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
