@@ -197,10 +197,9 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
     if (o->int_path) { /* converted as written, beside the float file's writer */
         nb_smv_info info;
         nb_experiment_smv_info(exp, &info);
-        o->int_scale = o->int_scale > 0.0 ? o->int_scale : (img->max_I > 0.0 ? 55000.0 / img->max_I : 1.0);
+        st = nb_outputs_add_smv_image(set, o->int_path, &info, exp, img, &o->int_scale, o->adc, err);
         printf("intfile_scale = %g\n", o->int_scale);
         printf("writing %s as %zu-byte integers\n", o->int_path, sizeof(uint16_t));
-        st = nb_outputs_add_smv_image(set, o->int_path, &info, exp, img, &o->int_scale, o->adc, err);
     }
     if (o->float_path) {
         nb_error ferr;

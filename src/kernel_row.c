@@ -256,6 +256,7 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     const int ncells = x->phisteps * x->domains, single = e->precision == NB_PRECISION_SINGLE;
     const nbi_accumulate_fn accumulate = nbi_row_choose_loop(e, interp);
     double omega_sum = 0.0;
+    int events;
 
     layout(e, s, f_start, f_end, w);
     if (w->np == 0)
@@ -269,7 +270,8 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     if (single)
         nbi_flush_single(w);
     omega_sum = e->loops->finish_pixels(e, w, w->value);
-    if (!interp && x->shape != NB_SHAPE_ROUND && w->f[w->np - 1] - w->f[0] == w->np - 1) {
+    events = interp || x->shape == NB_SHAPE_ROUND; /* the loops that flag samples */
+    if (!events && w->f[w->np - 1] - w->f[0] == w->np - 1) {
         /* the usual case: no sample events, the pixels a contiguous run */
         float *restrict out = data + (w->f[0] - f_start);
         unsigned char *restrict state = flags + (w->f[0] - f_start);
@@ -284,7 +286,7 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     for (int j = 0; j < w->np; ++j) {
         const int idx = w->f[j] - f_start;
         int event = 0, swept = w->swept[j];
-        for (int i = j; (interp || x->shape == NB_SHAPE_ROUND) && i < w->n; i += w->np)
+        for (int i = j; events && i < w->n; i += w->np)
             event |= w->event[i];
         if (!event) { /* the usual case */
             data[idx] = (float)w->value[j];

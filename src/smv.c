@@ -150,6 +150,8 @@ nb_status nb_outputs_add_smv_image(nb_outputs *set, const char *path, const nb_s
         st = nbi_fail(err, NB_ERR_INVALID, "cannot write %s: the header's %dx%d pixels, the image's %dx%d and "
                       "the experiment's %dx%d differ", path, info->fpixels, info->spixels, img->fpixels,
                       img->spixels, exp->det.fpixels, exp->det.spixels);
+    if (st == NB_OK) /* the scale, even if writing fails below */
+        *scale = nbi_counts_scale(img, *scale);
     if (st == NB_OK && img->fpixels < SMV_BLOCK_BYTES / (int)sizeof *block)
         rows = SMV_BLOCK_BYTES / (int)sizeof *block / img->fpixels;
     if (st == NB_OK && !(block = malloc((size_t)rows * (size_t)img->fpixels * sizeof *block)))
@@ -162,7 +164,6 @@ nb_status nb_outputs_add_smv_image(nb_outputs *set, const char *path, const nb_s
         free(block);
         return nbi_outputs_spoil(set, st);
     }
-    *scale = nbi_counts_scale(img, *scale);
     nbi_fileout_write(out, header, (size_t)hb);
     for (int s = 0; s < img->spixels; s += rows) {
         const int s1 = s + rows < img->spixels ? s + rows : img->spixels;
