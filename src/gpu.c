@@ -381,7 +381,8 @@ static void emulate(const nb_experiment *e, const nbi_run *runs, size_t first, s
             if (!(px.flags & NBG_RENDERED))
                 continue;
             data[k] = (float)px.value;
-            flags[k] = (uint8_t)(px.flags & (NBG_SWEPT | NBG_INTERP_OFF));
+            if (flags)
+                flags[k] = (uint8_t)(px.flags & (NBG_SWEPT | NBG_INTERP_OFF));
             om += px.omega;
         }
         if (omega)
@@ -423,7 +424,8 @@ static nb_status on_device(const nb_experiment *e, const nbi_run *runs, size_t f
                 if (!(fl[j] & NBG_RENDERED))
                     continue;
                 data[k] = value[j];
-                flags[k] = (uint8_t)(fl[j] & (NBG_SWEPT | NBG_INTERP_OFF));
+                if (flags)
+                    flags[k] = (uint8_t)(fl[j] & (NBG_SWEPT | NBG_INTERP_OFF));
             }
             if (omega)
                 omega[first + i] = om[i];

@@ -274,12 +274,14 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
     if (!events && w->f[w->np - 1] - w->f[0] == w->np - 1) {
         /* the usual case: no sample events, the pixels a contiguous run */
         float *restrict out = data + (w->f[0] - f_start);
-        unsigned char *restrict state = flags + (w->f[0] - f_start);
         const double *restrict value = w->value;
         const int *restrict swept = w->swept;
-        for (int j = 0; j < w->np; ++j) {
+        for (int j = 0; j < w->np; ++j)
             out[j] = (float)value[j];
-            state[j] = (unsigned char)(swept[j] ? NBI_PIX_SWEPT : 0);
+        if (flags) {
+            unsigned char *restrict state = flags + (w->f[0] - f_start);
+            for (int j = 0; j < w->np; ++j)
+                state[j] = (unsigned char)(swept[j] ? NBI_PIX_SWEPT : 0);
         }
         return omega_sum;
     }
@@ -290,7 +292,8 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
             event |= w->event[i];
         if (!event) { /* the usual case */
             data[idx] = (float)w->value[j];
-            flags[idx] = (unsigned char)(swept ? NBI_PIX_SWEPT : 0);
+            if (flags)
+                flags[idx] = (unsigned char)(swept ? NBI_PIX_SWEPT : 0);
             continue;
         }
         data[idx] = (float)w->value[j];
@@ -301,7 +304,8 @@ double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int
             swept = px.swept;
             event = px.interp_off ? EV_INTERP_OFF : 0;
         }
-        flags[idx] = (unsigned char)((swept ? NBI_PIX_SWEPT : 0) | (event & EV_INTERP_OFF ? NBI_PIX_INTERP_OFF : 0));
+        if (flags)
+            flags[idx] = (unsigned char)((swept ? NBI_PIX_SWEPT : 0) | (event & EV_INTERP_OFF ? NBI_PIX_INTERP_OFF : 0));
     }
     return omega_sum;
 }

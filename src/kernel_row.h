@@ -38,8 +38,8 @@ void nbi_row_free(nbi_row *w);
 /* Render the rendered pixels f_start <= f < f_end (at most w->chunk of them)
    of row s, with interpolation on or off throughout: pixel f's value goes to
    data[f - f_start] and its NBI_PIX_* flags to flags[f - f_start] (pixels
-   not rendered are left alone).  A pixel's value and flags do not depend on
-   the other pixels of the run.  Returns their solid-angle sum. */
+   not rendered are left alone; flags may be NULL: none wanted).  A pixel's
+   value and flags do not depend on the other pixels of the run.  Returns their solid-angle sum. */
 double nbi_render_row(const nb_experiment *e, int s, int f_start, int f_end, int interp, nbi_row *w,
                       float *data, unsigned char *flags);
 

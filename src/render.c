@@ -17,7 +17,8 @@
 void nbi_store_pixel(float *data, uint8_t *flags, long idx, const nbi_pixel *px)
 {
     data[idx] = (float)px->value;
-    flags[idx] = (uint8_t)((px->swept ? NBI_PIX_SWEPT : 0) | (px->interp_off ? NBI_PIX_INTERP_OFF : 0));
+    if (flags)
+        flags[idx] = (uint8_t)((px->swept ? NBI_PIX_SWEPT : 0) | (px->interp_off ? NBI_PIX_INTERP_OFF : 0));
 }
 
 /* ---------------------------------------------------------------- progress */
@@ -120,7 +121,8 @@ static double row_run(const nb_experiment *e, const nbi_run *r, nbi_row *w, floa
         const int f_end = f + w->chunk < r->f_end ? f + w->chunk : r->f_end;
         if (f > r->f_begin && nbi_progress_cancelled(progress))
             break;
-        omega += nbi_render_row(e, r->s, f, f_end, r->interp, w, data + (f - r->f_begin), flags + (f - r->f_begin));
+        omega += nbi_render_row(e, r->s, f, f_end, r->interp, w, data + (f - r->f_begin),
+                                flags ? flags + (f - r->f_begin) : NULL);
         nbi_progress_add(progress, f_end - f);
     }
     return omega;
@@ -151,9 +153,9 @@ nb_status nbi_render_runs(const nb_experiment *e, const nbi_run *runs, size_t n,
             if (!ok || nbi_progress_cancelled(progress))
                 continue;
             if (fast) {
-                om = row_run(e, r, &w, data + r->out, flags + r->out, progress);
+                om = row_run(e, r, &w, data + r->out, flags ? flags + r->out : NULL, progress);
             } else {
-                om = reference_run(e, r, data + r->out, flags + r->out);
+                om = reference_run(e, r, data + r->out, flags ? flags + r->out : NULL);
                 nbi_progress_add(progress, r->f_end - r->f_begin);
             }
             if (omega)

@@ -13,7 +13,7 @@
 #include "kernel.h"
 
 /* Store a rendered pixel: its value at data[idx] and its NBI_PIX_* flags at
-   flags[idx]. */
+   flags[idx] (flags may be NULL: none wanted, here and below). */
 void nbi_store_pixel(float *data, uint8_t *flags, long idx, const nbi_pixel *px);
 
 /* A run of pixels of one row, f_begin <= f < f_end of row s, rendered with

@@ -38,6 +38,27 @@ static void rerender(const nb_experiment *e, long i, int interp, int first_sweep
     nbi_store_pixel(data, flags, i, px);
 }
 
+/* The first rendered pixel (inside the ROI, unmasked) in serial order. */
+static long first_rendered(const nbi_detector *d)
+{
+    int f0, f1;
+    nbi_roi_columns(d->roi, d->fpixels, &f0, &f1);
+    for (int s = d->roi[2] < 0 ? 0 : d->roi[2]; s < d->spixels && nbi_roi_has_row(d->roi, s); ++s)
+        for (int f = f0; f < f1; ++f)
+            if (nbi_pixel_rendered(d, f, s))
+                return (long)s * d->fpixels + f;
+    return -1;
+}
+
+/* Whether the landmarks that matter take a render of the whole image: the
+   pixel where interpolation switches off does, and so does the first swept
+   pixel where it matters and -dmin decides it.  Without -dmin every rendered
+   pixel runs a sweep. */
+int nbi_serial_order_needs_flags(const nb_experiment *e)
+{
+    return e->interpolate || (e->xtal.first_differs && e->dmin_m > 0.0);
+}
+
 /* Find the landmarks of the whole image (data and flags rendered with
    interpolation e->interpolate), re-rendering the pixels nanoBragg's serial
    order decides up to the one where interpolation switches off (its
@@ -46,7 +67,10 @@ static void locate(const nb_experiment *e, float *data, uint8_t *flags, nbi_land
 {
     const nbi_detector *d = &e->det;
     const long n = (long)d->fpixels * d->spixels;
-    const long first = first_flagged(flags, n, 0, NBI_PIX_SWEPT);
+    /* without flags (nbi_serial_order_needs_flags): every rendered pixel
+       sweeps, and interpolation is off */
+    const long first = flags ? first_flagged(flags, n, 0, NBI_PIX_SWEPT)
+                             : e->xtal.first_differs ? first_rendered(d) : -1;
 
     lm->first = first;
     lm->off = -1;
@@ -85,27 +109,6 @@ nb_status nbi_serial_order_fixes(const nb_experiment *e, float *data, uint8_t *f
 
 /* ---------------------------------------------------------------- landmarks */
 
-/* The first rendered pixel (inside the ROI, unmasked) in serial order. */
-static long first_rendered(const nbi_detector *d)
-{
-    int f0, f1;
-    nbi_roi_columns(d->roi, d->fpixels, &f0, &f1);
-    for (int s = d->roi[2] < 0 ? 0 : d->roi[2]; s < d->spixels && nbi_roi_has_row(d->roi, s); ++s)
-        for (int f = f0; f < f1; ++f)
-            if (nbi_pixel_rendered(d, f, s))
-                return (long)s * d->fpixels + f;
-    return -1;
-}
-
-/* Whether the landmarks that matter take a render of the whole image: the
-   pixel where interpolation switches off does, and so does the first swept
-   pixel where it matters and -dmin decides it.  Without -dmin every rendered
-   pixel runs a sweep. */
-static int needs_image(const nb_experiment *e)
-{
-    return e->interpolate || (e->xtal.first_differs && e->dmin_m > 0.0);
-}
-
 static nb_status find(const nb_experiment *e, nbi_progress *progress, nbi_landmarks *lm)
 {
     const size_t n = (size_t)e->det.fpixels * e->det.spixels;
@@ -114,7 +117,7 @@ static nb_status find(const nb_experiment *e, nbi_progress *progress, nbi_landma
     nb_status st;
     nbi_pixel px;
 
-    if (!needs_image(e)) {
+    if (!nbi_serial_order_needs_flags(e)) {
         lm->first = e->xtal.first_differs ? first_rendered(&e->det) : -1;
         lm->off = -1;
         return NB_OK;
@@ -150,7 +153,7 @@ int nbi_landmarks_pending(const nb_experiment *e)
     pthread_mutex_lock(&c->lock);
     known = c->known;
     pthread_mutex_unlock(&c->lock);
-    return !known && needs_image(e);
+    return !known && nbi_serial_order_needs_flags(e);
 }
 
 void nbi_landmarks_offer(const nb_experiment *e, const nbi_landmarks *lm)

@@ -25,6 +25,10 @@
 NB_WARN_UNUSED nb_status nbi_serial_order_fixes(const nb_experiment *e, float *data, uint8_t *flags,
                                                 const nb_log *log, nbi_progress *progress,
                                                 nbi_landmarks *found);
+/* Whether nbi_serial_order_fixes needs the flags of the image: where it
+   does not (no interpolation, and -dmin does not decide the first pixel
+   that sweeps), flags may be NULL, and no pixel's flags need be stored. */
+int nbi_serial_order_needs_flags(const nb_experiment *e);
 
 /*
  * The whole image's landmarks, as nbi_serial_order_fixes finds them: kept in

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gpu.h"
+#include "pages.h"
 #include "render.h"
 #include "serial_order.h"
 #include "stats.h"
@@ -85,14 +86,14 @@ nb_status nb_simulate(const nb_experiment *e, const nb_log *log, nb_image *img, 
     memset(img, 0, sizeof *img);
     img->fpixels = d->fpixels;
     img->spixels = d->spixels;
-    /* calloc: fresh pages, zeroed by the system where the rendering threads
-       first write them, in parallel; no pass over the image here.  (Huge
-       pages, cleared up front, measured slower: on a virtual machine the
-       host backs each fresh 2 MiB page at its first touch.) */
-    img->data = calloc((size_t)n, sizeof(float));
-    flags = calloc((size_t)n, 1);
+    /* backed up front, in huge pages where there are any (pages.h): W3's
+       16 MiB image and 4 MiB of flags took 25-45 ms of page faults in the
+       rendering threads as fresh 4 KiB pages, and take 1-16 ms so; the
+       flags only where the serial-order fixes look at them */
+    img->data = nbi_pages_calloc((size_t)n, sizeof(float));
+    flags = nbi_serial_order_needs_flags(e) ? nbi_pages_calloc((size_t)n, 1) : NULL;
     omega_rows = calloc((size_t)d->spixels, sizeof(double));
-    if (!img->data || !flags || !omega_rows) {
+    if (!img->data || (!flags && nbi_serial_order_needs_flags(e)) || !omega_rows) {
         st = nbi_fail(err, NB_ERR_NOMEM, "out of memory for a %dx%d image", d->fpixels, d->spixels);
         goto done;
     }
