@@ -54,7 +54,6 @@ static nb_status finish_image(const nb_experiment *e, nb_image *img, uint8_t *fl
                               const nb_log *log, nbi_progress *progress, nb_error *err)
 {
     const nbi_detector *d = &e->det;
-    const long n = (long)d->fpixels * d->spixels;
     nbi_landmarks landmarks;
     long over;
     nb_status st = nbi_serial_order_fixes(e, img->data, flags, log, progress, &landmarks);
@@ -64,13 +63,14 @@ static nb_status finish_image(const nb_experiment *e, nb_image *img, uint8_t *fl
     }
     if (st != NB_OK)
         return render_failure(e, st, err);
-    if ((over = nbi_first_overflow(img->data, n)) >= 0)
+    st = nbi_image_statistics(e, img, &over); /* finds an overflow too */
+    if (st == NB_ERR_RANGE)
         return nbi_overflow_error(err, over % d->fpixels, over / d->fpixels);
+    if (st != NB_OK)
+        return nbi_fail(err, NB_ERR_NOMEM, "out of memory for the statistics");
     img->omega_sum = 0.0;
     for (int s = 0; s < d->spixels; ++s)
         img->omega_sum += omega_rows[s];
-    if (nbi_image_statistics(e, img) != NB_OK)
-        return nbi_fail(err, NB_ERR_NOMEM, "out of memory for the statistics");
     return nbi_trace_pixels(e, img->data, log, err);
 }
 

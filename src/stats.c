@@ -119,7 +119,17 @@ static void all_rows(const nb_experiment *e, const float *data, const double *av
     }
 }
 
-nb_status nbi_image_statistics(const nb_experiment *e, nb_image *img)
+/* The first infinite pixel of row s, whose maximum is infinite. */
+static long first_infinite(const nbi_detector *d, const float *data, int s)
+{
+    const float *row = data + (long)s * d->fpixels;
+    for (int f = 0; f < d->fpixels; ++f)
+        if (isinf(row[f]))
+            return (long)s * d->fpixels + f;
+    return -1;
+}
+
+nb_status nbi_image_statistics(const nb_experiment *e, nb_image *img, long *overflow)
 {
     const nbi_detector *d = &e->det;
     const int ns = d->spixels;
@@ -129,6 +139,16 @@ nb_status nbi_image_statistics(const nb_experiment *e, nb_image *img)
     if (!rows)
         return NB_ERR_NOMEM;
     all_rows(e, img->data, NULL, rows);
+    /* pixels only overflow to +inf (photons are not negative), which is
+       then the maximum of its row; pixels not rendered are 0 */
+    *overflow = -1;
+    for (int s = 0; s < ns && *overflow < 0; ++s)
+        if (isinf(rows[s].max))
+            *overflow = first_infinite(d, img->data, s);
+    if (*overflow >= 0) {
+        free(rows);
+        return NB_ERR_RANGE;
+    }
     img->max_I = 0.0;
     img->max_I_x_m = img->max_I_y_m = 0.0;
     for (int s = 0; s < ns; ++s) {
