@@ -12,7 +12,9 @@
  * the two are the sections of one parallel region: the runtime's idle
  * worker, which would otherwise spin for milliseconds after the library's
  * last region and take a core from a writer thread of our own, writes one
- * of them (W3: 7-11% of the run).  The printed lines are those of a serial
+ * of them (W3: 7-11% of the run).  A third section, taken first, draws the
+ * noise image, a serial chain of Poisson draws that is the longest of them
+ * (W5: 16-20 ms of the 1024 x 1024 image's outputs).  The printed lines are those of a serial
  * run, and where both files fail the float file's error is the one
  * reported.
  */
@@ -32,15 +34,7 @@ static nb_status out_of_memory(nb_error *err, const char *what)
     return NB_ERR_NOMEM;
 }
 
-static nb_status stage_counts(nb_outputs *set, const char *path, const nb_experiment *exp,
-                              const uint16_t *counts, nb_error *err)
-{
-    nb_smv_info info;
-    nb_experiment_smv_info(exp, &info);
-    printf("writing %s as %zu-byte integers\n", path, sizeof(uint16_t));
-    return nb_outputs_add_smv(set, path, &info, counts, err);
-}
-
+/* Stage the PGM image; its lines are printed by print_pgm. */
 static nb_status stage_pgm(nb_outputs *set, app_options *o, const nb_experiment *exp,
                            const nb_image *img, nb_error *err)
 {
@@ -50,11 +44,15 @@ static nb_status stage_pgm(nb_outputs *set, app_options *o, const nb_experiment 
     if (!bytes)
         return out_of_memory(err, "PGM image");
     nb_image_to_pgm(exp, img, &o->pgm_scale, o->int_scale, bytes);
-    printf("pgm_scale = %g\n", o->pgm_scale);
-    printf("writing %s as %zu-byte integers\n", o->pgm_path, sizeof(uint8_t));
     st = nb_outputs_add_pgm(set, o->pgm_path, img->fpixels, img->spixels, bytes, o->pgm_scale, err);
     free(bytes);
     return st;
+}
+
+static void print_pgm(const app_options *o)
+{
+    printf("pgm_scale = %g\n", o->pgm_scale);
+    printf("writing %s as %zu-byte integers\n", o->pgm_path, sizeof(uint8_t));
 }
 
 /* Staging the float file: what the writer is given and what it returns. */
@@ -184,13 +182,48 @@ int app_format_matrix(const nb_experiment *exp, int image, long misset_seed, cha
                     in->misset_deg[2], seed, A[0], A[1], A[2], A[3], A[4], A[5], A[6], A[7], A[8]);
 }
 
-/* Stage the four outputs in order, printing nanoBragg's lines between them. */
+/* The noise image: drawn beside the other outputs, staged in its place
+   afterwards (a failed add spoils the set for the adds after it, so only
+   the serial order of the adds reports the error a serial run reports). */
+typedef struct noise_job {
+    nb_outputs *set;
+    const app_options *o;
+    const nb_experiment *exp;
+    const nb_image *img;
+    uint16_t *counts;
+    long seed; /* the seed it starts from; on return, where it ends */
+    double photons;
+    long overloads;
+} noise_job;
+
+static void draw_noise(noise_job *job)
+{
+    nb_image_to_noise(job->exp, job->img, &job->seed, job->o->adc, job->counts, &job->photons, &job->overloads);
+}
+
+static nb_status stage_noise(const noise_job *job, nb_error *err)
+{
+    nb_smv_info info;
+    nb_experiment_smv_info(job->exp, &info);
+    printf("%.0f photons on noise image (%ld overloads)\n", job->photons, job->overloads);
+    printf("writing %s as %zu-byte integers\n", job->o->noise_path, sizeof(uint16_t));
+    return nb_outputs_add_smv(job->set, job->o->noise_path, &info, job->counts, err);
+}
+
+/* Stage the outputs, printing nanoBragg's lines between them in its order.
+   The noise image, whose draws are one serial chain, is drawn in the
+   first section while the float file, the SMV image and then the PGM image
+   are staged in the others; the lines of the noise and PGM images are
+   printed, and their errors reported, where a serial run has them. */
 static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment *exp,
                            const nb_image *img, uint16_t *counts, nb_error *err)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
     float_job job = {.set = set, .path = o->float_path, .data = img->data, .n = n};
-    nb_status st = NB_OK;
+    noise_job noise = {.set = set, .o = o, .exp = exp, .img = img, .counts = counts, .seed = o->seed};
+    const long seed0 = o->seed; /* where the noise draws start (CBF, NeXus) */
+    nb_status st = NB_OK, pgm_st = NB_OK;
+    nb_error pgm_err;
     /* a series (series.c) writes only the outputs named: a path may be NULL */
     if (o->float_path)
         printf("writing %s as %zu %zu-byte floats\n", o->float_path, n, sizeof(float));
@@ -198,6 +231,11 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
 #pragma omp parallel sections num_threads(2)
 #endif
     {
+#ifdef _OPENMP
+#pragma omp section
+#endif
+        if (o->write_noise)
+            draw_noise(&noise);
 #ifdef _OPENMP
 #pragma omp section
 #endif
@@ -216,6 +254,8 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
                 printf("intfile_scale = %g\n", o->int_scale);
                 printf("writing %s as %zu-byte integers\n", o->int_path, sizeof(uint16_t));
             }
+            if (st == NB_OK && o->write_pgm) /* after the SMV image: its scale is the fallback */
+                pgm_st = stage_pgm(set, o, exp, img, &pgm_err);
         }
     }
     if (o->float_path) {
@@ -226,8 +266,12 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
             *err = ferr;
         }
     }
-    if (st == NB_OK && o->write_pgm)
-        st = stage_pgm(set, o, exp, img, err);
+    if (st == NB_OK && o->write_pgm) {
+        print_pgm(o);
+        st = pgm_st;
+        if (st != NB_OK)
+            *err = pgm_err;
+    }
     if (st == NB_OK && o->matrix_path && o->nimages == 0) {
         char text[APP_MATRIX_TEXT];
         int len = app_format_matrix(exp, 1, (long)app_param(o, "misset_seed"), text, sizeof text);
@@ -235,7 +279,7 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
         st = nb_outputs_add_bytes(set, o->matrix_path, text, (size_t)len, err);
     }
     if (st == NB_OK && (o->cbf_path || o->nexus_path)) {
-        int32_t *c32 = counts32(o, exp, img, o->seed);
+        int32_t *c32 = counts32(o, exp, img, seed0);
         if (!c32)
             st = out_of_memory(err, "32-bit counts");
         if (st == NB_OK && o->cbf_path)
@@ -244,12 +288,10 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
             st = stage_nexus(set, o, exp, c32, err);
         free(c32);
     }
-    if (st == NB_OK && o->write_noise) {
-        double photons;
-        long overloads;
-        nb_image_to_noise(exp, img, &o->seed, o->adc, counts, &photons, &overloads);
-        printf("%.0f photons on noise image (%ld overloads)\n", photons, overloads);
-        st = stage_counts(set, o->noise_path, exp, counts, err);
+    if (o->write_noise) {
+        o->seed = noise.seed;
+        if (st == NB_OK)
+            st = stage_noise(&noise, err);
     }
     return st;
 }

@@ -12,6 +12,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stdint.h>
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -39,11 +40,23 @@ void nbi_rng_init(nbi_rng *r, long seed)
     r->gauss_spare = 0.0f;
     r->poi_oldm = -1.0f;
     r->poi_sq = r->poi_alxm = r->poi_g = 0.0f;
+    r->gammln_known = 0;
 }
 
-/* One step of the Park-Miller generator on r->idum (Schrage, no overflow). */
-static void rng_step(nbi_rng *r)
+/* One step of the Park-Miller generator on r->idum: idum = IA idum mod IM.
+   In the generator's own range, 0 < idum < IM, the exact 46-bit product
+   reduced modulo the Mersenne prime IM = 2^31 - 1 (the same values as
+   Schrage's method, checked for every idum in the range; a shorter chain
+   of dependent operations); elsewhere (a seed outside it, on the way into
+   the shuffle table) Schrage's method as ran1 has it. */
+static inline void rng_step(nbi_rng *r)
 {
+    if (r->idum > 0 && r->idum < RNG_IM) {
+        uint64_t x = (uint64_t)r->idum * RNG_IA;
+        x = (x & RNG_IM) + (x >> 31);
+        r->idum = (long)(x >= RNG_IM ? x - RNG_IM : x);
+        return;
+    }
     long k = r->idum / RNG_IQ;
     r->idum = RNG_IA * (r->idum - k * RNG_IQ) - RNG_IR * k;
     if (r->idum < 0)
@@ -67,7 +80,7 @@ static void rng_reload(nbi_rng *r)
     r->iy = r->iv[0];
 }
 
-float nbi_rng_ran1(nbi_rng *r)
+static inline float rng_ran1(nbi_rng *r)
 {
     int j;
     float temp;
@@ -82,6 +95,11 @@ float nbi_rng_ran1(nbi_rng *r)
     return temp;
 }
 
+float nbi_rng_ran1(nbi_rng *r)
+{
+    return rng_ran1(r);
+}
+
 float nbi_rng_gauss(nbi_rng *r)
 {
     float fac, rsq, v1, v2;
@@ -90,8 +108,8 @@ float nbi_rng_gauss(nbi_rng *r)
         return r->gauss_spare;
     }
     do {
-        v1 = (float)(2.0 * nbi_rng_ran1(r) - 1.0);
-        v2 = (float)(2.0 * nbi_rng_ran1(r) - 1.0);
+        v1 = (float)(2.0 * rng_ran1(r) - 1.0);
+        v2 = (float)(2.0 * rng_ran1(r) - 1.0);
         rsq = v1 * v1 + v2 * v2;
     } while (rsq >= 1.0 || rsq == 0);
     fac = (float)sqrt(-2.0 * log(rsq) / rsq);
@@ -117,9 +135,25 @@ static float rng_gammln(float xx)
     return (float)(-tmp + log(2.5066282746310005 * ser / x));
 }
 
+/* rng_gammln(m) for a whole m >= 1 (em + 1 in poidev, which gives it as
+   (float)(em + 1.0), the same float while em < 2^24): remembered in r below
+   NBI_RNG_GAMMLN_MEMO, the table filled up to m when first asked. */
+static inline float rng_gammln_whole(nbi_rng *r, float m)
+{
+    if (m < (float)NBI_RNG_GAMMLN_MEMO) {
+        const int i = (int)m;
+        while (r->gammln_known < i) {
+            ++r->gammln_known;
+            r->gammln_memo[r->gammln_known] = rng_gammln((float)r->gammln_known);
+        }
+        return r->gammln_memo[i];
+    }
+    return rng_gammln(m);
+}
+
 /* poidev's direct method for small means: count uniform deviates until
    their product falls below exp(-xm). */
-static float rng_poisson_small(nbi_rng *r, float xm)
+static inline float rng_poisson_small(nbi_rng *r, float xm)
 {
     float em = -1.0f, t = 1.0f;
     if (xm != r->poi_oldm) {
@@ -128,7 +162,7 @@ static float rng_poisson_small(nbi_rng *r, float xm)
     }
     do {
         ++em;
-        t *= nbi_rng_ran1(r);
+        t *= rng_ran1(r);
     } while (t > r->poi_g);
     return em;
 }
@@ -145,17 +179,16 @@ static float rng_poisson_large(nbi_rng *r, float xm)
     }
     do {
         do {
-            y = (float)tan(M_PI * nbi_rng_ran1(r));
+            y = (float)tan(M_PI * rng_ran1(r));
             em = r->poi_sq * y + xm;
         } while (em < 0.0);
         em = (float)floor(em);
-        t = (float)(0.9 * (1.0 + y * y)
-                    * exp(em * r->poi_alxm - rng_gammln((float)(em + 1.0)) - r->poi_g));
-    } while (nbi_rng_ran1(r) > t);
+        t = (float)(0.9 * (1.0 + y * y) * exp(em * r->poi_alxm - rng_gammln_whole(r, em + 1.0f) - r->poi_g));
+    } while (rng_ran1(r) > t);
     return em;
 }
 
-float nbi_rng_poisson(nbi_rng *r, float xm)
+static inline float rng_poisson(nbi_rng *r, float xm)
 {
     if (xm > 1.0e6) {
         float dev = nbi_rng_gauss(r);
@@ -164,6 +197,17 @@ float nbi_rng_poisson(nbi_rng *r, float xm)
     if (xm < 12.0)
         return rng_poisson_small(r, xm);
     return rng_poisson_large(r, xm);
+}
+
+float nbi_rng_poisson(nbi_rng *r, float xm)
+{
+    return rng_poisson(r, xm);
+}
+
+void nbi_rng_poisson_run(nbi_rng *r, const float *xm, int n, float *dev)
+{
+    for (int i = 0; i < n; ++i)
+        dev[i] = rng_poisson(r, xm[i]);
 }
 
 void nbi_rng_mosaic_umat(nbi_rng *r, float mosaicity, double umat[9])

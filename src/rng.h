@@ -6,6 +6,9 @@
 #ifndef NB_RNG_H
 #define NB_RNG_H
 
+/* Whole arguments below this have their gammln remembered (see nbi_rng). */
+#define NBI_RNG_GAMMLN_MEMO 1024
+
 typedef struct nbi_rng {
     long idum;      /* nanoBragg's seed variable (negative means "reinitialise") */
     long iy;
@@ -13,6 +16,8 @@ typedef struct nbi_rng {
     int gauss_have; /* gaussdev keeps a spare deviate */
     float gauss_spare;
     float poi_oldm, poi_sq, poi_alxm, poi_g; /* poidev's cache */
+    int gammln_known;                        /* gammln_memo[m] holds gammln(m) for m = 1..gammln_known */
+    float gammln_memo[NBI_RNG_GAMMLN_MEMO];  /* poidev's gammln(em + 1) at whole em, computed once */
 } nbi_rng;
 
 /* Start a generator from nanoBragg's seed value (e.g. -12345678 for the
@@ -22,6 +27,8 @@ float nbi_rng_ran1(nbi_rng *r);
 float nbi_rng_gauss(nbi_rng *r);
 /* Poisson deviate of mean xm (Gaussian approximation above 1e6), as poidev. */
 float nbi_rng_poisson(nbi_rng *r, float xm);
+/* dev[i] = nbi_rng_poisson(r, xm[i]) for i = 0..n-1, in that order. */
+void nbi_rng_poisson_run(nbi_rng *r, const float *xm, int n, float *dev);
 
 /* Random rotation within a spherical cap of the given angular size (radians),
    nanoBragg's mosaic_rotation_umat; umat is row-major 3x3. */

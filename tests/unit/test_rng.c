@@ -7,6 +7,7 @@
  * functions (compiled outside this repository); hex float literals make the
  * comparisons bit-exact.
  */
+#include <math.h>
 #include <string.h>
 
 #include "support.h"
@@ -91,6 +92,164 @@ static void test_poisson_sequences(void **state)
     nbi_rng_init(&r, -7);
     for (i = 0; i < 6; i++)
         assert_true(nbi_rng_poisson(&r, 2e6f) == want2e6[i]);
+}
+
+/* ran1 as Numerical Recipes writes it (Schrage's method on every step): the
+   generator's faster step must give the same deviates, from seeds inside
+   and outside its range. */
+static float nr_ran1(long *idum, long *iy, long iv[32])
+{
+    const long IA = 16807, IM = 2147483647, IQ = 127773, IR = 2836, NDIV = 1 + (IM - 1) / 32;
+    long k;
+    int j;
+    float temp;
+    if (*idum <= 0 || !*iy) {
+        if (-(*idum) < 1)
+            *idum = 1;
+        else
+            *idum = -(*idum);
+        for (j = 32 + 7; j >= 0; j--) {
+            k = (*idum) / IQ;
+            *idum = IA * (*idum - k * IQ) - IR * k;
+            if (*idum < 0)
+                *idum += IM;
+            if (j < 32)
+                iv[j] = *idum;
+        }
+        *iy = iv[0];
+    }
+    k = (*idum) / IQ;
+    *idum = IA * (*idum - k * IQ) - IR * k;
+    if (*idum < 0)
+        *idum += IM;
+    j = (int)(*iy / NDIV);
+    *iy = iv[j];
+    iv[j] = *idum;
+    if ((temp = (float)((1.0 / IM) * *iy)) > 1.0 - 1.2e-7)
+        return (float)(1.0 - 1.2e-7);
+    return temp;
+}
+
+static void test_ran1_against_schrage(void **state)
+{
+    static const long seeds[] = {-1, -2, -12345678, -2147483646L, -2147483647L, -2147483648L, -3000000000L};
+    (void)state;
+    for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; ++s) {
+        long idum = seeds[s], iy = 0, iv[32] = {0};
+        nbi_rng r;
+        nbi_rng_init(&r, seeds[s]);
+        for (int i = 0; i < 2000000; ++i) {
+            const float want = nr_ran1(&idum, &iy, iv);
+            const float got = nbi_rng_ran1(&r);
+            if (got != want)
+                fail_msg("seed %ld, draw %d: %a against %a", seeds[s], i, got, want);
+        }
+        assert_int_equal(r.idum, idum);
+    }
+}
+
+/* gammln and poidev (below 1e6) as Numerical Recipes and nanoBragg write
+   them, on nr_ran1: the oracle of the remembered gammln table. */
+static float nr_gammln(float xx)
+{
+    static const double cof[6] = {76.18009172947146,     -86.50532032941677,
+                                  24.01409824083091,     -1.231739572450155,
+                                  0.1208650973866179e-2, -0.5395239384953e-5};
+    double x, y, tmp, ser;
+    y = x = xx;
+    tmp = x + 5.5;
+    tmp -= (x + 0.5) * log(tmp);
+    ser = 1.000000000190015;
+    for (int j = 0; j <= 5; j++)
+        ser += cof[j] / ++y;
+    return (float)(-tmp + log(2.5066282746310005 * ser / x));
+}
+
+typedef struct nr_state {
+    long idum, iy, iv[32];
+    float oldm, sq, alxm, g;
+} nr_state;
+
+static float nr_poidev(nr_state *z, float xm)
+{
+    float em, t, y;
+    if (xm < 12.0) {
+        if (xm != z->oldm) {
+            z->oldm = xm;
+            z->g = (float)exp(-xm);
+        }
+        em = -1;
+        t = 1.0;
+        do {
+            ++em;
+            t *= nr_ran1(&z->idum, &z->iy, z->iv);
+        } while (t > z->g);
+    } else {
+        if (xm != z->oldm) {
+            z->oldm = xm;
+            z->sq = (float)sqrt(2.0 * xm);
+            z->alxm = (float)log(xm);
+            z->g = xm * z->alxm - nr_gammln((float)(xm + 1.0));
+        }
+        do {
+            do {
+                y = (float)tan(M_PI * nr_ran1(&z->idum, &z->iy, z->iv));
+                em = z->sq * y + xm;
+            } while (em < 0.0);
+            em = (float)floor(em);
+            t = (float)(0.9 * (1.0 + y * y) * exp(em * z->alxm - nr_gammln((float)(em + 1.0)) - z->g));
+        } while (nr_ran1(&z->idum, &z->iy, z->iv) > t);
+    }
+    return em;
+}
+
+/* A run of draws (nbi_rng_poisson_run) is the same as one draw at a time,
+   across the three methods, repeated and changing means, and whole
+   deviates on both sides of the remembered gammln table. */
+static void test_poisson_run(void **state)
+{
+    enum { N = 4000 };
+    static float xm[N], dev[N];
+    nbi_rng a, b;
+    (void)state;
+    for (int i = 0; i < N; ++i) {
+        const int kind = i % 9;
+        xm[i] = kind == 0   ? 0.0f
+                : kind == 1 ? 3.0f
+                : kind == 2 ? 0.37f * (float)(i % 31)
+                : kind == 3 ? 11.99f
+                : kind == 4 ? 12.0f + (float)(i % 50)
+                : kind == 5 ? 50.0f
+                : kind == 6 ? 900.0f + 0.5f * (float)(i % 400) /* em around NBI_RNG_GAMMLN_MEMO */
+                : kind == 7 ? 2e6f
+                            : 1e4f;
+    }
+    nbi_rng_init(&a, -4242);
+    nbi_rng_init(&b, -4242);
+    nbi_rng_poisson_run(&a, xm, N / 2, dev);
+    nbi_rng_poisson_run(&a, xm + N / 2, N - N / 2, dev + N / 2);
+    for (int i = 0; i < N; ++i) {
+        const float want = nbi_rng_poisson(&b, xm[i]);
+        if (dev[i] != want)
+            fail_msg("draw %d (mean %g): %a against %a", i, (double)xm[i], dev[i], want);
+    }
+    assert_int_equal(a.idum, b.idum);
+    assert_true(a.gammln_known > 1000 && a.gammln_known < NBI_RNG_GAMMLN_MEMO);
+    /* and the same as poidev itself wherever it is used (means below 1e6) */
+    {
+        nr_state z = {.idum = -4243, .oldm = -1.0f};
+        int m = 0;
+        for (int i = 0; i < N; ++i)
+            if (xm[i] <= 1e6f)
+                xm[m++] = xm[i];
+        nbi_rng_init(&a, -4243);
+        nbi_rng_poisson_run(&a, xm, m, dev);
+        for (int i = 0; i < m; ++i) {
+            const float want = nr_poidev(&z, xm[i]);
+            if (dev[i] != want)
+                fail_msg("poidev draw %d (mean %g): %a against %a", i, (double)xm[i], dev[i], want);
+        }
+    }
 }
 
 /* Mean and variance of n draws of mean m within 5 standard errors. */
@@ -245,6 +404,30 @@ static void test_noise_counts(void **state)
         }
     assert_true(photons == sum);
     assert_int_equal(seed, r.idum);
+
+    /* a region reaching past the detector: every pixel, in order */
+    {
+        const int wide[4] = {-3, F + 4, -1, S + 2};
+        seed = -78;
+        nbi_noise_counts(img, F, S, wide, &seed, 0.0, counts, &photons, &overloads);
+        nbi_rng_init(&r, -78);
+        for (f = 0; f < F * S; f++) {
+            const double v = nbi_rng_poisson(&r, img[f]);
+            assert_int_equal(counts[f], v > 65535.0 ? 65535 : (uint16_t)v);
+        }
+        assert_int_equal(seed, r.idum);
+    }
+    /* an empty region: no draws, the seed unchanged */
+    {
+        const int none[4] = {3, 2, 0, S - 1};
+        seed = -79;
+        memset(counts, 0, sizeof counts);
+        nbi_noise_counts(img, F, S, none, &seed, 0.0, counts, &photons, &overloads);
+        assert_int_equal(seed, -79);
+        assert_true(photons == 0.0);
+        for (f = 0; f < F * S; f++)
+            assert_int_equal(counts[f], 0);
+    }
 }
 
 int main(void)
@@ -254,7 +437,9 @@ int main(void)
         cmocka_unit_test(test_ran1_mosaic_seed),
         cmocka_unit_test(test_ran1_range),
         cmocka_unit_test(test_gauss_sequence),
+        cmocka_unit_test(test_ran1_against_schrage),
         cmocka_unit_test(test_poisson_sequences),
+        cmocka_unit_test(test_poisson_run),
         cmocka_unit_test(test_poisson_moments),
         cmocka_unit_test(test_poisson_edge),
         cmocka_unit_test(test_mosaic_umat),
