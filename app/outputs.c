@@ -39,7 +39,7 @@ static nb_status stage_pgm(nb_outputs *set, app_options *o, const nb_experiment 
                            const nb_image *img, nb_error *err)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
-    uint8_t *bytes = malloc(n);
+    uint8_t *bytes = nb_buffer_calloc(n, 1);
     nb_status st;
     if (!bytes)
         return out_of_memory(err, "PGM image");
@@ -104,7 +104,7 @@ static nb_status finish_float(float_job *job, nb_error *err)
 static int32_t *counts32(const app_options *o, const nb_experiment *exp, const nb_image *img, long seed)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
-    int32_t *counts = malloc(n * sizeof *counts);
+    int32_t *counts = nb_buffer_calloc(n, sizeof *counts);
     double photons;
     if (counts)
         nb_image_to_counts32(exp, img, o->cbf_noise, &seed, counts, &photons);
@@ -190,20 +190,24 @@ typedef struct noise_job {
     const app_options *o;
     const nb_experiment *exp;
     const nb_image *img;
-    uint16_t *counts;
-    long seed; /* the seed it starts from; on return, where it ends */
+    uint16_t *counts; /* allocated by draw_noise (NULL: out of memory) */
+    long seed;        /* the seed it starts from; on return, where it ends */
     double photons;
     long overloads;
 } noise_job;
 
 static void draw_noise(noise_job *job)
 {
-    nb_image_to_noise(job->exp, job->img, &job->seed, job->o->adc, job->counts, &job->photons, &job->overloads);
+    job->counts = nb_buffer_calloc((size_t)job->img->fpixels * (size_t)job->img->spixels, sizeof *job->counts);
+    if (job->counts)
+        nb_image_to_noise(job->exp, job->img, &job->seed, job->o->adc, job->counts, &job->photons, &job->overloads);
 }
 
 static nb_status stage_noise(const noise_job *job, nb_error *err)
 {
     nb_smv_info info;
+    if (!job->counts)
+        return out_of_memory(err, "the noise image");
     nb_experiment_smv_info(job->exp, &info);
     printf("%.0f photons on noise image (%ld overloads)\n", job->photons, job->overloads);
     printf("writing %s as %zu-byte integers\n", job->o->noise_path, sizeof(uint16_t));
@@ -216,11 +220,11 @@ static nb_status stage_noise(const noise_job *job, nb_error *err)
    are staged in the others; the lines of the noise and PGM images are
    printed, and their errors reported, where a serial run has them. */
 static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment *exp,
-                           const nb_image *img, uint16_t *counts, nb_error *err)
+                           const nb_image *img, nb_error *err)
 {
     size_t n = (size_t)img->fpixels * (size_t)img->spixels;
     float_job job = {.set = set, .path = o->float_path, .data = img->data, .n = n};
-    noise_job noise = {.set = set, .o = o, .exp = exp, .img = img, .counts = counts, .seed = o->seed};
+    noise_job noise = {.set = set, .o = o, .exp = exp, .img = img, .seed = o->seed};
     const long seed0 = o->seed; /* where the noise draws start (CBF, NeXus) */
     nb_status st = NB_OK, pgm_st = NB_OK;
     nb_error pgm_err;
@@ -292,18 +296,15 @@ static nb_status stage_all(nb_outputs *set, app_options *o, const nb_experiment 
         o->seed = noise.seed;
         if (st == NB_OK)
             st = stage_noise(&noise, err);
+        free(noise.counts);
     }
     return st;
 }
 
 int app_stage_outputs(app_options *o, const nb_experiment *exp, const nb_image *img, nb_outputs *set)
 {
-    size_t n = (size_t)img->fpixels * (size_t)img->spixels;
-    uint16_t *counts = o->write_noise ? malloc(n * sizeof *counts) : NULL; /* the noise image's */
     nb_error err;
-    nb_status st = counts || !o->write_noise ? stage_all(set, o, exp, img, counts, &err)
-                                             : out_of_memory(&err, "the noise image");
-    free(counts);
+    nb_status st = stage_all(set, o, exp, img, &err);
     if (st == NB_OK)
         return 0;
     fflush(stdout);

@@ -8,6 +8,10 @@
  *   nanobragg-bench [--runs N] [--ref PATH] [--csv FILE] [--only NAME]
  *                   [--workloads FILE] NANOBRAGG
  *
+ * Every run gets -nonoise -nopgm (the float and SMV images only) unless its
+ * workload line has the word +outputs: then it writes the program's default
+ * outputs, the noise image and the PGM too.
+ *
  * NB_REF_BIN in the environment is used when --ref is not given.  W4's HKL
  * file is generated from the formula in the workloads file.  Samples are
  * pixels x sub-pixels x sources x mosaic domains x phi steps x detector
@@ -72,10 +76,17 @@ static run_result run_once(const char *prog, const char *line, const char *dir)
 
     snprintf(buf, sizeof buf, "%s", line);
     argv[argc++] = (char *)prog;
-    for (tok = strtok_r(buf, " \t\n", &save); tok && argc < MAX_ARGS - 8; tok = strtok_r(NULL, " \t\n", &save))
-        argv[argc++] = tok;
-    argv[argc++] = "-nonoise";
-    argv[argc++] = "-nopgm";
+    int all_outputs = 0;
+    for (tok = strtok_r(buf, " \t\n", &save); tok && argc < MAX_ARGS - 8; tok = strtok_r(NULL, " \t\n", &save)) {
+        if (!strcmp(tok, "+outputs"))
+            all_outputs = 1; /* the program's default outputs, noise and PGM too */
+        else
+            argv[argc++] = tok;
+    }
+    if (!all_outputs) {
+        argv[argc++] = "-nonoise";
+        argv[argc++] = "-nopgm";
+    }
     argv[argc] = NULL;
     fflush(stdout);
     t0 = now();

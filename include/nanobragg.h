@@ -638,6 +638,14 @@ typedef struct nb_smv_info {
 /* Header values for images of this experiment. */
 void nb_experiment_smv_info(const nb_experiment *exp, nb_smv_info *info);
 
+/* Zeroed memory for count elements of size bytes, for the image-sized
+   buffers the conversions below fill (counts, PGM bytes): from 2 MiB up,
+   2 MiB aligned, in huge pages where the system gives them and backed at
+   once, which is far cheaper than a page fault per 4 KiB page at first
+   touch where faults are costly (virtual machines).  Freed with free();
+   NULL if out of memory or count * size overflows. */
+void *nb_buffer_calloc(size_t count, size_t size);
+
 /* Scale float photons to SMV counts: floor(v*scale + adc + 0.5) clipped to
    [0, 65535], only inside the ROI (others 0).  scale <= 0: 55000/max_I. */
 void nb_image_to_counts(const nb_experiment *exp, const nb_image *img, double *scale,

@@ -13,7 +13,9 @@
 #include "convert.h"
 #include "experiment.h"
 #include "noise.h"
+#include "pages.h"
 #include "roi.h"
+#include "row_loops.h"
 
 #define RTD (180.0 * M_1_PI)
 
@@ -102,6 +104,11 @@ void nb_image_to_counts(const nb_experiment *e, const nb_image *img, double *sca
         nbi_counts_rows(e, img, sc, adc, s, s + 1, counts + (long)s * nf);
 }
 
+void *nb_buffer_calloc(size_t count, size_t size)
+{
+    return nbi_pages_calloc(count, size);
+}
+
 void nb_image_to_pgm(const nb_experiment *e, const nb_image *img, double *scale, double fallback_scale,
                      uint8_t *bytes)
 {
@@ -132,7 +139,8 @@ void nb_image_to_noise(const nb_experiment *e, const nb_image *img, long *seed, 
 {
     const nbi_detector *d = &e->det;
     memset(counts, 0, (size_t)d->fpixels * (size_t)d->spixels * sizeof *counts);
-    nbi_noise_counts(img->data, d->fpixels, d->spixels, d->roi, seed, adc, counts, photons, overloads);
+    nbi_noise_counts(img->data, d->fpixels, d->spixels, d->roi, e->loops->exp_neg, seed, adc, counts, photons,
+                     overloads);
 }
 
 void nb_image_to_counts32(const nb_experiment *e, const nb_image *img, int noise, long *seed,
@@ -144,7 +152,7 @@ void nb_image_to_counts32(const nb_experiment *e, const nb_image *img, int noise
     for (size_t i = 0; i < n; ++i)
         counts[i] = -1;
     if (noise) {
-        nbi_noise_counts32(img->data, d->fpixels, d->spixels, d->roi, seed, counts, &sum);
+        nbi_noise_counts32(img->data, d->fpixels, d->spixels, d->roi, e->loops->exp_neg, seed, counts, &sum);
     } else {
         for (int s = 0; s < d->spixels; ++s)
             for (int f = 0; f < d->fpixels; ++f) {

@@ -26,12 +26,15 @@ static uint16_t to_count(double v)
 #define NOISE_RUN 1024
 typedef struct noise_walk {
     const float *img;
+    nbi_exp_neg_fn exp_neg;
     int fpixels, spixels, f0, f1, s, f;
 } noise_walk;
 
-static void walk_start(noise_walk *w, const float *img, int fpixels, int spixels, const int roi[4])
+static void walk_start(noise_walk *w, const float *img, int fpixels, int spixels, const int roi[4],
+                       nbi_exp_neg_fn exp_neg)
 {
     w->img = img;
+    w->exp_neg = exp_neg;
     w->fpixels = fpixels;
     w->spixels = spixels;
     nbi_roi_columns(roi, fpixels, &w->f0, &w->f1);
@@ -49,7 +52,7 @@ static int walk_next(noise_walk *w, nbi_rng *rng, float *dev, long *i0, int *n)
         if (w->f < w->f1) {
             *n = w->f1 - w->f < NOISE_RUN ? w->f1 - w->f : NOISE_RUN;
             *i0 = (long)w->s * w->fpixels + w->f;
-            nbi_rng_poisson_run(rng, w->img + *i0, *n, dev);
+            nbi_rng_poisson_run(rng, w->img + *i0, *n, w->exp_neg, dev);
             w->f += *n;
             return 1;
         }
@@ -59,8 +62,8 @@ static int walk_next(noise_walk *w, nbi_rng *rng, float *dev, long *i0, int *n)
     return 0;
 }
 
-void nbi_noise_counts(const float *img, int fpixels, int spixels, const int roi[4], long *seed,
-                     double adc, uint16_t *counts, double *photons, long *overloads)
+void nbi_noise_counts(const float *img, int fpixels, int spixels, const int roi[4], nbi_exp_neg_fn exp_neg,
+                      long *seed, double adc, uint16_t *counts, double *photons, long *overloads)
 {
     nbi_rng rng;
     noise_walk w;
@@ -69,7 +72,7 @@ void nbi_noise_counts(const float *img, int fpixels, int spixels, const int roi[
     long over = 0, i0;
     int n;
     nbi_rng_init(&rng, *seed);
-    walk_start(&w, img, fpixels, spixels, roi);
+    walk_start(&w, img, fpixels, spixels, roi, exp_neg);
     while (walk_next(&w, &rng, dev, &i0, &n))
         for (int j = 0; j < n; ++j) {
             double test = dev[j];
@@ -86,8 +89,8 @@ void nbi_noise_counts(const float *img, int fpixels, int spixels, const int roi[
     *overloads = over;
 }
 
-void nbi_noise_counts32(const float *img, int fpixels, int spixels, const int roi[4], long *seed,
-                        int32_t *counts, double *photons)
+void nbi_noise_counts32(const float *img, int fpixels, int spixels, const int roi[4], nbi_exp_neg_fn exp_neg,
+                        long *seed, int32_t *counts, double *photons)
 {
     nbi_rng rng;
     noise_walk w;
@@ -96,7 +99,7 @@ void nbi_noise_counts32(const float *img, int fpixels, int spixels, const int ro
     long i0;
     int n;
     nbi_rng_init(&rng, *seed);
-    walk_start(&w, img, fpixels, spixels, roi);
+    walk_start(&w, img, fpixels, spixels, roi, exp_neg);
     while (walk_next(&w, &rng, dev, &i0, &n))
         for (int j = 0; j < n; ++j) {
             const double test = dev[j]; /* the draws of nbi_noise_counts */

@@ -12,6 +12,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef M_PI
@@ -153,12 +154,12 @@ static inline float rng_gammln_whole(nbi_rng *r, float m)
 
 /* poidev's direct method for small means: count uniform deviates until
    their product falls below exp(-xm). */
-static inline float rng_poisson_small(nbi_rng *r, float xm)
+static inline float rng_poisson_small(nbi_rng *r, float xm, const float *g)
 {
     float em = -1.0f, t = 1.0f;
     if (xm != r->poi_oldm) {
         r->poi_oldm = xm;
-        r->poi_g = (float)exp(-xm);
+        r->poi_g = g ? *g : (float)exp(-xm);
     }
     do {
         ++em;
@@ -188,26 +189,43 @@ static float rng_poisson_large(nbi_rng *r, float xm)
     return em;
 }
 
-static inline float rng_poisson(nbi_rng *r, float xm)
+/* g: exp(-xm) when known (xm below 12), else NULL. */
+static inline float rng_poisson(nbi_rng *r, float xm, const float *g)
 {
     if (xm > 1.0e6) {
         float dev = nbi_rng_gauss(r);
         return (float)(xm + sqrt(xm) * dev);
     }
     if (xm < 12.0)
-        return rng_poisson_small(r, xm);
+        return rng_poisson_small(r, xm, g);
     return rng_poisson_large(r, xm);
 }
 
 float nbi_rng_poisson(nbi_rng *r, float xm)
 {
-    return rng_poisson(r, xm);
+    return rng_poisson(r, xm, NULL);
 }
 
-void nbi_rng_poisson_run(nbi_rng *r, const float *xm, int n, float *dev)
+#define POISSON_RUN 1024
+
+void nbi_rng_poisson_run(nbi_rng *r, const float *xm, int n, nbi_exp_neg_fn exp_neg, float *dev)
 {
-    for (int i = 0; i < n; ++i)
-        dev[i] = rng_poisson(r, xm[i]);
+    float g[POISSON_RUN];
+    unsigned char need[POISSON_RUN];
+    if (!exp_neg) {
+        for (int i = 0; i < n; ++i)
+            dev[i] = rng_poisson(r, xm[i], NULL);
+        return;
+    }
+    for (int c = 0; c < n; c += POISSON_RUN) {
+        const int m = n - c < POISSON_RUN ? n - c : POISSON_RUN;
+        exp_neg(xm + c, m, g, need);
+        for (int i = 0; i < m; ++i)
+            if (need[i] && xm[c + i] < 12.0)
+                g[i] = (float)exp(-xm[c + i]);
+        for (int i = 0; i < m; ++i)
+            dev[c + i] = rng_poisson(r, xm[c + i], &g[i]);
+    }
 }
 
 void nbi_rng_mosaic_umat(nbi_rng *r, float mosaicity, double umat[9])

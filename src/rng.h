@@ -27,8 +27,15 @@ float nbi_rng_ran1(nbi_rng *r);
 float nbi_rng_gauss(nbi_rng *r);
 /* Poisson deviate of mean xm (Gaussian approximation above 1e6), as poidev. */
 float nbi_rng_poisson(nbi_rng *r, float xm);
-/* dev[i] = nbi_rng_poisson(r, xm[i]) for i = 0..n-1, in that order. */
-void nbi_rng_poisson_run(nbi_rng *r, const float *xm, int n, float *dev);
+/* poidev's exp(-xm) for means below 12 over a run of them, computed
+   apart from the draws (it depends on xm alone): g[i] = (float)exp(-xm[i])
+   wherever the function can show that to be the C library's value, and
+   need[i] = 1 where the C library must give it (row_loops.h). */
+typedef void (*nbi_exp_neg_fn)(const float *xm, int n, float *g, unsigned char *need);
+/* dev[i] = nbi_rng_poisson(r, xm[i]) for i = 0..n-1, in that order;
+   exp_neg (or NULL: the C library's exp one mean at a time) gives the
+   small means' exp(-xm) first, the same values. */
+void nbi_rng_poisson_run(nbi_rng *r, const float *xm, int n, nbi_exp_neg_fn exp_neg, float *dev);
 
 /* Random rotation within a spherical cap of the given angular size (radians),
    nanoBragg's mosaic_rotation_umat; umat is row-major 3x3. */

@@ -16,6 +16,7 @@
 
 #include "kernel_row.h"
 #include "physics.h"
+#include "rng.h"
 
 /* Vector loops: OpenMP's simd directive where OpenMP is on. */
 #ifdef NB_HAVE_OPENMP
@@ -196,6 +197,8 @@ typedef struct nbi_row_loops {
        and one parameter's tangent T += g . move */
     void (*jac_terms)(const nb_experiment *e, const nbi_grad_pass *m, nbi_grad_row *b);
     void (*jac_add)(const nbi_jac_move *mv, const nbi_grad_row *b, double *T);
+    /* the noise image's exp(-xm) for its small means (rng.h) */
+    nbi_exp_neg_fn exp_neg;
 } nbi_row_loops;
 
 extern const nbi_row_loops nbi_row_loops_baseline;

@@ -14,6 +14,7 @@
 
 #include "noise.h"
 #include "rng.h"
+#include "row_loops.h"
 
 static void test_ran1_seed_minus1(void **state)
 {
@@ -203,6 +204,55 @@ static float nr_poidev(nr_state *z, float xm)
     return em;
 }
 
+/* Each instruction set's exp_neg gives the C library's (float)exp(-x)
+   wherever it does not ask for it: every 61st float in [0, 12), the ends,
+   and the inputs it must leave to the library. */
+static void test_exp_neg(void **state)
+{
+    enum { RUN = 4096 };
+    static const nb_isa isas[3] = {NB_ISA_BASELINE, NB_ISA_AVX2, NB_ISA_AVX512};
+    static float x[RUN], g[RUN];
+    static unsigned char need[RUN];
+    const float twelve = 12.0f;
+    uint32_t end;
+    (void)state;
+    memcpy(&end, &twelve, sizeof end);
+    for (int v = 0; v < 3; ++v) {
+        const nbi_row_loops *loops = nbi_row_loops_for(isas[v]);
+        long checked = 0, needed = 0;
+        uint32_t b = 0;
+        if (!loops)
+            continue;
+        while (b < end) {
+            int n = 0;
+            for (; n < RUN && b < end; ++n, b += 61)
+                memcpy(&x[n], &b, sizeof b);
+            if (b >= end && n < RUN) { /* the last float below 12 */
+                const uint32_t last = end - 1;
+                memcpy(&x[n++], &last, sizeof last);
+            }
+            loops->exp_neg(x, n, g, need);
+            for (int i = 0; i < n; ++i) {
+                ++checked;
+                if (need[i]) {
+                    ++needed;
+                    continue;
+                }
+                if (g[i] != (float)exp(-x[i]))
+                    fail_msg("%s: exp(-%a) = %a against %a", loops->isa, (double)x[i], (double)g[i],
+                             (double)(float)exp(-x[i]));
+            }
+        }
+        assert_true(checked > 17000000 && needed < checked / 10000);
+        {
+            const float odd[6] = {-1.0f, -0.0f, 12.0f, 1e30f, INFINITY, NAN};
+            loops->exp_neg(odd, 6, g, need);
+            assert_true(need[0] && need[2] && need[3] && need[4] && need[5]);
+            assert_true(need[1] || g[1] == 1.0f);
+        }
+    }
+}
+
 /* A run of draws (nbi_rng_poisson_run) is the same as one draw at a time,
    across the three methods, repeated and changing means, and whole
    deviates on both sides of the remembered gammln table. */
@@ -224,17 +274,25 @@ static void test_poisson_run(void **state)
                 : kind == 7 ? 2e6f
                             : 1e4f;
     }
-    nbi_rng_init(&a, -4242);
-    nbi_rng_init(&b, -4242);
-    nbi_rng_poisson_run(&a, xm, N / 2, dev);
-    nbi_rng_poisson_run(&a, xm + N / 2, N - N / 2, dev + N / 2);
-    for (int i = 0; i < N; ++i) {
-        const float want = nbi_rng_poisson(&b, xm[i]);
-        if (dev[i] != want)
-            fail_msg("draw %d (mean %g): %a against %a", i, (double)xm[i], dev[i], want);
+    for (int v = 0; v < 4; ++v) { /* the C library's exp, then each instruction set's exp_neg */
+        static const nb_isa isas[3] = {NB_ISA_BASELINE, NB_ISA_AVX2, NB_ISA_AVX512};
+        const nbi_row_loops *loops = v ? nbi_row_loops_for(isas[v - 1]) : NULL;
+        const nbi_exp_neg_fn exp_neg = loops ? loops->exp_neg : NULL;
+        if (v && !loops)
+            continue; /* not on this processor */
+        nbi_rng_init(&a, -4242);
+        nbi_rng_init(&b, -4242);
+        nbi_rng_poisson_run(&a, xm, N / 2, exp_neg, dev);
+        nbi_rng_poisson_run(&a, xm + N / 2, N - N / 2, exp_neg, dev + N / 2);
+        for (int i = 0; i < N; ++i) {
+            const float want = nbi_rng_poisson(&b, xm[i]);
+            if (dev[i] != want)
+                fail_msg("%s: draw %d (mean %g): %a against %a", loops ? loops->isa : "libm", i, (double)xm[i],
+                         dev[i], want);
+        }
+        assert_int_equal(a.idum, b.idum);
+        assert_true(a.gammln_known > 1000 && a.gammln_known < NBI_RNG_GAMMLN_MEMO);
     }
-    assert_int_equal(a.idum, b.idum);
-    assert_true(a.gammln_known > 1000 && a.gammln_known < NBI_RNG_GAMMLN_MEMO);
     /* and the same as poidev itself wherever it is used (means below 1e6) */
     {
         nr_state z = {.idum = -4243, .oldm = -1.0f};
@@ -243,7 +301,7 @@ static void test_poisson_run(void **state)
             if (xm[i] <= 1e6f)
                 xm[m++] = xm[i];
         nbi_rng_init(&a, -4243);
-        nbi_rng_poisson_run(&a, xm, m, dev);
+        nbi_rng_poisson_run(&a, xm, m, nbi_row_loops_for(NB_ISA_AUTO)->exp_neg, dev);
         for (int i = 0; i < m; ++i) {
             const float want = nr_poidev(&z, xm[i]);
             if (dev[i] != want)
@@ -386,7 +444,7 @@ static void test_noise_counts(void **state)
         img[f] = (float)(f % 7) * 10.0f;
     img[2 * F + 2] = 1e9f; /* clipped */
     memset(counts, 0, sizeof counts);
-    nbi_noise_counts(img, F, S, roi, &seed, 10.0, counts, &photons, &overloads);
+    nbi_noise_counts(img, F, S, roi, nbi_row_loops_for(NB_ISA_AUTO)->exp_neg, &seed, 10.0, counts, &photons, &overloads);
     assert_int_equal(overloads, 1);
     /* replay: same draws, slow-major, ROI only */
     nbi_rng_init(&r, -77);
@@ -409,7 +467,7 @@ static void test_noise_counts(void **state)
     {
         const int wide[4] = {-3, F + 4, -1, S + 2};
         seed = -78;
-        nbi_noise_counts(img, F, S, wide, &seed, 0.0, counts, &photons, &overloads);
+        nbi_noise_counts(img, F, S, wide, NULL, &seed, 0.0, counts, &photons, &overloads);
         nbi_rng_init(&r, -78);
         for (f = 0; f < F * S; f++) {
             const double v = nbi_rng_poisson(&r, img[f]);
@@ -422,7 +480,7 @@ static void test_noise_counts(void **state)
         const int none[4] = {3, 2, 0, S - 1};
         seed = -79;
         memset(counts, 0, sizeof counts);
-        nbi_noise_counts(img, F, S, none, &seed, 0.0, counts, &photons, &overloads);
+        nbi_noise_counts(img, F, S, none, nbi_row_loops_for(NB_ISA_AUTO)->exp_neg, &seed, 0.0, counts, &photons, &overloads);
         assert_int_equal(seed, -79);
         assert_true(photons == 0.0);
         for (f = 0; f < F * S; f++)
@@ -439,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_gauss_sequence),
         cmocka_unit_test(test_ran1_against_schrage),
         cmocka_unit_test(test_poisson_sequences),
+        cmocka_unit_test(test_exp_neg),
         cmocka_unit_test(test_poisson_run),
         cmocka_unit_test(test_poisson_moments),
         cmocka_unit_test(test_poisson_edge),
