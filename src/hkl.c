@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fileout.h"
+#include "pages.h"
 #include "textio.h"
 #include "util.h"
 
@@ -40,16 +41,28 @@ typedef struct hkl_list {
     size_t n, cap;
 } hkl_list;
 
+/* Room for at least cap entries (from 2 MiB up in huge pages, backed at
+   once: a list of a large file's entries would otherwise take a page fault
+   for every 4 KiB). */
+static nb_status list_reserve(hkl_list *list, size_t cap)
+{
+    hkl_entry *v;
+    if (cap <= list->cap)
+        return NB_OK;
+    if (!(v = nbi_pages_calloc(cap, sizeof *v)))
+        return NB_ERR_NOMEM;
+    if (list->n)
+        memcpy(v, list->v, list->n * sizeof *v);
+    free(list->v);
+    list->v = v;
+    list->cap = cap;
+    return NB_OK;
+}
+
 static nb_status list_push(hkl_list *list, const hkl_entry *e)
 {
-    if (list->n == list->cap) {
-        size_t cap = list->cap ? 2 * list->cap : 256;
-        hkl_entry *v = realloc(list->v, cap * sizeof *v);
-        if (!v)
-            return NB_ERR_NOMEM;
-        list->v = v;
-        list->cap = cap;
-    }
+    if (list->n == list->cap && list_reserve(list, list->cap ? 2 * list->cap : 256) != NB_OK)
+        return NB_ERR_NOMEM;
     list->v[list->n++] = *e;
     return NB_OK;
 }
@@ -124,6 +137,7 @@ static nb_status add_entry(hkl_list *list, const double v[4], const nb_log *log)
 #define HKL_BLOCK ((size_t)256 << 10)
 #define HKL_CHUNK_MIN ((size_t)64 << 10) /* smallest chunk worth a thread */
 #define HKL_MAX_CHUNKS 64
+#define HKL_RESERVE_MAX (1L << 26) /* entries reserved from the file's size, at most */
 
 typedef struct hkl_chunk {
     char *text;     /* whole lines, len bytes (the last line may lack its '\n') */
@@ -210,8 +224,8 @@ static nb_status read_entries(FILE *fp, const char *path, const nb_log *log, hkl
                               nb_error *err)
 {
     size_t cap = HKL_BLOCK, have = 0;
-    char *buf = malloc(cap + 1);
-    double(*v)[4] = malloc((cap / 8 + 1) * sizeof *v);
+    char *buf = nbi_pages_calloc(cap + 1, 1); /* huge pages, as the list (list_reserve) */
+    double(*v)[4] = nbi_pages_calloc(cap / 8 + 1, sizeof *v);
     hkl_chunk chunks[HKL_MAX_CHUNKS];
     long lineno = 0;
     nb_status st = NB_OK;
@@ -219,6 +233,21 @@ static nb_status read_entries(FILE *fp, const char *path, const nb_log *log, hkl
     if (!buf || !v) {
         st = nbi_fail(err, NB_ERR_NOMEM, "%s: out of memory reading reflections", path);
         goto done;
+    }
+    {
+        /* room for the entries of a file of 16-byte lines ("-12 34 -5 678.9"),
+           the list's growth otherwise (a pipe: no size) */
+        const long start = ftell(fp);
+        if (start >= 0 && fseek(fp, 0, SEEK_END) == 0) {
+            const long size = ftell(fp);
+            if (fseek(fp, start, SEEK_SET) != 0) {
+                st = nbi_fail(err, NB_ERR_IO, "%s: cannot seek back to its start", path);
+                goto done;
+            }
+            if (size > start && (size - start) / 16 < HKL_RESERVE_MAX)
+                (void)list_reserve(list, (size_t)(size - start) / 16 + 1); /* failing: grown as read */
+        }
+        clearerr(fp);
     }
     while (!eof) {
         size_t len;
@@ -286,7 +315,7 @@ static nb_status alloc_grid(nbi_hkl *t, const char *path, nb_error *err)
         return nbi_fail(err, NB_ERR_RANGE,
                         "%s: HKL grid h %d..%d, k %d..%d, l %d..%d exceeds 1 GiB", path,
                         t->h_min, t->h_max, t->k_min, t->k_max, t->l_min, t->l_max);
-    t->F = calloc(1, bytes);
+    t->F = nbi_pages_calloc(1, bytes);
     if (!t->F)
         return nbi_fail(err, NB_ERR_NOMEM, "%s: cannot allocate %zu bytes for the HKL grid",
                         path, bytes);
@@ -618,7 +647,7 @@ nb_status nbi_hkl_make_single(nbi_hkl *t, nb_error *err)
     const size_t n = t->F ? ((size_t)t->h_range + 1) * ((size_t)t->k_range + 1) * ((size_t)t->l_range + 1) : 0;
     if (n == 0 || t->F_single)
         return NB_OK;
-    t->F_single = malloc(n * sizeof(float));
+    t->F_single = nbi_pages_calloc(n, sizeof(float));
     if (!t->F_single)
         return nbi_fail(err, NB_ERR_NOMEM, "cannot allocate %zu bytes for the single-precision HKL grid",
                         n * sizeof(float));

@@ -22,9 +22,9 @@
 int nbi_pages_back(void *p, size_t bytes);
 
 /* count * size zero bytes, freed with free(), or NULL if out of memory (or
-   the product overflows).  From 2 MiB up: 2 MiB aligned, in transparent
-   huge pages where the system gives them, and backed now (nbi_pages_back);
-   below that, calloc's. */
+   the product overflows).  From 256 KiB up: 2 MiB aligned, rounded up to
+   whole 2 MiB pages, in transparent huge pages where the system gives them,
+   and backed now (nbi_pages_back); below that, calloc's. */
 void *nbi_pages_calloc(size_t count, size_t size);
 
 #endif

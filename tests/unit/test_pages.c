@@ -1,7 +1,7 @@
 /*
  * test_pages.c - memory for whole images (pages.h): nbi_pages_calloc gives
  * zeroed, usable memory of every size (below and above the huge-page
- * threshold, odd sizes), 2 MiB aligned from 2 MiB up, freed with free();
+ * threshold, odd sizes), 2 MiB aligned from 256 KiB up, freed with free();
  * refuses a product that overflows; nbi_pages_back backs memory without
  * changing its contents.
  */
@@ -14,6 +14,7 @@
 #include "pages.h"
 
 #define HUGE ((size_t)2 << 20)
+#define HUGE_FROM ((size_t)256 << 10)
 
 static int all_zero(const unsigned char *p, size_t n)
 {
@@ -25,14 +26,15 @@ static int all_zero(const unsigned char *p, size_t n)
 
 static void test_calloc_sizes(void **state)
 {
-    const size_t sizes[] = {1, 4095, 4096, 100000, HUGE - 1, HUGE, HUGE + 1, 3 * HUGE + 12345, 16u << 20};
+    const size_t sizes[] = {1,    4095,          4096,     100000,   HUGE_FROM - 1,    HUGE_FROM,
+                            HUGE_FROM + 1, HUGE - 1, HUGE, HUGE + 1, 3 * HUGE + 12345, 16u << 20};
     (void)state;
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; ++k) {
         const size_t n = sizes[k];
         unsigned char *p = nbi_pages_calloc(n, 1);
         assert_non_null(p);
         assert_true(all_zero(p, n));
-        if (n >= HUGE)
+        if (n >= HUGE_FROM)
             assert_int_equal((uintptr_t)p % HUGE, 0);
         memset(p, 0xa5, n); /* all of it writable */
         assert_int_equal(p[n - 1], 0xa5);
