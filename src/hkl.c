@@ -219,6 +219,14 @@ static nb_status add_block(const hkl_chunk *chunks, int nch, const char *path, c
     return NB_OK;
 }
 
+/* The open file's size (-1 where it has none, as a pipe); leaves it at its end. */
+static long file_size(FILE *fp)
+{
+    if (fseek(fp, 0, SEEK_END) != 0)
+        return -1;
+    return ftell(fp);
+}
+
 /* Read every entry of the open file into list. */
 static nb_status read_entries(FILE *fp, const char *path, const nb_log *log, hkl_list *list,
                               nb_error *err)
@@ -235,19 +243,16 @@ static nb_status read_entries(FILE *fp, const char *path, const nb_log *log, hkl
         goto done;
     }
     {
-        /* room for the entries of a file of 16-byte lines ("-12 34 -5 678.9"),
-           the list's growth otherwise (a pipe: no size) */
-        const long start = ftell(fp);
-        if (start >= 0 && fseek(fp, 0, SEEK_END) == 0) {
-            const long size = ftell(fp);
-            if (fseek(fp, start, SEEK_SET) != 0) {
-                st = nbi_fail(err, NB_ERR_IO, "%s: cannot seek back to its start", path);
-                goto done;
-            }
-            if (size > start && (size - start) / 16 < HKL_RESERVE_MAX)
-                (void)list_reserve(list, (size_t)(size - start) / 16 + 1); /* failing: grown as read */
+        /* room for the entries of a file of 16-byte lines ("-12 34 -5 678.9");
+           else (a pipe has no size) the list grows as it is read */
+        const long size = file_size(fp);
+        if (size >= 0 && fseek(fp, 0, SEEK_SET) != 0) {
+            st = nbi_fail(err, NB_ERR_IO, "%s: cannot seek back to its start", path);
+            goto done;
         }
         clearerr(fp);
+        if (size > 0 && size / 16 < HKL_RESERVE_MAX)
+            (void)list_reserve(list, (size_t)size / 16 + 1); /* failing: grown as read */
     }
     while (!eof) {
         size_t len;
@@ -551,13 +556,6 @@ static int fdump_set_bounds(nbi_hkl *t, const long v[6])
 }
 
 /* Size of the open file in bytes, or -1. */
-static long file_size(FILE *fp)
-{
-    if (fseek(fp, 0, SEEK_END) != 0)
-        return -1;
-    return ftell(fp);
-}
-
 /* Read header and grid from an open Fdump file into t.  The size is checked
    against the header before anything is allocated. */
 static nb_status fdump_load(FILE *fp, const char *path, nbi_hkl *t, nb_error *err)
