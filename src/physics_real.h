@@ -186,14 +186,30 @@ NB_INLINE int R(interp_weights)(R(grid) g, REAL h, REAL k, REAL l, REAL wh[4], R
            + ((int)R(clamp)(kf - g.k_min, g.k_range) - 1) * g.kstride + (int)R(clamp)(lf - g.l_min, g.l_range) - 1;
 }
 
+/* The two steps of the weighted sum over the 4x4x4 points (R(interp_sum)),
+   for the loop orders that use them: R(interp_node) adds c times the sum
+   over the four k nodes of wk F (k0 y0 + k1 y1 + k2 y2 + k3 y3, in that
+   order) to v; R(interp_dot) is the sum over the four l nodes of wl v. */
+NB_INLINE REAL R(interp_node)(REAL v, REAL c, REAL k0, REAL k1, REAL k2, REAL k3, REAL y0, REAL y1, REAL y2,
+                              REAL y3)
+{
+    return R_FMA(c, R_FMA(k3, y3, R_FMA(k2, y2, R_FMA(k1, y1, k0 * y0))), v);
+}
+
+NB_INLINE REAL R(interp_dot)(REAL w0, REAL w1, REAL w2, REAL w3, REAL v0, REAL v1, REAL v2, REAL v3)
+{
+    return R_FMA(w3, v3, R_FMA(w2, v2, R_FMA(w1, v1, w0 * v0)));
+}
+
 /* The weighted sum over the 4x4x4 points from F[base], given the weights
    of the four nodes on each axis (wh[i * ws], wk[j * ws], wl[m * ws]: ws
    is 1, or the stride of a block of samples): for each h node i the sum
    over k of wk F (a vector of the four l nodes, which are contiguous in
    the table: one vector load and one fused multiply-add per (h, k) pair),
-   then the sum over h of wh times those, then over l of wl times that.
-   The order of every operation is fixed, so scalar and vector code give
-   the same bits. */
+   added with weight wh to v, then the sum over l of wl v.  The order of
+   every operation is fixed, so scalar and vector code give the same bits,
+   and so does a loop across samples that calls the two steps in this
+   order. */
 NB_INLINE REAL R(interp_sum)(const REAL *F, int base, int hstride, int kstride, const REAL *wh, const REAL *wk,
                              const REAL *wl, int ws)
 {
@@ -205,9 +221,9 @@ NB_INLINE REAL R(interp_sum)(const REAL *F, int base, int hstride, int kstride, 
         const REAL c = wh[i * ws];
         NB_LANES
         for (int m = 0; m < 4; ++m)
-            v[m] = R_FMA(c, R_FMA(k3, y3[m], R_FMA(k2, y2[m], R_FMA(k1, y1[m], k0 * y0[m]))), v[m]);
+            v[m] = R(interp_node)(v[m], c, k0, k1, k2, k3, y0[m], y1[m], y2[m], y3[m]);
     }
-    return R_FMA(wl[3 * ws], v[3], R_FMA(wl[2 * ws], v[2], R_FMA(wl[ws], v[1], wl[0] * v[0])));
+    return R(interp_dot)(wl[0], wl[ws], wl[2 * ws], wl[3 * ws], v[0], v[1], v[2], v[3]);
 }
 
 /* Tricubic interpolation at fractional (h, k, l): the Lagrange interpolant

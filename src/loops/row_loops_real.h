@@ -194,14 +194,28 @@ static void L(accumulate_hkl)(const nb_experiment *e, const pass *p, int interp,
 /* Interpolated structure factors (parallelepiped crystal): the Miller
    indices and lattice factors in one vector loop; then, a block of samples
    at a time, the interpolation's grid points and weights in a second,
-   which reads no table, and the table reads and weighted sums one sample
-   at a time (the 64 points of a sample are 16 runs of 4 in the table, each
-   one vector load; reading them as gathers across samples was slower).
-   F^2 times the lattice factor is added to the sums of the samples that
-   -dmin keeps (lat not negative), F interpolated where the neighbourhood
-   is inside the grid, else (EV_INTERP_OFF) the nearest reflection or
-   default_F. */
+   which reads no table, and the weighted sums.  Neighbouring samples mostly
+   share their 4x4x4 neighbourhood (along a row the grid point changes
+   every dozen samples or so): a run of samples that do is summed in one
+   vector loop across them, NB_INTERP_LANES (a 64-byte vector) at a time,
+   each of the 64 table values read once and broadcast.  The samples left
+   over are summed one at a time (the 64 points of a sample are 16 runs of
+   4 in the table, each one vector load; reading them as gathers across
+   samples was slower).  Both loops call R(interp_sum)'s two steps in the
+   same order, so a sample's F has the same bits whichever path it takes.
+   F^2 times the lattice factor is then added to the sums of the samples
+   that -dmin keeps (lat not negative), F interpolated where the
+   neighbourhood is inside the grid, else (EV_INTERP_OFF) the nearest
+   reflection or default_F. */
 #define NB_INTERP_BLOCK 256
+#define NB_INTERP_LANES (64 / (int)sizeof(REAL))
+/* Shortest run summed across samples; without vector fused multiply-adds
+   (x86-64 before x86-64-v3: fma is a library call) none is. */
+#if defined(__x86_64__) && !defined(__FMA__)
+#define NB_INTERP_MIN_RUN (NB_INTERP_LANES + 1)
+#else
+#define NB_INTERP_MIN_RUN 3
+#endif
 static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int interp, nbi_row *w)
 {
     const int n = w->n;
@@ -210,9 +224,9 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
     REAL *acc = ACC(w);
     const P(grid) g = GRID(e);
     const int have = e->have_hkl && g.F;
-    REAL wt[12][NB_INTERP_BLOCK];
+    REAL wt[12][NB_INTERP_BLOCK + NB_INTERP_LANES], Fs[NB_INTERP_BLOCK + NB_INTERP_LANES];
     int base[NB_INTERP_BLOCK];
-    unsigned char ok[NB_INTERP_BLOCK];
+    unsigned char ok[NB_INTERP_BLOCK], got[NB_INTERP_BLOCK + NB_INTERP_LANES];
     (void)interp;
     L(miller_and_lattice)(e, p, w);
     for (int b = 0; b < n; b += NB_INTERP_BLOCK) {
@@ -226,25 +240,68 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
             wt[4][i] = wk[0], wt[5][i] = wk[1], wt[6][i] = wk[2], wt[7][i] = wk[3];
             wt[8][i] = wl[0], wt[9][i] = wl[1], wt[10][i] = wl[2], wt[11][i] = wl[3];
         }
+        for (int j = 0; j < 12; ++j) /* the lanes past the block's end: summed, never used */
+            memset(&wt[j][m], 0, NB_INTERP_LANES * sizeof(REAL));
+        memset(got, 0, (size_t)m);
+        /* Runs of samples with one neighbourhood, up to NB_INTERP_LANES at a
+           time: one vector loop across them, the table values the same for
+           every lane.  The lanes past the run are stored too, and
+           overwritten later. */
+        for (int c = 0; c < m;) {
+            const int b0 = base[c];
+            int r = 0;
+            while (r < NB_INTERP_LANES && c + r < m && ok[c + r] && base[c + r] == b0)
+                ++r;
+            if (r >= NB_INTERP_MIN_RUN) {
+                const REAL *restrict y = g.F + b0;
+                const int hs = g.hstride, ks = g.kstride;
+                NB_SIMD
+                for (int q = 0; q < NB_INTERP_LANES; ++q) { /* across the samples: R(interp_sum)'s steps */
+                    const int s = c + q;
+                    REAL v[4] = {0, 0, 0, 0};
+                    NB_UNROLL
+                    for (int i = 0; i < 4; ++i) {
+                        NB_UNROLL
+                        for (int u = 0; u < 4; ++u)
+                            v[u] = P(interp_node)(v[u], wt[i][s], wt[4][s], wt[5][s], wt[6][s], wt[7][s],
+                                                  y[i * hs + u], y[i * hs + ks + u], y[i * hs + 2 * ks + u],
+                                                  y[i * hs + 3 * ks + u]);
+                    }
+                    Fs[s] = P(interp_dot)(wt[8][s], wt[9][s], wt[10][s], wt[11][s], v[0], v[1], v[2], v[3]);
+                }
+                memset(got + c, 1, (size_t)r);
+            }
+            c += r ? r : 1;
+        }
+        /* The other samples one at a time. */
         for (int i = 0; i < m; ++i) {
             const int s = b + i;
-            REAL F;
-            if (ok[i]) {
-                F = P(interp_sum)(g.F, base[i], g.hstride, g.kstride, &wt[0][i], &wt[4][i], &wt[8][i],
-                                  NB_INTERP_BLOCK);
-            } else if (lat[s] < 0) {
+            if (got[i])
                 continue;
-            } else {
+            if (ok[i]) {
+                Fs[i] = P(interp_sum)(g.F, base[i], g.hstride, g.kstride, &wt[0][i], &wt[4][i], &wt[8][i],
+                                      NB_INTERP_BLOCK + NB_INTERP_LANES);
+            } else if (lat[s] >= 0) {
                 int inside = 0;
                 const int j = have ? P(nearest_index)(g, hh[s], kk[s], ll[s], &inside) : 0;
                 w->event[s] |= EV_INTERP_OFF;
-                F = inside ? g.F[j] : dF;
+                Fs[i] = inside ? g.F[j] : dF;
+            } else {
+                Fs[i] = 0; /* cut by -dmin: not added */
             }
-            acc[s] = FMA(F * F, lat[s], acc[s]);
+        }
+        {
+            const REAL *restrict bl2 = lat + b, *restrict bF = Fs;
+            REAL *restrict ba = acc + b;
+            NB_SIMD
+            for (int i = 0; i < m; ++i)
+                ba[i] = bl2[i] >= 0 ? FMA(bF[i] * bF[i], bl2[i], ba[i]) : ba[i];
         }
     }
     AFTER_PASS(w);
 }
+#undef NB_INTERP_MIN_RUN
+#undef NB_INTERP_LANES
 #undef NB_INTERP_BLOCK
 
 #undef REAL
