@@ -24,6 +24,22 @@
 #define NBI_LOOPS_ISA "the compiler's baseline"
 #endif
 
+/* The length of the run of nonzero bytes at l (bytes 0 or 1), up to max:
+   eight bytes a step.  l must be readable (and zero) max + 8 bytes on. */
+static inline int run_of_ones(const unsigned char *l, int max)
+{
+    for (int n = 0; n < max; n += 8) {
+        uint64_t w, z;
+        memcpy(&w, l + n, sizeof w);
+        z = ~w & UINT64_C(0x0101010101010101);
+        if (z) {
+            n += __builtin_ctzll(z) / 8;
+            return n < max ? n : max;
+        }
+    }
+    return max;
+}
+
 /* Double precision: directions and sums in double. */
 #define REAL double
 #define L(name) name##_d

@@ -225,8 +225,9 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
     const P(grid) g = GRID(e);
     const int have = e->have_hkl && g.F;
     REAL wt[12][NB_INTERP_BLOCK + NB_INTERP_LANES], Fs[NB_INTERP_BLOCK + NB_INTERP_LANES];
-    int base[NB_INTERP_BLOCK];
-    unsigned char ok[NB_INTERP_BLOCK], got[NB_INTERP_BLOCK + NB_INTERP_LANES];
+    int base[NB_INTERP_BLOCK + 1];
+    unsigned char ok[NB_INTERP_BLOCK + 1], got[NB_INTERP_BLOCK + NB_INTERP_LANES],
+        link[NB_INTERP_BLOCK + NB_INTERP_LANES + 8];
     (void)interp;
     L(miller_and_lattice)(e, p, w);
     for (int b = 0; b < n; b += NB_INTERP_BLOCK) {
@@ -243,15 +244,18 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
         for (int j = 0; j < 12; ++j) /* the lanes past the block's end: summed, never used */
             memset(&wt[j][m], 0, NB_INTERP_LANES * sizeof(REAL));
         memset(got, 0, (size_t)m);
+        ok[m] = 0;
+        base[m] = 0;
+        for (int i = 0; i < m; ++i) /* sample i + 1 continues sample i's run */
+            link[i] = (unsigned char)(ok[i] & ok[i + 1] & (base[i + 1] == base[i]));
+        memset(link + m, 0, NB_INTERP_LANES + 8);
         /* Runs of samples with one neighbourhood, up to NB_INTERP_LANES at a
            time: one vector loop across them, the table values the same for
            every lane.  The lanes past the run are stored too, and
            overwritten later. */
         for (int c = 0; c < m;) {
             const int b0 = base[c];
-            int r = 0;
-            while (r < NB_INTERP_LANES && c + r < m && ok[c + r] && base[c + r] == b0)
-                ++r;
+            const int r = ok[c] ? 1 + run_of_ones(link + c, NB_INTERP_LANES - 1) : 0;
             if (r >= NB_INTERP_MIN_RUN) {
                 const REAL *restrict y = g.F + b0;
                 const int hs = g.hstride, ks = g.kstride;
