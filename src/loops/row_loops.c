@@ -24,8 +24,8 @@
 #define NBI_LOOPS_ISA "the compiler's baseline"
 #endif
 
-/* The length of the run of nonzero bytes at l (bytes 0 or 1), up to max:
-   eight bytes a step.  l must be readable (and zero) max + 8 bytes on. */
+/* The length of the run of ones at l (bytes 0 or 1), up to max: eight
+   bytes a step, so l[0 .. max + 7) must be readable. */
 static inline int run_of_ones(const unsigned char *l, int max)
 {
     for (int n = 0; n < max; n += 8) {
