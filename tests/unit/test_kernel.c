@@ -506,6 +506,26 @@ static void count_fn(void *ctx, nb_log_level level, const char *line)
         c->interp++;
 }
 
+/* An HKL file of every h, k, l in [-lim, lim] with F(h, k, l), at path (a
+   mkstemp template, filled in). */
+static void write_hkl(char *path, int lim, double (*F)(int, int, int))
+{
+    const int fd = mkstemp(path);
+    FILE *fp;
+    assert_true(fd >= 0);
+    fp = fdopen(fd, "w");
+    assert_non_null(fp);
+    for (int h = -lim; h <= lim; ++h)
+        for (int k = -lim; k <= lim; ++k)
+            for (int l = -lim; l <= lim; ++l)
+                fprintf(fp, "%d %d %d %g\n", h, k, l, F(h, k, l));
+    assert_int_equal(fclose(fp), 0);
+}
+
+static double F_wavy(int h, int k, int l) { return 20.0 + 10.0 * cos(0.7 * h + 0.3 * k * k - 0.5 * l); }
+
+static double F_smooth(int h, int k, int l) { return 5.0 + h + 0.5 * k * k + 0.25 * l * (l + 1) + 0.1 * h * k; }
+
 /* Tricubic interpolation with the whole detector inside the HKL grid: runs
    of samples that share a neighbourhood are summed across samples in one
    vector loop (x86-64-v3 and later), the others one sample at a time (the
@@ -516,19 +536,9 @@ static void test_interp_paths_bit_identical(void **state)
 {
     static const nb_isa isas[] = {NB_ISA_BASELINE, NB_ISA_AVX2, NB_ISA_AVX512};
     char path[] = "/tmp/nb_test_kernel_interpXXXXXX";
-    int fd;
-    FILE *fp;
     nb_config cfg;
     (void)state;
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fp = fdopen(fd, "w");
-    assert_non_null(fp);
-    for (int h = -8; h <= 8; ++h)
-        for (int k = -8; k <= 8; ++k)
-            for (int l = -8; l <= 8; ++l)
-                fprintf(fp, "%d %d %d %g\n", h, k, l, 20.0 + 10.0 * cos(0.7 * h + 0.3 * k * k - 0.5 * l));
-    fclose(fp);
+    write_hkl(path, 8, F_wavy);
 
     tiny_config(&cfg);
     cfg.hkl_path = path;
@@ -585,21 +595,11 @@ static void test_interp_paths_bit_identical(void **state)
 static void test_threads_bit_identical(void **state)
 {
     char path[] = "/tmp/nb_test_kernel_hklXXXXXX";
-    int fd;
-    FILE *fp;
     nb_config cfg;
     nb_image img[3];
     const int threads[3] = {1, 2, 4};
     (void)state;
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fp = fdopen(fd, "w");
-    assert_non_null(fp);
-    for (int h = -3; h <= 3; ++h)
-        for (int k = -3; k <= 3; ++k)
-            for (int l = -3; l <= 3; ++l)
-                fprintf(fp, "%d %d %d %g\n", h, k, l, 5.0 + h + 0.5 * k * k + 0.25 * l * (l + 1) + 0.1 * h * k);
-    fclose(fp);
+    write_hkl(path, 3, F_smooth);
 
     tiny_config(&cfg);
     cfg.hkl_path = path;
