@@ -193,20 +193,21 @@ static void L(accumulate_hkl)(const nb_experiment *e, const pass *p, int interp,
 
 /* Interpolated structure factors (parallelepiped crystal): the Miller
    indices and lattice factors in one vector loop; then, a block of samples
-   at a time, the interpolation's grid points and weights in a second,
-   which reads no table, and the weighted sums.  Neighbouring samples mostly
-   share their 4x4x4 neighbourhood (along a row the grid point changes
-   every dozen samples or so): a run of samples that do is summed in one
-   vector loop across them, NB_INTERP_LANES (a 64-byte vector) at a time,
-   each of the 64 table values read once and broadcast.  The samples left
-   over are summed one at a time (the 64 points of a sample are 16 runs of
+   at a time, the grid point of each sample's 4x4x4 neighbourhood in a
+   second, which reads no table, and the weighted sums.  Neighbouring
+   samples mostly share their neighbourhood (along a row the grid point
+   changes every dozen samples or so): a run of samples that do is summed
+   in one vector loop across them, NB_INTERP_LANES (a 64-byte vector) at a
+   time, the Lagrange weights computed in it and each of the 64 table
+   values read once and broadcast.  The samples left over are interpolated
+   one at a time (R(interpolate): the 64 points of a sample are 16 runs of
    4 in the table, each one vector load; reading them as gathers across
-   samples was slower).  Both loops call R(interp_sum)'s two steps in the
-   same order, so a sample's F has the same bits whichever path it takes.
-   F^2 times the lattice factor is then added to the sums of the samples
-   that -dmin keeps (lat not negative), F interpolated where the
-   neighbourhood is inside the grid, else (EV_INTERP_OFF) the nearest
-   reflection or default_F. */
+   samples was slower).  Both loops compute the same weights and call the
+   sum's two steps in the same order, so a sample's F has the same bits
+   whichever path it takes.  F^2 times the lattice factor is then added to
+   the sums of the samples that -dmin keeps (lat not negative), F
+   interpolated where the neighbourhood is inside the grid, else
+   (EV_INTERP_OFF) the nearest reflection or default_F. */
 #define NB_INTERP_BLOCK 256
 #define NB_INTERP_LANES (64 / (int)sizeof(REAL))
 /* Shortest run summed across samples; without vector fused multiply-adds
@@ -224,7 +225,7 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
     REAL *acc = ACC(w);
     const P(grid) g = GRID(e);
     const int have = e->have_hkl && g.F;
-    REAL wt[12][NB_INTERP_BLOCK + NB_INTERP_LANES], Fs[NB_INTERP_BLOCK + NB_INTERP_LANES];
+    REAL Fs[NB_INTERP_BLOCK + NB_INTERP_LANES];
     int base[NB_INTERP_BLOCK + 1];
     unsigned char ok[NB_INTERP_BLOCK + 1], got[NB_INTERP_BLOCK + NB_INTERP_LANES],
         link[NB_INTERP_BLOCK + NB_INTERP_LANES + 8];
@@ -233,16 +234,12 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
     for (int b = 0; b < n; b += NB_INTERP_BLOCK) {
         const int m = n - b < NB_INTERP_BLOCK ? n - b : NB_INTERP_BLOCK;
         const REAL *restrict bh = hh + b, *restrict bk = kk + b, *restrict bl = ll + b;
-        for (int i = 0; i < m; ++i) { /* vectorised; no simd directive, which would keep wh.. in memory */
+        for (int i = 0; i < m; ++i) { /* vectorised (no simd directive, which would keep wh.. in
+                                         memory): the grid points; the weights are not used */
             REAL wh[4], wk[4], wl[4];
             base[i] = P(interp_weights)(g, bh[i], bk[i], bl[i], wh, wk, wl);
             ok[i] = (unsigned char)(P(interp_ok)(g, bh[i], bk[i], bl[i]) & (lat[b + i] >= 0));
-            wt[0][i] = wh[0], wt[1][i] = wh[1], wt[2][i] = wh[2], wt[3][i] = wh[3];
-            wt[4][i] = wk[0], wt[5][i] = wk[1], wt[6][i] = wk[2], wt[7][i] = wk[3];
-            wt[8][i] = wl[0], wt[9][i] = wl[1], wt[10][i] = wl[2], wt[11][i] = wl[3];
         }
-        for (int j = 0; j < 12; ++j) /* the lanes past the block's end: summed, never used */
-            memset(&wt[j][m], 0, NB_INTERP_LANES * sizeof(REAL));
         memset(got, 0, (size_t)m);
         ok[m] = 0;
         base[m] = 0;
@@ -250,28 +247,29 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
             link[i] = (unsigned char)(ok[i] & ok[i + 1] & (base[i + 1] == base[i]));
         memset(link + m, 0, NB_INTERP_LANES + 8);
         /* Runs of samples with one neighbourhood, up to NB_INTERP_LANES at a
-           time: one vector loop across them, the table values the same for
-           every lane.  The lanes past the run are stored too, and
-           overwritten later. */
+           time: one vector loop across them, the weights computed in it and
+           the table values the same for every lane.  The lanes past the run
+           (samples of the row, never past its end) are computed and stored
+           too, and overwritten later. */
         for (int c = 0; c < m;) {
             const int b0 = base[c];
             const int r = ok[c] ? 1 + run_of_ones(link + c, NB_INTERP_LANES - 1) : 0;
-            if (r >= NB_INTERP_MIN_RUN) {
+            if (r >= NB_INTERP_MIN_RUN && b + c + NB_INTERP_LANES <= n) {
                 const REAL *restrict y = g.F + b0;
                 const int hs = g.hstride, ks = g.kstride;
-                NB_SIMD
-                for (int q = 0; q < NB_INTERP_LANES; ++q) { /* across the samples: R(interp_sum)'s steps */
+                for (int q = 0; q < NB_INTERP_LANES; ++q) { /* vectorised across the samples (no simd
+                                                               directive, as above) */
                     const int s = c + q;
-                    REAL v[4] = {0, 0, 0, 0};
+                    REAL wh[4], wk[4], wl[4], v[4] = {0, 0, 0, 0};
+                    (void)P(interp_weights)(g, bh[s], bk[s], bl[s], wh, wk, wl);
                     NB_UNROLL
                     for (int i = 0; i < 4; ++i) {
                         NB_UNROLL
                         for (int u = 0; u < 4; ++u)
-                            v[u] = P(interp_node)(v[u], wt[i][s], wt[4][s], wt[5][s], wt[6][s], wt[7][s],
-                                                  y[i * hs + u], y[i * hs + ks + u], y[i * hs + 2 * ks + u],
-                                                  y[i * hs + 3 * ks + u]);
+                            v[u] = P(interp_node)(v[u], wh[i], wk[0], wk[1], wk[2], wk[3], y[i * hs + u],
+                                                  y[i * hs + ks + u], y[i * hs + 2 * ks + u], y[i * hs + 3 * ks + u]);
                     }
-                    Fs[s] = P(interp_dot)(wt[8][s], wt[9][s], wt[10][s], wt[11][s], v[0], v[1], v[2], v[3]);
+                    Fs[s] = P(interp_dot)(wl[0], wl[1], wl[2], wl[3], v[0], v[1], v[2], v[3]);
                 }
                 memset(got + c, 1, (size_t)r);
             }
@@ -283,8 +281,7 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
             if (got[i])
                 continue;
             if (ok[i]) {
-                Fs[i] = P(interp_sum)(g.F, base[i], g.hstride, g.kstride, &wt[0][i], &wt[4][i], &wt[8][i],
-                                      NB_INTERP_BLOCK + NB_INTERP_LANES);
+                Fs[i] = P(interpolate)(g, bh[i], bk[i], bl[i]);
             } else if (lat[s] >= 0) {
                 int inside = 0;
                 const int j = have ? P(nearest_index)(g, hh[s], kk[s], ll[s], &inside) : 0;
