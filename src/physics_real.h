@@ -172,18 +172,24 @@ NB_INLINE void R(lagrange_weights)(REAL t, REAL w[4])
 }
 
 /* The two halves of the tricubic interpolation (R(interpolate)): where
-   and with which weights, then the weighted sum.  R(interp_weights) gives
-   the index in g.F of the grid point (floor(h)-1, floor(k)-1, floor(l)-1)
-   and the Lagrange weights of the four nodes on each axis. */
+   and with which weights, then the weighted sum.  R(interp_base) is the
+   index in g.F of the grid point (floor(h)-1, floor(k)-1, floor(l)-1);
+   R(interp_weights) gives it too, and the Lagrange weights of the four
+   nodes on each axis. */
+NB_INLINE int R(interp_base)(R(grid) g, REAL h, REAL k, REAL l)
+{
+    /* clamped (no effect where R(interp_ok) holds) so that any sample converts safely */
+    return ((int)R(clamp)(R_FLOOR(h) - g.h_min, g.h_range) - 1) * g.hstride
+           + ((int)R(clamp)(R_FLOOR(k) - g.k_min, g.k_range) - 1) * g.kstride
+           + (int)R(clamp)(R_FLOOR(l) - g.l_min, g.l_range) - 1;
+}
+
 NB_INLINE int R(interp_weights)(R(grid) g, REAL h, REAL k, REAL l, REAL wh[4], REAL wk[4], REAL wl[4])
 {
-    const REAL hf = R_FLOOR(h), kf = R_FLOOR(k), lf = R_FLOOR(l);
-    R(lagrange_weights)(h - hf, wh);
-    R(lagrange_weights)(k - kf, wk);
-    R(lagrange_weights)(l - lf, wl);
-    /* clamped (no effect where R(interp_ok) holds) so that any sample converts safely */
-    return ((int)R(clamp)(hf - g.h_min, g.h_range) - 1) * g.hstride
-           + ((int)R(clamp)(kf - g.k_min, g.k_range) - 1) * g.kstride + (int)R(clamp)(lf - g.l_min, g.l_range) - 1;
+    R(lagrange_weights)(h - R_FLOOR(h), wh);
+    R(lagrange_weights)(k - R_FLOOR(k), wk);
+    R(lagrange_weights)(l - R_FLOOR(l), wl);
+    return R(interp_base)(g, h, k, l);
 }
 
 /* The two steps of the weighted sum over the 4x4x4 points (R(interp_sum)),
@@ -202,28 +208,24 @@ NB_INLINE REAL R(interp_dot)(REAL w0, REAL w1, REAL w2, REAL w3, REAL v0, REAL v
 }
 
 /* The weighted sum over the 4x4x4 points from F[base], given the weights
-   of the four nodes on each axis (wh[i * ws], wk[j * ws], wl[m * ws]: ws
-   is 1, or the stride of a block of samples): for each h node i the sum
-   over k of wk F (a vector of the four l nodes, which are contiguous in
-   the table: one vector load and one fused multiply-add per (h, k) pair),
-   added with weight wh to v, then the sum over l of wl v.  The order of
-   every operation is fixed, so scalar and vector code give the same bits,
-   and so does a loop across samples that calls the two steps in this
-   order. */
-NB_INLINE REAL R(interp_sum)(const REAL *F, int base, int hstride, int kstride, const REAL *wh, const REAL *wk,
-                             const REAL *wl, int ws)
+   of the four nodes on each axis: for each h node i the sum over k of wk F
+   (a vector of the four l nodes, which are contiguous in the table: one
+   vector load and one fused multiply-add per (h, k) pair), added with
+   weight wh to v, then the sum over l of wl v.  The order of every
+   operation is fixed, so scalar and vector code give the same bits, and so
+   does a loop across samples that calls the two steps in this order. */
+NB_INLINE REAL R(interp_sum)(const REAL *F, int base, int hstride, int kstride, const REAL wh[4], const REAL wk[4],
+                             const REAL wl[4])
 {
-    const REAL k0 = wk[0], k1 = wk[ws], k2 = wk[2 * ws], k3 = wk[3 * ws];
     REAL v[4] = {0, 0, 0, 0};
     NB_UNROLL
     for (int i = 0; i < 4; ++i) {
         const REAL *y0 = F + base + i * hstride, *y1 = y0 + kstride, *y2 = y1 + kstride, *y3 = y2 + kstride;
-        const REAL c = wh[i * ws];
         NB_LANES
         for (int m = 0; m < 4; ++m)
-            v[m] = R(interp_node)(v[m], c, k0, k1, k2, k3, y0[m], y1[m], y2[m], y3[m]);
+            v[m] = R(interp_node)(v[m], wh[i], wk[0], wk[1], wk[2], wk[3], y0[m], y1[m], y2[m], y3[m]);
     }
-    return R(interp_dot)(wl[0], wl[ws], wl[2 * ws], wl[3 * ws], v[0], v[1], v[2], v[3]);
+    return R(interp_dot)(wl[0], wl[1], wl[2], wl[3], v[0], v[1], v[2], v[3]);
 }
 
 /* Tricubic interpolation at fractional (h, k, l): the Lagrange interpolant
@@ -235,7 +237,7 @@ NB_INLINE REAL R(interpolate)(R(grid) g, REAL h, REAL k, REAL l)
 {
     REAL wh[4], wk[4], wl[4];
     const int base = R(interp_weights)(g, h, k, l, wh, wk, wl);
-    return R(interp_sum)(g.F, base, g.hstride, g.kstride, wh, wk, wl, 1);
+    return R(interp_sum)(g.F, base, g.hstride, g.kstride, wh, wk, wl);
 }
 
 #undef REAL

@@ -234,10 +234,8 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
     for (int b = 0; b < n; b += NB_INTERP_BLOCK) {
         const int m = n - b < NB_INTERP_BLOCK ? n - b : NB_INTERP_BLOCK;
         const REAL *restrict bh = hh + b, *restrict bk = kk + b, *restrict bl = ll + b;
-        for (int i = 0; i < m; ++i) { /* vectorised (no simd directive, which would keep wh.. in
-                                         memory): the grid points; the weights are not used */
-            REAL wh[4], wk[4], wl[4];
-            base[i] = P(interp_weights)(g, bh[i], bk[i], bl[i], wh, wk, wl);
+        for (int i = 0; i < m; ++i) { /* vectorised: the grid points */
+            base[i] = P(interp_base)(g, bh[i], bk[i], bl[i]);
             ok[i] = (unsigned char)(P(interp_ok)(g, bh[i], bk[i], bl[i]) & (lat[b + i] >= 0));
         }
         memset(got, 0, (size_t)m);
@@ -258,10 +256,10 @@ static void L(accumulate_interp)(const nb_experiment *e, const pass *p, int inte
                 const REAL *restrict y = g.F + b0;
                 const int hs = g.hstride, ks = g.kstride;
                 for (int q = 0; q < NB_INTERP_LANES; ++q) { /* vectorised across the samples (no simd
-                                                               directive, as above) */
+                                                               directive: it would keep wh.. in memory) */
                     const int s = c + q;
                     REAL wh[4], wk[4], wl[4], v[4] = {0, 0, 0, 0};
-                    (void)P(interp_weights)(g, bh[s], bk[s], bl[s], wh, wk, wl);
+                    (void)P(interp_weights)(g, bh[s], bk[s], bl[s], wh, wk, wl); /* its grid point is b0 */
                     NB_UNROLL
                     for (int i = 0; i < 4; ++i) {
                         NB_UNROLL
